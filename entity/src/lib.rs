@@ -1,0 +1,6 @@
+//! sea-orm models, one file per table. No logic lives here: domain rules are in
+//! `server::store`, and the tables themselves are defined by the `migration` crate.
+
+pub mod admin_key;
+pub mod scim_token;
+pub mod tenant;

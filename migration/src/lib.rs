@@ -1,0 +1,18 @@
+//! The schema, as an ordered list of migrations. Applied migrations are never edited;
+//! later changes come as new files. Migrations define tables with their own identifiers
+//! rather than `entity` types, so changing an entity cannot rewrite history.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_tenants_and_credentials;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(
+            m20261128_000001_create_tenants_and_credentials::Migration,
+        )]
+    }
+}

@@ -1,0 +1,190 @@
+//! `/admin/v1/tenants/{tenantId}/admin-keys`: keys for a tenant's own admins. Operator only.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+
+use super::{error::AdminError, issue_credential, scim_tokens::CredentialStatus, validate};
+use crate::{
+    AppState,
+    api_tags::ApiTag,
+    auth::{schemes::AdminAuth, token::CredentialKind},
+    store::{self, credentials},
+};
+
+/// Body of `POST …/admin-keys`. Every field is optional.
+#[derive(Debug, Clone, Default, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreateAdminKey {
+    /// A label, 1 to 200 characters.
+    pub name: Option<String>,
+    /// Lifetime in days (1 to 3650); without it the key does not expire.
+    pub expires_in_days: Option<u32>,
+}
+
+/// A newly issued tenant-admin key. `key` is shown this one time and cannot be retrieved again.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct IssuedAdminKey {
+    pub id: String,
+    /// The secret bearer key for the admin API.
+    pub key: String,
+    pub name: Option<String>,
+    pub tenant_id: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A tenant-admin key without its secret.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AdminKeyInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: CredentialStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Last successful use, to within a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The tenant's admin keys.
+#[derive(Debug, Clone, Object)]
+pub struct AdminKeyList {
+    /// Newest first.
+    pub items: Vec<AdminKeyInfo>,
+}
+
+#[derive(ApiResponse)]
+pub enum CreateAdminKeyResponse {
+    /// The key was issued.
+    #[oai(status = 201)]
+    Created(Json<IssuedAdminKey>),
+}
+
+#[derive(ApiResponse)]
+pub enum ListAdminKeysResponse {
+    /// The tenant's admin keys.
+    #[oai(status = 200)]
+    Ok(Json<AdminKeyList>),
+}
+
+#[derive(ApiResponse)]
+pub enum RevokeAdminKeyResponse {
+    /// The key no longer works (revoking an ended key changes nothing).
+    #[oai(status = 204)]
+    Revoked,
+}
+
+pub struct AdminKeysApi;
+
+#[OpenApi(prefix_path = "/admin/v1/tenants/:tenantId", tag = "ApiTag::AdminKeys")]
+impl AdminKeysApi {
+    /// Issue a tenant-admin key
+    ///
+    /// Operator only. The key may manage this tenant (its SCIM tokens, and what later
+    /// versions add) and nothing else.
+    #[oai(
+        path = "/admin-keys",
+        method = "post",
+        operation_id = "admin_create_admin_key"
+    )]
+    async fn create_admin_key(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        body: Json<CreateAdminKey>,
+    ) -> Result<CreateAdminKeyResponse, AdminError> {
+        auth.0.require_operator()?;
+        let now = state.clock.now();
+        let name = validate::optional_name("name", body.name.as_deref())?;
+        let expires_at = validate::expiry(now, body.expires_in_days)?;
+        let (issued, secret_hash) =
+            issue_credential(state.auth.hasher(), CredentialKind::AdminKey).await?;
+        let new = store::admin_keys::NewKey {
+            id: issued.id,
+            secret_hash,
+            tenant_id: Some(tenant_id.0.clone()),
+            name,
+            expires_at,
+        };
+        let row = store::admin_keys::create(&state.db, new, now).await?;
+        tracing::info!(tenant = %tenant_id.0, key = %row.id, "tenant-admin key issued");
+        Ok(CreateAdminKeyResponse::Created(Json(IssuedAdminKey {
+            id: row.id,
+            key: issued.plain,
+            name: row.name,
+            tenant_id: tenant_id.0,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })))
+    }
+
+    /// List tenant-admin keys
+    ///
+    /// Operator only. Secrets are never returned.
+    #[oai(
+        path = "/admin-keys",
+        method = "get",
+        operation_id = "admin_list_admin_keys"
+    )]
+    async fn list_admin_keys(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+    ) -> Result<ListAdminKeysResponse, AdminError> {
+        auth.0.require_operator()?;
+        if let Err(err) = state.auth.flush_usage().await {
+            tracing::warn!(error = %err, "could not record credential usage");
+        }
+        let now = state.clock.now();
+        let items = store::admin_keys::list(&state.db, &tenant_id)
+            .await?
+            .into_iter()
+            .map(|row| AdminKeyInfo {
+                status: credentials::status(now, row.expires_at, row.revoked_at).into(),
+                id: row.id,
+                name: row.name,
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+                last_used_at: row.last_used_at,
+            })
+            .collect();
+        Ok(ListAdminKeysResponse::Ok(Json(AdminKeyList { items })))
+    }
+
+    /// Revoke a tenant-admin key
+    ///
+    /// Operator only. The key stops working at once, on every replica.
+    #[oai(
+        path = "/admin-keys/:keyId",
+        method = "delete",
+        operation_id = "admin_revoke_admin_key"
+    )]
+    async fn revoke_admin_key(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The key's id.
+        #[oai(name = "keyId")]
+        key_id: Path<String>,
+    ) -> Result<RevokeAdminKeyResponse, AdminError> {
+        auth.0.require_operator()?;
+        let row =
+            store::admin_keys::revoke(&state.db, &tenant_id, &key_id, state.clock.now()).await?;
+        state.auth.forget(std::slice::from_ref(&row.id));
+        tracing::info!(tenant = %tenant_id.0, key = %row.id, "tenant-admin key revoked");
+        Ok(RevokeAdminKeyResponse::Revoked)
+    }
+}

@@ -1,0 +1,194 @@
+//! Errors of the admin API: always `{"code", "message"}` JSON with a stable `code`.
+//! Handlers return `AdminError`; `render_poem_error` covers what fails before a handler
+//! runs (unknown route, wrong method, unreadable body, missing credentials).
+
+use poem::{IntoResponse, Response, http::StatusCode};
+use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
+
+use crate::{auth::AuthFailure, error::Error};
+
+/// Machine-readable error codes; new codes may be added, existing ones never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request could not be parsed (malformed JSON, wrong types, missing fields).
+    BadRequest,
+    /// No valid admin key was presented.
+    Unauthorized,
+    /// The key is valid but may not act on this resource.
+    Forbidden,
+    /// The resource does not exist.
+    NotFound,
+    /// The method is not supported on this path.
+    MethodNotAllowed,
+    /// The body's media type is not accepted.
+    UnsupportedMediaType,
+    /// The request conflicts with existing state (a duplicate name).
+    Conflict,
+    /// A field's value is not acceptable.
+    ValidationFailed,
+    /// Too many failed authentications from this client.
+    RateLimited,
+    /// An unexpected failure; `message` carries an incident id for the server log.
+    Internal,
+    /// A dependency (the database) is unavailable; retry later.
+    Unavailable,
+}
+
+/// Body of every admin API error.
+#[derive(Debug, Clone, Object)]
+pub struct ApiError {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum AdminError {
+    /// The request body or parameters could not be parsed.
+    #[oai(status = 400)]
+    BadRequest(Json<ApiError>),
+    /// Missing, malformed, unknown, revoked or expired admin key.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ApiError>,
+        /// Always `Bearer`.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The key may not act on this resource (a tenant-admin key outside its tenant, or an
+    /// operator-only operation).
+    #[oai(status = 403)]
+    Forbidden(Json<ApiError>),
+    /// The resource does not exist.
+    #[oai(status = 404)]
+    NotFound(Json<ApiError>),
+    /// The request conflicts with existing state.
+    #[oai(status = 409)]
+    Conflict(Json<ApiError>),
+    /// A value is out of range or otherwise unacceptable.
+    #[oai(status = 422)]
+    Unprocessable(Json<ApiError>),
+    /// Too many failed authentications from this client.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ApiError>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// Unexpected failure; the message carries an incident id.
+    #[oai(status = 500)]
+    Internal(Json<ApiError>),
+    /// The database is unavailable.
+    #[oai(status = 503)]
+    Unavailable(Json<ApiError>),
+}
+
+fn body(code: ErrorCode, message: impl Into<String>) -> Json<ApiError> {
+    Json(ApiError {
+        code,
+        message: message.into(),
+    })
+}
+
+impl AdminError {
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized(
+            body(
+                ErrorCode::Unauthorized,
+                "a valid admin key is required (Authorization: Bearer sadm_…)",
+            ),
+            "Bearer".to_owned(),
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(body(ErrorCode::Forbidden, message))
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Unprocessable(body(ErrorCode::ValidationFailed, message))
+    }
+
+    pub fn unavailable() -> Self {
+        Self::Unavailable(body(
+            ErrorCode::Unavailable,
+            "the database is unavailable; retry later",
+        ))
+    }
+
+    fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
+        let incident = crate::error::log_internal(err);
+        Self::Internal(body(
+            ErrorCode::Internal,
+            format!("internal error (incident {incident})"),
+        ))
+    }
+}
+
+impl From<Error> for AdminError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
+            Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
+            Error::Invalid(message) => Self::invalid(message),
+            Error::Db(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) => {
+                tracing::error!(error = %err, "database unavailable");
+                Self::unavailable()
+            }
+            Error::Db(_) | Error::Internal(_) => Self::internal(&err),
+        }
+    }
+}
+
+impl From<AuthFailure> for AdminError {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Unauthorized => Self::unauthorized(),
+            AuthFailure::Throttled { retry_after } => Self::TooManyRequests(
+                body(
+                    ErrorCode::RateLimited,
+                    "too many failed authentications; slow down",
+                ),
+                retry_after,
+            ),
+            AuthFailure::Unavailable => Self::unavailable(),
+        }
+    }
+}
+
+/// The admin-API body for an error raised outside a handler.
+pub fn render_poem_error(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let error = match status {
+        StatusCode::UNAUTHORIZED => AdminError::unauthorized(),
+        StatusCode::NOT_FOUND => AdminError::NotFound(body(ErrorCode::NotFound, "no such route")),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            return (
+                status,
+                body(
+                    ErrorCode::MethodNotAllowed,
+                    "method not allowed on this path",
+                ),
+            )
+                .into_response();
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            return (
+                status,
+                body(ErrorCode::UnsupportedMediaType, "send application/json"),
+            )
+                .into_response();
+        }
+        status if status.is_client_error() => {
+            AdminError::BadRequest(body(ErrorCode::BadRequest, err.to_string()))
+        }
+        _ => AdminError::internal(&err),
+    };
+    error.into_response()
+}

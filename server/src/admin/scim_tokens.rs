@@ -1,0 +1,227 @@
+//! `/admin/v1/tenants/{tenantId}/scim-tokens`: issue (rotate), list and revoke the tokens
+//! the identity provider uses.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
+
+use super::{error::AdminError, issue_credential, validate};
+use crate::{
+    AppState,
+    api_tags::ApiTag,
+    auth::{schemes::AdminAuth, token::CredentialKind},
+    store::{self, credentials},
+};
+
+/// Where a credential is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CredentialStatus {
+    /// Works.
+    Active,
+    /// Superseded by a newer token; works until `revokedAt`.
+    Rotating,
+    /// Stopped working at `revokedAt`.
+    Revoked,
+    /// Stopped working at `expiresAt`.
+    Expired,
+}
+
+impl From<credentials::Status> for CredentialStatus {
+    fn from(status: credentials::Status) -> Self {
+        match status {
+            credentials::Status::Active => Self::Active,
+            credentials::Status::Rotating => Self::Rotating,
+            credentials::Status::Revoked => Self::Revoked,
+            credentials::Status::Expired => Self::Expired,
+        }
+    }
+}
+
+/// Body of `POST …/scim-tokens`. Every field is optional.
+#[derive(Debug, Clone, Default, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CreateScimToken {
+    /// A label, 1 to 200 characters.
+    pub name: Option<String>,
+    /// Lifetime in days (1 to 3650); without it the token does not expire.
+    pub expires_in_days: Option<u32>,
+    /// How long the previously newest token keeps working, in seconds (0 to 604800,
+    /// default 3600). `0` ends it at once. Any older tokens end at once regardless.
+    pub overlap_seconds: Option<u32>,
+}
+
+/// A newly issued SCIM token. `token` is shown this one time and cannot be retrieved again.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct IssuedScimToken {
+    pub id: String,
+    /// The secret bearer token to configure as "Secret Token" in the identity provider.
+    pub token: String,
+    pub name: Option<String>,
+    /// The tenant's SCIM URL, to configure beside the token.
+    pub scim_url: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A SCIM token without its secret.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ScimTokenInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: CredentialStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the token stopped, or (while `rotating`) will stop, working.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Last successful use, to within a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The tenant's SCIM tokens.
+#[derive(Debug, Clone, Object)]
+pub struct ScimTokenList {
+    /// Newest first.
+    pub items: Vec<ScimTokenInfo>,
+}
+
+#[derive(ApiResponse)]
+pub enum CreateScimTokenResponse {
+    /// The token was issued; older tokens are scheduled to stop.
+    #[oai(status = 201)]
+    Created(Json<IssuedScimToken>),
+}
+
+#[derive(ApiResponse)]
+pub enum ListScimTokensResponse {
+    /// The tenant's tokens.
+    #[oai(status = 200)]
+    Ok(Json<ScimTokenList>),
+}
+
+#[derive(ApiResponse)]
+pub enum RevokeScimTokenResponse {
+    /// The token no longer works (revoking an ended token changes nothing).
+    #[oai(status = 204)]
+    Revoked,
+}
+
+pub struct ScimTokensApi;
+
+#[OpenApi(
+    prefix_path = "/admin/v1/tenants/:tenantId",
+    tag = "ApiTag::ScimTokens"
+)]
+impl ScimTokensApi {
+    /// Issue (rotate) a SCIM token
+    ///
+    /// The new token works at once. The previously newest token keeps working for
+    /// `overlapSeconds` so the identity provider can be switched over; at most two tokens
+    /// are ever live.
+    #[oai(
+        path = "/scim-tokens",
+        method = "post",
+        operation_id = "admin_create_scim_token"
+    )]
+    async fn create_scim_token(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        body: Json<CreateScimToken>,
+    ) -> Result<CreateScimTokenResponse, AdminError> {
+        auth.0.require_tenant(&tenant_id)?;
+        let now = state.clock.now();
+        let name = validate::optional_name("name", body.name.as_deref())?;
+        let expires_at = validate::expiry(now, body.expires_in_days)?;
+        let overlap = validate::overlap(body.overlap_seconds)?;
+        let (issued, secret_hash) =
+            issue_credential(state.auth.hasher(), CredentialKind::ScimToken).await?;
+        let new = store::scim_tokens::NewToken {
+            id: issued.id,
+            secret_hash,
+            name,
+            expires_at,
+            overlap,
+        };
+        let (row, ended) = store::scim_tokens::create(&state.db, &tenant_id, new, now).await?;
+        state.auth.forget(&ended);
+        tracing::info!(tenant = %row.tenant_id, token = %row.id, "SCIM token issued");
+        Ok(CreateScimTokenResponse::Created(Json(IssuedScimToken {
+            scim_url: state.scim_url(&row.tenant_id),
+            id: row.id,
+            token: issued.plain,
+            name: row.name,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+        })))
+    }
+
+    /// List SCIM tokens
+    ///
+    /// Secrets are never returned.
+    #[oai(
+        path = "/scim-tokens",
+        method = "get",
+        operation_id = "admin_list_scim_tokens"
+    )]
+    async fn list_scim_tokens(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+    ) -> Result<ListScimTokensResponse, AdminError> {
+        auth.0.require_tenant(&tenant_id)?;
+        if let Err(err) = state.auth.flush_usage().await {
+            tracing::warn!(error = %err, "could not record credential usage");
+        }
+        let now = state.clock.now();
+        let items = store::scim_tokens::list(&state.db, &tenant_id)
+            .await?
+            .into_iter()
+            .map(|row| ScimTokenInfo {
+                status: credentials::status(now, row.expires_at, row.revoked_at).into(),
+                id: row.id,
+                name: row.name,
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+                revoked_at: row.revoked_at,
+                last_used_at: row.last_used_at,
+            })
+            .collect();
+        Ok(ListScimTokensResponse::Ok(Json(ScimTokenList { items })))
+    }
+
+    /// Revoke a SCIM token
+    ///
+    /// The token stops working at once, on every replica.
+    #[oai(
+        path = "/scim-tokens/:tokenId",
+        method = "delete",
+        operation_id = "admin_revoke_scim_token"
+    )]
+    async fn revoke_scim_token(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The token's id.
+        #[oai(name = "tokenId")]
+        token_id: Path<String>,
+    ) -> Result<RevokeScimTokenResponse, AdminError> {
+        auth.0.require_tenant(&tenant_id)?;
+        let row =
+            store::scim_tokens::revoke(&state.db, &tenant_id, &token_id, state.clock.now()).await?;
+        state.auth.forget(std::slice::from_ref(&row.id));
+        tracing::info!(tenant = %row.tenant_id, token = %row.id, "SCIM token revoked");
+        Ok(RevokeScimTokenResponse::Revoked)
+    }
+}

@@ -1,0 +1,171 @@
+//! `/admin/v1/tenants`: create, list, read and delete customer organizations.
+
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+
+use super::{error::AdminError, validate};
+use crate::{
+    AppState,
+    api_tags::ApiTag,
+    auth::schemes::{AdminAuth, AdminScope},
+    store,
+};
+
+/// A customer organization.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Tenant {
+    /// Server-assigned id; part of the tenant's SCIM URL.
+    pub id: String,
+    /// Display name, unique among tenants regardless of case.
+    pub name: String,
+    /// The URL to configure as "Tenant URL" in the identity provider.
+    pub scim_url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A page of tenants.
+#[derive(Debug, Clone, Object)]
+pub struct TenantList {
+    /// Oldest first.
+    pub items: Vec<Tenant>,
+}
+
+/// Body of `POST /admin/v1/tenants`.
+#[derive(Debug, Clone, Object)]
+pub struct CreateTenant {
+    /// 1 to 200 characters after trimming, unique regardless of case.
+    pub name: String,
+}
+
+#[derive(ApiResponse)]
+pub enum CreateTenantResponse {
+    /// The tenant was created.
+    #[oai(status = 201)]
+    Created(
+        Json<Tenant>,
+        /// URL of the new tenant in this API.
+        #[oai(header = "Location")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum ListTenantsResponse {
+    /// The tenants this key may see.
+    #[oai(status = 200)]
+    Ok(Json<TenantList>),
+}
+
+#[derive(ApiResponse)]
+pub enum GetTenantResponse {
+    /// The tenant.
+    #[oai(status = 200)]
+    Ok(Json<Tenant>),
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteTenantResponse {
+    /// The tenant and everything it owned are gone; its tokens and keys stopped working.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+pub(crate) fn to_api(state: &AppState, row: entity::tenant::Model) -> Tenant {
+    Tenant {
+        scim_url: state.scim_url(&row.id),
+        id: row.id,
+        name: row.name,
+        created_at: row.created_at,
+    }
+}
+
+pub struct TenantsApi;
+
+#[OpenApi(prefix_path = "/admin/v1", tag = "ApiTag::Tenants")]
+impl TenantsApi {
+    /// Create a tenant
+    ///
+    /// Operator only. Create a SCIM token for it next, and give its admins a tenant-admin key.
+    #[oai(
+        path = "/tenants",
+        method = "post",
+        operation_id = "admin_create_tenant"
+    )]
+    async fn create_tenant(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        body: Json<CreateTenant>,
+    ) -> Result<CreateTenantResponse, AdminError> {
+        auth.0.require_operator()?;
+        let name = validate::name("name", &body.name)?;
+        let row = store::tenants::create(&state.db, &name, state.clock.now()).await?;
+        let location = format!("/admin/v1/tenants/{}", row.id);
+        Ok(CreateTenantResponse::Created(
+            Json(to_api(&state, row)),
+            location,
+        ))
+    }
+
+    /// List tenants
+    ///
+    /// Every tenant for an operator key; only its own for a tenant-admin key.
+    #[oai(path = "/tenants", method = "get", operation_id = "admin_list_tenants")]
+    async fn list_tenants(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+    ) -> Result<ListTenantsResponse, AdminError> {
+        let rows = match &auth.0.scope {
+            AdminScope::Operator => store::tenants::list(&state.db).await?,
+            AdminScope::Tenant(own) => vec![store::tenants::get(&state.db, own).await?],
+        };
+        let items = rows.into_iter().map(|row| to_api(&state, row)).collect();
+        Ok(ListTenantsResponse::Ok(Json(TenantList { items })))
+    }
+
+    /// Get a tenant
+    #[oai(
+        path = "/tenants/:tenantId",
+        method = "get",
+        operation_id = "admin_get_tenant"
+    )]
+    async fn get_tenant(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+    ) -> Result<GetTenantResponse, AdminError> {
+        auth.0.require_tenant(&tenant_id)?;
+        let row = store::tenants::get(&state.db, &tenant_id).await?;
+        Ok(GetTenantResponse::Ok(Json(to_api(&state, row))))
+    }
+
+    /// Delete a tenant
+    ///
+    /// Operator only. Removes the tenant and everything it owns; its SCIM tokens and admin
+    /// keys stop working at once, on every replica.
+    #[oai(
+        path = "/tenants/:tenantId",
+        method = "delete",
+        operation_id = "admin_delete_tenant"
+    )]
+    async fn delete_tenant(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+    ) -> Result<DeleteTenantResponse, AdminError> {
+        auth.0.require_operator()?;
+        let ended = store::tenants::delete(&state.db, &tenant_id).await?;
+        state.auth.forget(&ended);
+        tracing::info!(tenant = %tenant_id.0, "tenant deleted");
+        Ok(DeleteTenantResponse::Deleted)
+    }
+}

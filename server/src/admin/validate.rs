@@ -1,0 +1,79 @@
+//! Checks on admin-API input that the JSON schema alone cannot express. Failures are 422.
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::error::AdminError;
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_EXPIRES_IN_DAYS: u32 = 3650;
+pub const MAX_OVERLAP_SECONDS: u32 = 7 * 24 * 3600;
+
+/// A trimmed, non-empty name of at most `MAX_NAME_CHARS` characters without control characters.
+pub fn name(field: &str, value: &str) -> Result<String, AdminError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AdminError::invalid(format!("{field} must not be blank")));
+    }
+    if value.chars().count() > MAX_NAME_CHARS {
+        return Err(AdminError::invalid(format!(
+            "{field} must be at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(AdminError::invalid(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+pub fn optional_name(field: &str, value: Option<&str>) -> Result<Option<String>, AdminError> {
+    value.map(|value| name(field, value)).transpose()
+}
+
+/// `expiresInDays` (1 to 3650) turned into an instant.
+pub fn expiry(now: DateTime<Utc>, days: Option<u32>) -> Result<Option<DateTime<Utc>>, AdminError> {
+    match days {
+        None => Ok(None),
+        Some(days @ 1..=MAX_EXPIRES_IN_DAYS) => Ok(Some(now + Duration::days(i64::from(days)))),
+        Some(_) => Err(AdminError::invalid(format!(
+            "expiresInDays must be between 1 and {MAX_EXPIRES_IN_DAYS}"
+        ))),
+    }
+}
+
+/// `overlapSeconds` (0 to 7 days, default one hour).
+pub fn overlap(seconds: Option<u32>) -> Result<Duration, AdminError> {
+    match seconds.unwrap_or(3600) {
+        seconds @ 0..=MAX_OVERLAP_SECONDS => Ok(Duration::seconds(i64::from(seconds))),
+        _ => Err(AdminError::invalid(format!(
+            "overlapSeconds must be between 0 and {MAX_OVERLAP_SECONDS}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(name("name", "  Acme  ").unwrap(), "Acme");
+        assert!(name("name", "   ").is_err());
+        assert!(name("name", "a\u{7}b").is_err());
+        assert!(name("name", &"x".repeat(MAX_NAME_CHARS)).is_ok());
+        assert!(name("name", &"x".repeat(MAX_NAME_CHARS + 1)).is_err());
+        assert_eq!(optional_name("name", None).unwrap(), None);
+    }
+
+    #[test]
+    fn ranges() {
+        let now = Utc::now();
+        assert_eq!(expiry(now, Some(1)).unwrap(), Some(now + Duration::days(1)));
+        assert!(expiry(now, Some(0)).is_err());
+        assert!(expiry(now, Some(MAX_EXPIRES_IN_DAYS + 1)).is_err());
+        assert_eq!(overlap(None).unwrap(), Duration::hours(1));
+        assert_eq!(overlap(Some(0)).unwrap(), Duration::zero());
+        assert!(overlap(Some(MAX_OVERLAP_SECONDS + 1)).is_err());
+    }
+}

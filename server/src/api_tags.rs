@@ -1,0 +1,17 @@
+//! Sections of the OpenAPI document.
+
+use poem_openapi::Tags;
+
+#[derive(Tags)]
+pub enum ApiTag {
+    /// Liveness and readiness probes.
+    Operations,
+    /// Customer organizations. Operator keys see all; a tenant-admin key sees its own.
+    Tenants,
+    /// Bearer tokens the identity provider uses on the tenant's SCIM URL.
+    ScimTokens,
+    /// Tenant-admin keys for the admin API (operator only).
+    AdminKeys,
+    /// SCIM 2.0 service discovery (RFC 7644 §4).
+    ScimDiscovery,
+}

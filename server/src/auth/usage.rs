@@ -1,0 +1,52 @@
+//! `lastUsedAt` without a database write per request: successful authentications are noted
+//! in memory and written back in one batch periodically, before listings, and at shutdown.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+};
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use super::token::CredentialKind;
+use crate::{error::Error, store};
+
+#[derive(Default)]
+pub struct UsageRecorder {
+    pending: Mutex<HashMap<(CredentialKind, String), DateTime<Utc>>>,
+}
+
+impl UsageRecorder {
+    pub fn note(&self, kind: CredentialKind, id: &str, at: DateTime<Utc>) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = pending.entry((kind, id.to_owned())).or_insert(at);
+        if *slot < at {
+            *slot = at;
+        }
+    }
+
+    /// Writes every pending value; on failure they are kept for the next attempt.
+    pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), Error> {
+        let batch =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<_> = batch
+            .iter()
+            .map(|((kind, id), at)| (*kind, id.as_str(), *at))
+            .collect();
+        if let Err(err) = store::credentials::record_last_used(db, &rows).await {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            for (key, at) in batch {
+                let slot = pending.entry(key).or_insert(at);
+                if *slot < at {
+                    *slot = at;
+                }
+            }
+            return Err(err);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! Command line and environment: every setting has a flag and an environment variable,
+//! and the defaults run a single embedded-SQLite server on loopback.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scim-server",
+    version,
+    about = "Multi-tenant SCIM 2.0 provisioning server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Print the OpenAPI document the server serves at `/openapi.json`.
+    Openapi,
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage admin keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an operator key (sees every tenant) and print it once.
+    CreateOperator {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// A label to recognise the key by later.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Directory for the embedded database and the bootstrap operator key.
+    #[arg(long, env = "SCIM_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; defaults to the SQLite file `<data dir>/scim.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| crate::store::db::sqlite_url(&self.data_dir.join("scim.db")))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "SCIM_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Externally visible base URL, used to build each tenant's SCIM URL. Defaults to `http://<bind>`.
+    #[arg(long, env = "SCIM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Log output format.
+    #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// How long a verified credential is trusted without re-running argon2 (0 disables the cache).
+    #[arg(long, env = "SCIM_TOKEN_CACHE_TTL_SECS", default_value_t = 60)]
+    pub token_cache_ttl_secs: u64,
+    /// Failed authentications one client may make per window before it is answered 429.
+    #[arg(long, env = "SCIM_AUTH_FAILURE_LIMIT", default_value_t = 20)]
+    pub auth_failure_limit: u32,
+    /// Length of the failed-authentication window, in seconds.
+    #[arg(long, env = "SCIM_AUTH_FAILURE_WINDOW_SECS", default_value_t = 60)]
+    pub auth_failure_window_secs: u64,
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> Settings {
+        let public_url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        Settings {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            token_cache_ttl: Duration::from_secs(self.token_cache_ttl_secs),
+            auth_failure_limit: self.auth_failure_limit,
+            auth_failure_window: Duration::from_secs(self.auth_failure_window_secs),
+            ..Settings::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Runtime settings the application reads; built from flags by the binary and in code by tests.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base URL without a trailing slash.
+    pub public_url: String,
+    pub argon2: Argon2Params,
+    pub token_cache_ttl: Duration,
+    pub auth_failure_limit: u32,
+    pub auth_failure_window: Duration,
+    /// How often buffered `lastUsedAt` values are written back.
+    pub usage_flush_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            argon2: Argon2Params::default(),
+            token_cache_ttl: Duration::from_secs(60),
+            auth_failure_limit: 20,
+            auth_failure_window: Duration::from_secs(60),
+            usage_flush_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// argon2id cost parameters for new hashes (existing hashes carry their own in the PHC string).
+#[derive(Debug, Clone, Copy)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub m_cost: u32,
+    pub t_cost: u32,
+    pub p_cost: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's recommended argon2id setting (19 MiB, 2 passes, 1 lane), also the crate default.
+    fn default() -> Self {
+        Self {
+            m_cost: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! The domain error every store and service function returns. The HTTP surfaces translate
+//! it: `admin::error` into `{code, message}` bodies, `scim::error` into SCIM error documents.
+
+use sea_orm::DbErr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{kind} {id} was not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    /// The request was well-formed but a value is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// A unique-constraint violation becomes `Conflict(message)`; anything else stays a database error.
+    pub fn conflict_on_unique(err: DbErr, message: impl Into<String>) -> Self {
+        match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.into()),
+            _ => Self::Db(err),
+        }
+    }
+}
+
+/// Logs an unexpected failure with its whole cause chain under a fresh request id and returns
+/// the id, which is all the client gets to see.
+pub fn log_internal(err: &(dyn std::error::Error + 'static)) -> String {
+    let incident = uuid::Uuid::new_v4().simple().to_string();
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(incident = %incident, error = %chain, "request failed");
+    incident
+}

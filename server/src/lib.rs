@@ -1,0 +1,92 @@
+//! The SCIM provisioning server as a library: `app()` assembles every route, so the
+//! binary, the integration tests and the benchmarks all run exactly the same thing.
+
+pub mod admin;
+pub mod api_tags;
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod scim;
+pub mod state;
+pub mod store;
+
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, middleware::Tracing};
+use poem_openapi::OpenApiService;
+
+pub use state::AppState;
+
+/// Title and version written into the OpenAPI document. The version moves with the API,
+/// not with every build, so the committed `openapi.json` only changes when the API does.
+pub const API_TITLE: &str = "SCIM provisioning";
+pub const API_VERSION: &str = "1.0.0";
+
+/// Every documented operation: health, the admin API and the SCIM API.
+pub type Api = (
+    ops::OpsApi,
+    admin::tenants::TenantsApi,
+    admin::scim_tokens::ScimTokensApi,
+    admin::admin_keys::AdminKeysApi,
+    scim::discovery::DiscoveryApi,
+);
+
+/// The OpenAPI service. It carries no `servers` entry, so the document is the same on
+/// every deployment.
+pub fn api_service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(
+        (
+            ops::OpsApi,
+            admin::tenants::TenantsApi,
+            admin::scim_tokens::ScimTokensApi,
+            admin::admin_keys::AdminKeysApi,
+            scim::discovery::DiscoveryApi,
+        ),
+        API_TITLE,
+        API_VERSION,
+    )
+    .description(
+        "Multi-tenant SCIM 2.0 provisioning. Identity providers push users and groups to \
+         `/scim/{tenantId}/v2` with a per-tenant SCIM token; operators and tenant admins \
+         manage tenants and credentials through `/admin/v1` with an admin key.",
+    )
+}
+
+/// The spec document exactly as `GET /openapi.json` serves it and `scim-server openapi` prints it.
+pub fn openapi_spec() -> String {
+    api_service().spec()
+}
+
+/// Assembles the whole HTTP application over `state`.
+pub fn app(state: AppState) -> impl Endpoint {
+    let service = api_service();
+    let spec = service.spec();
+    let docs = service.swagger_ui();
+    Route::new()
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/docs", docs)
+        .nest("/", service)
+        .around(render_errors)
+        .with(Tracing)
+        .data(state)
+}
+
+/// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
+/// failed authentication) into the error body of the surface it happened on: SCIM clients
+/// get SCIM error documents, everyone else the admin API's `{code, message}`.
+async fn render_errors<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
+    let on_scim = req.uri().path().starts_with("/scim/");
+    match ep.call(req).await {
+        Ok(resp) => Ok(resp.into_response()),
+        Err(err) if on_scim => Ok(scim::error::render_poem_error(err)),
+        Err(err) => Ok(admin::error::render_poem_error(err)),
+    }
+}

@@ -1,0 +1,137 @@
+//! Service discovery (RFC 7644 §4, RFC 7643 §5): what this server supports, stated truthfully.
+
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+
+use super::error::ScimErrorResponse;
+use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth};
+
+pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+
+/// A feature with only an on/off switch.
+#[derive(Debug, Clone, Object)]
+pub struct Supported {
+    pub supported: bool,
+}
+
+/// Bulk support (RFC 7643 §5).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct BulkSupport {
+    pub supported: bool,
+    pub max_operations: u32,
+    pub max_payload_size: u32,
+}
+
+/// Filter support (RFC 7643 §5).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct FilterSupport {
+    pub supported: bool,
+    /// Most resources a single query returns.
+    pub max_results: u32,
+}
+
+/// An accepted authentication scheme.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AuthenticationScheme {
+    /// `oauthbearertoken`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    pub spec_uri: String,
+    pub primary: bool,
+}
+
+/// Resource metadata of a discovery document.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DiscoveryMeta {
+    pub resource_type: String,
+    pub location: String,
+}
+
+/// `ServiceProviderConfig` (RFC 7643 §5).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ServiceProviderConfig {
+    pub schemas: Vec<String>,
+    pub patch: Supported,
+    pub bulk: BulkSupport,
+    pub filter: FilterSupport,
+    pub change_password: Supported,
+    pub sort: Supported,
+    pub etag: Supported,
+    pub authentication_schemes: Vec<AuthenticationScheme>,
+    pub meta: DiscoveryMeta,
+}
+
+#[derive(ApiResponse)]
+pub enum ServiceProviderConfigResponse {
+    /// What this server supports.
+    #[oai(status = 200, content_type = "application/scim+json")]
+    Ok(Json<ServiceProviderConfig>),
+}
+
+/// The document for `tenant_id`; only `meta.location` depends on the tenant.
+pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProviderConfig {
+    let off = || Supported { supported: false };
+    ServiceProviderConfig {
+        schemas: vec![SERVICE_PROVIDER_CONFIG_SCHEMA.to_owned()],
+        // Users and Groups are not served yet, so nothing can be patched, filtered or sorted.
+        patch: off(),
+        bulk: BulkSupport {
+            supported: false,
+            max_operations: 0,
+            max_payload_size: 0,
+        },
+        filter: FilterSupport {
+            supported: false,
+            max_results: 0,
+        },
+        change_password: off(),
+        sort: off(),
+        etag: off(),
+        authentication_schemes: vec![AuthenticationScheme {
+            kind: "oauthbearertoken".to_owned(),
+            name: "OAuth Bearer Token".to_owned(),
+            description: "Authentication with the tenant's SCIM token in the Authorization header."
+                .to_owned(),
+            spec_uri: "https://www.rfc-editor.org/info/rfc6750".to_owned(),
+            primary: true,
+        }],
+        meta: DiscoveryMeta {
+            resource_type: "ServiceProviderConfig".to_owned(),
+            location: format!("{}/ServiceProviderConfig", state.scim_url(tenant_id)),
+        },
+    }
+}
+
+pub struct DiscoveryApi;
+
+#[OpenApi(prefix_path = "/scim/:tenantId/v2", tag = "ApiTag::ScimDiscovery")]
+impl DiscoveryApi {
+    /// Service provider configuration
+    ///
+    /// The SCIM features this server supports (RFC 7644 §4).
+    #[oai(
+        path = "/ServiceProviderConfig",
+        method = "get",
+        operation_id = "scim_get_service_provider_config"
+    )]
+    async fn service_provider_config(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id, as in its SCIM URL.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+    ) -> Result<ServiceProviderConfigResponse, ScimErrorResponse> {
+        Ok(ServiceProviderConfigResponse::Ok(Json(
+            service_provider_config(&state, &auth.0.tenant_id),
+        )))
+    }
+}

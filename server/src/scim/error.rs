@@ -1,0 +1,189 @@
+//! SCIM error documents (RFC 7644 §3.12): `application/scim+json`, `status` as a string,
+//! `scimType` where the RFC names one. Nothing here says whether a tenant exists.
+
+use poem::{IntoResponse, Response, http::StatusCode};
+use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
+
+use crate::{auth::AuthFailure, error::Error};
+
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// RFC 7644 §3.12 `scimType` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "camelCase")]
+pub enum ScimType {
+    InvalidFilter,
+    TooMany,
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+    InvalidVers,
+    Sensitive,
+}
+
+/// A SCIM error response body.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ScimError {
+    /// Always `["urn:ietf:params:scim:api:messages:2.0:Error"]`.
+    pub schemas: Vec<String>,
+    /// The HTTP status code, as a string.
+    pub status: String,
+    /// The SCIM detail error keyword, for 400 and 409 responses where RFC 7644 defines one.
+    #[oai(skip_serializing_if_is_none)]
+    pub scim_type: Option<ScimType>,
+    /// Human-readable explanation.
+    #[oai(skip_serializing_if_is_none)]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ScimErrorResponse {
+    /// The request is malformed or a value is invalid (see `scimType`).
+    #[oai(status = 400, content_type = "application/scim+json")]
+    BadRequest(Json<ScimError>),
+    /// Missing, malformed, unknown, revoked or expired SCIM token, or a token of another tenant.
+    #[oai(status = 401, content_type = "application/scim+json")]
+    Unauthorized(
+        Json<ScimError>,
+        /// Always `Bearer`.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The resource does not exist.
+    #[oai(status = 404, content_type = "application/scim+json")]
+    NotFound(Json<ScimError>),
+    /// The request conflicts with an existing resource (`scimType: uniqueness`).
+    #[oai(status = 409, content_type = "application/scim+json")]
+    Conflict(Json<ScimError>),
+    /// Too many failed authentications from this client.
+    #[oai(status = 429, content_type = "application/scim+json")]
+    TooManyRequests(
+        Json<ScimError>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
+    /// Unexpected failure; `detail` carries an incident id.
+    #[oai(status = 500, content_type = "application/scim+json")]
+    Internal(Json<ScimError>),
+    /// The database is unavailable; the identity provider should retry.
+    #[oai(status = 503, content_type = "application/scim+json")]
+    Unavailable(Json<ScimError>),
+}
+
+pub fn body(
+    status: StatusCode,
+    scim_type: Option<ScimType>,
+    detail: impl Into<String>,
+) -> Json<ScimError> {
+    Json(ScimError {
+        schemas: vec![ERROR_SCHEMA.to_owned()],
+        status: status.as_u16().to_string(),
+        scim_type,
+        detail: Some(detail.into()),
+    })
+}
+
+impl ScimErrorResponse {
+    pub fn unauthorized() -> Self {
+        Self::Unauthorized(
+            body(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "a valid SCIM token for this tenant is required (Authorization: Bearer scim_…)",
+            ),
+            "Bearer".to_owned(),
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::Unavailable(body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            "the service is temporarily unavailable; retry later",
+        ))
+    }
+
+    fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
+        let incident = crate::error::log_internal(err);
+        Self::Internal(body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            None,
+            format!("internal error (incident {incident})"),
+        ))
+    }
+}
+
+impl From<Error> for ScimErrorResponse {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::NotFound { .. } => {
+                Self::NotFound(body(StatusCode::NOT_FOUND, None, err.to_string()))
+            }
+            Error::Conflict(detail) => Self::Conflict(body(
+                StatusCode::CONFLICT,
+                Some(ScimType::Uniqueness),
+                detail,
+            )),
+            Error::Invalid(detail) => Self::BadRequest(body(
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::InvalidValue),
+                detail,
+            )),
+            Error::Db(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) => {
+                tracing::error!(error = %err, "database unavailable");
+                Self::unavailable()
+            }
+            Error::Db(_) | Error::Internal(_) => Self::internal(&err),
+        }
+    }
+}
+
+impl From<AuthFailure> for ScimErrorResponse {
+    fn from(failure: AuthFailure) -> Self {
+        match failure {
+            AuthFailure::Unauthorized => Self::unauthorized(),
+            AuthFailure::Throttled { retry_after } => Self::TooManyRequests(
+                body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "too many failed authentications; slow down",
+                ),
+                retry_after,
+            ),
+            AuthFailure::Unavailable => Self::unavailable(),
+        }
+    }
+}
+
+/// The SCIM body for an error raised outside a handler: unknown paths (404), unsupported
+/// methods (405), unreadable bodies (400 `invalidSyntax`), missing credentials (401).
+pub fn render_poem_error(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let (scim_type, detail) = match status {
+        StatusCode::UNAUTHORIZED => return ScimErrorResponse::unauthorized().into_response(),
+        StatusCode::NOT_FOUND => (None, "no such SCIM endpoint".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (None, "method not supported on this endpoint".to_owned())
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            None,
+            "send application/scim+json or application/json".to_owned(),
+        ),
+        status if status.is_client_error() => (Some(ScimType::InvalidSyntax), err.to_string()),
+        _ => return ScimErrorResponse::internal(&err).into_response(),
+    };
+    let mut response = (status, body(status, scim_type, detail)).into_response();
+    response.headers_mut().insert(
+        poem::http::header::CONTENT_TYPE,
+        poem::http::HeaderValue::from_static("application/scim+json"),
+    );
+    response
+}

@@ -1,0 +1,7 @@
+//! The SCIM 2.0 protocol surface under `/scim/{tenantId}/v2`.
+
+pub mod discovery;
+pub mod error;
+
+/// Media type of every SCIM response (RFC 7644 §3.1).
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";

@@ -1,0 +1,49 @@
+//! Everything a request handler needs, cheap to clone: the database, the authenticator,
+//! the clock and the settings.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Authenticator, clock::Clock, config::Settings, error::Error};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub auth: Arc<Authenticator>,
+    pub clock: Arc<Clock>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Builds the state over a migrated database and starts its background work (the
+    /// cross-replica invalidation listener and the periodic `lastUsedAt` flush).
+    pub async fn start(db: DatabaseConnection, settings: Settings) -> Result<Self, Error> {
+        let clock = Arc::new(Clock::default());
+        let auth = Arc::new(Authenticator::start(db.clone(), Arc::clone(&clock), &settings).await?);
+        let flusher = Arc::downgrade(&auth);
+        let interval = settings.usage_flush_interval;
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(auth) = flusher.upgrade() else { break };
+                if let Err(err) = auth.flush_usage().await {
+                    tracing::warn!(error = %err, "could not record credential usage");
+                }
+            }
+        });
+        Ok(Self {
+            db,
+            auth,
+            clock,
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// The URL an identity provider is configured with for this tenant ("Tenant URL" in Entra).
+    pub fn scim_url(&self, tenant_id: &str) -> String {
+        format!("{}/scim/{tenant_id}/v2", self.settings.public_url)
+    }
+}

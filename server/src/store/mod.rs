@@ -1,0 +1,9 @@
+//! Domain operations over the database. Every tenant-owned query filters on the tenant id
+//! here, so isolation is enforced in one place rather than remembered by callers; every
+//! multi-statement change runs in one write transaction.
+
+pub mod admin_keys;
+pub mod credentials;
+pub mod db;
+pub mod scim_tokens;
+pub mod tenants;

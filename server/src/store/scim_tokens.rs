@@ -1,0 +1,113 @@
+//! SCIM tokens of a tenant. Creating one is a rotation: the previous live token keeps
+//! working for the overlap window, every older one stops at once, so at most two are live.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::scim_token;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Set,
+};
+
+use super::{credentials, db::begin_write, tenants};
+use crate::error::Error;
+
+pub struct NewToken {
+    pub id: String,
+    pub secret_hash: String,
+    pub name: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// How long the previous token keeps working; zero ends it at once.
+    pub overlap: Duration,
+}
+
+/// Inserts the token and schedules the end of the older ones. Returns the new row and the
+/// ids of tokens whose end moved (announced to other replicas).
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    token: NewToken,
+    now: DateTime<Utc>,
+) -> Result<(scim_token::Model, Vec<String>), Error> {
+    let txn = begin_write(db).await?;
+    tenants::lock(&txn, tenant_id).await?;
+    let live = scim_token::Entity::find()
+        .filter(scim_token::Column::TenantId.eq(tenant_id))
+        .filter(
+            Condition::any()
+                .add(scim_token::Column::RevokedAt.is_null())
+                .add(scim_token::Column::RevokedAt.gt(now)),
+        )
+        .filter(
+            Condition::any()
+                .add(scim_token::Column::ExpiresAt.is_null())
+                .add(scim_token::Column::ExpiresAt.gt(now)),
+        )
+        .order_by_desc(scim_token::Column::CreatedAt)
+        .order_by_desc(scim_token::Column::Id)
+        .all(&txn)
+        .await?;
+    let mut changed = Vec::new();
+    for (index, old) in live.into_iter().enumerate() {
+        let end = if index == 0 { now + token.overlap } else { now };
+        if old.revoked_at.is_some_and(|current| current <= end) {
+            continue;
+        }
+        changed.push(old.id.clone());
+        let mut old = old.into_active_model();
+        old.revoked_at = Set(Some(end));
+        old.update(&txn).await?;
+    }
+    let created = scim_token::ActiveModel {
+        id: Set(token.id),
+        tenant_id: Set(tenant_id.to_owned()),
+        name: Set(token.name),
+        secret_hash: Set(token.secret_hash),
+        created_at: Set(now),
+        expires_at: Set(token.expires_at),
+        revoked_at: Set(None),
+        last_used_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    credentials::announce(&txn, &changed).await?;
+    txn.commit().await?;
+    Ok((created, changed))
+}
+
+/// Newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+) -> Result<Vec<scim_token::Model>, Error> {
+    tenants::get(db, tenant_id).await?;
+    Ok(scim_token::Entity::find()
+        .filter(scim_token::Column::TenantId.eq(tenant_id))
+        .order_by_desc(scim_token::Column::CreatedAt)
+        .order_by_desc(scim_token::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Ends the token now. Revoking a token that already ended changes nothing.
+pub async fn revoke(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    token_id: &str,
+    now: DateTime<Utc>,
+) -> Result<scim_token::Model, Error> {
+    let txn = begin_write(db).await?;
+    let token = scim_token::Entity::find_by_id(token_id.to_owned())
+        .filter(scim_token::Column::TenantId.eq(tenant_id))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("SCIM token", token_id))?;
+    if token.revoked_at.is_some_and(|at| at <= now) {
+        return Ok(token);
+    }
+    let mut token = token.into_active_model();
+    token.revoked_at = Set(Some(now));
+    let token = token.update(&txn).await?;
+    credentials::announce(&txn, std::slice::from_ref(&token.id)).await?;
+    txn.commit().await?;
+    Ok(token)
+}

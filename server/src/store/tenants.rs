@@ -1,0 +1,89 @@
+//! Tenants: creation with a case-insensitively unique name, lookup, and deletion of the
+//! tenant with everything it owns.
+
+use chrono::{DateTime, Utc};
+use entity::{admin_key, scim_token, tenant};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use super::{credentials, db::begin_write};
+use crate::error::Error;
+
+pub async fn create(
+    db: &DatabaseConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<tenant::Model, Error> {
+    let row = tenant::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        name: Set(name.to_owned()),
+        name_lc: Set(name.to_lowercase()),
+        created_at: Set(now),
+    };
+    row.insert(db).await.map_err(|err| {
+        Error::conflict_on_unique(err, format!("a tenant named {name:?} already exists"))
+    })
+}
+
+pub async fn list(db: &DatabaseConnection) -> Result<Vec<tenant::Model>, Error> {
+    Ok(tenant::Entity::find()
+        .order_by_asc(tenant::Column::CreatedAt)
+        .order_by_asc(tenant::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {
+    tenant::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("tenant", id))
+}
+
+/// Reads the tenant and, on PostgreSQL, locks its row until the transaction ends, so
+/// concurrent changes to what the tenant owns (token rotation) happen one at a time.
+pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {
+    tenant::Entity::find_by_id(id.to_owned())
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("tenant", id))
+}
+
+/// Deletes the tenant and everything it owns; returns the ids of the credentials that died
+/// with it, already announced to other replicas.
+pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<Vec<String>, Error> {
+    let txn = begin_write(db).await?;
+    lock(&txn, id).await?;
+    let mut ended: Vec<String> = scim_token::Entity::find()
+        .select_only()
+        .column(scim_token::Column::Id)
+        .filter(scim_token::Column::TenantId.eq(id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let keys: Vec<String> = admin_key::Entity::find()
+        .select_only()
+        .column(admin_key::Column::Id)
+        .filter(admin_key::Column::TenantId.eq(id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    ended.extend(keys);
+    scim_token::Entity::delete_many()
+        .filter(scim_token::Column::TenantId.eq(id))
+        .exec(&txn)
+        .await?;
+    admin_key::Entity::delete_many()
+        .filter(admin_key::Column::TenantId.eq(id))
+        .exec(&txn)
+        .await?;
+    tenant::Entity::delete_by_id(id.to_owned())
+        .exec(&txn)
+        .await?;
+    credentials::announce(&txn, &ended).await?;
+    txn.commit().await?;
+    Ok(ended)
+}
