@@ -79,14 +79,14 @@ pub enum RevokeAdminKeyResponse {
 
 pub struct AdminKeysApi;
 
-#[OpenApi(prefix_path = "/admin/v1/tenants/:tenantId", tag = "ApiTag::AdminKeys")]
+#[OpenApi(prefix_path = "/admin/v1/tenants", tag = "ApiTag::AdminKeys")]
 impl AdminKeysApi {
     /// Issue a tenant-admin key
     ///
     /// Operator only. The key may manage this tenant (its SCIM tokens, and what later
     /// versions add) and nothing else.
     #[oai(
-        path = "/admin-keys",
+        path = "/:tenantId/admin-keys",
         method = "post",
         operation_id = "admin_create_admin_key"
     )]
@@ -128,7 +128,7 @@ impl AdminKeysApi {
     ///
     /// Operator only. Secrets are never returned.
     #[oai(
-        path = "/admin-keys",
+        path = "/:tenantId/admin-keys",
         method = "get",
         operation_id = "admin_list_admin_keys"
     )]
@@ -165,7 +165,7 @@ impl AdminKeysApi {
     ///
     /// Operator only. The key stops working at once, on every replica.
     #[oai(
-        path = "/admin-keys/:keyId",
+        path = "/:tenantId/admin-keys/:keyId",
         method = "delete",
         operation_id = "admin_revoke_admin_key"
     )]

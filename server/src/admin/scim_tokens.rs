@@ -110,10 +110,7 @@ pub enum RevokeScimTokenResponse {
 
 pub struct ScimTokensApi;
 
-#[OpenApi(
-    prefix_path = "/admin/v1/tenants/:tenantId",
-    tag = "ApiTag::ScimTokens"
-)]
+#[OpenApi(prefix_path = "/admin/v1/tenants", tag = "ApiTag::ScimTokens")]
 impl ScimTokensApi {
     /// Issue (rotate) a SCIM token
     ///
@@ -121,7 +118,7 @@ impl ScimTokensApi {
     /// `overlapSeconds` so the identity provider can be switched over; at most two tokens
     /// are ever live.
     #[oai(
-        path = "/scim-tokens",
+        path = "/:tenantId/scim-tokens",
         method = "post",
         operation_id = "admin_create_scim_token"
     )]
@@ -165,7 +162,7 @@ impl ScimTokensApi {
     ///
     /// Secrets are never returned.
     #[oai(
-        path = "/scim-tokens",
+        path = "/:tenantId/scim-tokens",
         method = "get",
         operation_id = "admin_list_scim_tokens"
     )]
@@ -202,7 +199,7 @@ impl ScimTokensApi {
     ///
     /// The token stops working at once, on every replica.
     #[oai(
-        path = "/scim-tokens/:tokenId",
+        path = "/:tenantId/scim-tokens/:tokenId",
         method = "delete",
         operation_id = "admin_revoke_scim_token"
     )]

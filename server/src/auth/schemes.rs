@@ -87,10 +87,17 @@ fn client_of(req: &Request) -> String {
         .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
 }
 
+/// The `{tenantId}` segment of `/scim/{tenantId}/v2/…`.
+fn tenant_in_scim_path(path: &str) -> &str {
+    path.strip_prefix("/scim/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
 async fn check_scim_token(req: &Request, bearer: Bearer) -> poem::Result<ScimCaller> {
     let state = app_state(req)?;
     let client = client_of(req);
-    let tenant_in_url = req.raw_path_param("tenantId").unwrap_or_default();
+    let tenant_in_url = tenant_in_scim_path(req.uri().path());
     match state
         .auth
         .authenticate(CredentialKind::ScimToken, &bearer.token, &client)
@@ -132,5 +139,18 @@ async fn check_admin_key(req: &Request, bearer: Bearer) -> poem::Result<AdminCal
             Err(AdminError::unauthorized().into())
         }
         Err(failure) => Err(AdminError::from(failure).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_segment_of_scim_paths() {
+        assert_eq!(tenant_in_scim_path("/scim/abc/v2/Users"), "abc");
+        assert_eq!(tenant_in_scim_path("/scim/abc"), "abc");
+        assert_eq!(tenant_in_scim_path("/scim//v2"), "");
+        assert_eq!(tenant_in_scim_path("/admin/v1/tenants"), "");
     }
 }

@@ -112,13 +112,13 @@ pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProv
 
 pub struct DiscoveryApi;
 
-#[OpenApi(prefix_path = "/scim/:tenantId/v2", tag = "ApiTag::ScimDiscovery")]
+#[OpenApi(prefix_path = "/scim", tag = "ApiTag::ScimDiscovery")]
 impl DiscoveryApi {
     /// Service provider configuration
     ///
     /// The SCIM features this server supports (RFC 7644 §4).
     #[oai(
-        path = "/ServiceProviderConfig",
+        path = "/:tenantId/v2/ServiceProviderConfig",
         method = "get",
         operation_id = "scim_get_service_provider_config"
     )]
