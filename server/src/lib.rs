@@ -59,7 +59,7 @@ pub fn openapi_spec() -> String {
 }
 
 /// Assembles the whole HTTP application over `state`.
-pub fn app(state: AppState) -> impl Endpoint {
+pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     let service = api_service();
     let spec = service.spec();
     let docs = service.swagger_ui();
@@ -83,7 +83,8 @@ pub fn app(state: AppState) -> impl Endpoint {
 /// failed authentication) into the error body of the surface it happened on: SCIM clients
 /// get SCIM error documents, everyone else the admin API's `{code, message}`.
 async fn render_errors<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
-    let on_scim = req.uri().path().starts_with("/scim/");
+    let path = req.uri().path();
+    let on_scim = path == "/scim" || path.starts_with("/scim/");
     match ep.call(req).await {
         Ok(resp) => Ok(resp.into_response()),
         Err(err) if on_scim => Ok(scim::error::render_poem_error(err)),

@@ -36,6 +36,8 @@ fn health(status: &str) -> Json<Health> {
     })
 }
 
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub struct OpsApi;
 
 #[OpenApi(tag = "ApiTag::Operations")]
@@ -49,10 +51,15 @@ impl OpsApi {
     /// Readiness probe
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
-        match store::db::ping(&state.db).await {
-            Ok(()) => ReadyResponse::Ready(health("ok")),
-            Err(err) => {
+        // A database that hangs is as unready as one that refuses.
+        match tokio::time::timeout(READY_TIMEOUT, store::db::ping(&state.db)).await {
+            Ok(Ok(())) => ReadyResponse::Ready(health("ok")),
+            Ok(Err(err)) => {
                 tracing::warn!(error = %err, "readiness check failed");
+                ReadyResponse::NotReady(health("unavailable"))
+            }
+            Err(_) => {
+                tracing::warn!("readiness check timed out");
                 ReadyResponse::NotReady(health("unavailable"))
             }
         }

@@ -1,1 +1,24 @@
+//! The single integration-test binary: every test drives `server::app()` in-process.
+//! Storage tests run on SQLite and, when `SCIM_TEST_POSTGRES_URL` is set, on PostgreSQL
+//! too (a fresh schema per test).
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+#[macro_use]
+mod helpers;
+
+mod admin_keys;
+mod bootstrap;
+mod openapi;
+mod ops;
+mod replicas;
+mod scim_gate;
+mod scim_tokens;
+mod secrets;
+mod tenants;
+mod throttling;

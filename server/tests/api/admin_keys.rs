@@ -1,0 +1,97 @@
+use poem::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_admin_error, json_of};
+
+on_every_backend!(issue_list_revoke, admin_key_input_is_validated);
+
+async fn issue_list_revoke(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let path = format!("/admin/v1/tenants/{tenant}/admin-keys");
+    let resp = app
+        .admin_post(
+            &app.operator_key,
+            &path,
+            json!({ "name": "Acme admins", "expiresInDays": 30 }),
+        )
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let issued = json_of(resp).await;
+    let key = issued["key"].as_str().unwrap();
+    assert!(key.starts_with("sadm_"));
+    assert_eq!(issued["tenantId"], json!(tenant));
+    assert_eq!(issued["name"], "Acme admins");
+    app.admin_get(key, &format!("/admin/v1/tenants/{tenant}"))
+        .await
+        .assert_status_is_ok();
+
+    let resp = app.admin_get(&app.operator_key, &path).await;
+    resp.assert_status_is_ok();
+    let text = resp.0.into_body().into_string().await.unwrap();
+    assert!(!text.contains(key));
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(list["items"][0]["id"], issued["id"]);
+    assert_eq!(list["items"][0]["status"], "active");
+    assert!(
+        list["items"][0]["lastUsedAt"].as_str().is_some(),
+        "it was used above"
+    );
+    assert!(list["items"][0].get("key").is_none());
+
+    let key_path = format!("{path}/{}", issued["id"].as_str().unwrap());
+    app.admin_delete(&app.operator_key, &key_path)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_admin_error(
+        app.admin_get(key, &format!("/admin/v1/tenants/{tenant}"))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let list = json_of(app.admin_get(&app.operator_key, &path).await).await;
+    assert_eq!(list["items"][0]["status"], "revoked");
+
+    let other = app.tenant_id("Globex").await;
+    let wrong_tenant = format!(
+        "/admin/v1/tenants/{other}/admin-keys/{}",
+        issued["id"].as_str().unwrap()
+    );
+    assert_admin_error(
+        app.admin_delete(&app.operator_key, &wrong_tenant).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // An expiring key stops at its expiry.
+    let resp = app
+        .admin_post(&app.operator_key, &path, json!({ "expiresInDays": 1 }))
+        .await;
+    let expiring = json_of(resp).await["key"].as_str().unwrap().to_owned();
+    app.admin_get(&expiring, "/admin/v1/tenants")
+        .await
+        .assert_status_is_ok();
+    app.advance(24 * 3600 + 1);
+    assert_admin_error(
+        app.admin_get(&expiring, "/admin/v1/tenants").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+async fn admin_key_input_is_validated(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let path = format!("/admin/v1/tenants/{tenant}/admin-keys");
+    for body in [json!({ "expiresInDays": 0 }), json!({ "name": "" })] {
+        let resp = app.admin_post(&app.operator_key, &path, body).await;
+        assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    let resp = app
+        .admin_post(&app.operator_key, &path, json!({ "name": ["x"] }))
+        .await;
+    assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
+    let list = json_of(app.admin_get(&app.operator_key, &path).await).await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+}

@@ -1,0 +1,308 @@
+//! Test fixtures: a fresh database per test, the app over it, and shortcuts for the
+//! requests most tests start with.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use poem::{
+    EndpointExt,
+    endpoint::BoxEndpoint,
+    http::StatusCode,
+    test::{TestClient, TestResponse},
+};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use server::{
+    AppState,
+    config::{Argon2Params, Settings},
+    store,
+};
+
+pub const PUBLIC_URL: &str = "https://scim.example.test";
+
+/// Generates, for each named `async fn(TestApp)`, a module with one test per backend.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$test($crate::helpers::TestApp::sqlite().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres().await {
+                        super::$test(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// Settings for tests: cheap argon2 (hashes still carry real argon2id PHC strings) and a
+/// failure limit no ordinary test reaches.
+pub fn test_settings() -> Settings {
+    Settings {
+        public_url: PUBLIC_URL.to_owned(),
+        argon2: Argon2Params {
+            m_cost: 1024,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        auth_failure_limit: 1000,
+        ..Settings::default()
+    }
+}
+
+pub enum Backing {
+    Sqlite(tempfile::TempDir),
+    Postgres { url: String },
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub client: TestClient<BoxEndpoint<'static>>,
+    pub operator_key: String,
+    pub database: Backing,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        Self::sqlite_with(test_settings()).await
+    }
+
+    pub async fn sqlite_with(settings: Settings) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = store::db::sqlite_url(&dir.path().join("scim.db"));
+        Self::build(&url, Backing::Sqlite(dir), settings).await
+    }
+
+    /// `None` when `SCIM_TEST_POSTGRES_URL` is not set.
+    pub async fn postgres() -> Option<Self> {
+        Self::postgres_with(test_settings()).await
+    }
+
+    pub async fn postgres_with(settings: Settings) -> Option<Self> {
+        let url = fresh_postgres_schema().await?;
+        Some(Self::build(&url, Backing::Postgres { url: url.clone() }, settings).await)
+    }
+
+    async fn build(url: &str, database: Backing, settings: Settings) -> Self {
+        let db = store::db::connect(url).await.unwrap();
+        store::db::migrate(&db).await.unwrap();
+        Self::over(db, database, settings).await
+    }
+
+    /// Another app (a "replica") over this app's database, with its own caches.
+    pub async fn replica(&self) -> Self {
+        let Backing::Postgres { url } = &self.database else {
+            panic!("replicas share PostgreSQL");
+        };
+        let db = store::db::connect(url).await.unwrap();
+        let mut app = Self::over(db, Backing::Postgres { url: url.clone() }, test_settings()).await;
+        app.operator_key = self.operator_key.clone();
+        app
+    }
+
+    async fn over(db: DatabaseConnection, database: Backing, settings: Settings) -> Self {
+        let state = AppState::start(db, settings).await.unwrap();
+        let operator_key = server::bootstrap::create_operator_key(
+            &state.db,
+            state.auth.hasher(),
+            None,
+            state.clock.now(),
+        )
+        .await
+        .unwrap();
+        let client = TestClient::new(server::app(state.clone()).boxed());
+        Self {
+            state,
+            client,
+            operator_key,
+            database,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.database, Backing::Postgres { .. })
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.state.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> Value {
+        let resp = self
+            .client
+            .post("/admin/v1/tenants")
+            .header("Authorization", format!("Bearer {}", self.operator_key))
+            .body_json(&json!({ "name": name }))
+            .send()
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await
+    }
+
+    pub async fn tenant_id(&self, name: &str) -> String {
+        self.create_tenant(name).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Issues a SCIM token with `body` and returns the whole answer.
+    pub async fn issue_token(&self, tenant_id: &str, body: Value) -> Value {
+        let resp = self
+            .client
+            .post(format!("/admin/v1/tenants/{tenant_id}/scim-tokens"))
+            .header("Authorization", format!("Bearer {}", self.operator_key))
+            .body_json(&body)
+            .send()
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await
+    }
+
+    /// Issues a SCIM token and returns its plain value.
+    pub async fn token(&self, tenant_id: &str) -> String {
+        self.issue_token(tenant_id, json!({})).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn tenant_admin_key(&self, tenant_id: &str) -> String {
+        let resp = self
+            .client
+            .post(format!("/admin/v1/tenants/{tenant_id}/admin-keys"))
+            .header("Authorization", format!("Bearer {}", self.operator_key))
+            .body_json(&json!({}))
+            .send()
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await["key"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin_get(&self, key: &str, path: &str) -> TestResponse {
+        self.client
+            .get(path)
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+    }
+
+    pub async fn admin_post(&self, key: &str, path: &str, body: Value) -> TestResponse {
+        self.client
+            .post(path)
+            .header("Authorization", format!("Bearer {key}"))
+            .body_json(&body)
+            .send()
+            .await
+    }
+
+    pub async fn admin_delete(&self, key: &str, path: &str) -> TestResponse {
+        self.client
+            .delete(path)
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+    }
+
+    /// `GET /scim/{tenant}/v2/ServiceProviderConfig` with `token`.
+    pub async fn spc(&self, tenant_id: &str, token: &str) -> TestResponse {
+        self.client
+            .get(format!("/scim/{tenant_id}/v2/ServiceProviderConfig"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+    }
+
+    pub async fn spc_status(&self, tenant_id: &str, token: &str) -> StatusCode {
+        self.spc(tenant_id, token).await.0.status()
+    }
+
+    pub async fn tokens(&self, tenant_id: &str) -> Vec<Value> {
+        let resp = self
+            .admin_get(
+                &self.operator_key,
+                &format!("/admin/v1/tenants/{tenant_id}/scim-tokens"),
+            )
+            .await;
+        resp.assert_status_is_ok();
+        json_of(resp).await["items"].as_array().unwrap().clone()
+    }
+}
+
+pub async fn json_of(resp: TestResponse) -> Value {
+    resp.0.into_body().into_json().await.unwrap()
+}
+
+/// Asserts a SCIM error answer: status, media type, schema and the status string.
+pub async fn assert_scim_error(resp: TestResponse, status: StatusCode) -> Value {
+    resp.assert_status(status);
+    resp.assert_content_type("application/scim+json");
+    let body = json_of(resp).await;
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(body["status"], json!(status.as_u16().to_string()));
+    body
+}
+
+/// Asserts an admin-API error answer and returns its `code`.
+pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &str) {
+    resp.assert_status(status);
+    resp.assert_content_type("application/json; charset=utf-8");
+    let body = json_of(resp).await;
+    assert_eq!(body["code"], json!(code), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+/// A new schema in the PostgreSQL database of `SCIM_TEST_POSTGRES_URL`, and a URL whose
+/// connections use it. Schemas older than an hour, left by earlier runs, are dropped.
+async fn fresh_postgres_schema() -> Option<String> {
+    let base = std::env::var("SCIM_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let admin = Database::connect(&base).await.unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    let stale: Vec<String> = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'scimtest\\_%'".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+        .filter(|name| {
+            name.split('_')
+                .nth(1)
+                .and_then(|ts| ts.parse::<u64>().ok())
+                .is_some_and(|ts| ts + 3600 < now)
+        })
+        .collect();
+    for name in stale {
+        let _ = admin
+            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+            .await;
+    }
+    let schema = format!("scimtest_{now}_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}

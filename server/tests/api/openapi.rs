@@ -1,0 +1,77 @@
+//! The committed `openapi.json` is exactly what the server serves. Regenerate it with
+//! `cargo run -p server -- openapi > openapi.json` (or `UPDATE_OPENAPI=1 cargo test`).
+
+use crate::helpers::TestApp;
+
+const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json");
+
+#[tokio::test]
+async fn committed_spec_matches_the_code() {
+    let generated = format!("{}\n", server::openapi_spec());
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(COMMITTED, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap();
+    assert!(
+        committed == generated,
+        "openapi.json is stale: run `cargo run -p server -- openapi > openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn served_spec_is_the_printed_spec() {
+    let app = TestApp::sqlite().await;
+    let resp = app.client.get("/openapi.json").send().await;
+    resp.assert_status_is_ok();
+    resp.assert_content_type("application/json; charset=utf-8");
+    let served = resp.0.into_body().into_string().await.unwrap();
+    assert_eq!(served, server::openapi_spec());
+}
+
+#[test]
+fn every_operation_is_documented_with_its_errors() {
+    let spec: serde_json::Value = serde_json::from_str(&server::openapi_spec()).unwrap();
+    assert!(
+        spec.get("servers")
+            .is_none_or(|s| s.as_array().is_some_and(Vec::is_empty))
+    );
+    let mut operations = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id} has no summary"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{id} {status} has no description"
+                );
+            }
+            if path.starts_with("/admin/") {
+                for status in ["401", "403", "404", "422", "429", "500"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{id} does not document {status}"
+                    );
+                }
+            }
+            if path.starts_with("/scim/") {
+                let content = &responses["200"]["content"];
+                assert!(content.get("application/scim+json").is_some(), "{id}");
+                for status in ["401", "429", "500"] {
+                    let error = &responses[status]["content"]["application/scim+json"];
+                    assert!(error.is_object(), "{id} does not document {status} as SCIM");
+                }
+            }
+        }
+    }
+    assert!(operations >= 13, "{operations}");
+}
