@@ -17,6 +17,7 @@ mod bootstrap;
 mod openapi;
 mod ops;
 mod replicas;
+mod schema;
 mod scim_gate;
 mod scim_tokens;
 mod secrets;
