@@ -4,12 +4,16 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
-use super::{error::AdminError, issue_credential, scim_tokens::CredentialStatus, validate};
+use super::{
+    credentials::{CredentialInfo, CredentialList},
+    error::AdminError,
+    issue_credential, validate,
+};
 use crate::{
     AppState,
     api_tags::ApiTag,
     auth::{schemes::AdminAuth, token::CredentialKind},
-    store::{self, credentials},
+    store,
 };
 
 /// Body of `POST …/admin-keys`. Every field is optional.
@@ -35,27 +39,6 @@ pub struct IssuedAdminKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A tenant-admin key without its secret.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct AdminKeyInfo {
-    pub id: String,
-    pub name: Option<String>,
-    pub status: CredentialStatus,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// Last successful use, to within a minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-/// The tenant's admin keys.
-#[derive(Debug, Clone, Object)]
-pub struct AdminKeyList {
-    /// Newest first.
-    pub items: Vec<AdminKeyInfo>,
-}
-
 #[derive(ApiResponse)]
 pub enum CreateAdminKeyResponse {
     /// The key was issued.
@@ -67,7 +50,7 @@ pub enum CreateAdminKeyResponse {
 pub enum ListAdminKeysResponse {
     /// The tenant's admin keys.
     #[oai(status = 200)]
-    Ok(Json<AdminKeyList>),
+    Ok(Json<CredentialList>),
 }
 
 #[derive(ApiResponse)]
@@ -148,17 +131,9 @@ impl AdminKeysApi {
         let items = store::admin_keys::list(&state.db, &tenant_id)
             .await?
             .into_iter()
-            .map(|row| AdminKeyInfo {
-                status: credentials::status(now, row.expires_at, row.revoked_at).into(),
-                id: row.id,
-                name: row.name,
-                created_at: row.created_at,
-                expires_at: row.expires_at,
-                revoked_at: row.revoked_at,
-                last_used_at: row.last_used_at,
-            })
+            .map(|row| CredentialInfo::of_admin_key(now, row))
             .collect();
-        Ok(ListAdminKeysResponse::Ok(Json(AdminKeyList { items })))
+        Ok(ListAdminKeysResponse::Ok(Json(CredentialList { items })))
     }
 
     /// Revoke a tenant-admin key

@@ -3,6 +3,7 @@
 //! `store` function and shape the answer.
 
 pub mod admin_keys;
+pub mod credentials;
 pub mod error;
 pub mod scim_tokens;
 pub mod tenants;

@@ -3,40 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
-use super::{error::AdminError, issue_credential, validate};
+use super::{
+    credentials::{CredentialInfo, CredentialList},
+    error::AdminError,
+    issue_credential, validate,
+};
 use crate::{
     AppState,
     api_tags::ApiTag,
     auth::{schemes::AdminAuth, token::CredentialKind},
-    store::{self, credentials},
+    store,
 };
-
-/// Where a credential is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum CredentialStatus {
-    /// Works.
-    Active,
-    /// Superseded by a newer token; works until `revokedAt`.
-    Rotating,
-    /// Stopped working at `revokedAt`.
-    Revoked,
-    /// Stopped working at `expiresAt`.
-    Expired,
-}
-
-impl From<credentials::Status> for CredentialStatus {
-    fn from(status: credentials::Status) -> Self {
-        match status {
-            credentials::Status::Active => Self::Active,
-            credentials::Status::Rotating => Self::Rotating,
-            credentials::Status::Revoked => Self::Revoked,
-            credentials::Status::Expired => Self::Expired,
-        }
-    }
-}
 
 /// Body of `POST …/scim-tokens`. Every field is optional.
 #[derive(Debug, Clone, Default, Object)]
@@ -65,28 +44,6 @@ pub struct IssuedScimToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A SCIM token without its secret.
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct ScimTokenInfo {
-    pub id: String,
-    pub name: Option<String>,
-    pub status: CredentialStatus,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// When the token stopped, or (while `rotating`) will stop, working.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// Last successful use, to within a minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-/// The tenant's SCIM tokens.
-#[derive(Debug, Clone, Object)]
-pub struct ScimTokenList {
-    /// Newest first.
-    pub items: Vec<ScimTokenInfo>,
-}
-
 #[derive(ApiResponse)]
 pub enum CreateScimTokenResponse {
     /// The token was issued; older tokens are scheduled to stop.
@@ -98,7 +55,7 @@ pub enum CreateScimTokenResponse {
 pub enum ListScimTokensResponse {
     /// The tenant's tokens.
     #[oai(status = 200)]
-    Ok(Json<ScimTokenList>),
+    Ok(Json<CredentialList>),
 }
 
 #[derive(ApiResponse)]
@@ -182,17 +139,9 @@ impl ScimTokensApi {
         let items = store::scim_tokens::list(&state.db, &tenant_id)
             .await?
             .into_iter()
-            .map(|row| ScimTokenInfo {
-                status: credentials::status(now, row.expires_at, row.revoked_at).into(),
-                id: row.id,
-                name: row.name,
-                created_at: row.created_at,
-                expires_at: row.expires_at,
-                revoked_at: row.revoked_at,
-                last_used_at: row.last_used_at,
-            })
+            .map(|row| CredentialInfo::of_scim_token(now, row))
             .collect();
-        Ok(ListScimTokensResponse::Ok(Json(ScimTokenList { items })))
+        Ok(ListScimTokensResponse::Ok(Json(CredentialList { items })))
     }
 
     /// Revoke a SCIM token

@@ -1,0 +1,80 @@
+//! What the admin API shows of a SCIM token or admin key: everything but its secret.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+
+use crate::store::credentials::{self, Status};
+
+/// Where a credential is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CredentialStatus {
+    /// Works.
+    Active,
+    /// Superseded by a newer token; works until `revokedAt`.
+    Rotating,
+    /// Stopped working at `revokedAt`.
+    Revoked,
+    /// Stopped working at `expiresAt`.
+    Expired,
+}
+
+impl From<Status> for CredentialStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::Active => Self::Active,
+            Status::Rotating => Self::Rotating,
+            Status::Revoked => Self::Revoked,
+            Status::Expired => Self::Expired,
+        }
+    }
+}
+
+/// A SCIM token or admin key, without its secret.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CredentialInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: CredentialStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it stopped, or (while `rotating`) will stop, working.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Last successful use. Each replica records uses in batches, so another replica's
+    /// latest uses may show up to a minute late.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A tenant's SCIM tokens or admin keys.
+#[derive(Debug, Clone, Object)]
+pub struct CredentialList {
+    /// Newest first.
+    pub items: Vec<CredentialInfo>,
+}
+
+impl CredentialInfo {
+    pub fn of_scim_token(now: DateTime<Utc>, row: entity::scim_token::Model) -> Self {
+        Self {
+            status: credentials::status(now, row.expires_at, row.revoked_at).into(),
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+
+    pub fn of_admin_key(now: DateTime<Utc>, row: entity::admin_key::Model) -> Self {
+        Self {
+            status: credentials::status(now, row.expires_at, row.revoked_at).into(),
+            id: row.id,
+            name: row.name,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
