@@ -1,3 +1,5 @@
+//! Tenants and their credentials: SCIM tokens and admin keys (operator keys have no tenant).
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -83,6 +83,9 @@ pub struct ServeArgs {
     /// Length of the failed-authentication window, in seconds.
     #[arg(long, env = "SCIM_AUTH_FAILURE_WINDOW_SECS", default_value_t = 60)]
     pub auth_failure_window_secs: u64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: u64,
 }
 
 impl ServeArgs {
@@ -96,6 +99,7 @@ impl ServeArgs {
             token_cache_ttl: Duration::from_secs(self.token_cache_ttl_secs),
             auth_failure_limit: self.auth_failure_limit,
             auth_failure_window: Duration::from_secs(self.auth_failure_window_secs),
+            max_body_bytes: self.max_body_bytes,
             ..Settings::default()
         }
     }
@@ -118,7 +122,12 @@ pub struct Settings {
     pub auth_failure_window: Duration,
     /// How often buffered `lastUsedAt` values are written back.
     pub usage_flush_interval: Duration,
+    /// Largest request body accepted.
+    pub max_body_bytes: u64,
 }
+
+/// 2 MiB: far above any admin request or SCIM resource Entra sends.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 2 * 1024 * 1024;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -129,6 +138,7 @@ impl Default for Settings {
             auth_failure_limit: 20,
             auth_failure_window: Duration::from_secs(60),
             usage_flush_interval: Duration::from_secs(30),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }

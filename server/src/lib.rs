@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api_tags;
 pub mod auth;
+pub mod body_limit;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -82,10 +83,25 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
 /// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
 /// failed authentication) into the error body of the surface it happened on: SCIM clients
 /// get SCIM error documents, everyone else the admin API's `{code, message}`.
-async fn render_errors<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> poem::Result<Response> {
+async fn render_errors<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    mut req: Request,
+) -> poem::Result<Response> {
     let path = req.uri().path();
     let on_scim = path == "/scim" || path.starts_with("/scim/");
-    match ep.call(req).await {
+    let max_body = req
+        .data::<AppState>()
+        .map_or(config::DEFAULT_MAX_BODY_BYTES, |s| {
+            s.settings.max_body_bytes
+        });
+    let outcome = match body_limit::apply(&mut req, max_body) {
+        Ok(overflow) => match ep.call(req).await {
+            Err(_) if overflow.happened() => Err(body_limit::too_large()),
+            outcome => outcome.map(IntoResponse::into_response),
+        },
+        Err(err) => Err(err),
+    };
+    match outcome {
         Ok(resp) => Ok(resp.into_response()),
         Err(err) if on_scim => Ok(scim::error::render_poem_error(err)),
         Err(err) => Ok(admin::error::render_poem_error(err)),

@@ -30,12 +30,17 @@ pub struct CreateAdminKey {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct IssuedAdminKey {
+    /// Server-assigned id, the `<id>` part of the key.
     pub id: String,
     /// The secret bearer key for the admin API.
     pub key: String,
+    /// The label given at creation.
     pub name: Option<String>,
+    /// The one tenant this key may act on.
     pub tenant_id: String,
+    /// When it was issued.
     pub created_at: DateTime<Utc>,
+    /// When it expires, if it does.
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -34,10 +34,15 @@ impl From<Status> for CredentialStatus {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct CredentialInfo {
+    /// Server-assigned id, the `<id>` part of the credential.
     pub id: String,
+    /// The label given at creation.
     pub name: Option<String>,
+    /// Where the credential is in its life.
     pub status: CredentialStatus,
+    /// When it was issued.
     pub created_at: DateTime<Utc>,
+    /// When it expires, if it does.
     pub expires_at: Option<DateTime<Utc>>,
     /// When it stopped, or (while `rotating`) will stop, working.
     pub revoked_at: Option<DateTime<Utc>>,

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// The body's media type is not accepted.
     UnsupportedMediaType,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
     /// The request conflicts with existing state (a duplicate name).
     Conflict,
     /// A field's value is not acceptable.
@@ -175,6 +177,13 @@ pub fn render_poem_error(err: poem::Error) -> Response {
                     ErrorCode::MethodNotAllowed,
                     "method not allowed on this path",
                 ),
+            )
+                .into_response();
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            return (
+                status,
+                body(ErrorCode::PayloadTooLarge, "the request body is too large"),
             )
                 .into_response();
         }

@@ -34,13 +34,17 @@ pub struct CreateScimToken {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct IssuedScimToken {
+    /// Server-assigned id, the `<id>` part of the token.
     pub id: String,
     /// The secret bearer token to configure as "Secret Token" in the identity provider.
     pub token: String,
+    /// The label given at creation.
     pub name: Option<String>,
     /// The tenant's SCIM URL, to configure beside the token.
     pub scim_url: String,
+    /// When it was issued.
     pub created_at: DateTime<Utc>,
+    /// When it expires, if it does.
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -22,6 +22,7 @@ pub struct Tenant {
     pub name: String,
     /// The URL to configure as "Tenant URL" in the identity provider.
     pub scim_url: String,
+    /// When the tenant was created.
     pub created_at: DateTime<Utc>,
 }
 

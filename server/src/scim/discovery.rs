@@ -12,6 +12,7 @@ pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
 /// A feature with only an on/off switch.
 #[derive(Debug, Clone, Object)]
 pub struct Supported {
+    /// Whether the feature is available.
     pub supported: bool,
 }
 
@@ -19,8 +20,11 @@ pub struct Supported {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct BulkSupport {
+    /// Whether `/Bulk` is served.
     pub supported: bool,
+    /// Most operations in one bulk request.
     pub max_operations: u32,
+    /// Largest bulk request, in bytes.
     pub max_payload_size: u32,
 }
 
@@ -28,6 +32,7 @@ pub struct BulkSupport {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct FilterSupport {
+    /// Whether the `filter` query parameter is honoured.
     pub supported: bool,
     /// Most resources a single query returns.
     pub max_results: u32,
@@ -40,9 +45,13 @@ pub struct AuthenticationScheme {
     /// `oauthbearertoken`.
     #[oai(rename = "type")]
     pub kind: String,
+    /// Human-readable name of the scheme.
     pub name: String,
+    /// How to authenticate.
     pub description: String,
+    /// The specification of the scheme (RFC 6750).
     pub spec_uri: String,
+    /// Whether this is the preferred scheme.
     pub primary: bool,
 }
 
@@ -50,7 +59,9 @@ pub struct AuthenticationScheme {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct DiscoveryMeta {
+    /// The kind of document.
     pub resource_type: String,
+    /// Canonical URL of the document.
     pub location: String,
 }
 
@@ -58,14 +69,23 @@ pub struct DiscoveryMeta {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct ServiceProviderConfig {
+    /// `["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]`.
     pub schemas: Vec<String>,
+    /// PATCH support (RFC 7644 §3.5.2).
     pub patch: Supported,
+    /// Bulk support (RFC 7644 §3.7).
     pub bulk: BulkSupport,
+    /// Filter support (RFC 7644 §3.4.2.2).
     pub filter: FilterSupport,
+    /// Password change support.
     pub change_password: Supported,
+    /// Sort support (RFC 7644 §3.4.2.3).
     pub sort: Supported,
+    /// ETag support (RFC 7644 §3.14).
     pub etag: Supported,
+    /// Accepted ways to authenticate.
     pub authentication_schemes: Vec<AuthenticationScheme>,
+    /// Resource metadata.
     pub meta: DiscoveryMeta,
 }
 

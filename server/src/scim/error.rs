@@ -173,6 +173,7 @@ pub fn render_poem_error(err: poem::Error) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => {
             (None, "method not supported on this endpoint".to_owned())
         }
+        StatusCode::PAYLOAD_TOO_LARGE => (None, "the request body is too large".to_owned()),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             None,
             "send application/scim+json or application/json".to_owned(),

@@ -75,3 +75,20 @@ fn every_operation_is_documented_with_its_errors() {
     }
     assert!(operations >= 13, "{operations}");
 }
+
+#[test]
+fn every_schema_property_is_described() {
+    let spec: serde_json::Value = serde_json::from_str(&server::openapi_spec()).unwrap();
+    let mut missing = Vec::new();
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        for (property, definition) in schema["properties"].as_object().into_iter().flatten() {
+            let described = definition["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty());
+            if !described {
+                missing.push(format!("{name}.{property}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented fields: {missing:?}");
+}

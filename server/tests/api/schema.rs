@@ -70,3 +70,35 @@ async fn migrations_round_trip_and_match_the_entities(app: TestApp) {
             .is_none()
     );
 }
+
+/// The embedded database is configured for concurrent use: WAL, `synchronous=NORMAL`,
+/// foreign keys, a busy timeout, and more than one pooled connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pragmas_and_pool() {
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let app = TestApp::sqlite().await;
+    let db = &app.state.db;
+    let pool = db.get_sqlite_connection_pool();
+    assert!(pool.options().get_max_connections() > 1);
+    for (pragma, expected) in [
+        ("journal_mode", "wal"),
+        ("synchronous", "1"),
+        ("foreign_keys", "1"),
+        ("busy_timeout", "5000"),
+    ] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("PRAGMA {pragma}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let value = row
+            .try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(value, expected, "PRAGMA {pragma}");
+    }
+}
