@@ -5,14 +5,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_tenants_and_credentials;
+mod m20261128_000002_create_users_and_groups;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261128_000001_create_tenants_and_credentials::Migration,
-        )]
+        vec![
+            Box::new(m20261128_000001_create_tenants_and_credentials::Migration),
+            Box::new(m20261128_000002_create_users_and_groups::Migration),
+        ]
     }
 }

@@ -12,6 +12,9 @@ pub enum Error {
     /// The request was well-formed but a value is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A SCIM filter that cannot be parsed or names an attribute we cannot filter on.
+    #[error("{0}")]
+    InvalidFilter(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error(transparent)]

@@ -135,7 +135,7 @@ impl From<Error> for AdminError {
         match err {
             Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
             Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
-            Error::Invalid(message) => Self::invalid(message),
+            Error::Invalid(message) | Error::InvalidFilter(message) => Self::invalid(message),
             Error::Db(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) => {
                 tracing::error!(error = %err, "database unavailable");
                 Self::unavailable()

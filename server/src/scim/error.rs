@@ -129,6 +129,11 @@ impl From<Error> for ScimErrorResponse {
                 Some(ScimType::Uniqueness),
                 detail,
             )),
+            Error::InvalidFilter(detail) => Self::BadRequest(body(
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::InvalidFilter),
+                detail,
+            )),
             Error::Invalid(detail) => Self::BadRequest(body(
                 StatusCode::BAD_REQUEST,
                 Some(ScimType::InvalidValue),

@@ -2,6 +2,8 @@
 
 pub mod discovery;
 pub mod error;
+pub mod filter;
+pub mod schema;
 
 /// Media type of every SCIM response (RFC 7644 §3.1).
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";

@@ -2,7 +2,7 @@
 //! tenant with everything it owns.
 
 use chrono::{DateTime, Utc};
-use entity::{admin_key, scim_token, tenant};
+use entity::{admin_key, group_member, scim_group, scim_token, scim_user, scim_user_value, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -72,6 +72,23 @@ pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<Vec<String>, Er
         .all(&txn)
         .await?;
     ended.extend(keys);
+    // Children before parents, so the order never depends on foreign-key cascades.
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::TenantId.eq(id))
+        .exec(&txn)
+        .await?;
+    scim_user_value::Entity::delete_many()
+        .filter(scim_user_value::Column::TenantId.eq(id))
+        .exec(&txn)
+        .await?;
+    scim_group::Entity::delete_many()
+        .filter(scim_group::Column::TenantId.eq(id))
+        .exec(&txn)
+        .await?;
+    scim_user::Entity::delete_many()
+        .filter(scim_user::Column::TenantId.eq(id))
+        .exec(&txn)
+        .await?;
     scim_token::Entity::delete_many()
         .filter(scim_token::Column::TenantId.eq(id))
         .exec(&txn)

@@ -1,0 +1,17 @@
+//! Membership of a user in a group: one row each, so adding or removing a member costs the
+//! same in a group of ten or of a hundred thousand.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "group_member")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub group_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub user_id: String,
+    pub tenant_id: String,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
