@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod query;
 pub mod schema;
 
 /// Media type of every SCIM response (RFC 7644 §3.1).
