@@ -15,6 +15,15 @@ pub enum Error {
     /// A SCIM filter that cannot be parsed or names an attribute we cannot filter on.
     #[error("{0}")]
     InvalidFilter(String),
+    /// A request body that is not the expected shape (not an object, say).
+    #[error("{0}")]
+    InvalidSyntax(String),
+    /// An attempt to change an immutable attribute.
+    #[error("{0}")]
+    Mutability(String),
+    /// `If-Match` names a version other than the current one.
+    #[error("the resource has changed since version {0}")]
+    PreconditionFailed(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error(transparent)]

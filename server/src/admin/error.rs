@@ -135,7 +135,13 @@ impl From<Error> for AdminError {
         match err {
             Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
             Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
-            Error::Invalid(message) | Error::InvalidFilter(message) => Self::invalid(message),
+            Error::Invalid(message)
+            | Error::InvalidFilter(message)
+            | Error::InvalidSyntax(message)
+            | Error::Mutability(message) => Self::invalid(message),
+            Error::PreconditionFailed(_) => {
+                Self::Conflict(body(ErrorCode::Conflict, err.to_string()))
+            }
             Error::Db(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) => {
                 tracing::error!(error = %err, "database unavailable");
                 Self::unavailable()

@@ -59,6 +59,9 @@ pub enum ScimErrorResponse {
     /// The request conflicts with an existing resource (`scimType: uniqueness`).
     #[oai(status = 409, content_type = "application/scim+json")]
     Conflict(Json<ScimError>),
+    /// `If-Match` names a version other than the resource's current one.
+    #[oai(status = 412, content_type = "application/scim+json")]
+    PreconditionFailed(Json<ScimError>),
     /// Too many failed authentications from this client.
     #[oai(status = 429, content_type = "application/scim+json")]
     TooManyRequests(
@@ -133,6 +136,21 @@ impl From<Error> for ScimErrorResponse {
                 StatusCode::BAD_REQUEST,
                 Some(ScimType::InvalidFilter),
                 detail,
+            )),
+            Error::InvalidSyntax(detail) => Self::BadRequest(body(
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::InvalidSyntax),
+                detail,
+            )),
+            Error::Mutability(detail) => Self::BadRequest(body(
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::Mutability),
+                detail,
+            )),
+            Error::PreconditionFailed(_) => Self::PreconditionFailed(body(
+                StatusCode::PRECONDITION_FAILED,
+                None,
+                err.to_string(),
             )),
             Error::Invalid(detail) => Self::BadRequest(body(
                 StatusCode::BAD_REQUEST,

@@ -3,7 +3,9 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod payload;
 pub mod query;
+pub mod resource;
 pub mod schema;
 
 /// Media type of every SCIM response (RFC 7644 §3.1).

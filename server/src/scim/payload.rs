@@ -1,0 +1,119 @@
+//! `ScimJson<T>`: a request and response body of media type `application/scim+json`. It
+//! accepts `application/scim+json` and `application/json`, with or without parameters
+//! (Entra sends `application/scim+json; charset=utf-8`), which poem-openapi's own
+//! `content_type` matching does not.
+
+use poem::{FromRequest, IntoResponse, Request, RequestBody, Response, Result};
+use poem_openapi::{
+    ApiResponse,
+    error::ParseRequestPayloadError,
+    impl_apirequest_for_payload,
+    payload::{ParsePayload, Payload},
+    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    types::{ParseFromJSON, ToJSON, Type},
+};
+
+use super::SCIM_MEDIA_TYPE;
+
+#[derive(Debug, Clone)]
+pub struct ScimJson<T>(pub T);
+
+/// Whether a request's `Content-Type` is one SCIM clients may use.
+pub fn accepts(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == SCIM_MEDIA_TYPE || essence == "application/json"
+}
+
+impl<T: Type> Payload for ScimJson<T> {
+    const CONTENT_TYPE: &'static str = SCIM_MEDIA_TYPE;
+
+    fn check_content_type(content_type: &str) -> bool {
+        accepts(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: ParseFromJSON> ParsePayload for ScimJson<T> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
+        let data = Vec::<u8>::from_request(request, body).await?;
+        let value = serde_json::from_slice(&data).map_err(|err| ParseRequestPayloadError {
+            reason: format!("the body is not valid JSON: {err}"),
+        })?;
+        let value = T::parse_from_json(Some(value)).map_err(|err| ParseRequestPayloadError {
+            reason: err.into_message(),
+        })?;
+        Ok(Self(value))
+    }
+}
+
+impl<T: ToJSON> IntoResponse for ScimJson<T> {
+    fn into_response(self) -> Response {
+        let body = self.0.to_json().unwrap_or(serde_json::Value::Null);
+        Response::builder()
+            .content_type(SCIM_MEDIA_TYPE)
+            .body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+}
+
+impl<T: ToJSON> ApiResponse for ScimJson<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: SCIM_MEDIA_TYPE,
+                    schema: Self::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl_apirequest_for_payload!(ScimJson<T>, T: ParseFromJSON);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types() {
+        for ok in [
+            "application/scim+json",
+            "application/scim+json; charset=utf-8",
+            "Application/SCIM+JSON;charset=UTF-8",
+            "application/json",
+            "application/json; charset=utf-8",
+        ] {
+            assert!(accepts(ok), "{ok}");
+        }
+        for bad in [
+            "text/plain",
+            "application/xml",
+            "application/scim+jsonx",
+            "",
+        ] {
+            assert!(!accepts(bad), "{bad}");
+        }
+    }
+}
