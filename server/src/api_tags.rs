@@ -14,4 +14,6 @@ pub enum ApiTag {
     AdminKeys,
     /// SCIM 2.0 service discovery (RFC 7644 §4).
     ScimDiscovery,
+    /// SCIM 2.0 Users (RFC 7643 §4.1, RFC 7644 §3).
+    ScimUsers,
 }

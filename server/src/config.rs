@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
+    /// SCIM list page size when the client sends no `count`.
+    #[arg(long, env = "SCIM_DEFAULT_PAGE_SIZE", default_value_t = 100)]
+    pub default_page_size: u64,
+    /// Largest SCIM list page; announced in ServiceProviderConfig as `filter.maxResults`.
+    #[arg(long, env = "SCIM_MAX_PAGE_SIZE", default_value_t = 1000)]
+    pub max_page_size: u64,
 }
 
 impl ServeArgs {
@@ -100,6 +106,8 @@ impl ServeArgs {
             auth_failure_limit: self.auth_failure_limit,
             auth_failure_window: Duration::from_secs(self.auth_failure_window_secs),
             max_body_bytes: self.max_body_bytes,
+            default_page_size: self.default_page_size.min(self.max_page_size),
+            max_page_size: self.max_page_size.max(1),
             ..Settings::default()
         }
     }
@@ -124,6 +132,11 @@ pub struct Settings {
     pub usage_flush_interval: Duration,
     /// Largest request body accepted.
     pub max_body_bytes: u64,
+    /// SCIM list page size when the client sends no `count`.
+    pub default_page_size: u64,
+    /// Largest SCIM list page (`count` above it is lowered to it); announced as
+    /// `filter.maxResults`.
+    pub max_page_size: u64,
 }
 
 /// 2 MiB: far above any admin request or SCIM resource Entra sends.
@@ -139,6 +152,8 @@ impl Default for Settings {
             auth_failure_window: Duration::from_secs(60),
             usage_flush_interval: Duration::from_secs(30),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            default_page_size: 100,
+            max_page_size: 1000,
         }
     }
 }

@@ -31,6 +31,7 @@ pub type Api = (
     admin::scim_tokens::ScimTokensApi,
     admin::admin_keys::AdminKeysApi,
     scim::discovery::DiscoveryApi,
+    scim::users::UsersApi,
 );
 
 /// The OpenAPI service. It carries no `servers` entry, so the document is the same on
@@ -43,6 +44,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
             admin::scim_tokens::ScimTokensApi,
             admin::admin_keys::AdminKeysApi,
             scim::discovery::DiscoveryApi,
+            scim::users::UsersApi,
         ),
         API_TITLE,
         API_VERSION,

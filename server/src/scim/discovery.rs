@@ -101,7 +101,7 @@ pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProv
     let off = || Supported { supported: false };
     ServiceProviderConfig {
         schemas: vec![SERVICE_PROVIDER_CONFIG_SCHEMA.to_owned()],
-        // Users and Groups are not served yet, so nothing can be patched, filtered or sorted.
+        // PATCH arrives with the PATCH engine; until then it is not announced.
         patch: off(),
         bulk: BulkSupport {
             supported: false,
@@ -109,12 +109,12 @@ pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProv
             max_payload_size: 0,
         },
         filter: FilterSupport {
-            supported: false,
-            max_results: 0,
+            supported: true,
+            max_results: u32::try_from(state.settings.max_page_size).unwrap_or(u32::MAX),
         },
         change_password: off(),
-        sort: off(),
-        etag: off(),
+        sort: Supported { supported: true },
+        etag: Supported { supported: true },
         authentication_schemes: vec![AuthenticationScheme {
             kind: "oauthbearertoken".to_owned(),
             name: "OAuth Bearer Token".to_owned(),

@@ -3,10 +3,12 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod listing;
 pub mod payload;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod users;
 
 /// Media type of every SCIM response (RFC 7644 §3.1).
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";

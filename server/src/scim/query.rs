@@ -600,7 +600,8 @@ impl Compiler {
                 sql.text.push_str(") = 1");
             }
             _ => {
-                let length = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
+                // i32: PostgreSQL has no substr(text, bigint).
+                let length = i32::try_from(text.chars().count()).unwrap_or(i32::MAX);
                 sql.text.push_str(&format!("(length({lhs}) >= "));
                 self.bind(sql, length.into());
                 sql.text

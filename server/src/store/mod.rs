@@ -7,3 +7,4 @@ pub mod credentials;
 pub mod db;
 pub mod scim_tokens;
 pub mod tenants;
+pub mod users;

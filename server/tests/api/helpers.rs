@@ -306,3 +306,88 @@ async fn fresh_postgres_schema() -> Option<String> {
         "{base}{separator}options=-c%20search_path%3D{schema}"
     ))
 }
+
+/// Requests to one tenant's SCIM endpoint with its token, sent the way Entra sends them.
+pub struct Scim<'a> {
+    pub app: &'a TestApp,
+    pub tenant: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// A new tenant and a SCIM client for it.
+    pub async fn scim(&self, name: &str) -> Scim<'_> {
+        let tenant = self.tenant_id(name).await;
+        let token = self.token(&tenant).await;
+        Scim {
+            app: self,
+            tenant,
+            token,
+        }
+    }
+}
+
+impl Scim<'_> {
+    pub fn url(&self, path: &str) -> String {
+        format!("/scim/{}/v2{path}", self.tenant)
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.app
+            .client
+            .get(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send()
+            .await
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: &Value) -> TestResponse {
+        self.app
+            .client
+            .request(method.parse().unwrap(), self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .content_type("application/scim+json; charset=utf-8")
+            .body(body.to_string())
+            .send()
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> TestResponse {
+        self.send("POST", path, body).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.app
+            .client
+            .delete(self.url(path))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send()
+            .await
+    }
+
+    /// Creates a user with `body` and returns it.
+    pub async fn create_user(&self, body: Value) -> Value {
+        let resp = self.post("/Users", &body).await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await
+    }
+
+    /// The `id`s of a list answer, in order.
+    pub async fn ids(&self, path: &str) -> Vec<String> {
+        let resp = self.get(path).await;
+        let status = resp.0.status();
+        let body = json_of(resp).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// `userName` as a minimal user body.
+pub fn user(name: &str) -> Value {
+    json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name })
+}

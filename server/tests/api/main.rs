@@ -20,6 +20,7 @@ mod replicas;
 mod schema;
 mod scim_gate;
 mod scim_tokens;
+mod scim_users;
 mod secrets;
 mod tenants;
 mod throttling;

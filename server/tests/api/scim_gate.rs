@@ -20,13 +20,21 @@ async fn service_provider_config_is_served_to_the_tenant_token(app: TestApp) {
         doc["schemas"],
         json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
     );
-    for feature in ["patch", "changePassword", "sort", "etag", "bulk", "filter"] {
+    for feature in ["patch", "changePassword", "bulk"] {
         assert_eq!(
             doc[feature]["supported"],
             json!(false),
-            "{feature} is not served yet"
+            "{feature} is not served"
         );
     }
+    for feature in ["sort", "etag", "filter"] {
+        assert_eq!(
+            doc[feature]["supported"],
+            json!(true),
+            "{feature} is served"
+        );
+    }
+    assert_eq!(doc["filter"]["maxResults"], json!(1000));
     assert_eq!(doc["authenticationSchemes"][0]["type"], "oauthbearertoken");
     assert_eq!(doc["authenticationSchemes"][0]["primary"], true);
     assert_eq!(doc["meta"]["resourceType"], "ServiceProviderConfig");

@@ -1,0 +1,131 @@
+//! Query parameters shared by every SCIM list (RFC 7644 §3.4.2): paging, sorting, and the
+//! `ListResponse` envelope.
+
+use serde_json::{Value, json};
+
+use super::query::ResourceKind;
+use crate::{
+    config::Settings,
+    error::Error,
+    store::users::{Page, Sort},
+};
+
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// `startIndex` below 1 counts as 1; `count` defaults to the configured page size, is capped
+/// at the maximum, and 0 (or less) asks for `totalResults` only.
+pub fn page(
+    settings: &Settings,
+    kind: ResourceKind,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    sort_by: Option<&str>,
+    sort_order: Option<&str>,
+) -> Result<Page, Error> {
+    let start_index = u64::try_from(start_index.unwrap_or(1).max(1)).unwrap_or(1);
+    let count = match count {
+        None => settings.default_page_size,
+        Some(count) => u64::try_from(count.max(0))
+            .unwrap_or(0)
+            .min(settings.max_page_size),
+    };
+    let sort = sort_by
+        .map(|name| {
+            let sort = sort_attribute(kind, name)?;
+            let descending = match sort_order.map(str::to_ascii_lowercase).as_deref() {
+                None | Some("ascending") => false,
+                Some("descending") => true,
+                Some(other) => {
+                    return Err(Error::Invalid(format!(
+                        "sortOrder must be ascending or descending, not {other:?}"
+                    )));
+                }
+            };
+            Ok((sort, descending))
+        })
+        .transpose()?;
+    Ok(Page {
+        start_index,
+        count,
+        sort,
+    })
+}
+
+fn sort_attribute(kind: ResourceKind, name: &str) -> Result<Sort, Error> {
+    let name = name.trim().to_ascii_lowercase();
+    let core = match kind {
+        ResourceKind::User => "urn:ietf:params:scim:schemas:core:2.0:user:",
+        ResourceKind::Group => "urn:ietf:params:scim:schemas:core:2.0:group:",
+    };
+    let name = name.strip_prefix(core).unwrap_or(&name);
+    Ok(match (kind, name) {
+        (_, "id") => Sort::Id,
+        (_, "externalid") => Sort::ExternalId,
+        (_, "meta.created") => Sort::Created,
+        (_, "meta.lastmodified") => Sort::LastModified,
+        (ResourceKind::User, "username") | (ResourceKind::Group, "displayname") => Sort::Name,
+        (ResourceKind::User, "displayname") => Sort::DisplayName,
+        _ => {
+            return Err(Error::Invalid(format!(
+                "cannot sort by {name:?}; sortBy takes id, externalId, meta.created, meta.lastModified, {}",
+                match kind {
+                    ResourceKind::User => "userName or displayName",
+                    ResourceKind::Group => "or displayName",
+                }
+            )));
+        }
+    })
+}
+
+pub fn list_response(total: u64, page: &Page, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": page.start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_edges() {
+        let settings = Settings {
+            default_page_size: 50,
+            max_page_size: 200,
+            ..Settings::default()
+        };
+        let p =
+            |start, count| page(&settings, ResourceKind::User, start, count, None, None).unwrap();
+        assert_eq!((p(None, None).start_index, p(None, None).count), (1, 50));
+        assert_eq!(p(Some(0), Some(10)).start_index, 1);
+        assert_eq!(p(Some(-5), Some(10)).start_index, 1);
+        assert_eq!(p(Some(3), Some(1000)).count, 200);
+        assert_eq!(p(None, Some(0)).count, 0);
+        assert_eq!(p(None, Some(-1)).count, 0);
+    }
+
+    #[test]
+    fn sorting() {
+        let settings = Settings::default();
+        let sort =
+            |kind, by, order| page(&settings, kind, None, None, Some(by), order).map(|p| p.sort);
+        assert_eq!(
+            sort(ResourceKind::User, "UserName", None).unwrap(),
+            Some((Sort::Name, false))
+        );
+        assert_eq!(
+            sort(ResourceKind::Group, "displayName", Some("descending")).unwrap(),
+            Some((Sort::Name, true))
+        );
+        assert_eq!(
+            sort(ResourceKind::User, "meta.lastModified", None).unwrap(),
+            Some((Sort::LastModified, false))
+        );
+        assert!(sort(ResourceKind::User, "title", None).is_err());
+        assert!(sort(ResourceKind::User, "userName", Some("sideways")).is_err());
+    }
+}

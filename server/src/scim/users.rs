@@ -1,0 +1,421 @@
+//! `/scim/{tenantId}/v2/Users` (RFC 7644 §3): list and filter, create, read, replace, delete.
+
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Header, Path, Query},
+};
+use serde_json::{Map, Value, json};
+
+use super::{
+    error::ScimErrorResponse,
+    filter,
+    listing::{self, list_response},
+    payload::ScimJson,
+    query::{Compiler, ResourceKind},
+    resource::{self, Meta, Projection},
+    schema,
+};
+use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, store};
+
+#[derive(ApiResponse)]
+pub enum ListUsersResponse {
+    /// A `ListResponse` of users.
+    #[oai(status = 200)]
+    Ok(ScimJson<Value>),
+}
+
+#[derive(ApiResponse)]
+pub enum CreateUserResponse {
+    /// The user was created.
+    #[oai(status = 201)]
+    Created(
+        ScimJson<Value>,
+        /// URL of the new user.
+        #[oai(header = "Location")]
+        String,
+        /// Version of the user.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum UserResponse {
+    /// The user.
+    #[oai(status = 200)]
+    Ok(
+        ScimJson<Value>,
+        /// Version of the user.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// `If-None-Match` named the current version.
+    #[oai(status = 304)]
+    NotModified,
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteUserResponse {
+    /// The user and its memberships are gone.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+/// Body of `POST /Users/.search` (RFC 7644 §3.4.3).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SearchRequest {
+    /// `["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]`.
+    pub schemas: Option<Vec<String>>,
+    /// A SCIM filter expression.
+    pub filter: Option<String>,
+    /// 1-based index of the first result.
+    pub start_index: Option<i64>,
+    /// Page size.
+    pub count: Option<i64>,
+    /// Attribute to sort by.
+    pub sort_by: Option<String>,
+    /// `ascending` (default) or `descending`.
+    pub sort_order: Option<String>,
+    /// Attributes to return.
+    pub attributes: Option<Vec<String>>,
+    /// Attributes not to return.
+    pub excluded_attributes: Option<Vec<String>>,
+}
+
+pub struct UsersApi;
+
+/// A rendered user: its attributes, `id`, `schemas`, `groups` (when given) and `meta`.
+pub fn render(
+    state: &AppState,
+    row: &entity::scim_user::Model,
+    groups: Option<&[(String, String)]>,
+) -> Result<Map<String, Value>, crate::error::Error> {
+    let attrs = store::users::user_attributes(row)?;
+    let base = state.scim_url(&row.tenant_id);
+    let mut schemas = vec![json!(schema::USER_SCHEMA)];
+    if attrs.contains_key(schema::ENTERPRISE_USER_SCHEMA) {
+        schemas.push(json!(schema::ENTERPRISE_USER_SCHEMA));
+    }
+    let mut out = Map::new();
+    out.insert("schemas".to_owned(), Value::Array(schemas));
+    out.insert("id".to_owned(), json!(row.id));
+    out.extend(attrs);
+    if let Some(groups) = groups.filter(|g| !g.is_empty()) {
+        let groups: Vec<Value> = groups
+            .iter()
+            .map(|(id, display)| json!({ "value": id, "$ref": format!("{base}/Groups/{id}"), "display": display, "type": "direct" }))
+            .collect();
+        out.insert("groups".to_owned(), Value::Array(groups));
+    }
+    out.insert(
+        "meta".to_owned(),
+        resource::meta_json(&Meta {
+            resource_type: "User",
+            created: row.created_at,
+            last_modified: row.last_modified,
+            location: format!("{base}/Users/{}", row.id),
+            version: row.version,
+        }),
+    );
+    Ok(out)
+}
+
+async fn render_one(
+    state: &AppState,
+    row: &entity::scim_user::Model,
+    projection: &Projection,
+) -> Result<Value, ScimErrorResponse> {
+    let groups = if projection.includes("groups") {
+        store::users::groups_of(&state.db, &row.tenant_id, std::slice::from_ref(&row.id))
+            .await?
+            .remove(&row.id)
+    } else {
+        None
+    };
+    Ok(Value::Object(projection.apply(render(
+        state,
+        row,
+        groups.as_deref(),
+    )?)))
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one per query parameter of RFC 7644 §3.4.2"
+)]
+async fn search(
+    state: &AppState,
+    tenant_id: &str,
+    filter: Option<&str>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    sort_by: Option<&str>,
+    sort_order: Option<&str>,
+    projection: &Projection,
+) -> Result<Value, ScimErrorResponse> {
+    let page = listing::page(
+        &state.settings,
+        ResourceKind::User,
+        start_index,
+        count,
+        sort_by,
+        sort_order,
+    )?;
+    let condition = filter
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            Compiler::new(state.db.get_database_backend(), ResourceKind::User)
+                .compile(&filter::parse(f)?)
+        })
+        .transpose()?;
+    let (total, rows) = store::users::list(&state.db, tenant_id, condition, &page).await?;
+    let mut groups = if projection.includes("groups") {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        store::users::groups_of(&state.db, tenant_id, &ids).await?
+    } else {
+        Default::default()
+    };
+    let resources = rows
+        .iter()
+        .map(|row| {
+            Ok(Value::Object(projection.apply(render(
+                state,
+                row,
+                groups.remove(&row.id).as_deref(),
+            )?)))
+        })
+        .collect::<Result<Vec<_>, ScimErrorResponse>>()?;
+    Ok(list_response(total, &page, resources))
+}
+
+fn etag_of(row: &entity::scim_user::Model) -> String {
+    resource::etag(row.version)
+}
+
+#[OpenApi(prefix_path = "/scim", tag = "ApiTag::ScimUsers")]
+impl UsersApi {
+    /// List users
+    ///
+    /// Filtered (`filter`, RFC 7644 §3.4.2.2), paged (`startIndex`, `count`) and sorted
+    /// (`sortBy`, `sortOrder`). `count=0` returns only `totalResults`.
+    #[oai(
+        path = "/:tenantId/v2/Users",
+        method = "get",
+        operation_id = "scim_list_users"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per query parameter of RFC 7644 §3.4.2"
+    )]
+    async fn list_users(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// A SCIM filter, e.g. `userName eq "bjensen"`.
+        filter: Query<Option<String>>,
+        /// 1-based index of the first result (values below 1 count as 1).
+        #[oai(name = "startIndex")]
+        start_index: Query<Option<i64>>,
+        /// Page size; capped at the announced `filter.maxResults`.
+        count: Query<Option<i64>>,
+        /// `userName`, `displayName`, `externalId`, `id`, `meta.created` or `meta.lastModified`.
+        #[oai(name = "sortBy")]
+        sort_by: Query<Option<String>>,
+        /// `ascending` (default) or `descending`.
+        #[oai(name = "sortOrder")]
+        sort_order: Query<Option<String>>,
+        /// Comma-separated attributes to return.
+        attributes: Query<Option<String>>,
+        /// Comma-separated attributes not to return.
+        #[oai(name = "excludedAttributes")]
+        excluded_attributes: Query<Option<String>>,
+    ) -> Result<ListUsersResponse, ScimErrorResponse> {
+        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
+        let body = search(
+            &state,
+            &auth.0.tenant_id,
+            filter.as_deref(),
+            *start_index,
+            *count,
+            sort_by.as_deref(),
+            sort_order.as_deref(),
+            &projection,
+        )
+        .await?;
+        Ok(ListUsersResponse::Ok(ScimJson(body)))
+    }
+
+    /// Search users
+    ///
+    /// The same query as `GET /Users`, with the parameters in the body (RFC 7644 §3.4.3).
+    #[oai(
+        path = "/:tenantId/v2/Users/.search",
+        method = "post",
+        operation_id = "scim_search_users"
+    )]
+    async fn search_users(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        body: ScimJson<SearchRequest>,
+    ) -> Result<ListUsersResponse, ScimErrorResponse> {
+        let request = body.0;
+        let projection = Projection::new(
+            request.attributes.map(|a| a.join(",")).as_deref(),
+            request.excluded_attributes.map(|a| a.join(",")).as_deref(),
+        );
+        let body = search(
+            &state,
+            &auth.0.tenant_id,
+            request.filter.as_deref(),
+            request.start_index,
+            request.count,
+            request.sort_by.as_deref(),
+            request.sort_order.as_deref(),
+            &projection,
+        )
+        .await?;
+        Ok(ListUsersResponse::Ok(ScimJson(body)))
+    }
+
+    /// Create a user
+    ///
+    /// `userName` is required and unique per tenant regardless of case (409 `uniqueness`).
+    /// Unknown attributes are ignored; read-only ones (`id`, `meta`, `groups`) too.
+    #[oai(
+        path = "/:tenantId/v2/Users",
+        method = "post",
+        operation_id = "scim_create_user"
+    )]
+    async fn create_user(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        body: ScimJson<Value>,
+    ) -> Result<CreateUserResponse, ScimErrorResponse> {
+        let attrs = resource::normalize_user(&body.0)?;
+        let row =
+            store::users::create(&state.db, &auth.0.tenant_id, &attrs, state.clock.now()).await?;
+        let location = format!("{}/Users/{}", state.scim_url(&row.tenant_id), row.id);
+        let etag = etag_of(&row);
+        let body = render(&state, &row, None)?;
+        Ok(CreateUserResponse::Created(
+            ScimJson(Value::Object(body)),
+            location,
+            etag,
+        ))
+    }
+
+    /// Get a user
+    #[oai(
+        path = "/:tenantId/v2/Users/:id",
+        method = "get",
+        operation_id = "scim_get_user"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "path, projection and conditional headers"
+    )]
+    async fn get_user(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The user's id.
+        id: Path<String>,
+        /// Comma-separated attributes to return.
+        attributes: Query<Option<String>>,
+        /// Comma-separated attributes not to return.
+        #[oai(name = "excludedAttributes")]
+        excluded_attributes: Query<Option<String>>,
+        /// Answer 304 if the user still has this version.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<UserResponse, ScimErrorResponse> {
+        let row = store::users::get(&state.db, &auth.0.tenant_id, &id).await?;
+        if if_none_match
+            .as_deref()
+            .is_some_and(|tags| resource::etag_matches(tags, row.version))
+        {
+            return Ok(UserResponse::NotModified);
+        }
+        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
+        let body = render_one(&state, &row, &projection).await?;
+        Ok(UserResponse::Ok(ScimJson(body), etag_of(&row)))
+    }
+
+    /// Replace a user
+    ///
+    /// The body replaces every writable attribute; what it omits is cleared.
+    #[oai(
+        path = "/:tenantId/v2/Users/:id",
+        method = "put",
+        operation_id = "scim_replace_user"
+    )]
+    async fn replace_user(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The user's id.
+        id: Path<String>,
+        /// Replace only if the user still has this version (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        body: ScimJson<Value>,
+    ) -> Result<UserResponse, ScimErrorResponse> {
+        let attrs = resource::normalize_user(&body.0)?;
+        let row = store::users::replace(
+            &state.db,
+            &auth.0.tenant_id,
+            &id,
+            &attrs,
+            if_match.as_deref(),
+            state.clock.now(),
+        )
+        .await?;
+        let body = render_one(&state, &row, &Projection::default()).await?;
+        Ok(UserResponse::Ok(ScimJson(body), etag_of(&row)))
+    }
+
+    /// Delete a user
+    ///
+    /// Removes the user and its group memberships. Deactivate with `active: false` instead
+    /// to keep it readable.
+    #[oai(
+        path = "/:tenantId/v2/Users/:id",
+        method = "delete",
+        operation_id = "scim_delete_user"
+    )]
+    async fn delete_user(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The user's id.
+        id: Path<String>,
+        /// Delete only if the user still has this version (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<DeleteUserResponse, ScimErrorResponse> {
+        store::users::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref()).await?;
+        Ok(DeleteUserResponse::Deleted)
+    }
+}

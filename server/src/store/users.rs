@@ -1,0 +1,290 @@
+//! SCIM users of a tenant: the row, its indexed columns and its `scim_user_value` rows are
+//! always written together, in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{group_member, scim_group, scim_user, scim_user_value};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use serde_json::{Map, Value};
+
+use super::db::begin_write;
+use crate::{error::Error, scim::query::VALUE_TABLE_ATTRIBUTES};
+
+/// A page request, already validated.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// 1-based.
+    pub start_index: u64,
+    pub count: u64,
+    pub sort: Option<(Sort, bool)>,
+}
+
+/// Attributes a list may be sorted by (each has an index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Id,
+    ExternalId,
+    /// `userName` for users, `displayName` for groups.
+    Name,
+    DisplayName,
+    Created,
+    LastModified,
+}
+
+pub fn user_attributes(row: &scim_user::Model) -> Result<Map<String, Value>, Error> {
+    match serde_json::from_str(&row.data) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Error::Internal(anyhow::anyhow!(
+            "user {} has unreadable data",
+            row.id
+        ))),
+    }
+}
+
+fn text(attrs: &Map<String, Value>, name: &str) -> Option<String> {
+    attrs.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The row's columns from the normalised attributes.
+fn fill(row: &mut scim_user::ActiveModel, attrs: &Map<String, Value>) -> Result<(), Error> {
+    let user_name =
+        text(attrs, "userName").ok_or_else(|| Error::Invalid("userName is required".to_owned()))?;
+    let display_name = text(attrs, "displayName");
+    row.user_name_lc = Set(user_name.to_lowercase());
+    row.user_name = Set(user_name);
+    row.external_id = Set(text(attrs, "externalId"));
+    row.display_name_lc = Set(display_name.as_ref().map(|d| d.to_lowercase()));
+    row.display_name = Set(display_name);
+    row.active = Set(attrs.get("active").and_then(Value::as_bool).unwrap_or(true));
+    row.data = Set(Value::Object(attrs.clone()).to_string());
+    Ok(())
+}
+
+async fn write_values(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+    attrs: &Map<String, Value>,
+) -> Result<(), Error> {
+    scim_user_value::Entity::delete_many()
+        .filter(scim_user_value::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    let mut rows = Vec::new();
+    for attribute in VALUE_TABLE_ATTRIBUTES {
+        let Some(Value::Array(items)) = attrs.get(*attribute) else {
+            continue;
+        };
+        for item in items {
+            let value = item.get("value").and_then(Value::as_str);
+            rows.push(scim_user_value::ActiveModel {
+                tenant_id: Set(tenant_id.to_owned()),
+                user_id: Set(user_id.to_owned()),
+                attribute: Set((*attribute).to_owned()),
+                value: Set(value.map(str::to_owned)),
+                value_lc: Set(value.map(str::to_lowercase)),
+                display: Set(item
+                    .get("display")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)),
+                type_lc: Set(item
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase)),
+                is_primary: Set(item
+                    .get("primary")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)),
+                ..Default::default()
+            });
+        }
+    }
+    if !rows.is_empty() {
+        scim_user_value::Entity::insert_many(rows).exec(txn).await?;
+    }
+    Ok(())
+}
+
+fn taken(user_name: &str) -> String {
+    format!("a user with userName {user_name:?} already exists")
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    attrs: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<scim_user::Model, Error> {
+    let mut row = scim_user::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        tenant_id: Set(tenant_id.to_owned()),
+        version: Set(1),
+        created_at: Set(now),
+        last_modified: Set(now),
+        ..Default::default()
+    };
+    fill(&mut row, attrs)?;
+    let txn = begin_write(db).await?;
+    let user_name = text(attrs, "userName").unwrap_or_default();
+    let row = row
+        .insert(&txn)
+        .await
+        .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+    write_values(&txn, tenant_id, &row.id, attrs).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+) -> Result<scim_user::Model, Error> {
+    scim_user::Entity::find_by_id(id.to_owned())
+        .filter(scim_user::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("User", id))
+}
+
+/// Fails with `PreconditionFailed` unless `if_match` (when given) names the current version.
+pub fn check_version(if_match: Option<&str>, version: i64) -> Result<(), Error> {
+    match if_match {
+        Some(tags) if !crate::scim::resource::etag_matches(tags, version) => Err(
+            Error::PreconditionFailed(crate::scim::resource::etag(version)),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Replaces the user's attributes with `attrs` (PUT).
+pub async fn replace(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    attrs: &Map<String, Value>,
+    if_match: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<scim_user::Model, Error> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, tenant_id, id).await?;
+    check_version(if_match, current.version)?;
+    let version = current.version + 1;
+    let mut row = current.into_active_model();
+    fill(&mut row, attrs)?;
+    row.version = Set(version);
+    row.last_modified = Set(now);
+    let user_name = text(attrs, "userName").unwrap_or_default();
+    let row = row
+        .update(&txn)
+        .await
+        .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+    write_values(&txn, tenant_id, id, attrs).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Removes the user, its values and its memberships.
+pub async fn delete(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), Error> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, tenant_id, id).await?;
+    check_version(if_match, current.version)?;
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::UserId.eq(id))
+        .filter(group_member::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await?;
+    scim_user_value::Entity::delete_many()
+        .filter(scim_user_value::Column::UserId.eq(id))
+        .exec(&txn)
+        .await?;
+    scim_user::Entity::delete_by_id(id.to_owned())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// One page of the tenant's users matching `condition`, and how many match in all.
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    condition: Option<Expr>,
+    page: &Page,
+) -> Result<(u64, Vec<scim_user::Model>), Error> {
+    let mut query = scim_user::Entity::find().filter(scim_user::Column::TenantId.eq(tenant_id));
+    if let Some(condition) = condition {
+        query = query.filter(condition);
+    }
+    let total = query.clone().count(db).await?;
+    if page.count == 0 || total < page.start_index {
+        return Ok((total, Vec::new()));
+    }
+    let column = match page.sort.map(|(sort, _)| sort) {
+        Some(Sort::Id) => scim_user::Column::Id,
+        Some(Sort::ExternalId) => scim_user::Column::ExternalId,
+        Some(Sort::Name) => scim_user::Column::UserNameLc,
+        Some(Sort::DisplayName) => scim_user::Column::DisplayNameLc,
+        Some(Sort::LastModified) => scim_user::Column::LastModified,
+        Some(Sort::Created) | None => scim_user::Column::CreatedAt,
+    };
+    let descending = page.sort.is_some_and(|(_, descending)| descending);
+    query = if descending {
+        query
+            .order_by_desc(column)
+            .order_by_desc(scim_user::Column::Id)
+    } else {
+        query
+            .order_by_asc(column)
+            .order_by_asc(scim_user::Column::Id)
+    };
+    let rows = query
+        .offset(page.start_index - 1)
+        .limit(page.count)
+        .all(db)
+        .await?;
+    Ok((total, rows))
+}
+
+/// For each of `user_ids`, the groups it is a direct member of: `(group id, displayName)`.
+pub async fn groups_of(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>, Error> {
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(String, String, String)> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .column(group_member::Column::GroupId)
+        .column_as(scim_group::Column::DisplayName, "display_name")
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            group_member::Entity::belongs_to(scim_group::Entity)
+                .from(group_member::Column::GroupId)
+                .to(scim_group::Column::Id)
+                .into(),
+        )
+        .filter(group_member::Column::TenantId.eq(tenant_id))
+        .filter(group_member::Column::UserId.is_in(user_ids.iter().cloned()))
+        .order_by_asc(scim_group::Column::DisplayNameLc)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (user_id, group_id, display) in rows {
+        out.entry(user_id).or_default().push((group_id, display));
+    }
+    Ok(out)
+}
