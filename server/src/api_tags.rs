@@ -16,4 +16,6 @@ pub enum ApiTag {
     ScimDiscovery,
     /// SCIM 2.0 Users (RFC 7643 §4.1, RFC 7644 §3).
     ScimUsers,
+    /// SCIM 2.0 Groups (RFC 7643 §4.2, RFC 7644 §3).
+    ScimGroups,
 }

@@ -18,6 +18,12 @@ pub enum Error {
     /// A request body that is not the expected shape (not an object, say).
     #[error("{0}")]
     InvalidSyntax(String),
+    /// A PATCH path that cannot be parsed or cannot be operated on.
+    #[error("{0}")]
+    InvalidPath(String),
+    /// A PATCH path whose filter matched nothing to operate on.
+    #[error("{0}")]
+    NoTarget(String),
     /// An attempt to change an immutable attribute.
     #[error("{0}")]
     Mutability(String),

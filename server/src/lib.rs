@@ -32,6 +32,7 @@ pub type Api = (
     admin::admin_keys::AdminKeysApi,
     scim::discovery::DiscoveryApi,
     scim::users::UsersApi,
+    scim::groups::GroupsApi,
 );
 
 /// The OpenAPI service. It carries no `servers` entry, so the document is the same on
@@ -45,6 +46,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
             admin::admin_keys::AdminKeysApi,
             scim::discovery::DiscoveryApi,
             scim::users::UsersApi,
+            scim::groups::GroupsApi,
         ),
         API_TITLE,
         API_VERSION,

@@ -138,7 +138,9 @@ impl From<Error> for AdminError {
             Error::Invalid(message)
             | Error::InvalidFilter(message)
             | Error::InvalidSyntax(message)
-            | Error::Mutability(message) => Self::invalid(message),
+            | Error::Mutability(message)
+            | Error::InvalidPath(message)
+            | Error::NoTarget(message) => Self::invalid(message),
             Error::PreconditionFailed(_) => {
                 Self::Conflict(body(ErrorCode::Conflict, err.to_string()))
             }

@@ -101,8 +101,7 @@ pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProv
     let off = || Supported { supported: false };
     ServiceProviderConfig {
         schemas: vec![SERVICE_PROVIDER_CONFIG_SCHEMA.to_owned()],
-        // PATCH arrives with the PATCH engine; until then it is not announced.
-        patch: off(),
+        patch: Supported { supported: true },
         bulk: BulkSupport {
             supported: false,
             max_operations: 0,

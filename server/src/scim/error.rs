@@ -142,6 +142,16 @@ impl From<Error> for ScimErrorResponse {
                 Some(ScimType::InvalidSyntax),
                 detail,
             )),
+            Error::InvalidPath(detail) => Self::BadRequest(body(
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::InvalidPath),
+                detail,
+            )),
+            Error::NoTarget(detail) => Self::BadRequest(body(
+                StatusCode::BAD_REQUEST,
+                Some(ScimType::NoTarget),
+                detail,
+            )),
             Error::Mutability(detail) => Self::BadRequest(body(
                 StatusCode::BAD_REQUEST,
                 Some(ScimType::Mutability),

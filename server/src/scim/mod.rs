@@ -3,7 +3,9 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod groups;
 pub mod listing;
+pub mod patch;
 pub mod payload;
 pub mod query;
 pub mod resource;

@@ -184,6 +184,12 @@ fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, Error> {
             "false" => Some(Value::Bool(false)),
             _ => return Err(wrong()),
         },
+        // Entra sends a manager as the bare id.
+        (AttrType::Complex, Value::String(s))
+            if def.sub("value").is_some() && !def.multi_valued =>
+        {
+            Some(json!({ "value": s }))
+        }
         (AttrType::Complex, Value::Object(fields)) => {
             let mut out = Map::new();
             for (key, value) in fields {

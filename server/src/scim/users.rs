@@ -11,6 +11,7 @@ use super::{
     error::ScimErrorResponse,
     filter,
     listing::{self, list_response},
+    patch,
     payload::ScimJson,
     query::{Compiler, ResourceKind},
     resource::{self, Meta, Projection},
@@ -387,6 +388,44 @@ impl UsersApi {
             &attrs,
             if_match.as_deref(),
             state.clock.now(),
+        )
+        .await?;
+        let body = render_one(&state, &row, &Projection::default()).await?;
+        Ok(UserResponse::Ok(ScimJson(body), etag_of(&row)))
+    }
+
+    /// Patch a user
+    ///
+    /// RFC 7644 §3.5.2 operations, atomically: if one fails, nothing changes. Accepts
+    /// Entra's dialect (op names in any case, `"True"`/`"False"`, path-less objects whose
+    /// keys are paths, `emails[type eq "work"].value` on users without a work email).
+    #[oai(
+        path = "/:tenantId/v2/Users/:id",
+        method = "patch",
+        operation_id = "scim_patch_user"
+    )]
+    async fn patch_user(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The user's id.
+        id: Path<String>,
+        /// Patch only if the user still has this version (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        body: ScimJson<Value>,
+    ) -> Result<UserResponse, ScimErrorResponse> {
+        let ops = patch::parse_request(&body.0)?;
+        let row = store::users::modify(
+            &state.db,
+            &auth.0.tenant_id,
+            &id,
+            if_match.as_deref(),
+            state.clock.now(),
+            |attrs| patch::apply_to_user(attrs, &ops),
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;

@@ -5,6 +5,7 @@
 pub mod admin_keys;
 pub mod credentials;
 pub mod db;
+pub mod groups;
 pub mod scim_tokens;
 pub mod tenants;
 pub mod users;

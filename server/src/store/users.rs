@@ -170,20 +170,39 @@ pub async fn replace(
     if_match: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, Error> {
+    modify(db, tenant_id, id, if_match, now, |_| Ok(attrs.clone())).await
+}
+
+/// Rewrites the user with what `change` makes of its current attributes (PATCH), inside
+/// one transaction that holds the row, so concurrent changes are applied one after another.
+pub async fn modify(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+    now: DateTime<Utc>,
+    change: impl FnOnce(&Map<String, Value>) -> Result<Map<String, Value>, Error>,
+) -> Result<scim_user::Model, Error> {
     let txn = begin_write(db).await?;
-    let current = get(&txn, tenant_id, id).await?;
+    let current = scim_user::Entity::find_by_id(id.to_owned())
+        .filter(scim_user::Column::TenantId.eq(tenant_id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("User", id))?;
     check_version(if_match, current.version)?;
+    let attrs = change(&user_attributes(&current)?)?;
     let version = current.version + 1;
     let mut row = current.into_active_model();
-    fill(&mut row, attrs)?;
+    fill(&mut row, &attrs)?;
     row.version = Set(version);
     row.last_modified = Set(now);
-    let user_name = text(attrs, "userName").unwrap_or_default();
+    let user_name = text(&attrs, "userName").unwrap_or_default();
     let row = row
         .update(&txn)
         .await
         .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-    write_values(&txn, tenant_id, id, attrs).await?;
+    write_values(&txn, tenant_id, id, &attrs).await?;
     txn.commit().await?;
     Ok(row)
 }

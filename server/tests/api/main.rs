@@ -19,6 +19,8 @@ mod ops;
 mod replicas;
 mod schema;
 mod scim_gate;
+mod scim_groups;
+mod scim_patch;
 mod scim_tokens;
 mod scim_users;
 mod secrets;

@@ -1,0 +1,475 @@
+//! `/scim/{tenantId}/v2/Groups` (RFC 7644 §3): list and filter, create, read, replace,
+//! patch, delete. Members are read only when the response shows them.
+
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Header, Path, Query},
+};
+use serde_json::{Map, Value, json};
+
+use super::{
+    error::ScimErrorResponse,
+    filter,
+    listing::{self, list_response},
+    patch,
+    payload::ScimJson,
+    query::{Compiler, ResourceKind},
+    resource::{self, Meta, Projection},
+    schema,
+    users::SearchRequest,
+};
+use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, error::Error, store};
+
+#[derive(ApiResponse)]
+pub enum ListGroupsResponse {
+    /// A `ListResponse` of groups.
+    #[oai(status = 200)]
+    Ok(ScimJson<Value>),
+}
+
+#[derive(ApiResponse)]
+pub enum CreateGroupResponse {
+    /// The group was created.
+    #[oai(status = 201)]
+    Created(
+        ScimJson<Value>,
+        /// URL of the new group.
+        #[oai(header = "Location")]
+        String,
+        /// Version of the group.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum GroupResponse {
+    /// The group.
+    #[oai(status = 200)]
+    Ok(
+        ScimJson<Value>,
+        /// Version of the group.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// `If-None-Match` named the current version.
+    #[oai(status = 304)]
+    NotModified,
+}
+
+#[derive(ApiResponse)]
+pub enum PatchGroupResponse {
+    /// The group, when the request asked for attributes back.
+    #[oai(status = 200)]
+    Ok(
+        ScimJson<Value>,
+        /// Version of the group.
+        #[oai(header = "ETag")]
+        String,
+    ),
+    /// The group was changed.
+    #[oai(status = 204)]
+    Patched(
+        /// Version of the group.
+        #[oai(header = "ETag")]
+        String,
+    ),
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteGroupResponse {
+    /// The group and its memberships are gone.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+pub fn render(
+    state: &AppState,
+    row: &entity::scim_group::Model,
+    members: Option<&[(String, String)]>,
+) -> Map<String, Value> {
+    let base = state.scim_url(&row.tenant_id);
+    let mut out = Map::new();
+    out.insert("schemas".to_owned(), json!([schema::GROUP_SCHEMA]));
+    out.insert("id".to_owned(), json!(row.id));
+    out.insert("displayName".to_owned(), json!(row.display_name));
+    if let Some(external_id) = &row.external_id {
+        out.insert("externalId".to_owned(), json!(external_id));
+    }
+    if let Some(members) = members.filter(|m| !m.is_empty()) {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|(id, display)| json!({ "value": id, "$ref": format!("{base}/Users/{id}"), "display": display, "type": "User" }))
+            .collect();
+        out.insert("members".to_owned(), Value::Array(members));
+    }
+    out.insert(
+        "meta".to_owned(),
+        resource::meta_json(&Meta {
+            resource_type: "Group",
+            created: row.created_at,
+            last_modified: row.last_modified,
+            location: format!("{base}/Groups/{}", row.id),
+            version: row.version,
+        }),
+    );
+    out
+}
+
+pub async fn render_one(
+    state: &AppState,
+    row: &entity::scim_group::Model,
+    projection: &Projection,
+) -> Result<Value, Error> {
+    let members = if projection.includes("members") {
+        store::groups::members_of(&state.db, &row.tenant_id, std::slice::from_ref(&row.id))
+            .await?
+            .remove(&row.id)
+    } else {
+        None
+    };
+    Ok(Value::Object(projection.apply(render(
+        state,
+        row,
+        members.as_deref(),
+    ))))
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one per query parameter of RFC 7644 §3.4.2"
+)]
+async fn search(
+    state: &AppState,
+    tenant_id: &str,
+    filter: Option<&str>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    sort_by: Option<&str>,
+    sort_order: Option<&str>,
+    projection: &Projection,
+) -> Result<Value, Error> {
+    let page = listing::page(
+        &state.settings,
+        ResourceKind::Group,
+        start_index,
+        count,
+        sort_by,
+        sort_order,
+    )?;
+    let condition = filter
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            Compiler::new(state.db.get_database_backend(), ResourceKind::Group)
+                .compile(&filter::parse(f)?)
+        })
+        .transpose()?;
+    let (total, rows) = store::groups::list(&state.db, tenant_id, condition, &page).await?;
+    let mut members = if projection.includes("members") {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        store::groups::members_of(&state.db, tenant_id, &ids).await?
+    } else {
+        Default::default()
+    };
+    let resources = rows
+        .iter()
+        .map(|row| {
+            Value::Object(projection.apply(render(state, row, members.remove(&row.id).as_deref())))
+        })
+        .collect();
+    Ok(list_response(total, &page, resources))
+}
+
+pub struct GroupsApi;
+
+#[OpenApi(prefix_path = "/scim", tag = "ApiTag::ScimGroups")]
+impl GroupsApi {
+    /// List groups
+    ///
+    /// Filtered, paged and sorted like users. Entra reads groups with
+    /// `excludedAttributes=members`, which never touches membership rows.
+    #[oai(
+        path = "/:tenantId/v2/Groups",
+        method = "get",
+        operation_id = "scim_list_groups"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per query parameter of RFC 7644 §3.4.2"
+    )]
+    async fn list_groups(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// A SCIM filter, e.g. `displayName eq "Sales"`.
+        filter: Query<Option<String>>,
+        /// 1-based index of the first result (values below 1 count as 1).
+        #[oai(name = "startIndex")]
+        start_index: Query<Option<i64>>,
+        /// Page size; capped at the announced `filter.maxResults`.
+        count: Query<Option<i64>>,
+        /// `displayName`, `externalId`, `id`, `meta.created` or `meta.lastModified`.
+        #[oai(name = "sortBy")]
+        sort_by: Query<Option<String>>,
+        /// `ascending` (default) or `descending`.
+        #[oai(name = "sortOrder")]
+        sort_order: Query<Option<String>>,
+        /// Comma-separated attributes to return.
+        attributes: Query<Option<String>>,
+        /// Comma-separated attributes not to return.
+        #[oai(name = "excludedAttributes")]
+        excluded_attributes: Query<Option<String>>,
+    ) -> Result<ListGroupsResponse, ScimErrorResponse> {
+        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
+        let body = search(
+            &state,
+            &auth.0.tenant_id,
+            filter.as_deref(),
+            *start_index,
+            *count,
+            sort_by.as_deref(),
+            sort_order.as_deref(),
+            &projection,
+        )
+        .await?;
+        Ok(ListGroupsResponse::Ok(ScimJson(body)))
+    }
+
+    /// Search groups
+    ///
+    /// The same query as `GET /Groups`, with the parameters in the body (RFC 7644 §3.4.3).
+    #[oai(
+        path = "/:tenantId/v2/Groups/.search",
+        method = "post",
+        operation_id = "scim_search_groups"
+    )]
+    async fn search_groups(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        body: ScimJson<SearchRequest>,
+    ) -> Result<ListGroupsResponse, ScimErrorResponse> {
+        let request = body.0;
+        let projection = Projection::new(
+            request.attributes.map(|a| a.join(",")).as_deref(),
+            request.excluded_attributes.map(|a| a.join(",")).as_deref(),
+        );
+        let body = search(
+            &state,
+            &auth.0.tenant_id,
+            request.filter.as_deref(),
+            request.start_index,
+            request.count,
+            request.sort_by.as_deref(),
+            request.sort_order.as_deref(),
+            &projection,
+        )
+        .await?;
+        Ok(ListGroupsResponse::Ok(ScimJson(body)))
+    }
+
+    /// Create a group
+    ///
+    /// `displayName` is required and unique per tenant regardless of case (409
+    /// `uniqueness`). Every member must be a user of this tenant (else 400 `invalidValue`).
+    #[oai(
+        path = "/:tenantId/v2/Groups",
+        method = "post",
+        operation_id = "scim_create_group"
+    )]
+    async fn create_group(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        body: ScimJson<Value>,
+    ) -> Result<CreateGroupResponse, ScimErrorResponse> {
+        let input = resource::normalize_group(&body.0)?;
+        let row = store::groups::create(
+            &state.db,
+            &auth.0.tenant_id,
+            &input.attributes,
+            &input.members,
+            state.clock.now(),
+        )
+        .await?;
+        let location = format!("{}/Groups/{}", state.scim_url(&row.tenant_id), row.id);
+        let body = render_one(&state, &row, &Projection::default()).await?;
+        Ok(CreateGroupResponse::Created(
+            ScimJson(body),
+            location,
+            resource::etag(row.version),
+        ))
+    }
+
+    /// Get a group
+    #[oai(
+        path = "/:tenantId/v2/Groups/:id",
+        method = "get",
+        operation_id = "scim_get_group"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "path, projection and conditional headers"
+    )]
+    async fn get_group(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The group's id.
+        id: Path<String>,
+        /// Comma-separated attributes to return.
+        attributes: Query<Option<String>>,
+        /// Comma-separated attributes not to return.
+        #[oai(name = "excludedAttributes")]
+        excluded_attributes: Query<Option<String>>,
+        /// Answer 304 if the group still has this version.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<GroupResponse, ScimErrorResponse> {
+        let row = store::groups::get(&state.db, &auth.0.tenant_id, &id).await?;
+        if if_none_match
+            .as_deref()
+            .is_some_and(|tags| resource::etag_matches(tags, row.version))
+        {
+            return Ok(GroupResponse::NotModified);
+        }
+        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
+        let body = render_one(&state, &row, &projection).await?;
+        Ok(GroupResponse::Ok(
+            ScimJson(body),
+            resource::etag(row.version),
+        ))
+    }
+
+    /// Replace a group
+    ///
+    /// The body replaces the group's attributes and its whole member list.
+    #[oai(
+        path = "/:tenantId/v2/Groups/:id",
+        method = "put",
+        operation_id = "scim_replace_group"
+    )]
+    async fn replace_group(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The group's id.
+        id: Path<String>,
+        /// Replace only if the group still has this version (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        body: ScimJson<Value>,
+    ) -> Result<GroupResponse, ScimErrorResponse> {
+        let input = resource::normalize_group(&body.0)?;
+        let row = store::groups::replace(
+            &state.db,
+            &auth.0.tenant_id,
+            &id,
+            &input.attributes,
+            &input.members,
+            if_match.as_deref(),
+            state.clock.now(),
+        )
+        .await?;
+        let body = render_one(&state, &row, &Projection::default()).await?;
+        Ok(GroupResponse::Ok(
+            ScimJson(body),
+            resource::etag(row.version),
+        ))
+    }
+
+    /// Patch a group
+    ///
+    /// Adds, removes or replaces members and attributes, atomically. Members are added as
+    /// `{"op":"Add","path":"members","value":[{"value":"<user id>"}]}` (re-adding is not an
+    /// error) and removed as a value list or as `members[value eq "<user id>"]`. Every added
+    /// member must be a user of this tenant (else 400 `invalidValue`, nothing changes).
+    /// Answers 204, or 200 with the group when `attributes`/`excludedAttributes` is given.
+    #[oai(
+        path = "/:tenantId/v2/Groups/:id",
+        method = "patch",
+        operation_id = "scim_patch_group"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "path, projection and conditional headers"
+    )]
+    async fn patch_group(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The group's id.
+        id: Path<String>,
+        /// Comma-separated attributes to return (asks for a 200 with the group).
+        attributes: Query<Option<String>>,
+        /// Comma-separated attributes not to return (asks for a 200 with the group).
+        #[oai(name = "excludedAttributes")]
+        excluded_attributes: Query<Option<String>>,
+        /// Patch only if the group still has this version (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+        body: ScimJson<Value>,
+    ) -> Result<PatchGroupResponse, ScimErrorResponse> {
+        let ops = patch::parse_request(&body.0)?;
+        let row = store::groups::apply(
+            &state.db,
+            &auth.0.tenant_id,
+            &id,
+            if_match.as_deref(),
+            state.clock.now(),
+            |current| patch::group_change(current, &ops),
+        )
+        .await?;
+        let etag = resource::etag(row.version);
+        if attributes.is_none() && excluded_attributes.is_none() {
+            return Ok(PatchGroupResponse::Patched(etag));
+        }
+        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
+        let body = render_one(&state, &row, &projection).await?;
+        Ok(PatchGroupResponse::Ok(ScimJson(body), etag))
+    }
+
+    /// Delete a group
+    ///
+    /// Removes the group and its memberships; the users stay.
+    #[oai(
+        path = "/:tenantId/v2/Groups/:id",
+        method = "delete",
+        operation_id = "scim_delete_group"
+    )]
+    async fn delete_group(
+        &self,
+        state: Data<&AppState>,
+        auth: ScimAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        _tenant_id: Path<String>,
+        /// The group's id.
+        id: Path<String>,
+        /// Delete only if the group still has this version (else 412).
+        #[oai(name = "If-Match")]
+        if_match: Header<Option<String>>,
+    ) -> Result<DeleteGroupResponse, ScimErrorResponse> {
+        store::groups::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref()).await?;
+        Ok(DeleteGroupResponse::Deleted)
+    }
+}

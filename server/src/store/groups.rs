@@ -1,0 +1,346 @@
+//! SCIM groups of a tenant and their membership rows. Adding or removing members touches
+//! only the named rows, so the cost does not grow with the group.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use entity::{group_member, scim_group, scim_user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, OnConflict},
+};
+use serde_json::{Map, Value};
+
+use super::{
+    db::begin_write,
+    users::{Page, Sort, check_version},
+};
+use crate::error::Error;
+
+/// Rows per membership statement; keeps every backend under its bound-parameter limit.
+const CHUNK: usize = 1000;
+
+fn text(attrs: &Map<String, Value>, name: &str) -> Option<String> {
+    attrs.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The group's writable attributes as a SCIM document.
+pub fn attributes(row: &scim_group::Model) -> Map<String, Value> {
+    let mut attrs = Map::new();
+    attrs.insert(
+        "displayName".to_owned(),
+        Value::String(row.display_name.clone()),
+    );
+    if let Some(external_id) = &row.external_id {
+        attrs.insert("externalId".to_owned(), Value::String(external_id.clone()));
+    }
+    attrs
+}
+
+fn taken(name: &str) -> String {
+    format!("a group with displayName {name:?} already exists")
+}
+
+fn fill(row: &mut scim_group::ActiveModel, attrs: &Map<String, Value>) -> Result<String, Error> {
+    let name = text(attrs, "displayName")
+        .ok_or_else(|| Error::Invalid("displayName is required".to_owned()))?;
+    row.display_name_lc = Set(name.to_lowercase());
+    row.display_name = Set(name.clone());
+    row.external_id = Set(text(attrs, "externalId"));
+    Ok(name)
+}
+
+/// The distinct ids, after checking each is a user of this tenant.
+async fn existing_users(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<String>, Error> {
+    let wanted: BTreeSet<&String> = ids.iter().collect();
+    let mut found = BTreeSet::new();
+    let wanted_list: Vec<&String> = wanted.iter().copied().collect();
+    for chunk in wanted_list.chunks(CHUNK) {
+        let rows: Vec<String> = scim_user::Entity::find()
+            .select_only()
+            .column(scim_user::Column::Id)
+            .filter(scim_user::Column::TenantId.eq(tenant_id))
+            .filter(scim_user::Column::Id.is_in(chunk.iter().map(|id| id.as_str())))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        found.extend(rows);
+    }
+    if let Some(missing) = wanted.iter().find(|id| !found.contains(id.as_str())) {
+        return Err(Error::Invalid(format!(
+            "member {missing:?} is not a user of this tenant"
+        )));
+    }
+    Ok(found.into_iter().collect())
+}
+
+async fn insert_members(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+    user_ids: &[String],
+) -> Result<(), Error> {
+    for chunk in user_ids.chunks(CHUNK) {
+        let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
+            group_id: Set(group_id.to_owned()),
+            user_id: Set(user_id.clone()),
+            tenant_id: Set(tenant_id.to_owned()),
+        });
+        let result = group_member::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([group_member::Column::GroupId, group_member::Column::UserId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await;
+        match result {
+            Ok(_) | Err(DbErr::RecordNotInserted) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+async fn bump(
+    txn: &impl ConnectionTrait,
+    group: scim_group::Model,
+    now: DateTime<Utc>,
+) -> Result<scim_group::Model, Error> {
+    let version = group.version + 1;
+    let mut row = group.into_active_model();
+    row.version = Set(version);
+    row.last_modified = Set(now);
+    Ok(row.update(txn).await?)
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    attrs: &Map<String, Value>,
+    members: &[String],
+    now: DateTime<Utc>,
+) -> Result<scim_group::Model, Error> {
+    let mut row = scim_group::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        tenant_id: Set(tenant_id.to_owned()),
+        version: Set(1),
+        created_at: Set(now),
+        last_modified: Set(now),
+        ..Default::default()
+    };
+    let name = fill(&mut row, attrs)?;
+    let txn = begin_write(db).await?;
+    let members = existing_users(&txn, tenant_id, members).await?;
+    let row = row
+        .insert(&txn)
+        .await
+        .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+    insert_members(&txn, tenant_id, &row.id, &members).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+) -> Result<scim_group::Model, Error> {
+    scim_group::Entity::find_by_id(id.to_owned())
+        .filter(scim_group::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("Group", id))
+}
+
+/// Replaces the group's attributes and its whole member list (PUT).
+pub async fn replace(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    attrs: &Map<String, Value>,
+    members: &[String],
+    if_match: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<scim_group::Model, Error> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, tenant_id, id).await?;
+    check_version(if_match, current.version)?;
+    let members = existing_users(&txn, tenant_id, members).await?;
+    let version = current.version + 1;
+    let mut row = current.into_active_model();
+    let name = fill(&mut row, attrs)?;
+    row.version = Set(version);
+    row.last_modified = Set(now);
+    let row = row
+        .update(&txn)
+        .await
+        .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::GroupId.eq(id))
+        .exec(&txn)
+        .await?;
+    insert_members(&txn, tenant_id, id, &members).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// A change a PATCH makes to a group, applied in one transaction.
+#[derive(Debug, Default)]
+pub struct GroupChange {
+    /// New `displayName` / `externalId` when the PATCH touched them.
+    pub attributes: Option<Map<String, Value>>,
+    pub remove_all_members: bool,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+/// Applies what `plan` makes of the group's current attributes (PATCH), holding the group
+/// row for the whole transaction.
+pub async fn apply(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+    now: DateTime<Utc>,
+    plan: impl FnOnce(&Map<String, Value>) -> Result<GroupChange, Error>,
+) -> Result<scim_group::Model, Error> {
+    let txn = begin_write(db).await?;
+    // Locks the group row on PostgreSQL, so concurrent PATCHes of one group queue here.
+    let current = scim_group::Entity::find_by_id(id.to_owned())
+        .filter(scim_group::Column::TenantId.eq(tenant_id))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::not_found("Group", id))?;
+    check_version(if_match, current.version)?;
+    let change = plan(&attributes(&current))?;
+    let add = existing_users(&txn, tenant_id, &change.add).await?;
+    let mut current = current;
+    if let Some(attrs) = &change.attributes {
+        let mut row = current.clone().into_active_model();
+        let name = fill(&mut row, attrs)?;
+        current = row
+            .update(&txn)
+            .await
+            .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+    }
+    if change.remove_all_members {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in change.remove.chunks(CHUNK) {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(id))
+            .filter(group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)))
+            .exec(&txn)
+            .await?;
+    }
+    insert_members(&txn, tenant_id, id, &add).await?;
+    let row = bump(&txn, current, now).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn delete(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), Error> {
+    let txn = begin_write(db).await?;
+    let current = get(&txn, tenant_id, id).await?;
+    check_version(if_match, current.version)?;
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::GroupId.eq(id))
+        .exec(&txn)
+        .await?;
+    scim_group::Entity::delete_by_id(id.to_owned())
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    condition: Option<Expr>,
+    page: &Page,
+) -> Result<(u64, Vec<scim_group::Model>), Error> {
+    let mut query = scim_group::Entity::find().filter(scim_group::Column::TenantId.eq(tenant_id));
+    if let Some(condition) = condition {
+        query = query.filter(condition);
+    }
+    let total = query.clone().count(db).await?;
+    if page.count == 0 || total < page.start_index {
+        return Ok((total, Vec::new()));
+    }
+    let column = match page.sort.map(|(sort, _)| sort) {
+        Some(Sort::Id) => scim_group::Column::Id,
+        Some(Sort::ExternalId) => scim_group::Column::ExternalId,
+        Some(Sort::Name | Sort::DisplayName) => scim_group::Column::DisplayNameLc,
+        Some(Sort::LastModified) => scim_group::Column::LastModified,
+        Some(Sort::Created) | None => scim_group::Column::CreatedAt,
+    };
+    let descending = page.sort.is_some_and(|(_, descending)| descending);
+    query = if descending {
+        query
+            .order_by_desc(column)
+            .order_by_desc(scim_group::Column::Id)
+    } else {
+        query
+            .order_by_asc(column)
+            .order_by_asc(scim_group::Column::Id)
+    };
+    let rows = query
+        .offset(page.start_index - 1)
+        .limit(page.count)
+        .all(db)
+        .await?;
+    Ok((total, rows))
+}
+
+/// For each of `group_ids`, its members: `(user id, displayName or userName)`.
+pub async fn members_of(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    group_ids: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>, Error> {
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(String, String, Option<String>, String)> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .column(group_member::Column::UserId)
+        .column_as(scim_user::Column::DisplayName, "display_name")
+        .column_as(scim_user::Column::UserName, "user_name")
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            group_member::Entity::belongs_to(scim_user::Entity)
+                .from(group_member::Column::UserId)
+                .to(scim_user::Column::Id)
+                .into(),
+        )
+        .filter(group_member::Column::TenantId.eq(tenant_id))
+        .filter(group_member::Column::GroupId.is_in(group_ids.iter().map(String::as_str)))
+        .order_by_asc(group_member::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (group_id, user_id, display, user_name) in rows {
+        out.entry(group_id)
+            .or_default()
+            .push((user_id, display.unwrap_or(user_name)));
+    }
+    Ok(out)
+}
