@@ -18,6 +18,7 @@ mod openapi;
 mod ops;
 mod replicas;
 mod schema;
+mod scim_discovery;
 mod scim_gate;
 mod scim_groups;
 mod scim_patch;
