@@ -33,6 +33,7 @@ pub type Api = (
     scim::discovery::DiscoveryApi,
     scim::users::UsersApi,
     scim::groups::GroupsApi,
+    scim::root::RootApi,
 );
 
 /// The OpenAPI service. It carries no `servers` entry, so the document is the same on
@@ -47,6 +48,7 @@ pub fn api_service() -> OpenApiService<Api, ()> {
             scim::discovery::DiscoveryApi,
             scim::users::UsersApi,
             scim::groups::GroupsApi,
+            scim::root::RootApi,
         ),
         API_TITLE,
         API_VERSION,

@@ -84,10 +84,12 @@ pub enum DeleteGroupResponse {
     Deleted,
 }
 
+/// A rendered group. Members carry `value`, `$ref` and `type`, no `display`: reading even
+/// a large group touches only its membership rows.
 pub fn render(
     state: &AppState,
     row: &entity::scim_group::Model,
-    members: Option<&[(String, String)]>,
+    members: Option<&[String]>,
 ) -> Map<String, Value> {
     let base = state.scim_url(&row.tenant_id);
     let mut out = Map::new();
@@ -100,7 +102,7 @@ pub fn render(
     if let Some(members) = members.filter(|m| !m.is_empty()) {
         let members: Vec<Value> = members
             .iter()
-            .map(|(id, display)| json!({ "value": id, "$ref": format!("{base}/Users/{id}"), "display": display, "type": "User" }))
+            .map(|id| json!({ "value": id, "$ref": format!("{base}/Users/{id}"), "type": "User" }))
             .collect();
         out.insert("members".to_owned(), Value::Array(members));
     }

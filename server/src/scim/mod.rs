@@ -9,6 +9,7 @@ pub mod patch;
 pub mod payload;
 pub mod query;
 pub mod resource;
+pub mod root;
 pub mod schema;
 pub mod users;
 

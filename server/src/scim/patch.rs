@@ -243,6 +243,15 @@ fn apply_pathless(doc: &mut Map<String, Value>, op: &PatchOp) -> Result<(), Erro
     Ok(())
 }
 
+/// Whether `path` names the enterprise extension as a whole (it parses as attribute `User`
+/// of schema `…:enterprise:2.0`).
+fn is_enterprise_extension(path: &AttrPath) -> bool {
+    path.sub_attr.is_none()
+        && path.uri.as_deref().is_some_and(|uri| {
+            format!("{uri}:{}", path.name).eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA)
+        })
+}
+
 fn apply_path(
     doc: &mut Map<String, Value>,
     kind: OpKind,
@@ -250,6 +259,25 @@ fn apply_path(
     value: Option<&Value>,
 ) -> Result<(), Error> {
     match path {
+        PatchPath::Attr(attr) if is_enterprise_extension(attr) => {
+            let key = schema::ENTERPRISE_USER_SCHEMA;
+            match (kind, value) {
+                (OpKind::Remove, _) | (_, None | Some(Value::Null)) => {
+                    doc.remove(key);
+                }
+                (OpKind::Add, Some(Value::Object(fields))) => {
+                    let extension = container(doc, Some(key));
+                    for (field, value) in fields {
+                        extension.insert(field.clone(), value.clone());
+                    }
+                }
+                (OpKind::Replace, Some(object @ Value::Object(_))) => {
+                    doc.insert(key.to_owned(), object.clone());
+                }
+                _ => return Err(Error::Invalid(format!("{key} takes an object"))),
+            }
+            Ok(())
+        }
         PatchPath::Attr(attr) => {
             let Some(target) = resolve(attr)? else {
                 return Ok(());
@@ -871,6 +899,28 @@ mod tests {
         let out =
             apply(json!([{ "op": "add", "path": "favoriteColor", "value": "blue" }])).unwrap();
         assert!(out.get("favoriteColor").is_none());
+    }
+
+    #[test]
+    fn the_enterprise_extension_as_a_whole() {
+        let urn = schema::ENTERPRISE_USER_SCHEMA;
+        let out = apply(json!([{ "op": "add", "path": urn, "value": { "schemas": [urn], "department": "Sales", "manager": { "value": "m" } } }])).unwrap();
+        assert_eq!(
+            out[urn],
+            json!({ "department": "Sales", "manager": { "value": "m" } })
+        );
+        let out = apply(json!([
+            { "op": "add", "path": urn, "value": { "department": "Sales" } },
+            { "op": "replace", "path": urn, "value": { "division": "EU" } }
+        ]))
+        .unwrap();
+        assert_eq!(out[urn], json!({ "division": "EU" }));
+        let out = apply(json!([
+            { "op": "add", "path": urn, "value": { "department": "Sales" } },
+            { "op": "remove", "path": urn }
+        ]))
+        .unwrap();
+        assert!(out.get(urn).is_none());
     }
 
     #[test]

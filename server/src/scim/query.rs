@@ -414,10 +414,6 @@ impl Compiler {
                     sql: "gm.\"user_id\"".to_owned(),
                     kind: text(true, false),
                 }),
-                "display" => Ok(Operand {
-                    sql: "u.\"display_name_lc\"".to_owned(),
-                    kind: text(false, true),
-                }),
                 _ => Err(unknown_sub()),
             },
         }
@@ -452,7 +448,7 @@ impl Compiler {
                 "EXISTS (SELECT 1 FROM \"group_member\" gm JOIN \"scim_group\" g ON g.\"id\" = gm.\"group_id\" WHERE gm.\"user_id\" = {table}.\"id\""
             )),
             Element::MemberOfGroup => sql.text.push_str(&format!(
-                "EXISTS (SELECT 1 FROM \"group_member\" gm JOIN \"scim_user\" u ON u.\"id\" = gm.\"user_id\" WHERE gm.\"group_id\" = {table}.\"id\""
+                "EXISTS (SELECT 1 FROM \"group_member\" gm WHERE gm.\"group_id\" = {table}.\"id\""
             )),
         }
         sql.text.push_str(" AND (");

@@ -362,7 +362,6 @@ pub static GROUP_ATTRIBUTES: &[AttrDef] = &[
                 mutability: Mutability::Immutable,
                 ..reference("$ref", "The URI of the member User.", &["User"])
             },
-            read_only(string("display", "The displayName of the member.")),
             AttrDef {
                 mutability: Mutability::Immutable,
                 ..canonical(string("type", "The type of the member."), &["User"])

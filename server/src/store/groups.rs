@@ -308,39 +308,28 @@ pub async fn list(
     Ok((total, rows))
 }
 
-/// For each of `group_ids`, its members: `(user id, displayName or userName)`.
+/// For each of `group_ids`, its member user ids. Reads only membership rows.
 pub async fn members_of(
     db: &DatabaseConnection,
     tenant_id: &str,
     group_ids: &[String],
-) -> Result<HashMap<String, Vec<(String, String)>>, Error> {
-    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+) -> Result<HashMap<String, Vec<String>>, Error> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
     if group_ids.is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(String, String, Option<String>, String)> = group_member::Entity::find()
+    let rows: Vec<(String, String)> = group_member::Entity::find()
         .select_only()
         .column(group_member::Column::GroupId)
         .column(group_member::Column::UserId)
-        .column_as(scim_user::Column::DisplayName, "display_name")
-        .column_as(scim_user::Column::UserName, "user_name")
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            group_member::Entity::belongs_to(scim_user::Entity)
-                .from(group_member::Column::UserId)
-                .to(scim_user::Column::Id)
-                .into(),
-        )
         .filter(group_member::Column::TenantId.eq(tenant_id))
         .filter(group_member::Column::GroupId.is_in(group_ids.iter().map(String::as_str)))
         .order_by_asc(group_member::Column::UserId)
         .into_tuple()
         .all(db)
         .await?;
-    for (group_id, user_id, display, user_name) in rows {
-        out.entry(group_id)
-            .or_default()
-            .push((user_id, display.unwrap_or(user_name)));
+    for (group_id, user_id) in rows {
+        out.entry(group_id).or_default().push(user_id);
     }
     Ok(out)
 }
