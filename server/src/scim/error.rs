@@ -73,9 +73,6 @@ pub enum ScimErrorResponse {
     /// Unexpected failure; `detail` carries an incident id.
     #[oai(status = 500, content_type = "application/scim+json")]
     Internal(Json<ScimError>),
-    /// The operation is not supported (RFC 7644 §3.12).
-    #[oai(status = 501, content_type = "application/scim+json")]
-    NotImplemented(Json<ScimError>),
     /// The database is unavailable; the identity provider should retry.
     #[oai(status = 503, content_type = "application/scim+json")]
     Unavailable(Json<ScimError>),

@@ -1,13 +1,20 @@
 //! Requests addressed to the service root rather than to one resource type.
 
-use poem_openapi::{OpenApi, param::Path};
+use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
 use super::{
-    error::{ScimErrorResponse, body},
+    error::{ScimError, ScimErrorResponse, body},
     payload::ScimJson,
 };
 use crate::{api_tags::ApiTag, auth::schemes::ScimAuth};
+
+#[derive(ApiResponse)]
+pub enum SearchAllResponse {
+    /// Searching several resource types at once is not supported.
+    #[oai(status = 501, content_type = "application/scim+json")]
+    NotImplemented(Json<ScimError>),
+}
 
 pub struct RootApi;
 
@@ -29,8 +36,8 @@ impl RootApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
         _body: ScimJson<Value>,
-    ) -> Result<ScimJson<Value>, ScimErrorResponse> {
-        Err(ScimErrorResponse::NotImplemented(body(
+    ) -> Result<SearchAllResponse, ScimErrorResponse> {
+        Ok(SearchAllResponse::NotImplemented(body(
             poem::http::StatusCode::NOT_IMPLEMENTED,
             None,
             "searching several resource types at once is not supported; use /Users/.search or /Groups/.search",
