@@ -4,17 +4,14 @@
 
 #![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 
+mod common;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpListener},
-};
-use serde_json::{Value, json};
-use server::{AppState, auth::hasher::SecretHasher, config::Settings, store};
+use server::{auth::hasher::SecretHasher, config::Settings};
 
 const CONCURRENCY: usize = 16;
 const RUN_FOR: Duration = Duration::from_secs(5);
@@ -28,9 +25,13 @@ async fn main() {
     );
     argon2_costs(&settings).await;
 
-    let cached = run("with cache (TTL 60 s)", settings.clone()).await;
+    let cached = run(
+        "ServiceProviderConfig, token cache on (TTL 60 s)",
+        settings.clone(),
+    )
+    .await;
     let uncached = run(
-        "without cache",
+        "ServiceProviderConfig, token cache off",
         Settings {
             token_cache_ttl: Duration::ZERO,
             ..settings
@@ -62,92 +63,20 @@ async fn argon2_costs(settings: &Settings) {
     );
 }
 
-/// Serves a fresh embedded database on a loopback port, loads it for `RUN_FOR` from
-/// `CONCURRENCY` keep-alive connections, prints the figures and returns requests/second.
 async fn run(label: &str, settings: Settings) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
-    let db = store::db::connect(&store::db::sqlite_url(&dir.path().join("scim.db")))
-        .await
-        .unwrap();
-    store::db::migrate(&db).await.unwrap();
-    let state = AppState::start(db, settings).await.unwrap();
-    let operator = server::bootstrap::create_operator_key(
-        &state.db,
-        state.auth.hasher(),
-        None,
-        state.clock.now(),
-    )
+    let server = common::start(settings).await;
+    let (_, scim, token) = server.tenant("Bench").await;
+    let url = Arc::new(format!("{scim}/ServiceProviderConfig"));
+    let http = server.http.clone();
+    common::load(label, CONCURRENCY, RUN_FOR, move |_, _| {
+        let (http, url, token) = (http.clone(), Arc::clone(&url), token.clone());
+        async move {
+            http.get(url.as_str())
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    })
     .await
-    .unwrap();
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
-        .await
-        .unwrap();
-    let addr = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
-    let server = tokio::spawn(Server::new_with_acceptor(acceptor).run(server::app(state)));
-
-    let base = format!("http://{addr}");
-    let http = reqwest::Client::new();
-    let tenant: Value = http
-        .post(format!("{base}/admin/v1/tenants"))
-        .bearer_auth(&operator)
-        .json(&json!({ "name": "Bench" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let tenant_id = tenant["id"].as_str().unwrap();
-    let token: Value = http
-        .post(format!("{base}/admin/v1/tenants/{tenant_id}/scim-tokens"))
-        .bearer_auth(&operator)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = Arc::new(token["token"].as_str().unwrap().to_owned());
-    let url = Arc::new(format!("{base}/scim/{tenant_id}/v2/ServiceProviderConfig"));
-
-    let deadline = Instant::now() + RUN_FOR;
-    let workers: Vec<_> = (0..CONCURRENCY)
-        .map(|_| {
-            let (http, url, token) = (http.clone(), Arc::clone(&url), Arc::clone(&token));
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while Instant::now() < deadline {
-                    let started = Instant::now();
-                    let resp = http
-                        .get(url.as_str())
-                        .bearer_auth(token.as_str())
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(resp.status().is_success(), "{}", resp.status());
-                    resp.bytes().await.unwrap();
-                    latencies.push(started.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
-    }
-    server.abort();
-    latencies.sort();
-    let rps = latencies.len() as f64 / RUN_FOR.as_secs_f64();
-    let percentile =
-        |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!(
-        "{label}: {rps:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {CONCURRENCY} connections)",
-        percentile(0.50).as_secs_f64() * 1e3,
-        percentile(0.99).as_secs_f64() * 1e3,
-        latencies.len(),
-    );
-    rps
 }
