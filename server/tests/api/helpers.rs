@@ -19,6 +19,20 @@ use server::{
 
 pub const PUBLIC_URL: &str = "https://scim.example.test";
 
+/// SQL statements an app ran, in order.
+#[derive(Clone, Default)]
+pub struct Statements(pub std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Statements {
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
+    pub fn any_mentions(&self, table: &str) -> bool {
+        self.0.lock().unwrap().iter().any(|sql| sql.contains(table))
+    }
+}
+
 /// Generates, for each named `async fn(TestApp)`, a module with one test per backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -92,6 +106,26 @@ impl TestApp {
         let db = store::db::connect(url).await.unwrap();
         store::db::migrate(&db).await.unwrap();
         Self::over(db, database, settings).await
+    }
+
+    /// Like `sqlite()`/`postgres()`, with every SQL statement the app runs recorded.
+    pub async fn recording(postgres: bool) -> Option<(Self, Statements)> {
+        let (url, backing) = if postgres {
+            let url = fresh_postgres_schema().await?;
+            (url.clone(), Backing::Postgres { url })
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            (
+                store::db::sqlite_url(&dir.path().join("scim.db")),
+                Backing::Sqlite(dir),
+            )
+        };
+        let mut db = store::db::connect(&url).await.unwrap();
+        store::db::migrate(&db).await.unwrap();
+        let statements = Statements::default();
+        let sink = statements.clone();
+        db.set_metric_callback(move |info| sink.0.lock().unwrap().push(info.statement.sql.clone()));
+        Some((Self::over(db, backing, test_settings()).await, statements))
     }
 
     /// Another app (a "replica") over this app's database, with its own caches.

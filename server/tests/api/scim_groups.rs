@@ -381,3 +381,55 @@ async fn replace_group_members(app: TestApp) {
         .await;
     assert_scim_error(stale, StatusCode::PRECONDITION_FAILED).await;
 }
+
+/// `excludedAttributes=members` (Entra's group read) never reads membership rows, and a
+/// user's `groups` is read only when returned.
+async fn membership_is_read_only_when_returned(postgres: bool) {
+    let Some((app, statements)) = TestApp::recording(postgres).await else {
+        return;
+    };
+    let scim = app.scim("Acme").await;
+    let alice = user_id(&scim, "alice").await;
+    scim.post(
+        "/Groups",
+        &json!({ "displayName": "Ops", "members": [{ "value": alice }] }),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let group = json_of(scim.get("/Groups").await).await["Resources"][0].clone();
+    let gid = group["id"].as_str().unwrap();
+
+    for path in [
+        "/Groups?excludedAttributes=members".to_owned(),
+        "/Groups?filter=displayName+eq+%22Ops%22&excludedAttributes=members".to_owned(),
+        format!("/Groups/{gid}?excludedAttributes=members"),
+        format!("/Groups/{gid}?attributes=displayName"),
+        format!("/Users/{alice}?excludedAttributes=groups"),
+        format!("/Users?attributes=userName"),
+    ] {
+        statements.clear();
+        scim.get(&path).await.assert_status_is_ok();
+        assert!(
+            !statements.any_mentions("group_member"),
+            "{path} read membership rows"
+        );
+    }
+    statements.clear();
+    scim.get(&format!("/Groups/{gid}"))
+        .await
+        .assert_status_is_ok();
+    assert!(
+        statements.any_mentions("group_member"),
+        "members are read when returned"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_is_read_only_when_returned_sqlite() {
+    membership_is_read_only_when_returned(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_is_read_only_when_returned_postgres() {
+    membership_is_read_only_when_returned(true).await;
+}
