@@ -405,7 +405,7 @@ async fn membership_is_read_only_when_returned(postgres: bool) {
         format!("/Groups/{gid}?excludedAttributes=members"),
         format!("/Groups/{gid}?attributes=displayName"),
         format!("/Users/{alice}?excludedAttributes=groups"),
-        format!("/Users?attributes=userName"),
+        "/Users?attributes=userName".to_owned(),
     ] {
         statements.clear();
         scim.get(&path).await.assert_status_is_ok();
