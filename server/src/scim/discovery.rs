@@ -6,6 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use serde_json::{Map, Value, json};
 
 use super::{
+    docs::{self, Documented},
     error::ScimErrorResponse,
     listing,
     payload::ScimJson,
@@ -141,7 +142,7 @@ pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProv
 pub enum DiscoveryListResponse {
     /// A `ListResponse` of discovery documents.
     #[oai(status = 200)]
-    Ok(ScimJson<Value>),
+    Ok(ScimJson<Documented<docs::DiscoveryList>>),
 }
 
 #[derive(ApiResponse)]
@@ -280,9 +281,9 @@ impl DiscoveryApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
     ) -> Result<DiscoveryListResponse, ScimErrorResponse> {
-        Ok(DiscoveryListResponse::Ok(ScimJson(list(resource_types(
-            &state,
-            &auth.0.tenant_id,
+        let types = resource_types(&state, &auth.0.tenant_id);
+        Ok(DiscoveryListResponse::Ok(ScimJson(Documented::new(list(
+            types,
         )))))
     }
 
@@ -333,7 +334,9 @@ impl DiscoveryApi {
             .iter()
             .map(|s| schema_json(&state, &auth.0.tenant_id, s))
             .collect();
-        Ok(DiscoveryListResponse::Ok(ScimJson(list(docs))))
+        Ok(DiscoveryListResponse::Ok(ScimJson(Documented::new(list(
+            docs,
+        )))))
     }
 
     /// One schema

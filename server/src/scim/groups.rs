@@ -9,6 +9,7 @@ use poem_openapi::{
 use serde_json::{Map, Value, json};
 
 use super::{
+    docs::{self, Documented},
     error::ScimErrorResponse,
     filter,
     listing::{self, list_response},
@@ -25,7 +26,7 @@ use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, error::Error, s
 pub enum ListGroupsResponse {
     /// A `ListResponse` of groups.
     #[oai(status = 200)]
-    Ok(ScimJson<Value>),
+    Ok(ScimJson<Documented<docs::GroupList>>),
 }
 
 #[derive(ApiResponse)]
@@ -33,7 +34,7 @@ pub enum CreateGroupResponse {
     /// The group was created.
     #[oai(status = 201)]
     Created(
-        ScimJson<Value>,
+        ScimJson<Documented<docs::Group>>,
         /// URL of the new group.
         #[oai(header = "Location")]
         String,
@@ -48,7 +49,7 @@ pub enum GroupResponse {
     /// The group.
     #[oai(status = 200)]
     Ok(
-        ScimJson<Value>,
+        ScimJson<Documented<docs::Group>>,
         /// Version of the group.
         #[oai(header = "ETag")]
         String,
@@ -63,7 +64,7 @@ pub enum PatchGroupResponse {
     /// The group, when the request asked for attributes back.
     #[oai(status = 200)]
     Ok(
-        ScimJson<Value>,
+        ScimJson<Documented<docs::Group>>,
         /// Version of the group.
         #[oai(header = "ETag")]
         String,
@@ -238,7 +239,7 @@ impl GroupsApi {
             &projection,
         )
         .await?;
-        Ok(ListGroupsResponse::Ok(ScimJson(body)))
+        Ok(ListGroupsResponse::Ok(ScimJson(Documented::new(body))))
     }
 
     /// Search groups
@@ -274,7 +275,7 @@ impl GroupsApi {
             &projection,
         )
         .await?;
-        Ok(ListGroupsResponse::Ok(ScimJson(body)))
+        Ok(ListGroupsResponse::Ok(ScimJson(Documented::new(body))))
     }
 
     /// Create a group
@@ -293,9 +294,9 @@ impl GroupsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-        body: ScimJson<Value>,
+        body: ScimJson<Documented<docs::Group>>,
     ) -> Result<CreateGroupResponse, ScimErrorResponse> {
-        let input = resource::normalize_group(&body.0)?;
+        let input = resource::normalize_group(&body.0.value)?;
         let row = store::groups::create(
             &state.db,
             &auth.0.tenant_id,
@@ -307,7 +308,7 @@ impl GroupsApi {
         let location = format!("{}/Groups/{}", state.scim_url(&row.tenant_id), row.id);
         let body = render_one(&state, &row, &Projection::default()).await?;
         Ok(CreateGroupResponse::Created(
-            ScimJson(body),
+            ScimJson(Documented::new(body)),
             location,
             resource::etag(row.version),
         ))
@@ -351,7 +352,7 @@ impl GroupsApi {
         let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
         let body = render_one(&state, &row, &projection).await?;
         Ok(GroupResponse::Ok(
-            ScimJson(body),
+            ScimJson(Documented::new(body)),
             resource::etag(row.version),
         ))
     }
@@ -376,9 +377,9 @@ impl GroupsApi {
         /// Replace only if the group still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: ScimJson<Value>,
+        body: ScimJson<Documented<docs::Group>>,
     ) -> Result<GroupResponse, ScimErrorResponse> {
-        let input = resource::normalize_group(&body.0)?;
+        let input = resource::normalize_group(&body.0.value)?;
         let row = store::groups::replace(
             &state.db,
             &auth.0.tenant_id,
@@ -391,7 +392,7 @@ impl GroupsApi {
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;
         Ok(GroupResponse::Ok(
-            ScimJson(body),
+            ScimJson(Documented::new(body)),
             resource::etag(row.version),
         ))
     }
@@ -429,9 +430,9 @@ impl GroupsApi {
         /// Patch only if the group still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: ScimJson<Value>,
+        body: ScimJson<Documented<docs::PatchRequest>>,
     ) -> Result<PatchGroupResponse, ScimErrorResponse> {
-        let ops = patch::parse_request(&body.0)?;
+        let ops = patch::parse_request(&body.0.value)?;
         let row = store::groups::apply(
             &state.db,
             &auth.0.tenant_id,
@@ -447,7 +448,10 @@ impl GroupsApi {
         }
         let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
         let body = render_one(&state, &row, &projection).await?;
-        Ok(PatchGroupResponse::Ok(ScimJson(body), etag))
+        Ok(PatchGroupResponse::Ok(
+            ScimJson(Documented::new(body)),
+            etag,
+        ))
     }
 
     /// Delete a group

@@ -1,6 +1,7 @@
 //! The SCIM 2.0 protocol surface under `/scim/{tenantId}/v2`.
 
 pub mod discovery;
+pub mod docs;
 pub mod error;
 pub mod filter;
 pub mod groups;

@@ -8,6 +8,7 @@ use poem_openapi::{
 use serde_json::{Map, Value, json};
 
 use super::{
+    docs::{self, Documented},
     error::ScimErrorResponse,
     filter,
     listing::{self, list_response},
@@ -23,7 +24,7 @@ use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, store};
 pub enum ListUsersResponse {
     /// A `ListResponse` of users.
     #[oai(status = 200)]
-    Ok(ScimJson<Value>),
+    Ok(ScimJson<Documented<docs::UserList>>),
 }
 
 #[derive(ApiResponse)]
@@ -31,7 +32,7 @@ pub enum CreateUserResponse {
     /// The user was created.
     #[oai(status = 201)]
     Created(
-        ScimJson<Value>,
+        ScimJson<Documented<docs::User>>,
         /// URL of the new user.
         #[oai(header = "Location")]
         String,
@@ -46,7 +47,7 @@ pub enum UserResponse {
     /// The user.
     #[oai(status = 200)]
     Ok(
-        ScimJson<Value>,
+        ScimJson<Documented<docs::User>>,
         /// Version of the user.
         #[oai(header = "ETag")]
         String,
@@ -248,7 +249,7 @@ impl UsersApi {
             &projection,
         )
         .await?;
-        Ok(ListUsersResponse::Ok(ScimJson(body)))
+        Ok(ListUsersResponse::Ok(ScimJson(Documented::new(body))))
     }
 
     /// Search users
@@ -284,7 +285,7 @@ impl UsersApi {
             &projection,
         )
         .await?;
-        Ok(ListUsersResponse::Ok(ScimJson(body)))
+        Ok(ListUsersResponse::Ok(ScimJson(Documented::new(body))))
     }
 
     /// Create a user
@@ -303,16 +304,16 @@ impl UsersApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-        body: ScimJson<Value>,
+        body: ScimJson<Documented<docs::User>>,
     ) -> Result<CreateUserResponse, ScimErrorResponse> {
-        let attrs = resource::normalize_user(&body.0)?;
+        let attrs = resource::normalize_user(&body.0.value)?;
         let row =
             store::users::create(&state.db, &auth.0.tenant_id, &attrs, state.clock.now()).await?;
         let location = format!("{}/Users/{}", state.scim_url(&row.tenant_id), row.id);
         let etag = etag_of(&row);
         let body = render(&state, &row, None)?;
         Ok(CreateUserResponse::Created(
-            ScimJson(Value::Object(body)),
+            ScimJson(Documented::new(Value::Object(body))),
             location,
             etag,
         ))
@@ -355,7 +356,10 @@ impl UsersApi {
         }
         let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
         let body = render_one(&state, &row, &projection).await?;
-        Ok(UserResponse::Ok(ScimJson(body), etag_of(&row)))
+        Ok(UserResponse::Ok(
+            ScimJson(Documented::new(body)),
+            etag_of(&row),
+        ))
     }
 
     /// Replace a user
@@ -378,9 +382,9 @@ impl UsersApi {
         /// Replace only if the user still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: ScimJson<Value>,
+        body: ScimJson<Documented<docs::User>>,
     ) -> Result<UserResponse, ScimErrorResponse> {
-        let attrs = resource::normalize_user(&body.0)?;
+        let attrs = resource::normalize_user(&body.0.value)?;
         let row = store::users::replace(
             &state.db,
             &auth.0.tenant_id,
@@ -391,7 +395,10 @@ impl UsersApi {
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;
-        Ok(UserResponse::Ok(ScimJson(body), etag_of(&row)))
+        Ok(UserResponse::Ok(
+            ScimJson(Documented::new(body)),
+            etag_of(&row),
+        ))
     }
 
     /// Patch a user
@@ -416,9 +423,9 @@ impl UsersApi {
         /// Patch only if the user still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: ScimJson<Value>,
+        body: ScimJson<Documented<docs::PatchRequest>>,
     ) -> Result<UserResponse, ScimErrorResponse> {
-        let ops = patch::parse_request(&body.0)?;
+        let ops = patch::parse_request(&body.0.value)?;
         let row = store::users::modify(
             &state.db,
             &auth.0.tenant_id,
@@ -429,7 +436,10 @@ impl UsersApi {
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;
-        Ok(UserResponse::Ok(ScimJson(body), etag_of(&row)))
+        Ok(UserResponse::Ok(
+            ScimJson(Documented::new(body)),
+            etag_of(&row),
+        ))
     }
 
     /// Delete a user

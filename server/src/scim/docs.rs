@@ -1,0 +1,333 @@
+//! The shapes SCIM bodies take, for the OpenAPI document only. Handlers read and write
+//! SCIM resources as JSON (unknown attributes must be accepted and ignored, Entra's quirks
+//! coerced), so these types never parse a request; `Documented<T>` carries a JSON value and
+//! lends it `T`'s schema, which is what generated clients see.
+
+use std::{borrow::Cow, marker::PhantomData};
+
+use poem_openapi::{
+    Object,
+    registry::{MetaSchemaRef, Registry},
+    types::{ParseFromJSON, ParseResult, ToJSON, Type},
+};
+use serde_json::Value;
+
+/// A JSON value documented with the schema of `T`.
+pub struct Documented<T> {
+    pub value: Value,
+    schema: PhantomData<fn() -> T>,
+}
+
+impl<T> Documented<T> {
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<T: Type> Type for Documented<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Value;
+    type RawElementValueType = Value;
+
+    fn name() -> Cow<'static, str> {
+        T::name()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Value> {
+        Some(&self.value)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
+        Box::new(std::iter::once(&self.value))
+    }
+}
+
+impl<T: Type> ParseFromJSON for Documented<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Ok(Self::new(value.unwrap_or_default()))
+    }
+}
+
+impl<T: Type> ToJSON for Documented<T> {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.value.clone())
+    }
+}
+
+/// Resource metadata (RFC 7643 §3.1).
+#[derive(Object)]
+#[oai(rename = "ScimMeta", rename_all = "camelCase")]
+pub struct Meta {
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// When the resource was created (RFC 3339).
+    pub created: String,
+    /// When the resource last changed (RFC 3339).
+    pub last_modified: String,
+    /// The resource's URL.
+    pub location: String,
+    /// Weak ETag of the current version, as in the `ETag` header.
+    pub version: String,
+}
+
+/// The components of a user's name.
+#[derive(Object)]
+#[oai(rename = "ScimName", rename_all = "camelCase")]
+pub struct Name {
+    /// The full name, formatted for display.
+    pub formatted: Option<String>,
+    /// The family name.
+    pub family_name: Option<String>,
+    /// The given name.
+    pub given_name: Option<String>,
+    /// The middle name(s).
+    pub middle_name: Option<String>,
+    /// Honorific prefix(es).
+    pub honorific_prefix: Option<String>,
+    /// Honorific suffix(es).
+    pub honorific_suffix: Option<String>,
+}
+
+/// One value of a multi-valued attribute (emails, phoneNumbers, ims, photos, roles, …).
+#[derive(Object)]
+#[oai(rename = "ScimMultiValue")]
+pub struct MultiValue {
+    /// The value.
+    pub value: Option<String>,
+    /// A human-readable label.
+    pub display: Option<String>,
+    /// What the value is for, e.g. `work`.
+    #[oai(rename = "type")]
+    pub kind: Option<String>,
+    /// Whether this is the preferred value; `"True"`/`"False"` strings are accepted too.
+    pub primary: Option<bool>,
+}
+
+/// A postal address.
+#[derive(Object)]
+#[oai(rename = "ScimAddress", rename_all = "camelCase")]
+pub struct Address {
+    /// The full address, formatted for display.
+    pub formatted: Option<String>,
+    /// Street address.
+    pub street_address: Option<String>,
+    /// City or locality.
+    pub locality: Option<String>,
+    /// State or region.
+    pub region: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country.
+    pub country: Option<String>,
+    /// What the address is for, e.g. `work`.
+    #[oai(rename = "type")]
+    pub kind: Option<String>,
+    /// Whether this is the preferred address.
+    pub primary: Option<bool>,
+}
+
+/// A reference to another resource (a user's group, a group's member, a manager).
+#[derive(Object)]
+#[oai(rename = "ScimReference")]
+pub struct Reference {
+    /// The referenced resource's `id`.
+    pub value: String,
+    /// The referenced resource's URL.
+    #[oai(rename = "$ref")]
+    pub reference: Option<String>,
+    /// The referenced resource's display name (users' `groups` only).
+    pub display: Option<String>,
+    /// `User` for members, `direct` for a user's groups.
+    #[oai(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// The user's manager.
+#[derive(Object)]
+#[oai(rename = "ScimManager")]
+pub struct Manager {
+    /// The manager's user `id` (a bare string is accepted too).
+    pub value: Option<String>,
+    /// The manager's URL.
+    #[oai(rename = "$ref")]
+    pub reference: Option<String>,
+}
+
+/// The enterprise User extension (RFC 7643 §4.3).
+#[derive(Object)]
+#[oai(rename = "ScimEnterpriseUser", rename_all = "camelCase")]
+pub struct EnterpriseUser {
+    /// Employee number.
+    pub employee_number: Option<String>,
+    /// Cost center.
+    pub cost_center: Option<String>,
+    /// Organization.
+    pub organization: Option<String>,
+    /// Division.
+    pub division: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Manager.
+    pub manager: Option<Manager>,
+}
+
+/// A SCIM User (RFC 7643 §4.1). Attributes not listed are accepted and ignored.
+#[derive(Object)]
+#[oai(rename = "ScimUser", rename_all = "camelCase")]
+pub struct User {
+    /// `urn:ietf:params:scim:schemas:core:2.0:User`, plus the enterprise URI when present.
+    pub schemas: Option<Vec<String>>,
+    /// Server-assigned id (read-only).
+    pub id: Option<String>,
+    /// The provisioning client's id for the user (Entra: the objectId).
+    pub external_id: Option<String>,
+    /// Required; unique per tenant regardless of case.
+    pub user_name: String,
+    /// Name components.
+    pub name: Option<Name>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Casual name.
+    pub nick_name: Option<String>,
+    /// Profile URL.
+    pub profile_url: Option<String>,
+    /// Job title.
+    pub title: Option<String>,
+    /// Relationship to the organization, e.g. `Employee`.
+    pub user_type: Option<String>,
+    /// Preferred language, e.g. `en-US`.
+    pub preferred_language: Option<String>,
+    /// Locale, e.g. `en-US`.
+    pub locale: Option<String>,
+    /// Time zone, e.g. `Europe/Budapest`.
+    pub timezone: Option<String>,
+    /// `false` deactivates (the user stays readable); `"True"`/`"False"` strings are accepted.
+    pub active: Option<bool>,
+    /// Email addresses.
+    pub emails: Option<Vec<MultiValue>>,
+    /// Phone numbers.
+    pub phone_numbers: Option<Vec<MultiValue>>,
+    /// Instant messaging addresses.
+    pub ims: Option<Vec<MultiValue>>,
+    /// Photo URLs.
+    pub photos: Option<Vec<MultiValue>>,
+    /// Postal addresses.
+    pub addresses: Option<Vec<Address>>,
+    /// Groups the user is in (read-only; change membership on the Group).
+    pub groups: Option<Vec<Reference>>,
+    /// Entitlements.
+    pub entitlements: Option<Vec<MultiValue>>,
+    /// Roles.
+    pub roles: Option<Vec<MultiValue>>,
+    /// Certificates.
+    pub x509_certificates: Option<Vec<MultiValue>>,
+    /// The enterprise extension.
+    #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
+    pub enterprise: Option<EnterpriseUser>,
+    /// Resource metadata (read-only).
+    pub meta: Option<Meta>,
+}
+
+/// A SCIM Group (RFC 7643 §4.2).
+#[derive(Object)]
+#[oai(rename = "ScimGroup", rename_all = "camelCase")]
+pub struct Group {
+    /// `urn:ietf:params:scim:schemas:core:2.0:Group`.
+    pub schemas: Option<Vec<String>>,
+    /// Server-assigned id (read-only).
+    pub id: Option<String>,
+    /// The provisioning client's id for the group (Entra: the objectId).
+    pub external_id: Option<String>,
+    /// Required; unique per tenant regardless of case.
+    pub display_name: String,
+    /// Member users (`value` is the user's id).
+    pub members: Option<Vec<Reference>>,
+    /// Resource metadata (read-only).
+    pub meta: Option<Meta>,
+}
+
+/// One PATCH operation (RFC 7644 §3.5.2).
+#[derive(Object)]
+#[oai(rename = "ScimPatchOperation")]
+pub struct PatchOperation {
+    /// `add`, `remove` or `replace`, in any case.
+    pub op: String,
+    /// The attribute path, e.g. `members`, `emails[type eq "work"].value`; without it the
+    /// value is an object of attributes (whose keys may themselves be paths).
+    pub path: Option<String>,
+    /// The value to add or set; for `remove` on `members`, the members to remove.
+    pub value: Option<Value>,
+}
+
+/// A PATCH request body.
+#[derive(Object)]
+#[oai(rename = "ScimPatchRequest")]
+pub struct PatchRequest {
+    /// `["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`.
+    pub schemas: Option<Vec<String>>,
+    /// The operations, applied in order and all-or-nothing.
+    #[oai(rename = "Operations")]
+    pub operations: Vec<PatchOperation>,
+}
+
+/// A page of users.
+#[derive(Object)]
+#[oai(rename = "ScimUserList", rename_all = "camelCase")]
+pub struct UserList {
+    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`.
+    pub schemas: Vec<String>,
+    /// How many users match in all.
+    pub total_results: u64,
+    /// 1-based index of the first user on this page.
+    pub start_index: u64,
+    /// How many users are on this page.
+    pub items_per_page: u64,
+    /// The users on this page.
+    #[oai(rename = "Resources")]
+    pub resources: Vec<User>,
+}
+
+/// A page of groups.
+#[derive(Object)]
+#[oai(rename = "ScimGroupList", rename_all = "camelCase")]
+pub struct GroupList {
+    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`.
+    pub schemas: Vec<String>,
+    /// How many groups match in all.
+    pub total_results: u64,
+    /// 1-based index of the first group on this page.
+    pub start_index: u64,
+    /// How many groups are on this page.
+    pub items_per_page: u64,
+    /// The groups on this page.
+    #[oai(rename = "Resources")]
+    pub resources: Vec<Group>,
+}
+
+/// A list of discovery documents (schemas or resource types).
+#[derive(Object)]
+#[oai(rename = "ScimDiscoveryList", rename_all = "camelCase")]
+pub struct DiscoveryList {
+    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`.
+    pub schemas: Vec<String>,
+    /// How many documents there are.
+    pub total_results: u64,
+    /// Always 1.
+    pub start_index: u64,
+    /// How many documents there are.
+    pub items_per_page: u64,
+    /// The documents (RFC 7643 §6 and §7).
+    #[oai(rename = "Resources")]
+    pub resources: Vec<Value>,
+}
