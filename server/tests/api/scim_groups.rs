@@ -14,6 +14,7 @@ on_every_backend!(
     deleting_ends_memberships,
     parallel_member_adds_all_land,
     replace_group_members,
+    tenants_see_only_their_own_groups,
 );
 
 async fn user_id(scim: &Scim<'_>, name: &str) -> String {
@@ -432,4 +433,52 @@ async fn membership_is_read_only_when_returned_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn membership_is_read_only_when_returned_postgres() {
     membership_is_read_only_when_returned(true).await;
+}
+
+async fn tenants_see_only_their_own_groups(app: TestApp) {
+    let acme = app.scim("Acme").await;
+    let globex = app.scim("Globex").await;
+    let alice = user_id(&acme, "alice").await;
+    let mallory = user_id(&globex, "mallory").await;
+    let group = json_of(
+        acme.post(
+            "/Groups",
+            &json!({ "displayName": "Ops", "members": [{ "value": alice }] }),
+        )
+        .await,
+    )
+    .await;
+    let gid = group["id"].as_str().unwrap();
+    let path = format!("/Groups/{gid}");
+    assert_scim_error(globex.get(&path).await, StatusCode::NOT_FOUND).await;
+    let add = ops(json!([{ "op": "add", "path": "members", "value": [{ "value": mallory }] }]));
+    assert_scim_error(
+        globex.send("PATCH", &path, &add).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_scim_error(
+        globex
+            .send("PUT", &path, &json!({ "displayName": "Mine" }))
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_scim_error(globex.delete(&path).await, StatusCode::NOT_FOUND).await;
+    assert_eq!(
+        json_of(globex.get("/Groups").await).await["totalResults"],
+        0
+    );
+    let probe = format!(
+        "/Groups?filter={}",
+        urlencode(&format!("members eq \"{alice}\""))
+    );
+    assert!(globex.ids(&probe).await.is_empty());
+    // Acme cannot pull Globex's user into its group either.
+    let resp = acme.send("PATCH", &path, &add).await;
+    assert_eq!(
+        assert_scim_error(resp, StatusCode::BAD_REQUEST).await["scimType"],
+        "invalidValue"
+    );
+    assert_eq!(member_ids(&acme, gid).await, vec![alice]);
 }

@@ -3,7 +3,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_scim_error, json_of};
 
-on_every_backend!(entra_user_patches, failing_patch_changes_nothing);
+on_every_backend!(
+    entra_user_patches,
+    failing_patch_changes_nothing,
+    multi_valued_updates,
+    plain_json_is_accepted
+);
 
 fn ops(operations: Value) -> Value {
     json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
@@ -130,4 +135,73 @@ async fn failing_patch_changes_nothing(app: TestApp) {
     }
     let after = json_of(scim.get(&path).await).await;
     assert_eq!(after, created, "nothing changed, not even the version");
+}
+
+/// Microsoft's tutorial "Update User [Multi-valued properties]" and RFC 7644 §3.5.2 shapes.
+async fn multi_valued_updates(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let created = scim
+        .create_user(json!({
+            "userName": "bjensen",
+            "emails": [{ "value": "old@work.com", "type": "work", "primary": true }],
+            "phoneNumbers": [{ "value": "555-0100", "type": "work" }]
+        }))
+        .await;
+    let path = format!("/Users/{}", created["id"].as_str().unwrap());
+    let resp = scim
+        .send(
+            "PATCH",
+            &path,
+            &ops(json!([
+                { "op": "Replace", "path": "emails[type eq \"work\"].value", "value": "updatedEmail@microsoft.com" },
+                { "op": "Replace", "path": "name.familyName", "value": "updatedFamilyName" },
+                { "op": "Add", "path": "phoneNumbers", "value": [{ "value": "555-0199", "type": "mobile" }] },
+                { "op": "remove", "path": "phoneNumbers[type eq \"work\"]" }
+            ])),
+        )
+        .await;
+    resp.assert_status_is_ok();
+    let user = json_of(resp).await;
+    assert_eq!(
+        user["emails"],
+        json!([{ "value": "updatedEmail@microsoft.com", "type": "work", "primary": true }])
+    );
+    assert_eq!(user["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(
+        user["phoneNumbers"],
+        json!([{ "value": "555-0199", "type": "mobile" }])
+    );
+    assert!(
+        scim.ids("/Users?filter=phoneNumbers.value%20eq%20%22555-0100%22")
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        scim.ids("/Users?filter=phoneNumbers%5Btype%20eq%20%22mobile%22%5D")
+            .await
+            .len(),
+        1
+    );
+}
+
+async fn plain_json_is_accepted(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    for content_type in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/scim+json",
+        "APPLICATION/SCIM+JSON; charset=UTF-8",
+    ] {
+        let resp = scim
+            .app
+            .client
+            .post(scim.url("/Users"))
+            .header("Authorization", format!("Bearer {}", scim.token))
+            .content_type(content_type)
+            .body(json!({ "userName": content_type }).to_string())
+            .send()
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        resp.assert_content_type("application/scim+json");
+    }
 }
