@@ -106,6 +106,13 @@ async fn entra_create_read_filter_delete(app: TestApp) {
     scim.get("/Users?startIndex=1&count=2")
         .await
         .assert_status_is_ok();
+    // Entra appends its feature flag to the tenant URL; it changes nothing here.
+    let flagged = json_of(
+        scim.get(&format!("/Users?aadOptscim062020&{}", &query[7..]))
+            .await,
+    )
+    .await;
+    assert_eq!(flagged["totalResults"], 1);
 
     scim.delete(&format!("/Users/{id}"))
         .await
