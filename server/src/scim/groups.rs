@@ -11,14 +11,12 @@ use serde_json::{Map, Value, json};
 use super::{
     docs::{self, Documented},
     error::ScimErrorResponse,
-    filter,
-    listing::{self, list_response},
+    listing::{ListRequest, SearchRequest, list_response},
     patch,
     payload::ScimJson,
-    query::{Compiler, ResourceKind},
+    query::ResourceKind,
     resource::{self, Meta, Projection},
     schema,
-    users::SearchRequest,
 };
 use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, error::Error, store};
 
@@ -139,35 +137,9 @@ pub async fn render_one(
     ))))
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one per query parameter of RFC 7644 §3.4.2"
-)]
-async fn search(
-    state: &AppState,
-    tenant_id: &str,
-    filter: Option<&str>,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    sort_by: Option<&str>,
-    sort_order: Option<&str>,
-    projection: &Projection,
-) -> Result<Value, Error> {
-    let page = listing::page(
-        &state.settings,
-        ResourceKind::Group,
-        start_index,
-        count,
-        sort_by,
-        sort_order,
-    )?;
-    let condition = filter
-        .filter(|f| !f.trim().is_empty())
-        .map(|f| {
-            Compiler::new(state.db.get_database_backend(), ResourceKind::Group)
-                .compile(&filter::parse(f)?)
-        })
-        .transpose()?;
+async fn search(state: &AppState, tenant_id: &str, request: &ListRequest) -> Result<Value, Error> {
+    let (page, condition) = request.plan(state, ResourceKind::Group)?;
+    let projection = &request.projection;
     let (total, rows) = store::groups::list(&state.db, tenant_id, condition, &page).await?;
     let mut members = if projection.includes("members") {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -227,18 +199,15 @@ impl GroupsApi {
         #[oai(name = "excludedAttributes")]
         excluded_attributes: Query<Option<String>>,
     ) -> Result<ListGroupsResponse, ScimErrorResponse> {
-        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
-        let body = search(
-            &state,
-            &auth.0.tenant_id,
-            filter.as_deref(),
-            *start_index,
-            *count,
-            sort_by.as_deref(),
-            sort_order.as_deref(),
-            &projection,
-        )
-        .await?;
+        let request = ListRequest {
+            filter: filter.0,
+            start_index: start_index.0,
+            count: count.0,
+            sort_by: sort_by.0,
+            sort_order: sort_order.0,
+            projection: Projection::new(attributes.as_deref(), excluded_attributes.as_deref()),
+        };
+        let body = search(&state, &auth.0.tenant_id, &request).await?;
         Ok(ListGroupsResponse::Ok(ScimJson(Documented::new(body))))
     }
 
@@ -259,22 +228,7 @@ impl GroupsApi {
         _tenant_id: Path<String>,
         body: ScimJson<SearchRequest>,
     ) -> Result<ListGroupsResponse, ScimErrorResponse> {
-        let request = body.0;
-        let projection = Projection::new(
-            request.attributes.map(|a| a.join(",")).as_deref(),
-            request.excluded_attributes.map(|a| a.join(",")).as_deref(),
-        );
-        let body = search(
-            &state,
-            &auth.0.tenant_id,
-            request.filter.as_deref(),
-            request.start_index,
-            request.count,
-            request.sort_by.as_deref(),
-            request.sort_order.as_deref(),
-            &projection,
-        )
-        .await?;
+        let body = search(&state, &auth.0.tenant_id, &ListRequest::from(body.0)).await?;
         Ok(ListGroupsResponse::Ok(ScimJson(Documented::new(body))))
     }
 

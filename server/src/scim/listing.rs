@@ -1,9 +1,15 @@
 //! Query parameters shared by every SCIM list (RFC 7644 §3.4.2): paging, sorting, and the
 //! `ListResponse` envelope.
 
+use poem_openapi::Object;
+use sea_orm::sea_query::Expr;
 use serde_json::{Value, json};
 
-use super::query::ResourceKind;
+use super::{
+    filter,
+    query::{Compiler, ResourceKind},
+    resource::Projection,
+};
 use crate::{
     config::Settings,
     error::Error,
@@ -11,6 +17,82 @@ use crate::{
 };
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// Body of `POST …/.search` (RFC 7644 §3.4.3).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SearchRequest {
+    /// `["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]`.
+    pub schemas: Option<Vec<String>>,
+    /// A SCIM filter expression.
+    pub filter: Option<String>,
+    /// 1-based index of the first result.
+    pub start_index: Option<i64>,
+    /// Page size.
+    pub count: Option<i64>,
+    /// Attribute to sort by.
+    pub sort_by: Option<String>,
+    /// `ascending` (default) or `descending`.
+    pub sort_order: Option<String>,
+    /// Attributes to return.
+    pub attributes: Option<Vec<String>>,
+    /// Attributes not to return.
+    pub excluded_attributes: Option<Vec<String>>,
+}
+
+/// A list query, from URL parameters or a `SearchRequest` body.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    pub filter: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub projection: Projection,
+}
+
+impl From<SearchRequest> for ListRequest {
+    fn from(search: SearchRequest) -> Self {
+        Self {
+            projection: Projection::new(
+                search.attributes.map(|a| a.join(",")).as_deref(),
+                search.excluded_attributes.map(|a| a.join(",")).as_deref(),
+            ),
+            filter: search.filter,
+            start_index: search.start_index,
+            count: search.count,
+            sort_by: search.sort_by,
+            sort_order: search.sort_order,
+        }
+    }
+}
+
+impl ListRequest {
+    /// The page to read and the filter as an SQL condition.
+    pub fn plan(
+        &self,
+        state: &crate::AppState,
+        kind: ResourceKind,
+    ) -> Result<(Page, Option<Expr>), Error> {
+        let page = page(
+            &state.settings,
+            kind,
+            self.start_index,
+            self.count,
+            self.sort_by.as_deref(),
+            self.sort_order.as_deref(),
+        )?;
+        let condition = self
+            .filter
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| {
+                Compiler::new(state.db.get_database_backend(), kind).compile(&filter::parse(f)?)
+            })
+            .transpose()?;
+        Ok((page, condition))
+    }
+}
 
 /// `startIndex` below 1 counts as 1; `count` defaults to the configured page size, is capped
 /// at the maximum, and 0 (or less) asks for `totalResults` only.

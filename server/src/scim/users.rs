@@ -2,7 +2,7 @@
 
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, OpenApi,
     param::{Header, Path, Query},
 };
 use serde_json::{Map, Value, json};
@@ -10,11 +10,10 @@ use serde_json::{Map, Value, json};
 use super::{
     docs::{self, Documented},
     error::ScimErrorResponse,
-    filter,
-    listing::{self, list_response},
+    listing::{ListRequest, SearchRequest, list_response},
     patch,
     payload::ScimJson,
-    query::{Compiler, ResourceKind},
+    query::ResourceKind,
     resource::{self, Meta, Projection},
     schema,
 };
@@ -62,28 +61,6 @@ pub enum DeleteUserResponse {
     /// The user and its memberships are gone.
     #[oai(status = 204)]
     Deleted,
-}
-
-/// Body of `POST /Users/.search` (RFC 7644 §3.4.3).
-#[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
-pub struct SearchRequest {
-    /// `["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]`.
-    pub schemas: Option<Vec<String>>,
-    /// A SCIM filter expression.
-    pub filter: Option<String>,
-    /// 1-based index of the first result.
-    pub start_index: Option<i64>,
-    /// Page size.
-    pub count: Option<i64>,
-    /// Attribute to sort by.
-    pub sort_by: Option<String>,
-    /// `ascending` (default) or `descending`.
-    pub sort_order: Option<String>,
-    /// Attributes to return.
-    pub attributes: Option<Vec<String>>,
-    /// Attributes not to return.
-    pub excluded_attributes: Option<Vec<String>>,
 }
 
 pub struct UsersApi;
@@ -143,35 +120,13 @@ async fn render_one(
     )?)))
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one per query parameter of RFC 7644 §3.4.2"
-)]
 async fn search(
     state: &AppState,
     tenant_id: &str,
-    filter: Option<&str>,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    sort_by: Option<&str>,
-    sort_order: Option<&str>,
-    projection: &Projection,
+    request: &ListRequest,
 ) -> Result<Value, ScimErrorResponse> {
-    let page = listing::page(
-        &state.settings,
-        ResourceKind::User,
-        start_index,
-        count,
-        sort_by,
-        sort_order,
-    )?;
-    let condition = filter
-        .filter(|f| !f.trim().is_empty())
-        .map(|f| {
-            Compiler::new(state.db.get_database_backend(), ResourceKind::User)
-                .compile(&filter::parse(f)?)
-        })
-        .transpose()?;
+    let (page, condition) = request.plan(state, ResourceKind::User)?;
+    let projection = &request.projection;
     let (total, rows) = store::users::list(&state.db, tenant_id, condition, &page).await?;
     let mut groups = if projection.includes("groups") {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -237,18 +192,15 @@ impl UsersApi {
         #[oai(name = "excludedAttributes")]
         excluded_attributes: Query<Option<String>>,
     ) -> Result<ListUsersResponse, ScimErrorResponse> {
-        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
-        let body = search(
-            &state,
-            &auth.0.tenant_id,
-            filter.as_deref(),
-            *start_index,
-            *count,
-            sort_by.as_deref(),
-            sort_order.as_deref(),
-            &projection,
-        )
-        .await?;
+        let request = ListRequest {
+            filter: filter.0,
+            start_index: start_index.0,
+            count: count.0,
+            sort_by: sort_by.0,
+            sort_order: sort_order.0,
+            projection: Projection::new(attributes.as_deref(), excluded_attributes.as_deref()),
+        };
+        let body = search(&state, &auth.0.tenant_id, &request).await?;
         Ok(ListUsersResponse::Ok(ScimJson(Documented::new(body))))
     }
 
@@ -269,22 +221,7 @@ impl UsersApi {
         _tenant_id: Path<String>,
         body: ScimJson<SearchRequest>,
     ) -> Result<ListUsersResponse, ScimErrorResponse> {
-        let request = body.0;
-        let projection = Projection::new(
-            request.attributes.map(|a| a.join(",")).as_deref(),
-            request.excluded_attributes.map(|a| a.join(",")).as_deref(),
-        );
-        let body = search(
-            &state,
-            &auth.0.tenant_id,
-            request.filter.as_deref(),
-            request.start_index,
-            request.count,
-            request.sort_by.as_deref(),
-            request.sort_order.as_deref(),
-            &projection,
-        )
-        .await?;
+        let body = search(&state, &auth.0.tenant_id, &ListRequest::from(body.0)).await?;
         Ok(ListUsersResponse::Ok(ScimJson(Documented::new(body))))
     }
 
