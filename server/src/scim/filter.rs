@@ -16,10 +16,93 @@ pub fn parse(input: &str) -> Result<Filter, Error> {
             "the filter is longer than {MAX_FILTER_LEN} characters"
         )));
     }
-    input
-        .trim()
-        .parse::<Filter>()
-        .map_err(|err| Error::InvalidFilter(format!("invalid filter: {err}")))
+    let input = input.trim();
+    input.parse::<Filter>().or_else(|err| {
+        // Entra, matching on `emails[type eq "work"].value`, sends
+        // `emails[type eq "work"].value eq "…"`, which RFC 7644's grammar lacks; it means
+        // `emails[type eq "work" and value eq "…"]`.
+        sub_attribute_after_value_path(input)
+            .and_then(|rewritten| rewritten.parse::<Filter>().ok())
+            .ok_or_else(|| Error::InvalidFilter(format!("invalid filter: {err}")))
+    })
+}
+
+const OPERATORS: [&str; 10] = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"];
+
+/// Rewrites every `attr[filter].sub op value` into `attr[filter and sub op value]`, or
+/// `None` when there is no such term.
+fn sub_attribute_after_value_path(input: &str) -> Option<String> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = String::with_capacity(input.len() + 8);
+    let mut rewrote = false;
+    let mut i = 0;
+    let mut in_string = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if in_string {
+            out.push(c);
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            in_string = c != '"';
+            i += 1;
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        if c == ']' && chars.get(i + 1) == Some(&'.') {
+            let sub_start = i + 2;
+            let mut j = sub_start;
+            while j < chars.len()
+                && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '-')
+            {
+                j += 1;
+            }
+            let sub: String = chars[sub_start..j].iter().collect();
+            let mut k = j;
+            while k < chars.len() && chars[k] == ' ' {
+                k += 1;
+            }
+            let op_end = (k + 2).min(chars.len());
+            let op: String = chars[k..op_end]
+                .iter()
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if sub.is_empty() || j == k || !OPERATORS.contains(&op.as_str()) {
+                return None;
+            }
+            let mut end = op_end;
+            if op != "pr" {
+                while end < chars.len() && chars[end] == ' ' {
+                    end += 1;
+                }
+                if chars.get(end) == Some(&'"') {
+                    end += 1;
+                    while end < chars.len() && chars[end] != '"' {
+                        end += if chars[end] == '\\' { 2 } else { 1 };
+                    }
+                    end += 1;
+                } else {
+                    while end < chars.len() && !chars[end].is_whitespace() && chars[end] != ')' {
+                        end += 1;
+                    }
+                }
+            }
+            let term: String = chars[sub_start..end.min(chars.len())].iter().collect();
+            out.push_str(" and ");
+            out.push_str(&term);
+            out.push(']');
+            rewrote = true;
+            i = end;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    rewrote.then_some(out)
 }
 
 #[cfg(test)]
@@ -69,6 +152,20 @@ mod tests {
         ] {
             parse(filter).unwrap();
         }
+    }
+
+    #[test]
+    fn entra_sub_attribute_after_a_value_path() {
+        assert_eq!(
+            parse(r#"emails[type eq "work"].value eq "a@b.c""#).unwrap(),
+            parse(r#"emails[type eq "work" and value eq "a@b.c"]"#).unwrap()
+        );
+        assert_eq!(
+            parse(r#"emails[type eq "work"].value eq "x]\".y" and userName eq "u""#).unwrap(),
+            parse(r#"emails[type eq "work" and value eq "x]\".y"] and userName eq "u""#).unwrap()
+        );
+        assert!(parse(r#"emails[type eq "work"].value"#).is_err());
+        assert!(parse(r#"emails[type eq "work"]. eq "x""#).is_err());
     }
 
     #[test]

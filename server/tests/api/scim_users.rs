@@ -308,6 +308,11 @@ async fn filters_compile_to_sql(app: TestApp) {
             vec![alice.clone()],
         ),
         (r#"emails[type eq "home"]"#, vec![alice.clone()]),
+        // Entra matching on emails[type eq "work"].value.
+        (
+            r#"emails[type eq "work"].value eq "ALICE@example.com""#,
+            vec![alice.clone()],
+        ),
         ("emails[primary eq true]", vec![alice.clone()]),
         (r#"emails.type eq "work""#, both.clone()),
         (r#"addresses[locality eq "budapest"]"#, vec![alice.clone()]),
