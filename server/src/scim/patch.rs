@@ -769,10 +769,7 @@ pub fn group_change(current: &Map<String, Value>, ops: &[PatchOp]) -> Result<Gro
         }
     }
     let attributes = if attrs_touched {
-        match attrs.get("displayName") {
-            Some(Value::String(name)) if !name.trim().is_empty() => Some(attrs),
-            _ => return Err(Error::Invalid("displayName is required".to_owned())),
-        }
+        Some(resource::normalize_group(&Value::Object(attrs))?.attributes)
     } else {
         None
     };

@@ -46,7 +46,46 @@ pub fn normalize_user(input: &Value) -> Result<Map<String, Value>, Error> {
         );
     }
     require_string(&out, "userName")?;
+    check_indexed_lengths(&out, &["userName", "displayName", "externalId"])?;
+    for attribute in super::query::VALUE_TABLE_ATTRIBUTES {
+        for item in out
+            .get(*attribute)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for field in ["value", "type"] {
+                if item
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.len() > MAX_INDEXED_BYTES)
+                {
+                    return Err(too_long(&format!("{attribute}.{field}")));
+                }
+            }
+        }
+    }
     Ok(out)
+}
+
+/// Longest value kept in an index; PostgreSQL refuses btree entries much above 2.7 KB.
+pub const MAX_INDEXED_BYTES: usize = 2000;
+
+fn too_long(name: &str) -> Error {
+    Error::Invalid(format!("{name} must be at most {MAX_INDEXED_BYTES} bytes"))
+}
+
+fn check_indexed_lengths(object: &Map<String, Value>, names: &[&str]) -> Result<(), Error> {
+    for name in names {
+        if object
+            .get(*name)
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.len() > MAX_INDEXED_BYTES)
+        {
+            return Err(too_long(name));
+        }
+    }
+    Ok(())
 }
 
 /// A normalised Group: its attributes and, separately, the member ids it names.
@@ -76,6 +115,7 @@ pub fn normalize_group(input: &Value) -> Result<GroupInput, Error> {
         }
     }
     require_string(&attributes, "displayName")?;
+    check_indexed_lengths(&attributes, &["displayName", "externalId"])?;
     Ok(GroupInput {
         attributes,
         members,

@@ -175,6 +175,9 @@ async fn group_names_are_unique_regardless_of_case(app: TestApp) {
     )
     .await;
     assert_eq!(body["scimType"], "invalidValue");
+    let long = json!({ "displayName": "g".repeat(2500) });
+    let body = assert_scim_error(scim.post("/Groups", &long).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["scimType"], "invalidValue");
 }
 
 async fn members_must_be_users_of_the_tenant(app: TestApp) {

@@ -160,6 +160,26 @@ async fn bad_bodies_are_rejected_and_change_nothing(app: TestApp) {
         ),
         (json!({ "userName": "a", "emails": 5 }), "invalidValue"),
         (json!(["userName"]), "invalidSyntax"),
+        // Longer than any index entry PostgreSQL keeps: refused, never a 500.
+        (json!({ "userName": "x".repeat(3000) }), "invalidValue"),
+        (
+            json!({ "userName": "a", "externalId": "é".repeat(1500) }),
+            "invalidValue",
+        ),
+        (
+            json!({ "userName": "a", "emails": [{ "value": "y".repeat(2500) }] }),
+            "invalidValue",
+        ),
+        // Longer than any index entry PostgreSQL keeps: refused, never a 500.
+        (json!({ "userName": "x".repeat(3000) }), "invalidValue"),
+        (
+            json!({ "userName": "a", "externalId": "é".repeat(1500) }),
+            "invalidValue",
+        ),
+        (
+            json!({ "userName": "a", "emails": [{ "value": "y".repeat(2500) }] }),
+            "invalidValue",
+        ),
     ] {
         let body =
             assert_scim_error(scim.post("/Users", &body).await, StatusCode::BAD_REQUEST).await;
