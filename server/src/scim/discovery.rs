@@ -147,9 +147,9 @@ pub enum DiscoveryListResponse {
 
 #[derive(ApiResponse)]
 pub enum DiscoveryDocumentResponse {
-    /// The document.
+    /// The document (RFC 7643 §6 or §7).
     #[oai(status = 200)]
-    Ok(ScimJson<Value>),
+    Ok(ScimJson<Documented<Value>>),
 }
 
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
@@ -310,7 +310,7 @@ impl DiscoveryApi {
                     .as_str()
                     .is_some_and(|rt| rt.eq_ignore_ascii_case(&id))
             })
-            .map(|doc| DiscoveryDocumentResponse::Ok(ScimJson(doc)))
+            .map(|doc| DiscoveryDocumentResponse::Ok(ScimJson(Documented::new(doc))))
             .ok_or_else(|| Error::not_found("ResourceType", id.0).into())
     }
 
@@ -359,7 +359,11 @@ impl DiscoveryApi {
             .iter()
             .find(|s| s.id.eq_ignore_ascii_case(&id))
             .map(|s| {
-                DiscoveryDocumentResponse::Ok(ScimJson(schema_json(&state, &auth.0.tenant_id, s)))
+                DiscoveryDocumentResponse::Ok(ScimJson(Documented::new(schema_json(
+                    &state,
+                    &auth.0.tenant_id,
+                    s,
+                ))))
             })
             .ok_or_else(|| Error::not_found("Schema", id.0).into())
     }

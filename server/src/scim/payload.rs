@@ -10,10 +10,10 @@ use poem_openapi::{
     impl_apirequest_for_payload,
     payload::{ParsePayload, Payload},
     registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
-    types::{ParseFromJSON, ToJSON, Type},
+    types::{ParseFromJSON, Type},
 };
 
-use super::SCIM_MEDIA_TYPE;
+use super::{SCIM_MEDIA_TYPE, docs::Documented};
 
 #[derive(Debug, Clone)]
 pub struct ScimJson<T>(pub T);
@@ -60,16 +60,16 @@ impl<T: ParseFromJSON> ParsePayload for ScimJson<T> {
     }
 }
 
-impl<T: ToJSON> IntoResponse for ScimJson<T> {
+/// Responses are always documented JSON values, serialised as they are (no copy).
+impl<T: Type> IntoResponse for ScimJson<Documented<T>> {
     fn into_response(self) -> Response {
-        let body = self.0.to_json().unwrap_or(serde_json::Value::Null);
         Response::builder()
             .content_type(SCIM_MEDIA_TYPE)
-            .body(serde_json::to_vec(&body).unwrap_or_default())
+            .body(serde_json::to_vec(&self.0.value).unwrap_or_default())
     }
 }
 
-impl<T: ToJSON> ApiResponse for ScimJson<T> {
+impl<T: Type> ApiResponse for ScimJson<Documented<T>> {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
