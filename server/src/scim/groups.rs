@@ -264,7 +264,7 @@ impl GroupsApi {
         Ok(CreateGroupResponse::Created(
             ScimJson(Documented::new(body)),
             location,
-            resource::etag(row.version),
+            store::resources::etag(row.version),
         ))
     }
 
@@ -299,7 +299,7 @@ impl GroupsApi {
         let row = store::groups::get(&state.db, &auth.0.tenant_id, &id).await?;
         if if_none_match
             .as_deref()
-            .is_some_and(|tags| resource::etag_matches(tags, row.version))
+            .is_some_and(|tags| store::resources::etag_matches(tags, row.version))
         {
             return Ok(GroupResponse::NotModified);
         }
@@ -307,7 +307,7 @@ impl GroupsApi {
         let body = render_one(&state, &row, &projection).await?;
         Ok(GroupResponse::Ok(
             ScimJson(Documented::new(body)),
-            resource::etag(row.version),
+            store::resources::etag(row.version),
         ))
     }
 
@@ -347,7 +347,7 @@ impl GroupsApi {
         let body = render_one(&state, &row, &Projection::default()).await?;
         Ok(GroupResponse::Ok(
             ScimJson(Documented::new(body)),
-            resource::etag(row.version),
+            store::resources::etag(row.version),
         ))
     }
 
@@ -396,7 +396,7 @@ impl GroupsApi {
             |current| patch::group_change(current, &ops),
         )
         .await?;
-        let etag = resource::etag(row.version);
+        let etag = store::resources::etag(row.version);
         if attributes.is_none() && excluded_attributes.is_none() {
             return Ok(PatchGroupResponse::Patched(etag));
         }

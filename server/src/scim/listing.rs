@@ -13,7 +13,7 @@ use super::{
 use crate::{
     config::Settings,
     error::Error,
-    store::users::{Page, Sort},
+    store::resources::{Page, Sort},
 };
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

@@ -139,7 +139,7 @@ fn resolve(path: &AttrPath) -> Result<Option<Target>, Error> {
         if path.name.eq_ignore_ascii_case("externalId") {
             return Ok(Some(Target {
                 extension: None,
-                def: &schema::COMMON_ATTRIBUTES[1],
+                def: &schema::EXTERNAL_ID,
                 sub: None,
             }));
         }

@@ -22,10 +22,7 @@ pub enum ResourceKind {
     Group,
 }
 
-/// Multi-valued string attributes whose values live in `scim_user_value`, indexed. (Photos
-/// and certificates, long values rarely filtered on, stay in the JSON document.)
-pub const VALUE_TABLE_ATTRIBUTES: &[&str] =
-    &["emails", "phoneNumbers", "ims", "entitlements", "roles"];
+pub use crate::store::resources::VALUE_TABLE_ATTRIBUTES;
 
 /// A condition under construction: SQL text with the backend's placeholders, and the values
 /// to bind to them in order.
@@ -167,10 +164,10 @@ impl Compiler {
 
     fn attr_exp(&self, exp: &AttrExp, sql: &mut Sql) -> Result<(), Error> {
         let (path, op, value) = split(exp);
-        if let Some(done) = self.schemas_filter(path, op, value, sql)? {
-            return Ok(done);
+        if self.schemas_filter(path, op, value, sql)? {
+            return Ok(());
         }
-        if let Some(element) = self.multi_valued(path)? {
+        if let Some(element) = self.multi_valued(path) {
             let sub = path.sub_attr.as_deref().unwrap_or(element.default_field());
             let operand = self.element_field(element, sub)?;
             return match op {
@@ -189,30 +186,26 @@ impl Compiler {
     }
 
     /// `schemas eq "<urn>"`: true for the core schema, and for the enterprise extension when
-    /// the user carries it.
+    /// the user carries it. Returns whether `path` was `schemas`.
     fn schemas_filter(
         &self,
         path: &AttrPath,
         op: Option<&CompareOp>,
         value: Option<&CompValue>,
         sql: &mut Sql,
-    ) -> Result<Option<()>, Error> {
+    ) -> Result<bool, Error> {
         if !(path.uri.is_none()
             && path.sub_attr.is_none()
             && path.name.eq_ignore_ascii_case("schemas"))
         {
-            return Ok(None);
+            return Ok(false);
         }
         let (Some(CompareOp::Eq), Some(CompValue::Str(urn))) = (op, value) else {
             return Err(Error::InvalidFilter(
                 "schemas supports only `eq \"<schema URI>\"`".to_owned(),
             ));
         };
-        let core = match self.kind {
-            ResourceKind::User => schema::USER_SCHEMA,
-            ResourceKind::Group => schema::GROUP_SCHEMA,
-        };
-        if urn.eq_ignore_ascii_case(core) {
+        if urn.eq_ignore_ascii_case(self.core_schema()) {
             sql.text.push_str("1 = 1");
         } else if self.kind == ResourceKind::User
             && urn.eq_ignore_ascii_case(schema::ENTERPRISE_USER_SCHEMA)
@@ -222,33 +215,31 @@ impl Compiler {
         } else {
             sql.text.push_str("1 = 0");
         }
-        Ok(Some(()))
+        Ok(true)
     }
 
     /// The element context when `path` names a multi-valued attribute.
-    fn multi_valued(&self, path: &AttrPath) -> Result<Option<Element>, Error> {
+    fn multi_valued(&self, path: &AttrPath) -> Option<Element> {
+        if !self.is_core_uri(path) {
+            return None;
+        }
         match self.kind {
             ResourceKind::User => {
-                if !self.is_core_uri(path)? {
-                    return Ok(None);
-                }
-                let Some(def) = schema::USER
+                let def = schema::USER
                     .attribute(&path.name)
-                    .filter(|d| d.multi_valued)
-                else {
-                    return Ok(None);
-                };
-                Ok(Some(if def.name == "groups" {
+                    .filter(|d| d.multi_valued)?;
+                Some(if def.name == "groups" {
                     Element::GroupOfUser
                 } else if VALUE_TABLE_ATTRIBUTES.contains(&def.name) {
                     Element::ValueRow(def)
                 } else {
                     Element::JsonItem(def)
-                }))
+                })
             }
-            ResourceKind::Group => Ok((self.is_core_uri(path)?
-                && path.name.eq_ignore_ascii_case("members"))
-            .then_some(Element::MemberOfGroup)),
+            ResourceKind::Group => path
+                .name
+                .eq_ignore_ascii_case("members")
+                .then_some(Element::MemberOfGroup),
         }
     }
 
@@ -256,22 +247,24 @@ impl Compiler {
         if path.sub_attr.is_some() {
             return Err(unknown(path));
         }
-        self.multi_valued(path)?.ok_or_else(|| {
+        self.multi_valued(path).ok_or_else(|| {
             Error::InvalidFilter(format!(
                 "{path} is not a multi-valued attribute, so it takes no [filter]"
             ))
         })
     }
 
-    fn is_core_uri(&self, path: &AttrPath) -> Result<bool, Error> {
-        let core = match self.kind {
+    fn core_schema(&self) -> &'static str {
+        match self.kind {
             ResourceKind::User => schema::USER_SCHEMA,
             ResourceKind::Group => schema::GROUP_SCHEMA,
-        };
-        Ok(path
-            .uri
+        }
+    }
+
+    fn is_core_uri(&self, path: &AttrPath) -> bool {
+        path.uri
             .as_deref()
-            .is_none_or(|uri| uri.eq_ignore_ascii_case(core)))
+            .is_none_or(|uri| uri.eq_ignore_ascii_case(self.core_schema()))
     }
 
     /// A single-valued attribute (possibly a sub-attribute of a complex one).
@@ -285,7 +278,7 @@ impl Compiler {
             case_exact,
             lowered,
         };
-        let core = self.is_core_uri(path)?;
+        let core = self.is_core_uri(path);
         let name = path.name.as_str();
         let sub = path.sub_attr.as_deref();
         let is = |expected: &str| name.eq_ignore_ascii_case(expected);

@@ -47,14 +47,12 @@ impl Mutability {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Returned {
-    Always,
     Default,
 }
 
 impl Returned {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Always => "always",
             Self::Default => "default",
         }
     }
@@ -370,26 +368,14 @@ pub static GROUP_ATTRIBUTES: &[AttrDef] = &[
     )),
 ];
 
-/// Attributes every resource carries (RFC 7643 §3.1), outside any schema's attribute list.
-pub static COMMON_ATTRIBUTES: &[AttrDef] = &[
-    AttrDef {
-        case_exact: true,
-        mutability: Mutability::ReadOnly,
-        returned: Returned::Always,
-        uniqueness: Uniqueness::Server,
-        ..string(
-            "id",
-            "Unique identifier of the resource, assigned by the service provider.",
-        )
-    },
-    AttrDef {
-        case_exact: true,
-        ..string(
-            "externalId",
-            "Identifier of the resource as defined by the provisioning client.",
-        )
-    },
-];
+/// `externalId`, common to every resource (RFC 7643 §3.1) and outside every schema's list.
+pub static EXTERNAL_ID: AttrDef = AttrDef {
+    case_exact: true,
+    ..string(
+        "externalId",
+        "Identifier of the resource as defined by the provisioning client.",
+    )
+};
 
 /// A schema we serve.
 pub struct SchemaDef {
@@ -466,6 +452,6 @@ mod tests {
             Mutability::ReadOnly
         );
         assert!(GROUP.attribute("displayName").unwrap().required);
-        assert!(COMMON_ATTRIBUTES[1].case_exact, "externalId is caseExact");
+        assert!(EXTERNAL_ID.case_exact, "externalId is caseExact");
     }
 }

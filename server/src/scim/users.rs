@@ -148,7 +148,7 @@ async fn search(
 }
 
 fn etag_of(row: &entity::scim_user::Model) -> String {
-    resource::etag(row.version)
+    store::resources::etag(row.version)
 }
 
 #[OpenApi(prefix_path = "/scim", tag = "ApiTag::ScimUsers")]
@@ -287,7 +287,7 @@ impl UsersApi {
         let row = store::users::get(&state.db, &auth.0.tenant_id, &id).await?;
         if if_none_match
             .as_deref()
-            .is_some_and(|tags| resource::etag_matches(tags, row.version))
+            .is_some_and(|tags| store::resources::etag_matches(tags, row.version))
         {
             return Ok(UserResponse::NotModified);
         }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{admin_key, scim_token};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, Statement, TransactionTrait, sea_query::Expr,
+    EntityTrait, QueryFilter, Statement, sea_query::Expr,
 };
 
 use crate::{auth::invalidation::CHANNEL, auth::token::CredentialKind, error::Error};
@@ -89,7 +89,7 @@ pub async fn record_last_used(
     db: &DatabaseConnection,
     rows: &[(CredentialKind, &str, DateTime<Utc>)],
 ) -> Result<(), Error> {
-    let txn = db.begin().await?;
+    let txn = super::db::begin_write(db).await?;
     for (kind, id, at) in rows {
         match kind {
             CredentialKind::ScimToken => {

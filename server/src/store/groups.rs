@@ -14,16 +14,12 @@ use serde_json::{Map, Value};
 
 use super::{
     db::begin_write,
-    users::{Page, Sort, check_version},
+    resources::{Page, Sort, check_version, text},
 };
 use crate::error::Error;
 
 /// Rows per membership statement; keeps every backend under its bound-parameter limit.
 const CHUNK: usize = 1000;
-
-fn text(attrs: &Map<String, Value>, name: &str) -> Option<String> {
-    attrs.get(name).and_then(Value::as_str).map(str::to_owned)
-}
 
 /// The group's writable attributes as a SCIM document.
 pub fn attributes(row: &scim_group::Model) -> Map<String, Value> {

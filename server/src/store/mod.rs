@@ -6,6 +6,7 @@ pub mod admin_keys;
 pub mod credentials;
 pub mod db;
 pub mod groups;
+pub mod resources;
 pub mod scim_tokens;
 pub mod tenants;
 pub mod users;

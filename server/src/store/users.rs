@@ -12,28 +12,8 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use super::db::begin_write;
-use crate::{error::Error, scim::query::VALUE_TABLE_ATTRIBUTES};
-
-/// A page request, already validated.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// 1-based.
-    pub start_index: u64,
-    pub count: u64,
-    pub sort: Option<(Sort, bool)>,
-}
-
-/// Attributes a list may be sorted by (each has an index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sort {
-    Id,
-    ExternalId,
-    /// `userName` for users, `displayName` for groups.
-    Name,
-    DisplayName,
-    Created,
-    LastModified,
-}
+use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
+use crate::error::Error;
 
 pub fn user_attributes(row: &scim_user::Model) -> Result<Map<String, Value>, Error> {
     match serde_json::from_str(&row.data) {
@@ -43,10 +23,6 @@ pub fn user_attributes(row: &scim_user::Model) -> Result<Map<String, Value>, Err
             row.id
         ))),
     }
-}
-
-fn text(attrs: &Map<String, Value>, name: &str) -> Option<String> {
-    attrs.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
 /// The row's columns from the normalised attributes.
@@ -149,16 +125,6 @@ pub async fn get(
         .one(db)
         .await?
         .ok_or_else(|| Error::not_found("User", id))
-}
-
-/// Fails with `PreconditionFailed` unless `if_match` (when given) names the current version.
-pub fn check_version(if_match: Option<&str>, version: i64) -> Result<(), Error> {
-    match if_match {
-        Some(tags) if !crate::scim::resource::etag_matches(tags, version) => Err(
-            Error::PreconditionFailed(crate::scim::resource::etag(version)),
-        ),
-        _ => Ok(()),
-    }
 }
 
 /// Replaces the user's attributes with `attrs` (PUT).

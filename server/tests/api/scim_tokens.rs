@@ -253,3 +253,37 @@ async fn last_used_is_recorded(app: TestApp) {
     let parse = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
     assert!(parse(&second) > parse(&first));
 }
+
+/// A verified token is served from the cache: later requests neither read the token row
+/// nor write `lastUsedAt`; the buffered use reaches the database on the next flush.
+async fn authenticated_requests_touch_no_credential_rows(postgres: bool) {
+    let Some((app, statements)) = TestApp::recording(postgres).await else {
+        return;
+    };
+    let tenant = app.tenant_id("Acme").await;
+    let token = app.token(&tenant).await;
+    assert_eq!(app.spc_status(&tenant, &token).await, StatusCode::OK);
+    statements.clear();
+    for _ in 0..20 {
+        assert_eq!(app.spc_status(&tenant, &token).await, StatusCode::OK);
+    }
+    assert!(
+        !statements.any_mentions("scim_token"),
+        "cached verifications read no credential row"
+    );
+    app.state.auth.flush_usage().await.unwrap();
+    assert!(
+        statements.any_mentions("UPDATE \"scim_token\""),
+        "the flush writes lastUsedAt"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticated_requests_touch_no_credential_rows_sqlite() {
+    authenticated_requests_touch_no_credential_rows(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticated_requests_touch_no_credential_rows_postgres() {
+    authenticated_requests_touch_no_credential_rows(true).await;
+}
