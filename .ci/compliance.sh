@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venv=target/ci-venv
+target_dir="${CARGO_TARGET_DIR:-target}"
+venv="$target_dir/ci-venv"
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
@@ -13,7 +14,7 @@ fi
 cargo build --release -p server
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 data_dir=$(mktemp -d)
-target/release/scim-server --bind "127.0.0.1:$port" --data-dir "$data_dir" > "$data_dir/server.log" 2>&1 &
+"$target_dir/release/scim-server" --bind "127.0.0.1:$port" --data-dir "$data_dir" > "$data_dir/server.log" 2>&1 &
 server=$!
 cleanup() {
     kill "$server" 2>/dev/null || true
@@ -24,6 +25,11 @@ trap cleanup EXIT
 
 for _ in $(seq 60); do
     [ -s "$data_dir/operator.key" ] && break
+    if ! kill -0 "$server" 2>/dev/null; then
+        echo "scim-server exited before it was ready:"
+        cat "$data_dir/server.log"
+        exit 1
+    fi
     sleep 0.5
 done
 if ! "$venv/bin/python" .ci/scim_compliance.py "http://127.0.0.1:$port" "$data_dir/operator.key"; then
