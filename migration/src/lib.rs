@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_tenants_and_credentials;
 mod m20261128_000002_create_users_and_groups;
+mod m20261129_000003_create_storage_probe;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_tenants_and_credentials::Migration),
             Box::new(m20261128_000002_create_users_and_groups::Migration),
+            Box::new(m20261129_000003_create_storage_probe::Migration),
         ]
     }
 }

@@ -42,7 +42,7 @@ async fn main() {
 }
 
 async fn argon2_costs(settings: &Settings) {
-    let hasher = SecretHasher::new(settings.argon2).unwrap();
+    let hasher = SecretHasher::new(settings.argon2, 1).unwrap();
     let secret = "x".repeat(40);
     let rounds = 20;
     let started = Instant::now();

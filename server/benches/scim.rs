@@ -20,7 +20,7 @@ const CHUNK: usize = 1000;
 
 /// Inserts `count` users named `<prefix><n>` straight into the store; returns their ids.
 async fn seed_users(
-    db: &sea_orm::DatabaseConnection,
+    db: &server::store::Storage,
     tenant: &str,
     prefix: &str,
     count: usize,
@@ -49,20 +49,27 @@ async fn seed_users(
                 }
             })
             .collect();
-        scim_user::Entity::insert_many(rows).exec(db).await.unwrap();
+        db.write(move |txn| {
+            Box::pin(async move {
+                scim_user::Entity::insert_many(rows).exec(txn).await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
     }
     ids
 }
 
 async fn seed_group(
-    db: &sea_orm::DatabaseConnection,
+    db: &server::store::Storage,
     tenant: &str,
     name: &str,
     members: &[String],
 ) -> String {
     let now = Utc::now();
     let id = uuid::Uuid::now_v7().to_string();
-    scim_group::Entity::insert(scim_group::ActiveModel {
+    let group = scim_group::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(tenant.to_owned()),
         display_name: Set(name.to_owned()),
@@ -71,21 +78,28 @@ async fn seed_group(
         version: Set(1),
         created_at: Set(now),
         last_modified: Set(now),
-    })
-    .exec(db)
-    .await
-    .unwrap();
-    for chunk in members.chunks(CHUNK) {
-        let rows = chunk.iter().map(|user| group_member::ActiveModel {
+    };
+    let rows: Vec<_> = members
+        .iter()
+        .map(|user| group_member::ActiveModel {
             group_id: Set(id.clone()),
             user_id: Set(user.clone()),
             tenant_id: Set(tenant.to_owned()),
-        });
-        group_member::Entity::insert_many(rows)
-            .exec(db)
-            .await
-            .unwrap();
-    }
+        })
+        .collect();
+    db.write(move |txn| {
+        Box::pin(async move {
+            scim_group::Entity::insert(group).exec(txn).await?;
+            for chunk in rows.chunks(CHUNK) {
+                group_member::Entity::insert_many(chunk.to_vec())
+                    .exec(txn)
+                    .await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
     id
 }
 

@@ -9,20 +9,19 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     admin::issue_credential,
     auth::{hasher::SecretHasher, token::CredentialKind},
     error::Error,
-    store,
+    store::{self, Storage},
 };
 
 pub const OPERATOR_KEY_FILE: &str = "operator.key";
 
 /// Creates an operator key and returns its plain value, which the caller shows once.
 pub async fn create_operator_key(
-    db: &DatabaseConnection,
+    db: &Storage,
     hasher: &Arc<SecretHasher>,
     name: Option<String>,
     now: DateTime<Utc>,
@@ -42,12 +41,12 @@ pub async fn create_operator_key(
 /// With no working operator key in the database, creates one and writes it to
 /// `<data_dir>/operator.key`. Returns the file's path when it did.
 pub async fn ensure_operator_key(
-    db: &DatabaseConnection,
+    db: &Storage,
     hasher: &Arc<SecretHasher>,
     data_dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<Option<PathBuf>, Error> {
-    if store::admin_keys::count_live_operator_keys(db, now).await? > 0 {
+    if store::admin_keys::count_live_operator_keys(db.reads(), now).await? > 0 {
         return Ok(None);
     }
     let plain = create_operator_key(db, hasher, Some("bootstrap".to_owned()), now).await?;

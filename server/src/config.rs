@@ -77,6 +77,13 @@ pub struct ServeArgs {
     /// How long a verified credential is trusted without re-running argon2 (0 disables the cache).
     #[arg(long, env = "SCIM_TOKEN_CACHE_TTL_SECS", default_value_t = 60)]
     pub token_cache_ttl_secs: u64,
+    /// Most credentials kept verified in memory at once.
+    #[arg(long, env = "SCIM_TOKEN_CACHE_ENTRIES", default_value_t = 10_000)]
+    pub token_cache_entries: usize,
+    /// argon2 runs that may go on at once; each holds `m_cost` (19 MiB) of memory for the
+    /// life of the process.
+    #[arg(long, env = "SCIM_ARGON2_CONCURRENCY", default_value_t = 1)]
+    pub argon2_concurrency: usize,
     /// Failed authentications one client may make per window before it is answered 429.
     #[arg(long, env = "SCIM_AUTH_FAILURE_LIMIT", default_value_t = 20)]
     pub auth_failure_limit: u32,
@@ -92,6 +99,79 @@ pub struct ServeArgs {
     /// Largest SCIM list page; announced in ServiceProviderConfig as `filter.maxResults`.
     #[arg(long, env = "SCIM_MAX_PAGE_SIZE", default_value_t = 1000)]
     pub max_page_size: u64,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// What an acknowledged SQLite write survives: `full` (also power loss; one fsync per
+    /// committed batch) or `normal` (a crash of the process, not of the machine).
+    #[arg(long, env = "SCIM_DURABILITY", value_enum, default_value_t = Durability::Full)]
+    pub durability: Durability,
+    /// Writes that may wait for the SQLite writer; beyond it writes are answered 503 with
+    /// Retry-After.
+    #[arg(long, env = "SCIM_WRITE_QUEUE", default_value_t = 1024)]
+    pub write_queue: usize,
+    /// Most writes the SQLite writer commits together.
+    #[arg(long, env = "SCIM_WRITE_BATCH", default_value_t = 256)]
+    pub write_batch: usize,
+    /// SQLite connections for reads.
+    #[arg(long, env = "SCIM_SQLITE_READ_CONNECTIONS", default_value_t = 4)]
+    pub sqlite_read_connections: u32,
+    /// SQLite page cache per connection, in KiB.
+    #[arg(long, env = "SCIM_SQLITE_CACHE_KIB", default_value_t = 2048)]
+    pub sqlite_cache_kib: u32,
+    /// PostgreSQL pool size.
+    #[arg(long, env = "SCIM_POSTGRES_CONNECTIONS", default_value_t = 16)]
+    pub postgres_connections: u32,
+}
+
+impl StorageArgs {
+    pub fn settings(&self) -> StorageSettings {
+        StorageSettings {
+            durability: self.durability,
+            write_queue_capacity: self.write_queue.max(1),
+            max_write_batch: self.write_batch.max(1),
+            sqlite_read_connections: self.sqlite_read_connections.max(1),
+            sqlite_cache_kib: self.sqlite_cache_kib,
+            postgres_connections: self.postgres_connections.max(2),
+        }
+    }
+}
+
+/// What an acknowledged write survives on SQLite (PostgreSQL follows its own settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    /// `synchronous=FULL`: a crash of the process or of the machine (power loss).
+    Full,
+    /// `synchronous=NORMAL`: a crash of the process; the last commits before a power loss
+    /// may be lost.
+    Normal,
+}
+
+/// How the database is opened and written; see `StorageArgs` for each setting.
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub durability: Durability,
+    pub write_queue_capacity: usize,
+    pub max_write_batch: usize,
+    pub sqlite_read_connections: u32,
+    pub sqlite_cache_kib: u32,
+    pub postgres_connections: u32,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            durability: Durability::Full,
+            write_queue_capacity: 1024,
+            max_write_batch: 256,
+            sqlite_read_connections: 4,
+            sqlite_cache_kib: 2048,
+            postgres_connections: 16,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -103,11 +183,14 @@ impl ServeArgs {
         Settings {
             public_url: public_url.trim_end_matches('/').to_owned(),
             token_cache_ttl: Duration::from_secs(self.token_cache_ttl_secs),
+            token_cache_entries: self.token_cache_entries.max(1),
+            argon2_concurrency: self.argon2_concurrency.max(1),
             auth_failure_limit: self.auth_failure_limit,
             auth_failure_window: Duration::from_secs(self.auth_failure_window_secs),
             max_body_bytes: self.max_body_bytes,
             default_page_size: self.default_page_size.min(self.max_page_size),
             max_page_size: self.max_page_size.max(1),
+            storage: self.storage.settings(),
             ..Settings::default()
         }
     }
@@ -126,6 +209,9 @@ pub struct Settings {
     pub public_url: String,
     pub argon2: Argon2Params,
     pub token_cache_ttl: Duration,
+    pub token_cache_entries: usize,
+    /// argon2 runs at once; see `ServeArgs::argon2_concurrency`.
+    pub argon2_concurrency: usize,
     pub auth_failure_limit: u32,
     pub auth_failure_window: Duration,
     /// How often buffered `lastUsedAt` values are written back.
@@ -137,6 +223,7 @@ pub struct Settings {
     /// Largest SCIM list page (`count` above it is lowered to it); announced as
     /// `filter.maxResults`.
     pub max_page_size: u64,
+    pub storage: StorageSettings,
 }
 
 /// 2 MiB: far above any admin request or SCIM resource Entra sends.
@@ -148,12 +235,15 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".to_owned(),
             argon2: Argon2Params::default(),
             token_cache_ttl: Duration::from_secs(60),
+            token_cache_entries: 10_000,
+            argon2_concurrency: 1,
             auth_failure_limit: 20,
             auth_failure_window: Duration::from_secs(60),
             usage_flush_interval: Duration::from_secs(30),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             default_page_size: 100,
             max_page_size: 1000,
+            storage: StorageSettings::default(),
         }
     }
 }

@@ -3,6 +3,9 @@
 
 use sea_orm::DbErr;
 
+/// Retry-After for requests the database failed to serve.
+pub const DATABASE_RETRY_SECS: u64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{kind} {id} was not found")]
@@ -30,6 +33,12 @@ pub enum Error {
     /// `If-Match` names a version other than the current one.
     #[error("the resource has changed since version {0}")]
     PreconditionFailed(String),
+    /// Storage cannot take the request now (the write queue is full, the disk is full, an
+    /// I/O error): nothing was changed, and the client should retry after `retry_after`
+    /// seconds.
+    #[error("{reason}")]
+    Unavailable { reason: String, retry_after: u64 },
+    /// A database error; answered like `Unavailable`, since it says nothing about the request.
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     #[error(transparent)]
@@ -41,6 +50,13 @@ impl Error {
         Self::NotFound {
             kind,
             id: id.into(),
+        }
+    }
+
+    pub fn unavailable(reason: impl Into<String>, retry_after: u64) -> Self {
+        Self::Unavailable {
+            reason: reason.into(),
+            retry_after,
         }
     }
 

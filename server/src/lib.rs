@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod ops;
 pub mod scim;
+pub mod startup;
 pub mod state;
 pub mod store;
 

@@ -1,20 +1,16 @@
 //! `scim-server`: serve (the default), print the OpenAPI document, migrate, manage keys.
 
-use std::{fs::File, path::Path, time::Duration};
+use std::{fs::File, net::SocketAddr, path::Path};
 
 use anyhow::Context;
 use clap::Parser;
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpListener},
-};
 use server::{
-    AppState,
     auth::hasher::SecretHasher,
     bootstrap,
     clock::Clock,
-    config::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs},
-    store,
+    config::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs, StorageSettings},
+    startup::{Application, Launch},
+    store::{self, Storage},
 };
 use tracing_subscriber::EnvFilter;
 
@@ -34,16 +30,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::Migrate(args)) => {
             init_tracing(LogFormat::Text);
-            open_database(&args).await?;
+            open_database(&args).await?.close().await;
             tracing::info!("migrations applied");
             Ok(())
         }
         Some(Command::Keys(KeysCommand::CreateOperator { database, name })) => {
             init_tracing(LogFormat::Text);
             let db = open_database(&database).await?;
-            let hasher = SecretHasher::new(server::config::Argon2Params::default())?;
+            let hasher = SecretHasher::new(server::config::Argon2Params::default(), 1)?;
             let key =
                 bootstrap::create_operator_key(&db, &hasher, name, Clock::default().now()).await?;
+            db.close().await;
             println!("{key}");
             eprintln!("This operator key is shown once; store it now.");
             Ok(())
@@ -63,7 +60,7 @@ fn init_tracing(format: LogFormat) {
 }
 
 /// Creates the data directory when the database lives there, connects, migrates.
-async fn open_database(args: &DatabaseArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
+async fn open_database(args: &DatabaseArgs) -> anyhow::Result<Storage> {
     let url = args.url();
     if args.database_url.is_none() {
         std::fs::create_dir_all(&args.data_dir).with_context(|| {
@@ -73,13 +70,9 @@ async fn open_database(args: &DatabaseArgs) -> anyhow::Result<sea_orm::DatabaseC
             )
         })?;
     }
-    let db = store::db::connect(&url)
+    Storage::open(&url, &StorageSettings::default())
         .await
-        .context("cannot open the database")?;
-    store::db::migrate(&db)
-        .await
-        .context("cannot migrate the database")?;
-    Ok(db)
+        .context("cannot open the database")
 }
 
 /// One server per SQLite file: the credential cache of a second process would not hear
@@ -111,46 +104,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None
     };
 
-    let db = open_database(&args.database).await?;
     let settings = args.settings();
-    let state = AppState::start(db.clone(), settings.clone()).await?;
-    if let Some(path) = bootstrap::ensure_operator_key(
-        &db,
-        state.auth.hasher(),
-        &args.database.data_dir,
-        state.clock.now(),
-    )
-    .await?
-    {
-        tracing::info!(path = %path.display(), "created the first operator key; it is in this file");
-    }
-
-    let acceptor = TcpListener::bind(args.bind)
-        .into_acceptor()
-        .await
-        .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let local: Vec<String> = acceptor
-        .local_addr()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let public_url = settings.public_url.clone();
+    let app = Application::build(Launch {
+        database_url: args.database.url(),
+        bind: args.bind,
+        data_dir: args.database.data_dir.clone(),
+        settings,
+    })
+    .await
+    .context("cannot start")?;
     tracing::info!(
-        listen = %local.join(", "),
-        public_url = %settings.public_url,
+        listen = %SocketAddr::new(args.bind.ip(), app.port()),
+        public_url = %public_url,
         database = if embedded { "sqlite" } else { "postgres" },
         "scim-server ready"
     );
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            server::app(state.clone()),
-            shutdown_signal(),
-            Some(Duration::from_secs(30)),
-        )
+    app.run_until_stopped(shutdown_signal())
         .await
         .context("server failed")?;
-    if let Err(err) = state.auth.flush_usage().await {
-        tracing::warn!(error = %err, "could not record credential usage at shutdown");
-    }
     tracing::info!("scim-server stopped");
     Ok(())
 }

@@ -4,13 +4,16 @@
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
-use crate::{AppState, api_tags::ApiTag, store};
+use crate::{AppState, api_tags::ApiTag};
 
 /// Probe result.
 #[derive(Debug, Clone, Object)]
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
+    /// Why the server is not ready (a database that does not answer, writes failing).
+    #[oai(skip_serializing_if_is_none)]
+    pub reason: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -30,9 +33,10 @@ pub enum ReadyResponse {
     NotReady(Json<Health>),
 }
 
-fn health(status: &str) -> Json<Health> {
+fn health(status: &str, reason: Option<String>) -> Json<Health> {
     Json(Health {
         status: status.to_owned(),
+        reason,
     })
 }
 
@@ -45,22 +49,26 @@ impl OpsApi {
     /// Liveness probe
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> HealthResponse {
-        HealthResponse::Ok(health("ok"))
+        HealthResponse::Ok(health("ok", None))
     }
 
     /// Readiness probe
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
         // A database that hangs is as unready as one that refuses.
-        match tokio::time::timeout(READY_TIMEOUT, store::db::ping(&state.db)).await {
-            Ok(Ok(())) => ReadyResponse::Ready(health("ok")),
+        match tokio::time::timeout(READY_TIMEOUT, state.db.check()).await {
+            Ok(Ok(())) => ReadyResponse::Ready(health("ok", None)),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "readiness check failed");
-                ReadyResponse::NotReady(health("unavailable"))
+                let reason = state.db.write_problem().unwrap_or_else(|| err.to_string());
+                ReadyResponse::NotReady(health("unavailable", Some(reason)))
             }
             Err(_) => {
                 tracing::warn!("readiness check timed out");
-                ReadyResponse::NotReady(health("unavailable"))
+                ReadyResponse::NotReady(health(
+                    "unavailable",
+                    Some("the database did not answer in time".to_owned()),
+                ))
             }
         }
     }

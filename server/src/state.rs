@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
-use crate::{auth::Authenticator, clock::Clock, config::Settings, error::Error};
+use crate::{auth::Authenticator, clock::Clock, config::Settings, error::Error, store::Storage};
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Storage,
     pub auth: Arc<Authenticator>,
     pub clock: Arc<Clock>,
     pub settings: Arc<Settings>,
@@ -18,7 +16,7 @@ pub struct AppState {
 impl AppState {
     /// Builds the state over a migrated database and starts its background work (the
     /// cross-replica invalidation listener and the periodic `lastUsedAt` flush).
-    pub async fn start(db: DatabaseConnection, settings: Settings) -> Result<Self, Error> {
+    pub async fn start(db: Storage, settings: Settings) -> Result<Self, Error> {
         let clock = Arc::new(Clock::default());
         let auth = Arc::new(Authenticator::start(db.clone(), Arc::clone(&clock), &settings).await?);
         let flusher = Arc::downgrade(&auth);

@@ -9,12 +9,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpListener},
-};
 use serde_json::{Value, json};
-use server::{AppState, config::Settings, store};
+use server::{
+    AppState,
+    config::Settings,
+    startup::{Application, Launch},
+    store,
+};
 
 pub struct Running {
     pub base: String,
@@ -22,11 +23,15 @@ pub struct Running {
     pub operator: String,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         self.server.abort();
     }
 }
@@ -34,31 +39,35 @@ impl Drop for Running {
 /// Starts the app on `127.0.0.1:0` over a fresh embedded database.
 pub async fn start(settings: Settings) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let db = store::db::connect(&store::db::sqlite_url(&dir.path().join("scim.db")))
-        .await
-        .unwrap();
-    store::db::migrate(&db).await.unwrap();
-    let state = AppState::start(db, settings).await.unwrap();
-    let operator = server::bootstrap::create_operator_key(
-        &state.db,
-        state.auth.hasher(),
-        None,
-        state.clock.now(),
-    )
+    let app = Application::build(Launch {
+        database_url: store::db::sqlite_url(&dir.path().join("scim.db")),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        settings,
+    })
     .await
     .unwrap();
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
+    let operator = std::fs::read_to_string(dir.path().join("operator.key"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
         .await
         .unwrap();
-    let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-    let server = tokio::spawn(Server::new_with_acceptor(acceptor).run(server::app(state.clone())));
+    });
     Running {
-        base: format!("http://{addr}"),
+        base,
         state,
         operator,
         http: reqwest::Client::new(),
         _dir: dir,
+        stop: Some(stop),
         server,
     }
 }

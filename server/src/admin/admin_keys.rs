@@ -133,7 +133,7 @@ impl AdminKeysApi {
             tracing::warn!(error = %err, "could not record credential usage");
         }
         let now = state.clock.now();
-        let items = store::admin_keys::list(&state.db, &tenant_id)
+        let items = store::admin_keys::list(state.db.reads(), &tenant_id)
             .await?
             .into_iter()
             .map(|row| CredentialInfo::of_admin_key(now, row))

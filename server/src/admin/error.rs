@@ -7,6 +7,9 @@ use poem_openapi::{ApiResponse, Enum, Object, payload::Json};
 
 use crate::{auth::AuthFailure, error::Error};
 
+const DATABASE_FAILED: &str =
+    "the database could not serve the request; nothing was changed; retry later";
+
 /// Machine-readable error codes; new codes may be added, existing ones never change meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -83,9 +86,15 @@ pub enum AdminError {
     /// Unexpected failure; the message carries an incident id.
     #[oai(status = 500)]
     Internal(Json<ApiError>),
-    /// The database is unavailable.
+    /// Storage cannot take the request now (a full disk, the database unreachable);
+    /// nothing was changed. Retry after `Retry-After` seconds.
     #[oai(status = 503)]
-    Unavailable(Json<ApiError>),
+    Unavailable(
+        Json<ApiError>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ApiError> {
@@ -114,11 +123,8 @@ impl AdminError {
         Self::Unprocessable(body(ErrorCode::ValidationFailed, message))
     }
 
-    pub fn unavailable() -> Self {
-        Self::Unavailable(body(
-            ErrorCode::Unavailable,
-            "the database is unavailable; retry later",
-        ))
+    pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {
+        Self::Unavailable(body(ErrorCode::Unavailable, message), retry_after)
     }
 
     fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
@@ -144,11 +150,15 @@ impl From<Error> for AdminError {
             Error::PreconditionFailed(_) => {
                 Self::Conflict(body(ErrorCode::Conflict, err.to_string()))
             }
-            Error::Db(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) => {
-                tracing::error!(error = %err, "database unavailable");
-                Self::unavailable()
+            Error::Unavailable {
+                reason,
+                retry_after,
+            } => Self::unavailable(reason, retry_after),
+            Error::Db(_) => {
+                tracing::error!(error = %err, "database request failed");
+                Self::unavailable(DATABASE_FAILED, crate::error::DATABASE_RETRY_SECS)
             }
-            Error::Db(_) | Error::Internal(_) => Self::internal(&err),
+            Error::Internal(_) => Self::internal(&err),
         }
     }
 }
@@ -164,7 +174,9 @@ impl From<AuthFailure> for AdminError {
                 ),
                 retry_after,
             ),
-            AuthFailure::Unavailable => Self::unavailable(),
+            AuthFailure::Unavailable => {
+                Self::unavailable(DATABASE_FAILED, crate::error::DATABASE_RETRY_SECS)
+            }
         }
     }
 }

@@ -140,7 +140,7 @@ impl ScimTokensApi {
             tracing::warn!(error = %err, "could not record credential usage");
         }
         let now = state.clock.now();
-        let items = store::scim_tokens::list(&state.db, &tenant_id)
+        let items = store::scim_tokens::list(state.db.reads(), &tenant_id)
             .await?
             .into_iter()
             .map(|row| CredentialInfo::of_scim_token(now, row))

@@ -120,8 +120,8 @@ impl TenantsApi {
         auth: AdminAuth,
     ) -> Result<ListTenantsResponse, AdminError> {
         let rows = match &auth.0.scope {
-            AdminScope::Operator => store::tenants::list(&state.db).await?,
-            AdminScope::Tenant(own) => vec![store::tenants::get(&state.db, own).await?],
+            AdminScope::Operator => store::tenants::list(state.db.reads()).await?,
+            AdminScope::Tenant(own) => vec![store::tenants::get(state.db.reads(), own).await?],
         };
         let items = rows.into_iter().map(|row| to_api(&state, row)).collect();
         Ok(ListTenantsResponse::Ok(Json(TenantList { items })))
@@ -142,7 +142,7 @@ impl TenantsApi {
         tenant_id: Path<String>,
     ) -> Result<GetTenantResponse, AdminError> {
         auth.0.require_tenant(&tenant_id)?;
-        let row = store::tenants::get(&state.db, &tenant_id).await?;
+        let row = store::tenants::get(state.db.reads(), &tenant_id).await?;
         Ok(GetTenantResponse::Ok(Json(to_api(&state, row))))
     }
 

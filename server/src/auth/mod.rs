@@ -1,6 +1,11 @@
 //! Who is calling. Credentials are `scim_…` tokens (the identity provider, one tenant) and
 //! `sadm_…` keys (operators and tenant admins). Verification runs argon2 once, then trusts a
 //! short-lived cache entry; failures are throttled per client; usage is buffered.
+//!
+//! Verification is single-flight: the requests that find no cache entry for a credential
+//! wait for the first one's answer instead of all running argon2 at once. An entry in use is
+//! refreshed in the background before it expires (a read of the stored row, no argon2), so a
+//! busy credential never falls out of the cache.
 
 pub mod cache;
 pub mod hasher;
@@ -12,8 +17,6 @@ pub mod usage;
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use self::{
     cache::{Lookup, VerifiedCache},
     hasher::SecretHasher,
@@ -21,7 +24,12 @@ use self::{
     token::CredentialKind,
     usage::UsageRecorder,
 };
-use crate::{clock::Clock, config::Settings, error::Error, store};
+use crate::{
+    clock::Clock,
+    config::Settings,
+    error::Error,
+    store::{self, Storage},
+};
 
 /// The identity behind a verified credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,8 +50,14 @@ pub enum AuthFailure {
     Unavailable,
 }
 
+/// Verifications of credentials whose ids hash to the same stripe run one at a time;
+/// enough stripes that unrelated credentials rarely wait for each other, few enough to be
+/// a fixed, small cost.
+const FLIGHT_STRIPES: usize = 64;
+
 pub struct Authenticator {
-    db: DatabaseConnection,
+    db: Storage,
+    flights: Vec<tokio::sync::Mutex<()>>,
     clock: Arc<Clock>,
     hasher: Arc<SecretHasher>,
     cache: Arc<VerifiedCache>,
@@ -52,17 +66,19 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub async fn start(
-        db: DatabaseConnection,
-        clock: Arc<Clock>,
-        settings: &Settings,
-    ) -> Result<Self, Error> {
-        let cache = Arc::new(VerifiedCache::new(settings.token_cache_ttl));
-        invalidation::spawn_listener(&db, Arc::clone(&cache)).await?;
+    pub async fn start(db: Storage, clock: Arc<Clock>, settings: &Settings) -> Result<Self, Error> {
+        let cache = Arc::new(VerifiedCache::new(
+            settings.token_cache_ttl,
+            settings.token_cache_entries,
+        ));
+        invalidation::spawn_listener(db.reads(), Arc::clone(&cache)).await?;
         Ok(Self {
             db,
+            flights: (0..FLIGHT_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             clock,
-            hasher: SecretHasher::new(settings.argon2)?,
+            hasher: SecretHasher::new(settings.argon2, settings.argon2_concurrency)?,
             cache,
             throttle: FailureThrottle::new(
                 settings.auth_failure_limit,
@@ -78,7 +94,7 @@ impl Authenticator {
 
     /// Verifies `presented` as a credential of `kind` for the client at `client`.
     pub async fn authenticate(
-        &self,
+        self: &Arc<Self>,
         kind: CredentialKind,
         presented: &str,
         client: &str,
@@ -110,7 +126,7 @@ impl Authenticator {
     }
 
     async fn verify(
-        &self,
+        self: &Arc<Self>,
         kind: CredentialKind,
         presented: &str,
     ) -> Result<Option<(String, Principal)>, Error> {
@@ -118,14 +134,16 @@ impl Authenticator {
             return Ok(None);
         };
         let digest = cache::digest(presented);
-        let now = self.clock.now();
-        match self.cache.lookup(id, &digest, now) {
-            Lookup::Hit(principal) => return Ok(Some((id.to_owned(), principal))),
-            Lookup::Mismatch => return Ok(None),
-            Lookup::Miss => {}
+        if let Some(known) = self.cached(kind, id, &digest) {
+            return Ok(known);
+        }
+        let _flight = self.flight(id).lock().await;
+        // Whoever held the flight before us may have answered our question.
+        if let Some(known) = self.cached(kind, id, &digest) {
+            return Ok(known);
         }
         let generation = self.cache.generation();
-        let stored = store::credentials::find(&self.db, kind, id).await?;
+        let stored = store::credentials::find(self.db.reads(), kind, id).await?;
         let verified = self
             .hasher
             .verify(
@@ -142,11 +160,62 @@ impl Authenticator {
             generation,
             id,
             digest,
+            cache::digest(&stored.secret_hash),
             principal.clone(),
             now,
             stored.ends_at(),
         );
         Ok(Some((id.to_owned(), principal)))
+    }
+
+    /// The cache's answer, if it has one; starts a refresh when the entry is due.
+    fn cached(
+        self: &Arc<Self>,
+        kind: CredentialKind,
+        id: &str,
+        digest: &cache::ValueDigest,
+    ) -> Option<Option<(String, Principal)>> {
+        match self.cache.lookup(id, digest, self.clock.now()) {
+            Lookup::Hit { principal, refresh } => {
+                if let Some(refresh) = refresh {
+                    self.spawn_refresh(kind, id.to_owned(), refresh);
+                }
+                Some(Some((id.to_owned(), principal)))
+            }
+            Lookup::Mismatch => Some(None),
+            Lookup::Miss => None,
+        }
+    }
+
+    /// Re-reads the credential and renews its entry if the row still holds the verified
+    /// hash and still works; evicts it otherwise. One refresh per credential at a time:
+    /// if the credential's flight is busy, someone is already verifying it.
+    fn spawn_refresh(self: &Arc<Self>, kind: CredentialKind, id: String, refresh: cache::Refresh) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let Ok(_flight) = this.flight(&id).try_lock() else {
+                return;
+            };
+            match store::credentials::find(this.db.reads(), kind, &id).await {
+                Ok(Some(stored))
+                    if stored.is_live(this.clock.now())
+                        && cache::digest(&stored.secret_hash) == refresh.stored_hash =>
+                {
+                    this.cache
+                        .renew(&id, refresh, this.clock.now(), stored.ends_at());
+                }
+                Ok(_) => this.cache.evict(&id),
+                // The entry stays until its TTL; the next hit tries again.
+                Err(err) => tracing::warn!(error = %err, "could not refresh a cached credential"),
+            }
+        });
+    }
+
+    fn flight(&self, id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(id);
+        let stripe = usize::try_from(hash % FLIGHT_STRIPES as u64).unwrap_or_default();
+        &self.flights[stripe]
     }
 
     /// Drops cached verifications of these credentials in this process; other replicas learn

@@ -7,10 +7,12 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 
 use super::token::CredentialKind;
-use crate::{error::Error, store};
+use crate::{
+    error::Error,
+    store::{self, Storage},
+};
 
 #[derive(Default)]
 pub struct UsageRecorder {
@@ -27,7 +29,7 @@ impl UsageRecorder {
     }
 
     /// Writes every pending value; on failure they are kept for the next attempt.
-    pub async fn flush(&self, db: &DatabaseConnection) -> Result<(), Error> {
+    pub async fn flush(&self, db: &Storage) -> Result<(), Error> {
         let batch =
             std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         if batch.is_empty() {
@@ -35,9 +37,9 @@ impl UsageRecorder {
         }
         let rows: Vec<_> = batch
             .iter()
-            .map(|((kind, id), at)| (*kind, id.as_str(), *at))
+            .map(|((kind, id), at)| (*kind, id.clone(), *at))
             .collect();
-        if let Err(err) = store::credentials::record_last_used(db, &rows).await {
+        if let Err(err) = store::credentials::record_last_used(db, rows).await {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             for (key, at) in batch {
                 let slot = pending.entry(key).or_insert(at);

@@ -8,6 +8,9 @@ use crate::{auth::AuthFailure, error::Error};
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+const DATABASE_FAILED: &str =
+    "the database could not serve the request; nothing was changed; retry later";
+
 /// RFC 7644 §3.12 `scimType` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "camelCase")]
@@ -73,9 +76,15 @@ pub enum ScimErrorResponse {
     /// Unexpected failure; `detail` carries an incident id.
     #[oai(status = 500, content_type = "application/scim+json")]
     Internal(Json<ScimError>),
-    /// The database is unavailable; the identity provider should retry.
+    /// Storage cannot take the request now (too many writes waiting, a full disk, the
+    /// database unreachable); nothing was changed. Retry after `Retry-After` seconds.
     #[oai(status = 503, content_type = "application/scim+json")]
-    Unavailable(Json<ScimError>),
+    Unavailable(
+        Json<ScimError>,
+        /// Seconds to wait before retrying.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
 }
 
 pub fn body(
@@ -103,12 +112,11 @@ impl ScimErrorResponse {
         )
     }
 
-    pub fn unavailable() -> Self {
-        Self::Unavailable(body(
-            StatusCode::SERVICE_UNAVAILABLE,
-            None,
-            "the service is temporarily unavailable; retry later",
-        ))
+    pub fn unavailable(detail: impl Into<String>, retry_after: u64) -> Self {
+        Self::Unavailable(
+            body(StatusCode::SERVICE_UNAVAILABLE, None, detail),
+            retry_after,
+        )
     }
 
     fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
@@ -167,11 +175,15 @@ impl From<Error> for ScimErrorResponse {
                 Some(ScimType::InvalidValue),
                 detail,
             )),
-            Error::Db(sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_)) => {
-                tracing::error!(error = %err, "database unavailable");
-                Self::unavailable()
+            Error::Unavailable {
+                reason,
+                retry_after,
+            } => Self::unavailable(reason, retry_after),
+            Error::Db(_) => {
+                tracing::error!(error = %err, "database request failed");
+                Self::unavailable(DATABASE_FAILED, crate::error::DATABASE_RETRY_SECS)
             }
-            Error::Db(_) | Error::Internal(_) => Self::internal(&err),
+            Error::Internal(_) => Self::internal(&err),
         }
     }
 }
@@ -188,7 +200,9 @@ impl From<AuthFailure> for ScimErrorResponse {
                 ),
                 retry_after,
             ),
-            AuthFailure::Unavailable => Self::unavailable(),
+            AuthFailure::Unavailable => {
+                Self::unavailable(DATABASE_FAILED, crate::error::DATABASE_RETRY_SECS)
+            }
         }
     }
 }

@@ -124,9 +124,13 @@ pub async fn render_one(
     projection: &Projection,
 ) -> Result<Value, Error> {
     let members = if projection.includes("members") {
-        store::groups::members_of(&state.db, &row.tenant_id, std::slice::from_ref(&row.id))
-            .await?
-            .remove(&row.id)
+        store::groups::members_of(
+            state.db.reads(),
+            &row.tenant_id,
+            std::slice::from_ref(&row.id),
+        )
+        .await?
+        .remove(&row.id)
     } else {
         None
     };
@@ -140,10 +144,10 @@ pub async fn render_one(
 async fn search(state: &AppState, tenant_id: &str, request: &ListRequest) -> Result<Value, Error> {
     let (page, condition) = request.plan(state, ResourceKind::Group)?;
     let projection = &request.projection;
-    let (total, rows) = store::groups::list(&state.db, tenant_id, condition, &page).await?;
+    let (total, rows) = store::groups::list(state.db.reads(), tenant_id, condition, &page).await?;
     let mut members = if projection.includes("members") {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        store::groups::members_of(&state.db, tenant_id, &ids).await?
+        store::groups::members_of(state.db.reads(), tenant_id, &ids).await?
     } else {
         Default::default()
     };
@@ -255,7 +259,7 @@ impl GroupsApi {
             &state.db,
             &auth.0.tenant_id,
             &input.attributes,
-            &input.members,
+            input.members,
             state.clock.now(),
         )
         .await?;
@@ -296,7 +300,7 @@ impl GroupsApi {
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> Result<GroupResponse, ScimErrorResponse> {
-        let row = store::groups::get(&state.db, &auth.0.tenant_id, &id).await?;
+        let row = store::groups::get(state.db.reads(), &auth.0.tenant_id, &id).await?;
         if if_none_match
             .as_deref()
             .is_some_and(|tags| store::resources::etag_matches(tags, row.version))
@@ -338,8 +342,8 @@ impl GroupsApi {
             &state.db,
             &auth.0.tenant_id,
             &id,
-            &input.attributes,
-            &input.members,
+            input.attributes,
+            input.members,
             if_match.as_deref(),
             state.clock.now(),
         )
@@ -393,7 +397,7 @@ impl GroupsApi {
             &id,
             if_match.as_deref(),
             state.clock.now(),
-            |current| patch::group_change(current, &ops),
+            move |current| patch::group_change(current, &ops),
         )
         .await?;
         let etag = store::resources::etag(row.version);

@@ -86,9 +86,7 @@ impl ListRequest {
             .filter
             .as_deref()
             .filter(|f| !f.trim().is_empty())
-            .map(|f| {
-                Compiler::new(state.db.get_database_backend(), kind).compile(&filter::parse(f)?)
-            })
+            .map(|f| Compiler::new(state.db.backend(), kind).compile(&filter::parse(f)?))
             .transpose()?;
         Ok((page, condition))
     }

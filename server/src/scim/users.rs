@@ -107,9 +107,13 @@ async fn render_one(
     projection: &Projection,
 ) -> Result<Value, ScimErrorResponse> {
     let groups = if projection.includes("groups") {
-        store::users::groups_of(&state.db, &row.tenant_id, std::slice::from_ref(&row.id))
-            .await?
-            .remove(&row.id)
+        store::users::groups_of(
+            state.db.reads(),
+            &row.tenant_id,
+            std::slice::from_ref(&row.id),
+        )
+        .await?
+        .remove(&row.id)
     } else {
         None
     };
@@ -127,10 +131,10 @@ async fn search(
 ) -> Result<Value, ScimErrorResponse> {
     let (page, condition) = request.plan(state, ResourceKind::User)?;
     let projection = &request.projection;
-    let (total, rows) = store::users::list(&state.db, tenant_id, condition, &page).await?;
+    let (total, rows) = store::users::list(state.db.reads(), tenant_id, condition, &page).await?;
     let mut groups = if projection.includes("groups") {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        store::users::groups_of(&state.db, tenant_id, &ids).await?
+        store::users::groups_of(state.db.reads(), tenant_id, &ids).await?
     } else {
         Default::default()
     };
@@ -245,7 +249,7 @@ impl UsersApi {
     ) -> Result<CreateUserResponse, ScimErrorResponse> {
         let attrs = resource::normalize_user(&body.0.value)?;
         let row =
-            store::users::create(&state.db, &auth.0.tenant_id, &attrs, state.clock.now()).await?;
+            store::users::create(&state.db, &auth.0.tenant_id, attrs, state.clock.now()).await?;
         let location = format!("{}/Users/{}", state.scim_url(&row.tenant_id), row.id);
         let etag = etag_of(&row);
         let body = render(&state, &row, None)?;
@@ -284,7 +288,7 @@ impl UsersApi {
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> Result<UserResponse, ScimErrorResponse> {
-        let row = store::users::get(&state.db, &auth.0.tenant_id, &id).await?;
+        let row = store::users::get(state.db.reads(), &auth.0.tenant_id, &id).await?;
         if if_none_match
             .as_deref()
             .is_some_and(|tags| store::resources::etag_matches(tags, row.version))
@@ -326,7 +330,7 @@ impl UsersApi {
             &state.db,
             &auth.0.tenant_id,
             &id,
-            &attrs,
+            attrs,
             if_match.as_deref(),
             state.clock.now(),
         )
@@ -369,7 +373,7 @@ impl UsersApi {
             &id,
             if_match.as_deref(),
             state.clock.now(),
-            |attrs| patch::apply_to_user(attrs, &ops),
+            move |attrs| patch::apply_to_user(attrs, &ops),
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use entity::admin_key;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
-use super::{credentials, db::begin_write, tenants};
+use super::{Storage, credentials, tenants};
 use crate::error::Error;
 
 pub struct NewKey {
@@ -21,13 +21,21 @@ pub struct NewKey {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Storage,
     key: NewKey,
     now: DateTime<Utc>,
 ) -> Result<admin_key::Model, Error> {
-    let txn = begin_write(db).await?;
+    db.write(move |txn| Box::pin(async move { create_in(txn, key, now).await }))
+        .await
+}
+
+async fn create_in(
+    txn: &impl ConnectionTrait,
+    key: NewKey,
+    now: DateTime<Utc>,
+) -> Result<admin_key::Model, Error> {
     if let Some(tenant_id) = &key.tenant_id {
-        tenants::lock(&txn, tenant_id).await?;
+        tenants::lock(txn, tenant_id).await?;
     }
     let created = admin_key::ActiveModel {
         id: Set(key.id),
@@ -39,15 +47,14 @@ pub async fn create(
         revoked_at: Set(None),
         last_used_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
     Ok(created)
 }
 
 /// The tenant's keys, newest first.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
 ) -> Result<Vec<admin_key::Model>, Error> {
     tenants::get(db, tenant_id).await?;
@@ -61,15 +68,25 @@ pub async fn list(
 
 /// Ends the tenant's key now; revoking an ended key changes nothing.
 pub async fn revoke(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     key_id: &str,
     now: DateTime<Utc>,
 ) -> Result<admin_key::Model, Error> {
-    let txn = begin_write(db).await?;
+    let (tenant_id, key_id) = (tenant_id.to_owned(), key_id.to_owned());
+    db.write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &key_id, now).await }))
+        .await
+}
+
+async fn revoke_in(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> Result<admin_key::Model, Error> {
     let key = admin_key::Entity::find_by_id(key_id.to_owned())
         .filter(admin_key::Column::TenantId.eq(tenant_id))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| Error::not_found("admin key", key_id))?;
     if key.revoked_at.is_some_and(|at| at <= now) {
@@ -77,15 +94,14 @@ pub async fn revoke(
     }
     let mut key = key.into_active_model();
     key.revoked_at = Set(Some(now));
-    let key = key.update(&txn).await?;
-    credentials::announce(&txn, std::slice::from_ref(&key.id)).await?;
-    txn.commit().await?;
+    let key = key.update(txn).await?;
+    credentials::announce(txn, std::slice::from_ref(&key.id)).await?;
     Ok(key)
 }
 
 /// Operator keys that still work, for the first-start bootstrap.
 pub async fn count_live_operator_keys(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     now: DateTime<Utc>,
 ) -> Result<u64, Error> {
     Ok(admin_key::Entity::find()

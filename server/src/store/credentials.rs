@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use entity::{admin_key, scim_token};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr,
-    EntityTrait, QueryFilter, Statement, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
+    Statement, sea_query::Expr,
 };
 
 use crate::{auth::invalidation::CHANNEL, auth::token::CredentialKind, error::Error};
@@ -58,7 +58,7 @@ pub fn status(
 }
 
 pub async fn find(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     kind: CredentialKind,
     id: &str,
 ) -> Result<Option<StoredCredential>, Error> {
@@ -86,39 +86,45 @@ pub async fn find(
 
 /// Moves `last_used_at` forward (never back: another replica may have a later value).
 pub async fn record_last_used(
-    db: &DatabaseConnection,
-    rows: &[(CredentialKind, &str, DateTime<Utc>)],
+    db: &super::Storage,
+    rows: Vec<(CredentialKind, String, DateTime<Utc>)>,
 ) -> Result<(), Error> {
-    let txn = super::db::begin_write(db).await?;
+    db.write(move |txn| Box::pin(async move { record_last_used_in(txn, &rows).await }))
+        .await
+}
+
+async fn record_last_used_in(
+    txn: &impl ConnectionTrait,
+    rows: &[(CredentialKind, String, DateTime<Utc>)],
+) -> Result<(), Error> {
     for (kind, id, at) in rows {
         match kind {
             CredentialKind::ScimToken => {
                 scim_token::Entity::update_many()
                     .col_expr(scim_token::Column::LastUsedAt, Expr::value(*at))
-                    .filter(scim_token::Column::Id.eq(*id))
+                    .filter(scim_token::Column::Id.eq(id))
                     .filter(
                         Condition::any()
                             .add(scim_token::Column::LastUsedAt.is_null())
                             .add(scim_token::Column::LastUsedAt.lt(*at)),
                     )
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             CredentialKind::AdminKey => {
                 admin_key::Entity::update_many()
                     .col_expr(admin_key::Column::LastUsedAt, Expr::value(*at))
-                    .filter(admin_key::Column::Id.eq(*id))
+                    .filter(admin_key::Column::Id.eq(id))
                     .filter(
                         Condition::any()
                             .add(admin_key::Column::LastUsedAt.is_null())
                             .add(admin_key::Column::LastUsedAt.lt(*at)),
                     )
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
         }
     }
-    txn.commit().await?;
     Ok(())
 }
 

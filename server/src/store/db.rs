@@ -1,19 +1,21 @@
-//! Opening the database (embedded SQLite by default, PostgreSQL when asked), its pragmas,
-//! migrations, and write transactions that behave the same on both.
+//! Opening the database (embedded SQLite by default, PostgreSQL when asked), its pragmas
+//! and migrations. `storage.rs` decides which connection does what.
 
 use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
     sqlx::{
         self,
         sqlite::{SqliteJournalMode, SqliteSynchronous},
     },
 };
 
-use crate::error::Error;
+use crate::{
+    config::{Durability, StorageSettings},
+    error::Error,
+};
 
 /// Arbitrary constant naming the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x5c1a_2026;
@@ -26,41 +28,75 @@ pub fn is_sqlite_url(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
+pub fn is_sqlite_memory_url(url: &str) -> bool {
+    is_sqlite_url(url) && (url.contains(":memory:") || url.contains("mode=memory"))
+}
+
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// Connects without migrating. SQLite gets WAL, `synchronous=NORMAL`, foreign keys, a busy
-/// timeout and a pool of several connections so reads do not queue behind writes.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, Error> {
+/// What a SQLite connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteRole {
+    /// The one connection that writes, owned by the writer task.
+    Writer,
+    /// The read pool: opened read-only, so a write that bypasses the writer fails loudly.
+    Reader,
+}
+
+/// SQLite with WAL (readers never wait for the writer), foreign keys, and the configured
+/// `synchronous` level. The writer's connection never idles out or expires, because the
+/// writer holds it across a whole batch.
+pub async fn connect_sqlite(
+    url: &str,
+    settings: &StorageSettings,
+    role: SqliteRole,
+) -> Result<DatabaseConnection, Error> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    let memory = is_sqlite_memory_url(url);
+    let pool_size = match role {
+        SqliteRole::Writer => 1,
+        SqliteRole::Reader if memory => 1,
+        SqliteRole::Reader => settings.sqlite_read_connections.max(1),
+    };
+    let synchronous = match settings.durability {
+        Durability::Full => SqliteSynchronous::Full,
+        Durability::Normal => SqliteSynchronous::Normal,
+    };
+    let read_only = role == SqliteRole::Reader && !memory;
+    let cache_kib = i64::from(settings.sqlite_cache_kib);
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(pool_size)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .map_sqlx_sqlite_opts(move |opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(synchronous)
+                .foreign_keys(true)
+                // The writer is alone, and WAL readers do not lock: this only covers a
+                // checkpoint or recovery running at the very moment a connection opens.
+                .busy_timeout(Duration::from_secs(5))
+                .pragma("cache_size", format!("-{cache_kib}"))
+                .read_only(read_only)
+                .create_if_missing(!read_only)
+        });
+    Ok(Database::connect(options).await?)
+}
+
+pub async fn connect_postgres(
+    url: &str,
+    settings: &StorageSettings,
+) -> Result<DatabaseConnection, Error> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10));
-    if is_sqlite_url(url) {
-        // Every connection to `:memory:` is a database of its own, so it gets exactly one.
-        let pool_size = if url.contains(":memory:") || url.contains("mode=memory") {
-            1
-        } else {
-            8
-        };
-        options
-            .max_connections(pool_size)
-            .min_connections(1)
-            .map_sqlx_sqlite_opts(|opts| {
-                opts.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(5))
-                    .create_if_missing(true)
-            });
-    } else if is_postgres_url(url) {
-        options.max_connections(16).min_connections(1);
-    } else {
-        return Err(Error::Invalid(
-            "the database URL must start with sqlite: or postgres://".to_owned(),
-        ));
-    }
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(settings.postgres_connections.max(2))
+        .min_connections(1);
     Ok(Database::connect(options).await?)
 }
 
@@ -88,18 +124,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), Error> {
     outcome?;
     unlocked.map_err(|err| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into())))?;
     Ok(())
-}
-
-/// A transaction that will write. On SQLite it takes the write lock at `BEGIN`, so two
-/// writers never deadlock upgrading read locks; PostgreSQL ignores the mode. (Queuing SQLite
-/// writers on an async mutex instead was measured: p99 of POST /Users fell from ~105 ms to
-/// ~45 ms, but throughput halved, so contention is left to SQLite's busy handler.)
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
 }
 
 /// A cheap round trip, for readiness checks.

@@ -6,14 +6,14 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, OnConflict},
 };
 use serde_json::{Map, Value};
 
 use super::{
-    db::begin_write,
+    Storage,
     resources::{Page, Sort, check_version, text},
 };
 use crate::error::Error;
@@ -116,10 +116,10 @@ async fn bump(
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     attrs: &Map<String, Value>,
-    members: &[String],
+    members: Vec<String>,
     now: DateTime<Utc>,
 ) -> Result<scim_group::Model, Error> {
     let mut row = scim_group::ActiveModel {
@@ -131,15 +131,19 @@ pub async fn create(
         ..Default::default()
     };
     let name = fill(&mut row, attrs)?;
-    let txn = begin_write(db).await?;
-    let members = existing_users(&txn, tenant_id, members).await?;
-    let row = row
-        .insert(&txn)
-        .await
-        .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-    insert_members(&txn, tenant_id, &row.id, &members).await?;
-    txn.commit().await?;
-    Ok(row)
+    let tenant_id = tenant_id.to_owned();
+    db.write(move |txn| {
+        Box::pin(async move {
+            let members = existing_users(txn, &tenant_id, &members).await?;
+            let row = row
+                .insert(txn)
+                .await
+                .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+            insert_members(txn, &tenant_id, &row.id, &members).await?;
+            Ok(row)
+        })
+    })
+    .await
 }
 
 pub async fn get(
@@ -156,34 +160,39 @@ pub async fn get(
 
 /// Replaces the group's attributes and its whole member list (PUT).
 pub async fn replace(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     id: &str,
-    attrs: &Map<String, Value>,
-    members: &[String],
+    attrs: Map<String, Value>,
+    members: Vec<String>,
     if_match: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<scim_group::Model, Error> {
-    let txn = begin_write(db).await?;
-    let current = get(&txn, tenant_id, id).await?;
-    check_version(if_match, current.version)?;
-    let members = existing_users(&txn, tenant_id, members).await?;
-    let version = current.version + 1;
-    let mut row = current.into_active_model();
-    let name = fill(&mut row, attrs)?;
-    row.version = Set(version);
-    row.last_modified = Set(now);
-    let row = row
-        .update(&txn)
-        .await
-        .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-    group_member::Entity::delete_many()
-        .filter(group_member::Column::GroupId.eq(id))
-        .exec(&txn)
-        .await?;
-    insert_members(&txn, tenant_id, id, &members).await?;
-    txn.commit().await?;
-    Ok(row)
+    let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+    let if_match = if_match.map(str::to_owned);
+    db.write(move |txn| {
+        Box::pin(async move {
+            let current = get(txn, &tenant_id, &id).await?;
+            check_version(if_match.as_deref(), current.version)?;
+            let members = existing_users(txn, &tenant_id, &members).await?;
+            let version = current.version + 1;
+            let mut row = current.into_active_model();
+            let name = fill(&mut row, &attrs)?;
+            row.version = Set(version);
+            row.last_modified = Set(now);
+            let row = row
+                .update(txn)
+                .await
+                .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+            group_member::Entity::delete_many()
+                .filter(group_member::Column::GroupId.eq(&id))
+                .exec(txn)
+                .await?;
+            insert_members(txn, &tenant_id, &id, &members).await?;
+            Ok(row)
+        })
+    })
+    .await
 }
 
 /// A change a PATCH makes to a group, applied in one transaction.
@@ -199,74 +208,83 @@ pub struct GroupChange {
 /// Applies what `plan` makes of the group's current attributes (PATCH), holding the group
 /// row for the whole transaction.
 pub async fn apply(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     id: &str,
     if_match: Option<&str>,
     now: DateTime<Utc>,
-    plan: impl FnOnce(&Map<String, Value>) -> Result<GroupChange, Error>,
+    plan: impl FnOnce(&Map<String, Value>) -> Result<GroupChange, Error> + Send + 'static,
 ) -> Result<scim_group::Model, Error> {
-    let txn = begin_write(db).await?;
-    // Locks the group row on PostgreSQL, so concurrent PATCHes of one group queue here.
-    let current = scim_group::Entity::find_by_id(id.to_owned())
-        .filter(scim_group::Column::TenantId.eq(tenant_id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("Group", id))?;
-    check_version(if_match, current.version)?;
-    let change = plan(&attributes(&current))?;
-    let add = existing_users(&txn, tenant_id, &change.add).await?;
-    let mut current = current;
-    if let Some(attrs) = &change.attributes {
-        let mut row = current.clone().into_active_model();
-        let name = fill(&mut row, attrs)?;
-        current = row
-            .update(&txn)
-            .await
-            .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-    }
-    if change.remove_all_members {
-        group_member::Entity::delete_many()
-            .filter(group_member::Column::GroupId.eq(id))
-            .exec(&txn)
-            .await?;
-    }
-    for chunk in change.remove.chunks(CHUNK) {
-        group_member::Entity::delete_many()
-            .filter(group_member::Column::GroupId.eq(id))
-            .filter(group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)))
-            .exec(&txn)
-            .await?;
-    }
-    insert_members(&txn, tenant_id, id, &add).await?;
-    let row = bump(&txn, current, now).await?;
-    txn.commit().await?;
-    Ok(row)
+    let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+    let if_match = if_match.map(str::to_owned);
+    db.write(move |txn| {
+        Box::pin(async move {
+            // Locks the group row on PostgreSQL, so concurrent PATCHes of one group queue here.
+            let current = scim_group::Entity::find_by_id(id.clone())
+                .filter(scim_group::Column::TenantId.eq(&tenant_id))
+                .lock_exclusive()
+                .one(txn)
+                .await?
+                .ok_or_else(|| Error::not_found("Group", &id))?;
+            check_version(if_match.as_deref(), current.version)?;
+            let change = plan(&attributes(&current))?;
+            let add = existing_users(txn, &tenant_id, &change.add).await?;
+            let mut current = current;
+            if let Some(attrs) = &change.attributes {
+                let mut row = current.clone().into_active_model();
+                let name = fill(&mut row, attrs)?;
+                current = row
+                    .update(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+            }
+            if change.remove_all_members {
+                group_member::Entity::delete_many()
+                    .filter(group_member::Column::GroupId.eq(&id))
+                    .exec(txn)
+                    .await?;
+            }
+            for chunk in change.remove.chunks(CHUNK) {
+                group_member::Entity::delete_many()
+                    .filter(group_member::Column::GroupId.eq(&id))
+                    .filter(group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)))
+                    .exec(txn)
+                    .await?;
+            }
+            insert_members(txn, &tenant_id, &id, &add).await?;
+            bump(txn, current, now).await
+        })
+    })
+    .await
 }
 
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), Error> {
-    let txn = begin_write(db).await?;
-    let current = get(&txn, tenant_id, id).await?;
-    check_version(if_match, current.version)?;
-    group_member::Entity::delete_many()
-        .filter(group_member::Column::GroupId.eq(id))
-        .exec(&txn)
-        .await?;
-    scim_group::Entity::delete_by_id(id.to_owned())
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(())
+    let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+    let if_match = if_match.map(str::to_owned);
+    db.write(move |txn| {
+        Box::pin(async move {
+            let current = get(txn, &tenant_id, &id).await?;
+            check_version(if_match.as_deref(), current.version)?;
+            group_member::Entity::delete_many()
+                .filter(group_member::Column::GroupId.eq(&id))
+                .exec(txn)
+                .await?;
+            scim_group::Entity::delete_by_id(id.clone())
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
     condition: Option<Expr>,
     page: &Page,
@@ -306,7 +324,7 @@ pub async fn list(
 
 /// For each of `group_ids`, its member user ids. Reads only membership rows.
 pub async fn members_of(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
     group_ids: &[String],
 ) -> Result<HashMap<String, Vec<String>>, Error> {

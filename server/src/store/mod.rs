@@ -6,7 +6,12 @@ pub mod admin_keys;
 pub mod credentials;
 pub mod db;
 pub mod groups;
+pub mod health;
 pub mod resources;
 pub mod scim_tokens;
+pub mod storage;
 pub mod tenants;
 pub mod users;
+pub mod writer;
+
+pub use storage::Storage;

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::scim_token;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, Set,
 };
 
-use super::{credentials, db::begin_write, tenants};
+use super::{Storage, credentials, tenants};
 use crate::error::Error;
 
 pub struct NewToken {
@@ -23,13 +23,23 @@ pub struct NewToken {
 /// Inserts the token and schedules the end of the older ones. Returns the new row and the
 /// ids of tokens whose end moved (announced to other replicas).
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     token: NewToken,
     now: DateTime<Utc>,
 ) -> Result<(scim_token::Model, Vec<String>), Error> {
-    let txn = begin_write(db).await?;
-    tenants::lock(&txn, tenant_id).await?;
+    let tenant_id = tenant_id.to_owned();
+    db.write(move |txn| Box::pin(async move { create_in(txn, &tenant_id, token, now).await }))
+        .await
+}
+
+async fn create_in(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    token: NewToken,
+    now: DateTime<Utc>,
+) -> Result<(scim_token::Model, Vec<String>), Error> {
+    tenants::lock(txn, tenant_id).await?;
     let live = scim_token::Entity::find()
         .filter(scim_token::Column::TenantId.eq(tenant_id))
         .filter(
@@ -44,7 +54,7 @@ pub async fn create(
         )
         .order_by_desc(scim_token::Column::CreatedAt)
         .order_by_desc(scim_token::Column::Id)
-        .all(&txn)
+        .all(txn)
         .await?;
     let mut changed = Vec::new();
     for (index, old) in live.into_iter().enumerate() {
@@ -55,7 +65,7 @@ pub async fn create(
         changed.push(old.id.clone());
         let mut old = old.into_active_model();
         old.revoked_at = Set(Some(end));
-        old.update(&txn).await?;
+        old.update(txn).await?;
     }
     let created = scim_token::ActiveModel {
         id: Set(token.id),
@@ -67,16 +77,15 @@ pub async fn create(
         revoked_at: Set(None),
         last_used_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    credentials::announce(&txn, &changed).await?;
-    txn.commit().await?;
+    credentials::announce(txn, &changed).await?;
     Ok((created, changed))
 }
 
 /// Newest first.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
 ) -> Result<Vec<scim_token::Model>, Error> {
     tenants::get(db, tenant_id).await?;
@@ -90,15 +99,25 @@ pub async fn list(
 
 /// Ends the token now. Revoking a token that already ended changes nothing.
 pub async fn revoke(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     token_id: &str,
     now: DateTime<Utc>,
 ) -> Result<scim_token::Model, Error> {
-    let txn = begin_write(db).await?;
+    let (tenant_id, token_id) = (tenant_id.to_owned(), token_id.to_owned());
+    db.write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &token_id, now).await }))
+        .await
+}
+
+async fn revoke_in(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    token_id: &str,
+    now: DateTime<Utc>,
+) -> Result<scim_token::Model, Error> {
     let token = scim_token::Entity::find_by_id(token_id.to_owned())
         .filter(scim_token::Column::TenantId.eq(tenant_id))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| Error::not_found("SCIM token", token_id))?;
     if token.revoked_at.is_some_and(|at| at <= now) {
@@ -106,8 +125,7 @@ pub async fn revoke(
     }
     let mut token = token.into_active_model();
     token.revoked_at = Set(Some(now));
-    let token = token.update(&txn).await?;
-    credentials::announce(&txn, std::slice::from_ref(&token.id)).await?;
-    txn.commit().await?;
+    let token = token.update(txn).await?;
+    credentials::announce(txn, std::slice::from_ref(&token.id)).await?;
     Ok(token)
 }

@@ -4,30 +4,32 @@
 use chrono::{DateTime, Utc};
 use entity::{admin_key, group_member, scim_group, scim_token, scim_user, scim_user_value, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
-use super::{credentials, db::begin_write};
+use super::{Storage, credentials};
 use crate::error::Error;
 
-pub async fn create(
-    db: &DatabaseConnection,
-    name: &str,
-    now: DateTime<Utc>,
-) -> Result<tenant::Model, Error> {
+pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tenant::Model, Error> {
     let row = tenant::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         name: Set(name.to_owned()),
         name_lc: Set(name.to_lowercase()),
         created_at: Set(now),
     };
-    row.insert(db).await.map_err(|err| {
-        Error::conflict_on_unique(err, format!("a tenant named {name:?} already exists"))
+    let name = name.to_owned();
+    db.write(move |txn| {
+        Box::pin(async move {
+            row.insert(txn).await.map_err(|err| {
+                Error::conflict_on_unique(err, format!("a tenant named {name:?} already exists"))
+            })
+        })
     })
+    .await
 }
 
-pub async fn list(db: &DatabaseConnection) -> Result<Vec<tenant::Model>, Error> {
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<tenant::Model>, Error> {
     Ok(tenant::Entity::find()
         .order_by_asc(tenant::Column::CreatedAt)
         .order_by_asc(tenant::Column::Id)
@@ -54,53 +56,57 @@ pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, 
 
 /// Deletes the tenant and everything it owns; returns the ids of the credentials that died
 /// with it, already announced to other replicas.
-pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<Vec<String>, Error> {
-    let txn = begin_write(db).await?;
-    lock(&txn, id).await?;
+pub async fn delete(db: &Storage, id: &str) -> Result<Vec<String>, Error> {
+    let id = id.to_owned();
+    db.write(move |txn| Box::pin(async move { delete_in(txn, &id).await }))
+        .await
+}
+
+async fn delete_in(txn: &impl ConnectionTrait, id: &str) -> Result<Vec<String>, Error> {
+    lock(txn, id).await?;
     let mut ended: Vec<String> = scim_token::Entity::find()
         .select_only()
         .column(scim_token::Column::Id)
         .filter(scim_token::Column::TenantId.eq(id))
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?;
     let keys: Vec<String> = admin_key::Entity::find()
         .select_only()
         .column(admin_key::Column::Id)
         .filter(admin_key::Column::TenantId.eq(id))
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?;
     ended.extend(keys);
     // Children before parents, so the order never depends on foreign-key cascades.
     group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     scim_user_value::Entity::delete_many()
         .filter(scim_user_value::Column::TenantId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     scim_group::Entity::delete_many()
         .filter(scim_group::Column::TenantId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     scim_user::Entity::delete_many()
         .filter(scim_user::Column::TenantId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     scim_token::Entity::delete_many()
         .filter(scim_token::Column::TenantId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     admin_key::Entity::delete_many()
         .filter(admin_key::Column::TenantId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     tenant::Entity::delete_by_id(id.to_owned())
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    credentials::announce(&txn, &ended).await?;
-    txn.commit().await?;
+    credentials::announce(txn, &ended).await?;
     Ok(ended)
 }

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user, scim_user_value};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::{Map, Value};
 
-use super::db::begin_write;
+use super::Storage;
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use crate::error::Error;
 
@@ -90,9 +90,9 @@ fn taken(user_name: &str) -> String {
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
-    attrs: &Map<String, Value>,
+    attrs: Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, Error> {
     let mut row = scim_user::ActiveModel {
@@ -103,16 +103,20 @@ pub async fn create(
         last_modified: Set(now),
         ..Default::default()
     };
-    fill(&mut row, attrs)?;
-    let txn = begin_write(db).await?;
-    let user_name = text(attrs, "userName").unwrap_or_default();
-    let row = row
-        .insert(&txn)
-        .await
-        .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-    write_values(&txn, tenant_id, &row.id, attrs).await?;
-    txn.commit().await?;
-    Ok(row)
+    fill(&mut row, &attrs)?;
+    let tenant_id = tenant_id.to_owned();
+    db.write(move |txn| {
+        Box::pin(async move {
+            let user_name = text(&attrs, "userName").unwrap_or_default();
+            let row = row
+                .insert(txn)
+                .await
+                .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+            write_values(txn, &tenant_id, &row.id, &attrs).await?;
+            Ok(row)
+        })
+    })
+    .await
 }
 
 pub async fn get(
@@ -129,79 +133,89 @@ pub async fn get(
 
 /// Replaces the user's attributes with `attrs` (PUT).
 pub async fn replace(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     id: &str,
-    attrs: &Map<String, Value>,
+    attrs: Map<String, Value>,
     if_match: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, Error> {
-    modify(db, tenant_id, id, if_match, now, |_| Ok(attrs.clone())).await
+    modify(db, tenant_id, id, if_match, now, move |_| Ok(attrs)).await
 }
 
 /// Rewrites the user with what `change` makes of its current attributes (PATCH), inside
 /// one transaction that holds the row, so concurrent changes are applied one after another.
 pub async fn modify(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     id: &str,
     if_match: Option<&str>,
     now: DateTime<Utc>,
-    change: impl FnOnce(&Map<String, Value>) -> Result<Map<String, Value>, Error>,
+    change: impl FnOnce(&Map<String, Value>) -> Result<Map<String, Value>, Error> + Send + 'static,
 ) -> Result<scim_user::Model, Error> {
-    let txn = begin_write(db).await?;
-    let current = scim_user::Entity::find_by_id(id.to_owned())
-        .filter(scim_user::Column::TenantId.eq(tenant_id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::not_found("User", id))?;
-    check_version(if_match, current.version)?;
-    let attrs = change(&user_attributes(&current)?)?;
-    let version = current.version + 1;
-    let mut row = current.into_active_model();
-    fill(&mut row, &attrs)?;
-    row.version = Set(version);
-    row.last_modified = Set(now);
-    let user_name = text(&attrs, "userName").unwrap_or_default();
-    let row = row
-        .update(&txn)
-        .await
-        .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-    write_values(&txn, tenant_id, id, &attrs).await?;
-    txn.commit().await?;
-    Ok(row)
+    let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+    let if_match = if_match.map(str::to_owned);
+    db.write(move |txn| {
+        Box::pin(async move {
+            let current = scim_user::Entity::find_by_id(id.clone())
+                .filter(scim_user::Column::TenantId.eq(&tenant_id))
+                .lock_exclusive()
+                .one(txn)
+                .await?
+                .ok_or_else(|| Error::not_found("User", &id))?;
+            check_version(if_match.as_deref(), current.version)?;
+            let attrs = change(&user_attributes(&current)?)?;
+            let version = current.version + 1;
+            let mut row = current.into_active_model();
+            fill(&mut row, &attrs)?;
+            row.version = Set(version);
+            row.last_modified = Set(now);
+            let user_name = text(&attrs, "userName").unwrap_or_default();
+            let row = row
+                .update(txn)
+                .await
+                .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+            write_values(txn, &tenant_id, &id, &attrs).await?;
+            Ok(row)
+        })
+    })
+    .await
 }
 
 /// Removes the user, its values and its memberships.
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &Storage,
     tenant_id: &str,
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), Error> {
-    let txn = begin_write(db).await?;
-    let current = get(&txn, tenant_id, id).await?;
-    check_version(if_match, current.version)?;
-    group_member::Entity::delete_many()
-        .filter(group_member::Column::UserId.eq(id))
-        .filter(group_member::Column::TenantId.eq(tenant_id))
-        .exec(&txn)
-        .await?;
-    scim_user_value::Entity::delete_many()
-        .filter(scim_user_value::Column::UserId.eq(id))
-        .exec(&txn)
-        .await?;
-    scim_user::Entity::delete_by_id(id.to_owned())
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(())
+    let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+    let if_match = if_match.map(str::to_owned);
+    db.write(move |txn| {
+        Box::pin(async move {
+            let current = get(txn, &tenant_id, &id).await?;
+            check_version(if_match.as_deref(), current.version)?;
+            group_member::Entity::delete_many()
+                .filter(group_member::Column::UserId.eq(&id))
+                .filter(group_member::Column::TenantId.eq(&tenant_id))
+                .exec(txn)
+                .await?;
+            scim_user_value::Entity::delete_many()
+                .filter(scim_user_value::Column::UserId.eq(&id))
+                .exec(txn)
+                .await?;
+            scim_user::Entity::delete_by_id(id.clone())
+                .exec(txn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// One page of the tenant's users matching `condition`, and how many match in all.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
     condition: Option<Expr>,
     page: &Page,
@@ -242,7 +256,7 @@ pub async fn list(
 
 /// For each of `user_ids`, the groups it is a direct member of: `(group id, displayName)`.
 pub async fn groups_of(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
     user_ids: &[String],
 ) -> Result<HashMap<String, Vec<(String, String)>>, Error> {

@@ -29,8 +29,15 @@ async fn first_start_writes_a_private_operator_key_once(app: TestApp) {
     };
     // Remove the fixture's key so the database has none.
     use sea_orm::EntityTrait;
-    entity::admin_key::Entity::delete_many()
-        .exec(&fresh.state.db)
+    fresh
+        .state
+        .db
+        .write(|txn| {
+            Box::pin(async move {
+                entity::admin_key::Entity::delete_many().exec(txn).await?;
+                Ok(())
+            })
+        })
         .await
         .unwrap();
     let path = server::bootstrap::ensure_operator_key(

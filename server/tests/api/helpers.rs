@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use server::{
     AppState,
     config::{Argon2Params, Settings},
-    store,
+    store::{self, Storage},
 };
 
 pub const PUBLIC_URL: &str = "https://scim.example.test";
@@ -103,8 +103,7 @@ impl TestApp {
     }
 
     async fn build(url: &str, database: Backing, settings: Settings) -> Self {
-        let db = store::db::connect(url).await.unwrap();
-        store::db::migrate(&db).await.unwrap();
+        let db = Storage::open(url, &settings.storage).await.unwrap();
         Self::over(db, database, settings).await
     }
 
@@ -120,12 +119,21 @@ impl TestApp {
                 Backing::Sqlite(dir),
             )
         };
-        let mut db = store::db::connect(&url).await.unwrap();
-        store::db::migrate(&db).await.unwrap();
         let statements = Statements::default();
         let sink = statements.clone();
-        db.set_metric_callback(move |info| sink.0.lock().unwrap().push(info.statement.sql.clone()));
-        Some((Self::over(db, backing, test_settings()).await, statements))
+        let settings = test_settings();
+        let db = Storage::open_observed(
+            &url,
+            &settings.storage,
+            Some(std::sync::Arc::new(
+                move |info: &sea_orm::metric::Info<'_>| {
+                    sink.0.lock().unwrap().push(info.statement.sql.clone())
+                },
+            )),
+        )
+        .await
+        .unwrap();
+        Some((Self::over(db, backing, settings).await, statements))
     }
 
     /// Another app (a "replica") over this app's database, with its own caches.
@@ -133,13 +141,14 @@ impl TestApp {
         let Backing::Postgres { url } = &self.database else {
             panic!("replicas share PostgreSQL");
         };
-        let db = store::db::connect(url).await.unwrap();
-        let mut app = Self::over(db, Backing::Postgres { url: url.clone() }, test_settings()).await;
+        let settings = test_settings();
+        let db = Storage::open(url, &settings.storage).await.unwrap();
+        let mut app = Self::over(db, Backing::Postgres { url: url.clone() }, settings).await;
         app.operator_key = self.operator_key.clone();
         app
     }
 
-    async fn over(db: DatabaseConnection, database: Backing, settings: Settings) -> Self {
+    async fn over(db: Storage, database: Backing, settings: Settings) -> Self {
         let state = AppState::start(db, settings).await.unwrap();
         let operator_key = server::bootstrap::create_operator_key(
             &state.db,
@@ -155,6 +164,24 @@ impl TestApp {
             client,
             operator_key,
             database,
+        }
+    }
+
+    /// A connection of its own that may write, around the app's writer (for schema tests).
+    pub async fn raw_connection(&self) -> DatabaseConnection {
+        match &self.database {
+            Backing::Sqlite(dir) => store::db::connect_sqlite(
+                &store::db::sqlite_url(&dir.path().join("scim.db")),
+                &self.state.settings.storage,
+                store::db::SqliteRole::Writer,
+            )
+            .await
+            .unwrap(),
+            Backing::Postgres { url } => {
+                store::db::connect_postgres(url, &self.state.settings.storage)
+                    .await
+                    .unwrap()
+            }
         }
     }
 

@@ -18,10 +18,15 @@ async fn probes(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_without_the_database() {
     let app = TestApp::sqlite().await;
-    app.state.db.clone().close().await.unwrap();
+    app.state.db.reads().clone().close().await.unwrap();
     let resp = app.client.get("/readyz").send().await;
     resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(json_of(resp).await, json!({ "status": "unavailable" }));
+    let body = json_of(resp).await;
+    assert_eq!(body["status"], "unavailable");
+    assert!(
+        body["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
     app.client
         .get("/healthz")
         .send()

@@ -9,11 +9,12 @@ use crate::helpers::TestApp;
 on_every_backend!(migrations_round_trip_and_match_the_entities);
 
 async fn migrations_round_trip_and_match_the_entities(app: TestApp) {
-    let db = &app.state.db;
     app.tenant_id("Acme").await;
     let tenant = app.tenant_id("Globex").await;
     app.token(&tenant).await;
     app.tenant_admin_key(&tenant).await;
+    app.state.db.close().await;
+    let db = &app.raw_connection().await;
     assert!(
         entity::tenant::Entity::find()
             .one(db)
@@ -71,19 +72,20 @@ async fn migrations_round_trip_and_match_the_entities(app: TestApp) {
     );
 }
 
-/// The embedded database is configured for concurrent use: WAL, `synchronous=NORMAL`,
-/// foreign keys, a busy timeout, and more than one pooled connection.
+/// The embedded database is configured for concurrent use: WAL, `synchronous=FULL`,
+/// foreign keys, a busy timeout, and more than one pooled connection for reads, none of
+/// which can write (writes go through the one writer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_pragmas_and_pool() {
     use sea_orm::{ConnectionTrait, Statement};
 
     let app = TestApp::sqlite().await;
-    let db = &app.state.db;
+    let db = app.state.db.reads();
     let pool = db.get_sqlite_connection_pool();
     assert!(pool.options().get_max_connections() > 1);
     for (pragma, expected) in [
         ("journal_mode", "wal"),
-        ("synchronous", "1"),
+        ("synchronous", "2"),
         ("foreign_keys", "1"),
         ("busy_timeout", "5000"),
     ] {
@@ -101,4 +103,9 @@ async fn sqlite_pragmas_and_pool() {
             .unwrap();
         assert_eq!(value, expected, "PRAGMA {pragma}");
     }
+    let write = db
+        .execute_unprepared("DELETE FROM tenant")
+        .await
+        .expect_err("the read pool cannot write");
+    assert!(write.to_string().contains("readonly"), "{write}");
 }

@@ -34,7 +34,7 @@ async fn plain_credentials_appear_nowhere_in_the_database(app: TestApp) {
         .flat_map(|plain| [plain.to_string(), plain[38..].to_owned()])
         .collect();
 
-    let backend = app.state.db.get_database_backend();
+    let backend = app.state.db.backend();
     let credential_columns = [
         "id",
         "tenant_id",
@@ -60,6 +60,7 @@ async fn plain_credentials_appear_nowhere_in_the_database(app: TestApp) {
         let rows = app
             .state
             .db
+            .reads()
             .query_all_raw(Statement::from_string(
                 backend,
                 format!("SELECT {row_text} FROM {table}"),

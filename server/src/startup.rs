@@ -1,0 +1,97 @@
+//! Booting and stopping the server, in one place for the binary, the tests and the
+//! benchmarks: `Application::build` opens the database, starts the background work, makes
+//! sure an operator key exists and binds the listener (port 0 picks a free one);
+//! `run_until_stopped` serves until a signal, then lets in-flight requests finish, commits
+//! every queued write and records credential usage.
+
+use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
+
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+};
+
+use crate::{AppState, bootstrap, config::Settings, error::Error, store::Storage};
+
+/// What `build` needs beyond the runtime settings.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Where the bootstrap operator key is written on first start.
+    pub data_dir: PathBuf,
+    pub settings: Settings,
+}
+
+pub struct Application {
+    state: AppState,
+    acceptor: TcpAcceptor,
+    port: u16,
+}
+
+/// How long requests already being served get to finish after a stop signal.
+const GRACE: Duration = Duration::from_secs(30);
+
+impl Application {
+    pub async fn build(launch: Launch) -> Result<Self, Error> {
+        let storage = Storage::open(&launch.database_url, &launch.settings.storage).await?;
+        let state = AppState::start(storage, launch.settings).await?;
+        if let Some(path) = bootstrap::ensure_operator_key(
+            &state.db,
+            state.auth.hasher(),
+            &launch.data_dir,
+            state.clock.now(),
+        )
+        .await?
+        {
+            tracing::info!(path = %path.display(), "created the first operator key; it is in this file");
+        }
+        let acceptor = TcpListener::bind(launch.bind)
+            .into_acceptor()
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", launch.bind))?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().map(SocketAddr::port))
+            .ok_or_else(|| anyhow::anyhow!("the listener has no TCP address"))?;
+        Ok(Self {
+            state,
+            acceptor,
+            port,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes, then shuts down cleanly.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send,
+    ) -> Result<(), Error> {
+        let Self {
+            state, acceptor, ..
+        } = self;
+        let served = Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(crate::app(state.clone()), stop, Some(GRACE))
+            .await;
+        shutdown(&state).await;
+        served.map_err(|err| Error::Internal(anyhow::anyhow!("the server failed: {err}")))
+    }
+}
+
+/// After the last request: queue the buffered credential usage, then close the writer,
+/// which commits everything queued before it stops.
+pub async fn shutdown(state: &AppState) {
+    if let Err(err) = state.auth.flush_usage().await {
+        tracing::warn!(error = %err, "could not record credential usage at shutdown");
+    }
+    state.db.close().await;
+}

@@ -1,0 +1,199 @@
+//! The database as the rest of the server sees it: a pool to read from and one way to
+//! write. On SQLite every write goes through the single writer task (`writer.rs`), which
+//! commits waiting writes together; on PostgreSQL each write runs in its caller's own
+//! transaction, concurrently. Either way a write that returns `Ok` is committed, and one
+//! whose commit failed returns `Error::Unavailable` with nothing of it stored.
+
+use std::sync::Arc;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, TransactionTrait,
+};
+
+use super::{
+    db,
+    health::StorageHealth,
+    writer::{Opener, WriteFuture, WriteQueue},
+};
+use crate::{config::StorageSettings, error::Error};
+
+/// Called with every SQL statement run, on every connection (tests use it to prove which
+/// tables a request touches).
+pub type StatementObserver = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    reads: DatabaseConnection,
+    writes: Writes,
+    health: Arc<StorageHealth>,
+}
+
+enum Writes {
+    /// PostgreSQL: each caller's own transaction.
+    Concurrent(DatabaseConnection),
+    /// SQLite: the writer task.
+    Queued(WriteQueue),
+}
+
+impl Storage {
+    /// Connects to `url`, applies pending migrations and, on SQLite, starts the writer.
+    pub async fn open(url: &str, settings: &StorageSettings) -> Result<Self, Error> {
+        Self::open_observed(url, settings, None).await
+    }
+
+    pub async fn open_observed(
+        url: &str,
+        settings: &StorageSettings,
+        observer: Option<StatementObserver>,
+    ) -> Result<Self, Error> {
+        let observe = |mut connection: DatabaseConnection| {
+            if let Some(observer) = &observer {
+                let observer = Arc::clone(observer);
+                connection.set_metric_callback(move |info| observer(info));
+            }
+            connection
+        };
+        let health = Arc::new(StorageHealth::default());
+        if db::is_postgres_url(url) {
+            let pool = observe(db::connect_postgres(url, settings).await?);
+            db::migrate(&pool).await?;
+            return Ok(Self::assemble(
+                pool.clone(),
+                Writes::Concurrent(pool),
+                health,
+            ));
+        }
+        if !db::is_sqlite_url(url) {
+            return Err(Error::Invalid(
+                "the database URL must start with sqlite: or postgres://".to_owned(),
+            ));
+        }
+        let writer = observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
+        db::migrate(&writer).await?;
+        // Every connection to an in-memory database is a database of its own, so reads
+        // share the writer's one connection there.
+        let reads = if db::is_sqlite_memory_url(url) {
+            writer.clone()
+        } else {
+            observe(db::connect_sqlite(url, settings, db::SqliteRole::Reader).await?)
+        };
+        let opener: Opener = {
+            let url = url.to_owned();
+            let settings = settings.clone();
+            let observer = observer.clone();
+            Arc::new(move || {
+                let url = url.clone();
+                let settings = settings.clone();
+                let observer = observer.clone();
+                Box::pin(async move {
+                    let mut connection =
+                        db::connect_sqlite(&url, &settings, db::SqliteRole::Writer).await?;
+                    if let Some(observer) = observer {
+                        connection.set_metric_callback(move |info| observer(info));
+                    }
+                    Ok(connection)
+                })
+            })
+        };
+        let queue = WriteQueue::start(
+            writer,
+            opener,
+            settings.write_queue_capacity,
+            settings.max_write_batch,
+            Arc::clone(&health),
+        );
+        Ok(Self::assemble(reads, Writes::Queued(queue), health))
+    }
+
+    fn assemble(reads: DatabaseConnection, writes: Writes, health: Arc<StorageHealth>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                reads,
+                writes,
+                health,
+            }),
+        }
+    }
+
+    /// The pool for reads. On SQLite its connections never write.
+    pub fn reads(&self) -> &DatabaseConnection {
+        &self.inner.reads
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.inner.reads.get_database_backend()
+    }
+
+    /// Runs `work` in a write transaction and returns its result once it is committed.
+    /// If `work` fails, nothing it did is kept; if the commit fails, the answer is
+    /// `Error::Unavailable` and nothing is kept either.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        match &self.inner.writes {
+            Writes::Queued(queue) => queue.write(work).await,
+            Writes::Concurrent(pool) => self.write_concurrently(pool, work).await,
+        }
+    }
+
+    async fn write_concurrently<T, F>(&self, pool: &DatabaseConnection, work: F) -> Result<T, Error>
+    where
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T>,
+    {
+        let txn = pool.begin().await?;
+        let value = work(&txn).await?;
+        match txn.commit().await {
+            Ok(()) => {
+                self.inner.health.succeeded();
+                Ok(value)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "commit failed; nothing of the write was stored");
+                self.inner.health.failed(&err.to_string());
+                Err(Error::unavailable(
+                    "storage failed to commit the write; nothing was stored",
+                    StorageHealth::RETRY_AFTER_SECS,
+                ))
+            }
+        }
+    }
+
+    /// Whether the database answers and, after a failed write, takes writes again.
+    pub async fn check(&self) -> Result<(), Error> {
+        db::ping(self.reads()).await?;
+        if let Some(problem) = self.inner.health.problem() {
+            tracing::debug!(%problem, "probing whether writes work again");
+            self.write(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared(
+                        "INSERT INTO storage_probe (id, written_at) VALUES (1, CURRENT_TIMESTAMP) \
+                         ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Why writes are failing, while they are.
+    pub fn write_problem(&self) -> Option<String> {
+        self.inner.health.problem()
+    }
+
+    /// Stops taking writes and waits until every queued write has been committed (or
+    /// answered as failed). Reads keep working.
+    pub async fn close(&self) {
+        if let Writes::Queued(queue) = &self.inner.writes {
+            queue.close().await;
+        }
+    }
+}

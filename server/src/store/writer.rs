@@ -1,0 +1,234 @@
+//! The single SQLite writer. SQLite lets one connection write at a time; letting every
+//! request open its own write transaction made the others sleep in the busy handler and,
+//! past its timeout, fail with `database is locked`. Instead one task owns the only write
+//! connection: it takes every request waiting in its queue, runs each in its own savepoint
+//! (one request's failure never touches its neighbours), commits once (one fsync for the
+//! whole batch), and only then answers each caller. A failed commit discards the
+//! connection, so no later batch can run inside a transaction that never commits.
+
+use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
+
+use futures_util::FutureExt;
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::health::StorageHealth;
+use crate::error::Error;
+
+/// How a caller learns the fate of its work once the batch it ran in has ended: `None`
+/// when the batch committed, the batch's failure otherwise.
+type Finish = Box<dyn FnOnce(Option<Error>) + Send>;
+
+/// One request's write, type-erased: runs inside the batch's transaction and says whether
+/// it succeeded (so its savepoint is kept or rolled back).
+type Job = Box<
+    dyn for<'t> FnOnce(
+            &'t DatabaseTransaction,
+        ) -> Pin<Box<dyn Future<Output = (bool, Finish)> + Send + 't>>
+        + Send,
+>;
+
+/// A write as callers hand it over: given the transaction, the future doing the work.
+pub type WriteFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 't>>;
+
+/// Opens the write connection; called at start and again after a failed batch.
+pub type Opener = Arc<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<DatabaseConnection, Error>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Retry-After when the queue is full: the writer drains thousands of writes a second.
+const QUEUE_FULL_RETRY_SECS: u64 = 1;
+
+pub struct WriteQueue {
+    sender: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
+    stopped: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl WriteQueue {
+    /// Starts the writer task over `connection` (already open).
+    pub fn start(
+        connection: DatabaseConnection,
+        opener: Opener,
+        capacity: usize,
+        max_batch: usize,
+        health: Arc<StorageHealth>,
+    ) -> Self {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let writer = Writer {
+            connection: Some(connection),
+            opener,
+            max_batch: max_batch.max(1),
+            health,
+        };
+        let task = tokio::spawn(writer.run(receiver));
+        Self {
+            sender: std::sync::RwLock::new(Some(sender)),
+            stopped: tokio::sync::Mutex::new(Some(task)),
+        }
+    }
+
+    /// Runs `work` in the next batch and answers once that batch is durably committed.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, Error>>();
+        let job: Job = Box::new(move |txn| {
+            Box::pin(async move {
+                let result = AssertUnwindSafe(work(txn))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("a write panicked"))));
+                let succeeded = result.is_ok();
+                let finish: Finish = Box::new(move |batch_failure| {
+                    let outcome = match batch_failure {
+                        Some(err) if succeeded => Err(err),
+                        _ => result,
+                    };
+                    // The caller may have gone away; its write stands or falls with the batch.
+                    let _ = reply.send(outcome);
+                });
+                (succeeded, finish)
+            })
+        });
+        self.submit(job)?;
+        answer.await.unwrap_or_else(|_| {
+            Err(Error::unavailable(
+                "the write was not carried out; retry",
+                QUEUE_FULL_RETRY_SECS,
+            ))
+        })
+    }
+
+    fn submit(&self, job: Job) -> Result<(), Error> {
+        let sender = self
+            .sender
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(sender) = sender.as_ref() else {
+            return Err(Error::unavailable(
+                "the server is shutting down",
+                QUEUE_FULL_RETRY_SECS,
+            ));
+        };
+        sender.try_send(job).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => Error::unavailable(
+                "too many writes are waiting; retry shortly",
+                QUEUE_FULL_RETRY_SECS,
+            ),
+            mpsc::error::TrySendError::Closed(_) => {
+                Error::unavailable("the writer has stopped", QUEUE_FULL_RETRY_SECS)
+            }
+        })
+    }
+
+    /// Refuses new writes, lets the writer finish everything already queued, and waits for it.
+    pub async fn close(&self) {
+        self.sender
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = self.stopped.lock().await.take()
+            && let Err(err) = task.await
+        {
+            tracing::error!(error = %err, "the database writer failed");
+        }
+    }
+}
+
+struct Writer {
+    /// `None` after a failure until reopening succeeds.
+    connection: Option<DatabaseConnection>,
+    opener: Opener,
+    max_batch: usize,
+    health: Arc<StorageHealth>,
+}
+
+impl Writer {
+    async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while receiver.recv_many(&mut batch, self.max_batch).await > 0 {
+            self.commit(std::mem::take(&mut batch)).await;
+        }
+        if let Some(connection) = self.connection.take()
+            && let Err(err) = connection.close().await
+        {
+            tracing::warn!(error = %err, "closing the write connection failed");
+        }
+    }
+
+    async fn commit(&mut self, batch: Vec<Job>) {
+        let connection = match self.connection.take() {
+            Some(connection) => connection,
+            None => match (self.opener)().await {
+                Ok(connection) => connection,
+                Err(err) => {
+                    // Dropping the jobs answers their callers "not carried out".
+                    self.health.failed(&err.to_string());
+                    tracing::error!(error = %err, "cannot reopen the write connection");
+                    return;
+                }
+            },
+        };
+        let mut finishes = Vec::with_capacity(batch.len());
+        match run_batch(&connection, batch, &mut finishes).await {
+            Ok(()) => {
+                self.health.succeeded();
+                self.connection = Some(connection);
+                for finish in finishes {
+                    finish(None);
+                }
+            }
+            Err(err) => {
+                let reason = err.to_string();
+                tracing::error!(error = %reason, writes = finishes.len(), "a write batch failed; nothing of it was stored");
+                self.health.failed(&reason);
+                // Closing a connection rolls back whatever it still holds open; the next
+                // batch starts on a fresh one.
+                if let Err(err) = connection.close().await {
+                    tracing::warn!(error = %err, "closing the failed write connection failed");
+                }
+                for finish in finishes {
+                    finish(Some(Error::unavailable(
+                        "storage failed to commit the write; nothing was stored",
+                        StorageHealth::RETRY_AFTER_SECS,
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Runs every job in its own savepoint of one `BEGIN IMMEDIATE` transaction and commits.
+/// Pushes each run job's `Finish` into `finishes`; jobs never run are dropped, which tells
+/// their callers the write was not carried out.
+async fn run_batch(
+    connection: &DatabaseConnection,
+    batch: Vec<Job>,
+    finishes: &mut Vec<Finish>,
+) -> Result<(), Error> {
+    let txn = connection
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    for job in batch {
+        let savepoint = txn.begin().await?;
+        let (succeeded, finish) = job(&savepoint).await;
+        finishes.push(finish);
+        if succeeded {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
