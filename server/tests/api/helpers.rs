@@ -326,7 +326,7 @@ pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &s
 
 /// A new schema in the PostgreSQL database of `SCIM_TEST_POSTGRES_URL`, and a URL whose
 /// connections use it. Schemas older than an hour, left by earlier runs, are dropped.
-async fn fresh_postgres_schema() -> Option<String> {
+pub async fn fresh_postgres_schema() -> Option<String> {
     let base = std::env::var("SCIM_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())?;

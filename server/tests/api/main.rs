@@ -14,8 +14,10 @@ mod helpers;
 
 mod admin_keys;
 mod bootstrap;
+mod durability;
 mod openapi;
 mod ops;
+mod process;
 mod replicas;
 mod schema;
 mod scim_discovery;
@@ -27,3 +29,4 @@ mod scim_users;
 mod secrets;
 mod tenants;
 mod throttling;
+mod writes;

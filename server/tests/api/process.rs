@@ -1,0 +1,163 @@
+//! The real `scim-server` binary as a child process: started on a free port over a data
+//! directory or a PostgreSQL URL, driven over HTTP, killed with SIGKILL.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// The binary under test; `SCIM_TEST_SERVER_BIN` points the same tests at another build
+/// (to compare with an older release).
+fn binary() -> PathBuf {
+    std::env::var_os("SCIM_TEST_SERVER_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_scim-server")),
+        PathBuf::from,
+    )
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl ServerProcess {
+    /// Starts the server over `data_dir` (and `database_url` when given) and waits until
+    /// it answers.
+    pub async fn start(data_dir: &Path, database_url: Option<&str>) -> Self {
+        let port = free_port();
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(url) = database_url {
+            command.arg("--database-url").arg(url);
+        }
+        let child = command.spawn().expect("the server binary starts");
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(resp) = server
+                .http
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                && resp.status().is_success()
+            {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "the server did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL (if it still runs): no shutdown code runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        self.child.wait().unwrap();
+    }
+
+    /// A tenant and its SCIM token, through the admin API with the bootstrap operator key.
+    pub async fn tenant(&self, data_dir: &Path, name: &str) -> (String, String) {
+        let key = std::fs::read_to_string(data_dir.join("operator.key"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let tenant: Value = self
+            .http
+            .post(format!("{}/admin/v1/tenants", self.base))
+            .bearer_auth(&key)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = tenant["id"].as_str().unwrap().to_owned();
+        let token: Value = self
+            .http
+            .post(format!("{}/admin/v1/tenants/{id}/scim-tokens", self.base))
+            .bearer_auth(&key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (id, token["token"].as_str().unwrap().to_owned())
+    }
+
+    pub fn scim_url(&self, tenant: &str, path: &str) -> String {
+        format!("{}/scim/{tenant}/v2{path}", self.base)
+    }
+
+    /// Every userName of the tenant, read page by page.
+    pub async fn user_names(&self, tenant: &str, token: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut start = 1;
+        loop {
+            let page: Value = self
+                .http
+                .get(self.scim_url(
+                    tenant,
+                    &format!("/Users?startIndex={start}&count=1000&attributes=userName"),
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let resources = page["Resources"].as_array().cloned().unwrap_or_default();
+            if resources.is_empty() {
+                return names;
+            }
+            start += resources.len();
+            names.extend(
+                resources
+                    .iter()
+                    .map(|r| r["userName"].as_str().unwrap().to_owned()),
+            );
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,362 @@
+//! The write path: requests committed together keep their own outcomes, a failed commit
+//! stores nothing and acknowledges nothing, the queue is bounded, and closing drains it.
+
+use std::sync::Arc;
+
+use entity::tenant;
+use poem::http::StatusCode;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
+use serde_json::json;
+use server::{config::Settings, error::Error, store::Storage};
+use tokio::sync::{Barrier, oneshot};
+
+use crate::helpers::{TestApp, json_of, test_settings};
+
+on_every_backend!(
+    a_failed_commit_stores_and_acknowledges_nothing,
+    acknowledged_writes_are_readable_at_once
+);
+
+fn new_tenant(name: &str) -> tenant::ActiveModel {
+    tenant::ActiveModel {
+        id: Set(uuid::Uuid::now_v7().to_string()),
+        name: Set(name.to_owned()),
+        name_lc: Set(name.to_lowercase()),
+        created_at: Set(chrono::Utc::now()),
+    }
+}
+
+/// Inserts a tenant named `name` and returns its id.
+async fn insert_tenant(db: &Storage, name: &str) -> Result<String, Error> {
+    let row = new_tenant(name);
+    db.write(move |txn| Box::pin(async move { Ok(row.insert(txn).await?.id) }))
+        .await
+}
+
+async fn tenant_names(db: &Storage) -> Vec<String> {
+    let mut names: Vec<String> = tenant::Entity::find()
+        .all(db.reads())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Holds the SQLite writer inside a batch until the returned sender fires, so that the
+/// writes submitted meanwhile queue up and are committed together in the next batch.
+async fn hold_the_writer(db: &Storage) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (release, released) = oneshot::channel::<()>();
+    let (holding, held) = oneshot::channel::<()>();
+    let db = db.clone();
+    let task = tokio::spawn(async move {
+        db.write(move |_txn| {
+            Box::pin(async move {
+                let _ = holding.send(());
+                let _ = released.await;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    });
+    held.await.unwrap();
+    (release, task)
+}
+
+/// Lets queued writes reach the writer's queue before it is released.
+async fn settle() {
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_write_in_a_batch_keeps_its_own_outcome() {
+    let app = TestApp::sqlite().await;
+    let db = app.state.db.clone();
+    let (release, holder) = hold_the_writer(&db).await;
+    let mut writes = Vec::new();
+    for n in 0..6 {
+        let db = db.clone();
+        writes.push(tokio::spawn(async move {
+            match n % 3 {
+                // Fails after writing: its savepoint is rolled back, its row never lands.
+                1 => {
+                    let row = new_tenant(&format!("failing {n}"));
+                    db.write(move |txn| {
+                        Box::pin(async move {
+                            row.insert(txn).await?;
+                            Err::<(), _>(Error::Invalid("refused".to_owned()))
+                        })
+                    })
+                    .await
+                    .map(|()| String::new())
+                }
+                // Panics after writing: answered as an internal error, nothing kept.
+                2 => {
+                    let row = new_tenant(&format!("panicking {n}"));
+                    db.write(move |txn| {
+                        Box::pin(async move {
+                            row.insert(txn).await?;
+                            panic!("a bug in one request");
+                        })
+                    })
+                    .await
+                }
+                _ => insert_tenant(&db, &format!("kept {n}")).await,
+            }
+        }));
+    }
+    settle().await;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let outcomes: Vec<_> = futures_util::future::join_all(writes)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for (n, outcome) in outcomes.iter().enumerate() {
+        match n % 3 {
+            1 => assert!(matches!(outcome, Err(Error::Invalid(_))), "{outcome:?}"),
+            2 => assert!(matches!(outcome, Err(Error::Internal(_))), "{outcome:?}"),
+            _ => assert!(outcome.is_ok(), "{outcome:?}"),
+        }
+    }
+    assert_eq!(tenant_names(&db).await, ["kept 0", "kept 3"]);
+    // The writer goes on after all that.
+    insert_tenant(&db, "after").await.unwrap();
+}
+
+/// A commit that fails (here: a deferred constraint checked at COMMIT, the same path as a
+/// full disk or an I/O error at commit) answers 503 for every write of the batch, stores
+/// none of them, and leaves no transaction open: the next write is really committed,
+/// which a fresh process reading the file proves.
+async fn a_failed_commit_stores_and_acknowledges_nothing(app: TestApp) {
+    let db = app.state.db.clone();
+    let postgres = app.is_postgres();
+    if postgres {
+        // PostgreSQL checks deferred constraints at COMMIT: one that always fails there.
+        app.raw_connection()
+            .await
+            .execute_unprepared(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'poisoned commit'; END $$; \
+                 CREATE CONSTRAINT TRIGGER poison AFTER INSERT ON tenant \
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW \
+                 WHEN (NEW.name = 'poison') EXECUTE FUNCTION refuse_poison();",
+            )
+            .await
+            .unwrap();
+    }
+    let poisoned = db.write(move |txn| {
+        Box::pin(async move {
+            if postgres {
+                new_tenant("poison").insert(txn).await?;
+            } else {
+                txn.execute_unprepared("PRAGMA defer_foreign_keys = ON")
+                    .await?;
+                // A membership of a group that does not exist: legal until COMMIT.
+                txn.execute_unprepared(
+                    "INSERT INTO group_member (group_id, user_id, tenant_id) \
+                     VALUES ('no-group', 'no-user', 'no-tenant')",
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    });
+    let poisoned = poisoned.await;
+    assert!(
+        matches!(poisoned, Err(Error::Unavailable { retry_after, .. }) if retry_after > 0),
+        "{poisoned:?}"
+    );
+    assert!(db.write_problem().is_some(), "the failure is reported");
+    insert_tenant(&db, "after the failure").await.unwrap();
+    assert!(db.write_problem().is_none(), "a committed write clears it");
+    assert_eq!(tenant_names(&db).await, ["after the failure"]);
+    db.close().await;
+    // Another process's view: the file or server holds what was acknowledged.
+    let members = entity::group_member::Entity::find()
+        .count(&app.raw_connection().await)
+        .await
+        .unwrap();
+    assert_eq!(members, 0);
+    let names: Vec<String> = tenant::Entity::find()
+        .all(&app.raw_connection().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(names.contains(&"after the failure".to_owned()), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_fails_the_whole_batch_and_only_it() {
+    let app = TestApp::sqlite().await;
+    let db = app.state.db.clone();
+    let (release, holder) = hold_the_writer(&db).await;
+    let good = {
+        let db = db.clone();
+        tokio::spawn(async move { insert_tenant(&db, "same batch").await })
+    };
+    settle().await;
+    let poisoned = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared("PRAGMA defer_foreign_keys = ON")
+                        .await?;
+                    txn.execute_unprepared(
+                        "INSERT INTO group_member (group_id, user_id, tenant_id) \
+                         VALUES ('no-group', 'no-user', 'no-tenant')",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
+        })
+    };
+    settle().await;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let good = good.await.unwrap();
+    let poisoned = poisoned.await.unwrap();
+    assert!(matches!(good, Err(Error::Unavailable { .. })), "{good:?}");
+    assert!(
+        matches!(poisoned, Err(Error::Unavailable { .. })),
+        "{poisoned:?}"
+    );
+    insert_tenant(&db, "next batch").await.unwrap();
+    assert_eq!(tenant_names(&db).await, ["next batch"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let mut settings: Settings = test_settings();
+    settings.storage.write_queue_capacity = 1;
+    settings.storage.max_write_batch = 1;
+    let app = TestApp::sqlite_with(settings).await;
+    let tenant = app.tenant_id("Acme").await;
+    let token = app.token(&tenant).await;
+    let db = app.state.db.clone();
+    let (release, holder) = hold_the_writer(&db).await;
+    let queued = {
+        let db = db.clone();
+        tokio::spawn(async move { insert_tenant(&db, "queued").await })
+    };
+    settle().await;
+    let resp = app
+        .client
+        .post(format!("/scim/{tenant}/v2/Users"))
+        .header("Authorization", format!("Bearer {token}"))
+        .content_type("application/scim+json")
+        .body(json!({ "userName": "ada@example.com" }).to_string())
+        .send()
+        .await;
+    resp.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    resp.assert_header("Retry-After", "1");
+    resp.assert_content_type("application/scim+json");
+    let body = json_of(resp).await;
+    assert_eq!(body["status"], "503");
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    queued.await.unwrap().unwrap();
+    // Nothing of the refused request was stored; once there is room, it goes through.
+    let resp = app
+        .client
+        .get(format!("/scim/{tenant}/v2/Users"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send()
+        .await;
+    assert_eq!(json_of(resp).await["totalResults"], 0);
+    app.client
+        .post(format!("/scim/{tenant}/v2/Users"))
+        .header("Authorization", format!("Bearer {token}"))
+        .content_type("application/scim+json")
+        .body(json!({ "userName": "ada@example.com" }).to_string())
+        .send()
+        .await
+        .assert_status(StatusCode::CREATED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_commits_everything_queued_then_refuses() {
+    let app = TestApp::sqlite().await;
+    let db = app.state.db.clone();
+    let (release, holder) = hold_the_writer(&db).await;
+    let queued: Vec<_> = (0..20)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move { insert_tenant(&db, &format!("queued {n:02}")).await })
+        })
+        .collect();
+    settle().await;
+    let closing = {
+        let db = db.clone();
+        tokio::spawn(async move { db.close().await })
+    };
+    settle().await;
+    assert!(
+        matches!(
+            insert_tenant(&db, "too late").await,
+            Err(Error::Unavailable { .. })
+        ),
+        "no new writes once closing"
+    );
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    closing.await.unwrap();
+    for write in queued {
+        write.await.unwrap().unwrap();
+    }
+    assert_eq!(tenant_names(&db).await.len(), 20);
+}
+
+async fn acknowledged_writes_are_readable_at_once(app: TestApp) {
+    let app = Arc::new(app);
+    let tenant = app.tenant_id("Acme").await;
+    let token = app.token(&tenant).await;
+    let start = Arc::new(Barrier::new(16));
+    let clients: Vec<_> = (0..16)
+        .map(|n| {
+            let (app, tenant, token, start) = (
+                Arc::clone(&app),
+                tenant.clone(),
+                token.clone(),
+                Arc::clone(&start),
+            );
+            tokio::spawn(async move {
+                start.wait().await;
+                for i in 0..5 {
+                    let resp = app
+                        .client
+                        .post(format!("/scim/{tenant}/v2/Users"))
+                        .header("Authorization", format!("Bearer {token}"))
+                        .content_type("application/scim+json")
+                        .body(json!({ "userName": format!("u{n}-{i}@example.com") }).to_string())
+                        .send()
+                        .await;
+                    resp.assert_status(StatusCode::CREATED);
+                    let id = json_of(resp).await["id"].as_str().unwrap().to_owned();
+                    app.client
+                        .get(format!("/scim/{tenant}/v2/Users/{id}"))
+                        .header("Authorization", format!("Bearer {token}"))
+                        .send()
+                        .await
+                        .assert_status_is_ok();
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+}
