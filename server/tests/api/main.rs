@@ -29,4 +29,5 @@ mod scim_users;
 mod secrets;
 mod tenants;
 mod throttling;
+mod verification;
 mod writes;
