@@ -11,8 +11,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use crate::{
-    admin::issue_credential,
-    auth::{hasher::SecretHasher, token::CredentialKind},
+    auth::{hasher::SecretHasher, issue_credential, token::CredentialKind},
     error::Error,
     store::{self, Storage},
 };

@@ -16,7 +16,7 @@ pub mod state;
 pub mod store;
 
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, middleware::Tracing};
-use poem_openapi::OpenApiService;
+use poem_openapi::{OpenApi, OpenApiService};
 
 pub use state::AppState;
 
@@ -25,36 +25,25 @@ pub use state::AppState;
 pub const API_TITLE: &str = "SCIM provisioning";
 pub const API_VERSION: &str = "1.0.0";
 
-/// Every documented operation: health, the admin API and the SCIM API.
-pub type Api = (
-    ops::OpsApi,
-    admin::tenants::TenantsApi,
-    admin::scim_tokens::ScimTokensApi,
-    admin::admin_keys::AdminKeysApi,
-    scim::discovery::DiscoveryApi,
-    scim::users::UsersApi,
-    scim::groups::GroupsApi,
-    scim::root::RootApi,
-);
+/// Every documented operation: health, the admin API and the SCIM API. The one list of
+/// them; the service, the spec and the routes all come from it.
+pub fn api() -> impl OpenApi {
+    (
+        ops::OpsApi,
+        admin::tenants::TenantsApi,
+        admin::scim_tokens::ScimTokensApi,
+        admin::admin_keys::AdminKeysApi,
+        scim::discovery::DiscoveryApi,
+        scim::users::UsersApi,
+        scim::groups::GroupsApi,
+        scim::root::RootApi,
+    )
+}
 
 /// The OpenAPI service. It carries no `servers` entry, so the document is the same on
 /// every deployment.
-pub fn api_service() -> OpenApiService<Api, ()> {
-    OpenApiService::new(
-        (
-            ops::OpsApi,
-            admin::tenants::TenantsApi,
-            admin::scim_tokens::ScimTokensApi,
-            admin::admin_keys::AdminKeysApi,
-            scim::discovery::DiscoveryApi,
-            scim::users::UsersApi,
-            scim::groups::GroupsApi,
-            scim::root::RootApi,
-        ),
-        API_TITLE,
-        API_VERSION,
-    )
-    .description(
+pub fn api_service() -> OpenApiService<impl OpenApi, ()> {
+    OpenApiService::new(api(), API_TITLE, API_VERSION).description(
         "Multi-tenant SCIM 2.0 provisioning. Identity providers push users and groups to \
          `/scim/{tenantId}/v2` with a per-tenant SCIM token; operators and tenant admins \
          manage tenants and credentials through `/admin/v1` with an admin key.",

@@ -40,8 +40,25 @@ impl AppState {
         })
     }
 
+    /// The state of the app serving `req`.
+    pub fn of(req: &poem::Request) -> poem::Result<&Self> {
+        req.data::<Self>().ok_or_else(|| {
+            poem::Error::from_string(
+                "application state missing",
+                poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+            )
+        })
+    }
+
     /// The URL an identity provider is configured with for this tenant ("Tenant URL" in Entra).
     pub fn scim_url(&self, tenant_id: &str) -> String {
         format!("{}/scim/{tenant_id}/v2", self.settings.public_url)
     }
+}
+
+/// The address failed authentications are counted against.
+pub fn client_address(req: &poem::Request) -> String {
+    req.remote_addr()
+        .as_socket_addr()
+        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
 }

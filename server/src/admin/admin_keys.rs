@@ -5,14 +5,15 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use super::{
+    auth::AdminAuth,
     credentials::{CredentialInfo, CredentialList},
     error::AdminError,
-    issue_credential, validate,
+    validate,
 };
 use crate::{
     AppState,
     api_tags::ApiTag,
-    auth::{schemes::AdminAuth, token::CredentialKind},
+    auth::{issue_credential, token::CredentialKind},
     store,
 };
 
@@ -163,7 +164,6 @@ impl AdminKeysApi {
         auth.0.require_operator()?;
         let row =
             store::admin_keys::revoke(&state.db, &tenant_id, &key_id, state.clock.now()).await?;
-        state.auth.forget(std::slice::from_ref(&row.id));
         tracing::info!(tenant = %tenant_id.0, key = %row.id, "tenant-admin key revoked");
         Ok(RevokeAdminKeyResponse::Revoked)
     }

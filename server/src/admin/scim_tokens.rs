@@ -6,14 +6,15 @@ use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use super::{
+    auth::AdminAuth,
     credentials::{CredentialInfo, CredentialList},
     error::AdminError,
-    issue_credential, validate,
+    validate,
 };
 use crate::{
     AppState,
     api_tags::ApiTag,
-    auth::{schemes::AdminAuth, token::CredentialKind},
+    auth::{issue_credential, token::CredentialKind},
     store,
 };
 
@@ -106,8 +107,7 @@ impl ScimTokensApi {
             expires_at,
             overlap,
         };
-        let (row, ended) = store::scim_tokens::create(&state.db, &tenant_id, new, now).await?;
-        state.auth.forget(&ended);
+        let row = store::scim_tokens::create(&state.db, &tenant_id, new, now).await?;
         tracing::info!(tenant = %row.tenant_id, token = %row.id, "SCIM token issued");
         Ok(CreateScimTokenResponse::Created(Json(IssuedScimToken {
             scim_url: state.scim_url(&row.tenant_id),
@@ -170,7 +170,6 @@ impl ScimTokensApi {
         auth.0.require_tenant(&tenant_id)?;
         let row =
             store::scim_tokens::revoke(&state.db, &tenant_id, &token_id, state.clock.now()).await?;
-        state.auth.forget(std::slice::from_ref(&row.id));
         tracing::info!(tenant = %row.tenant_id, token = %row.id, "SCIM token revoked");
         Ok(RevokeScimTokenResponse::Revoked)
     }

@@ -4,13 +4,12 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
-use super::{error::AdminError, validate};
-use crate::{
-    AppState,
-    api_tags::ApiTag,
-    auth::schemes::{AdminAuth, AdminScope},
-    store,
+use super::{
+    auth::{AdminAuth, AdminScope},
+    error::AdminError,
+    validate,
 };
+use crate::{AppState, api_tags::ApiTag, store};
 
 /// A customer organization.
 #[derive(Debug, Clone, Object)]
@@ -164,8 +163,7 @@ impl TenantsApi {
         tenant_id: Path<String>,
     ) -> Result<DeleteTenantResponse, AdminError> {
         auth.0.require_operator()?;
-        let ended = store::tenants::delete(&state.db, &tenant_id).await?;
-        state.auth.forget(&ended);
+        store::tenants::delete(&state.db, &tenant_id).await?;
         tracing::info!(tenant = %tenant_id.0, "tenant deleted");
         Ok(DeleteTenantResponse::Deleted)
     }

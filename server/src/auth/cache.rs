@@ -186,6 +186,20 @@ impl VerifiedCache {
     }
 }
 
+/// Credentials that ended (revoked, rotated out, deleted with their tenant), here or on
+/// another replica.
+impl crate::store::notify::Subscriber for VerifiedCache {
+    fn notified(&self, payload: &str) {
+        for id in payload.split(',') {
+            self.evict(id);
+        }
+    }
+
+    fn missed(&self) {
+        self.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,6 @@
 
 pub mod cache;
 pub mod hasher;
-pub mod invalidation;
-pub mod schemes;
 pub mod throttle;
 pub mod token;
 pub mod usage;
@@ -71,7 +69,8 @@ impl Authenticator {
             settings.token_cache_ttl,
             settings.token_cache_entries,
         ));
-        invalidation::spawn_listener(db.reads(), Arc::clone(&cache)).await?;
+        db.notifications()
+            .subscribe(store::notify::CREDENTIALS, Arc::clone(&cache) as _);
         Ok(Self {
             db,
             flights: (0..FLIGHT_STRIPES)
@@ -218,18 +217,20 @@ impl Authenticator {
         &self.flights[stripe]
     }
 
-    /// Drops cached verifications of these credentials in this process; other replicas learn
-    /// of the change through `store::credentials::announce`.
-    pub fn forget(&self, ids: &[String]) {
-        for id in ids {
-            self.cache.evict(id);
-        }
-    }
-
     /// Writes buffered `lastUsedAt` values.
     pub async fn flush_usage(&self) -> Result<(), Error> {
         self.usage.flush(&self.db).await
     }
+}
+
+/// A new credential and the argon2 hash to store for it; the plain value is shown once.
+pub async fn issue_credential(
+    hasher: &Arc<SecretHasher>,
+    kind: CredentialKind,
+) -> Result<(token::Issued, String), Error> {
+    let issued = token::issue(kind);
+    let hash = hasher.hash(issued.secret.clone()).await?;
+    Ok((issued, hash))
 }
 
 fn principal_of(kind: CredentialKind, id: &str, tenant_id: Option<String>) -> Principal {

@@ -7,18 +7,12 @@ use rand::{Rng, distr::Alphanumeric};
 const ID_LEN: usize = 32;
 const SECRET_LEN: usize = 40;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CredentialKind {
-    ScimToken,
-    AdminKey,
-}
+pub use crate::store::credentials::CredentialKind;
 
-impl CredentialKind {
-    fn prefix(self) -> &'static str {
-        match self {
-            Self::ScimToken => "scim",
-            Self::AdminKey => "sadm",
-        }
+fn prefix(kind: CredentialKind) -> &'static str {
+    match kind {
+        CredentialKind::ScimToken => "scim",
+        CredentialKind::AdminKey => "sadm",
     }
 }
 
@@ -36,13 +30,13 @@ pub fn issue(kind: CredentialKind) -> Issued {
         .take(SECRET_LEN)
         .map(char::from)
         .collect();
-    let plain = format!("{}_{id}_{secret}", kind.prefix());
+    let plain = format!("{}_{id}_{secret}", prefix(kind));
     Issued { id, secret, plain }
 }
 
 /// Splits a presented credential of `kind` into `(id, secret)`, or `None` when it cannot be one.
 pub fn parse(kind: CredentialKind, presented: &str) -> Option<(&str, &str)> {
-    let rest = presented.strip_prefix(kind.prefix())?.strip_prefix('_')?;
+    let rest = presented.strip_prefix(prefix(kind))?.strip_prefix('_')?;
     let (id, secret) = rest.split_once('_')?;
     let id_ok = id.len() == ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     let secret_ok = secret.len() == SECRET_LEN && secret.bytes().all(|b| b.is_ascii_alphanumeric());

@@ -13,7 +13,7 @@ use super::{
     schema::{self, AttrDef, AttrType, SchemaDef},
 };
 use crate::error::Error;
-use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth};
+use crate::{AppState, api_tags::ApiTag, scim::auth::ScimAuth};
 
 pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";

@@ -18,7 +18,7 @@ use super::{
     resource::{self, Meta, Projection},
     schema,
 };
-use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, error::Error, store};
+use crate::{AppState, api_tags::ApiTag, error::Error, scim::auth::ScimAuth, store};
 
 #[derive(ApiResponse)]
 pub enum ListGroupsResponse {

@@ -7,7 +7,7 @@ use super::{
     error::{ScimError, ScimErrorResponse, body},
     payload::ScimJson,
 };
-use crate::{api_tags::ApiTag, auth::schemes::ScimAuth};
+use crate::{api_tags::ApiTag, scim::auth::ScimAuth};
 
 #[derive(ApiResponse)]
 pub enum SearchAllResponse {

@@ -17,7 +17,7 @@ use super::{
     resource::{self, Meta, Projection},
     schema,
 };
-use crate::{AppState, api_tags::ApiTag, auth::schemes::ScimAuth, store};
+use crate::{AppState, api_tags::ApiTag, scim::auth::ScimAuth, store};
 
 #[derive(ApiResponse)]
 pub enum ListUsersResponse {

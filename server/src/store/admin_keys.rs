@@ -74,8 +74,11 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> Result<admin_key::Model, Error> {
     let (tenant_id, key_id) = (tenant_id.to_owned(), key_id.to_owned());
-    db.write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &key_id, now).await }))
-        .await
+    let key = db
+        .write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &key_id, now).await }))
+        .await?;
+    credentials::ended(db, std::slice::from_ref(&key.id));
+    Ok(key)
 }
 
 async fn revoke_in(

@@ -8,7 +8,15 @@ use sea_orm::{
     Statement, sea_query::Expr,
 };
 
-use crate::{auth::invalidation::CHANNEL, auth::token::CredentialKind, error::Error};
+use super::notify::CREDENTIALS;
+use crate::error::Error;
+
+/// The two kinds of credential: SCIM tokens (one tenant's identity provider) and admin keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    ScimToken,
+    AdminKey,
+}
 
 /// The parts of a credential row verification needs.
 #[derive(Debug, Clone)]
@@ -128,8 +136,18 @@ async fn record_last_used_in(
     Ok(())
 }
 
-/// Tells every replica that these credentials changed. Call it inside the transaction that
-/// changes them: PostgreSQL delivers the notice only if, and when, that transaction commits.
+/// Tells this process that these credentials ended; call it once the change is committed.
+/// (Other replicas hear of it from `announce`.)
+pub fn ended(db: &super::Storage, ids: &[String]) {
+    if !ids.is_empty() {
+        db.notifications()
+            .publish_local(CREDENTIALS, &ids.join(","));
+    }
+}
+
+/// Tells every other replica that these credentials changed. Call it inside the
+/// transaction that changes them: PostgreSQL delivers the notice only if, and when, that
+/// transaction commits.
 pub async fn announce<C: ConnectionTrait>(conn: &C, ids: &[String]) -> Result<(), DbErr> {
     if ids.is_empty() || conn.get_database_backend() != DatabaseBackend::Postgres {
         return Ok(());
@@ -137,7 +155,7 @@ pub async fn announce<C: ConnectionTrait>(conn: &C, ids: &[String]) -> Result<()
     conn.execute_raw(Statement::from_sql_and_values(
         DatabaseBackend::Postgres,
         "SELECT pg_notify($1, $2)",
-        [CHANNEL.into(), ids.join(",").into()],
+        [CREDENTIALS.into(), ids.join(",").into()],
     ))
     .await
     .map(|_| ())

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod db;
 pub mod groups;
 pub mod health;
+pub mod notify;
 pub mod resources;
 pub mod scim_tokens;
 pub mod storage;

@@ -20,17 +20,19 @@ pub struct NewToken {
     pub overlap: Duration,
 }
 
-/// Inserts the token and schedules the end of the older ones. Returns the new row and the
-/// ids of tokens whose end moved (announced to other replicas).
+/// Inserts the token and schedules the end of the older ones (announced to every replica).
 pub async fn create(
     db: &Storage,
     tenant_id: &str,
     token: NewToken,
     now: DateTime<Utc>,
-) -> Result<(scim_token::Model, Vec<String>), Error> {
+) -> Result<scim_token::Model, Error> {
     let tenant_id = tenant_id.to_owned();
-    db.write(move |txn| Box::pin(async move { create_in(txn, &tenant_id, token, now).await }))
-        .await
+    let (created, changed) = db
+        .write(move |txn| Box::pin(async move { create_in(txn, &tenant_id, token, now).await }))
+        .await?;
+    credentials::ended(db, &changed);
+    Ok(created)
 }
 
 async fn create_in(
@@ -105,8 +107,11 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> Result<scim_token::Model, Error> {
     let (tenant_id, token_id) = (tenant_id.to_owned(), token_id.to_owned());
-    db.write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &token_id, now).await }))
-        .await
+    let token = db
+        .write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &token_id, now).await }))
+        .await?;
+    credentials::ended(db, std::slice::from_ref(&token.id));
+    Ok(token)
 }
 
 async fn revoke_in(

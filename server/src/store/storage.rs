@@ -13,6 +13,7 @@ use sea_orm::{
 use super::{
     db,
     health::StorageHealth,
+    notify::Notifications,
     writer::{Opener, WriteFuture, WriteQueue},
 };
 use crate::{config::StorageSettings, error::Error};
@@ -30,6 +31,7 @@ struct Inner {
     reads: DatabaseConnection,
     writes: Writes,
     health: Arc<StorageHealth>,
+    notifications: Arc<Notifications>,
 }
 
 enum Writes {
@@ -61,11 +63,9 @@ impl Storage {
         if db::is_postgres_url(url) {
             let pool = observe(db::connect_postgres(url, settings).await?);
             db::migrate(&pool).await?;
-            return Ok(Self::assemble(
-                pool.clone(),
-                Writes::Concurrent(pool),
-                health,
-            ));
+            let storage = Self::assemble(pool.clone(), Writes::Concurrent(pool), health);
+            storage.inner.notifications.listen(storage.reads()).await?;
+            return Ok(storage);
         }
         if !db::is_sqlite_url(url) {
             return Err(Error::Invalid(
@@ -115,6 +115,7 @@ impl Storage {
                 reads,
                 writes,
                 health,
+                notifications: Arc::default(),
             }),
         }
     }
@@ -122,6 +123,11 @@ impl Storage {
     /// The pool for reads. On SQLite its connections never write.
     pub fn reads(&self) -> &DatabaseConnection {
         &self.inner.reads
+    }
+
+    /// Where committed changes are announced to in-memory state (see `notify.rs`).
+    pub fn notifications(&self) -> &Arc<Notifications> {
+        &self.inner.notifications
     }
 
     pub fn backend(&self) -> DatabaseBackend {

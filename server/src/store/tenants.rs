@@ -54,12 +54,15 @@ pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, 
         .ok_or_else(|| Error::not_found("tenant", id))
 }
 
-/// Deletes the tenant and everything it owns; returns the ids of the credentials that died
-/// with it, already announced to other replicas.
-pub async fn delete(db: &Storage, id: &str) -> Result<Vec<String>, Error> {
+/// Deletes the tenant and everything it owns; the credentials that die with it stop
+/// working at once, here and on every replica.
+pub async fn delete(db: &Storage, id: &str) -> Result<(), Error> {
     let id = id.to_owned();
-    db.write(move |txn| Box::pin(async move { delete_in(txn, &id).await }))
-        .await
+    let ended = db
+        .write(move |txn| Box::pin(async move { delete_in(txn, &id).await }))
+        .await?;
+    credentials::ended(db, &ended);
+    Ok(())
 }
 
 async fn delete_in(txn: &impl ConnectionTrait, id: &str) -> Result<Vec<String>, Error> {
