@@ -120,11 +120,15 @@ pub struct StorageArgs {
     #[arg(long, env = "SCIM_SQLITE_READ_CONNECTIONS", default_value_t = 4)]
     pub sqlite_read_connections: u32,
     /// SQLite page cache per connection, in KiB.
-    #[arg(long, env = "SCIM_SQLITE_CACHE_KIB", default_value_t = 2048)]
+    #[arg(long, env = "SCIM_SQLITE_CACHE_KIB", default_value_t = 1024)]
     pub sqlite_cache_kib: u32,
     /// PostgreSQL pool size.
     #[arg(long, env = "SCIM_POSTGRES_CONNECTIONS", default_value_t = 16)]
     pub postgres_connections: u32,
+    /// Users (with their groups) kept in memory for reads by id and `userName eq` filters;
+    /// embedded SQLite only, 0 turns it off.
+    #[arg(long, env = "SCIM_USER_CACHE_ENTRIES", default_value_t = 10_000)]
+    pub user_cache_entries: usize,
 }
 
 impl StorageArgs {
@@ -136,6 +140,7 @@ impl StorageArgs {
             sqlite_read_connections: self.sqlite_read_connections.max(1),
             sqlite_cache_kib: self.sqlite_cache_kib,
             postgres_connections: self.postgres_connections.max(2),
+            user_cache_entries: self.user_cache_entries,
         }
     }
 }
@@ -159,6 +164,7 @@ pub struct StorageSettings {
     pub sqlite_read_connections: u32,
     pub sqlite_cache_kib: u32,
     pub postgres_connections: u32,
+    pub user_cache_entries: usize,
 }
 
 impl Default for StorageSettings {
@@ -168,8 +174,9 @@ impl Default for StorageSettings {
             write_queue_capacity: 1024,
             max_write_batch: 256,
             sqlite_read_connections: 4,
-            sqlite_cache_kib: 2048,
+            sqlite_cache_kib: 1024,
             postgres_connections: 16,
+            user_cache_entries: 10_000,
         }
     }
 }

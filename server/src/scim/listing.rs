@@ -68,20 +68,25 @@ impl From<SearchRequest> for ListRequest {
 }
 
 impl ListRequest {
-    /// The page to read and the filter as an SQL condition.
-    pub fn plan(
-        &self,
-        state: &crate::AppState,
-        kind: ResourceKind,
-    ) -> Result<(Page, Option<Expr>), Error> {
-        let page = page(
+    /// The page to read, validated.
+    pub fn page(&self, state: &crate::AppState, kind: ResourceKind) -> Result<Page, Error> {
+        page(
             &state.settings,
             kind,
             self.start_index,
             self.count,
             self.sort_by.as_deref(),
             self.sort_order.as_deref(),
-        )?;
+        )
+    }
+
+    /// The page to read and the filter as an SQL condition.
+    pub fn plan(
+        &self,
+        state: &crate::AppState,
+        kind: ResourceKind,
+    ) -> Result<(Page, Option<Expr>), Error> {
+        let page = self.page(state, kind)?;
         let condition = self
             .filter
             .as_deref()

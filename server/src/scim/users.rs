@@ -101,6 +101,19 @@ pub fn render(
     Ok(out)
 }
 
+fn render_cached(
+    state: &AppState,
+    user: &store::user_cache::CachedUser,
+    projection: &Projection,
+) -> Result<Value, ScimErrorResponse> {
+    let groups = projection
+        .includes("groups")
+        .then_some(user.groups.as_slice());
+    Ok(Value::Object(
+        projection.apply(render(state, &user.row, groups)?),
+    ))
+}
+
 async fn render_one(
     state: &AppState,
     row: &entity::scim_user::Model,
@@ -124,13 +137,51 @@ async fn render_one(
     )?)))
 }
 
+/// The value of a filter that is exactly `userName eq "…"`: the existence check identity
+/// providers send before every create, answered without compiling SQL (and from the user
+/// cache where there is one).
+fn user_name_equality(filter: &str) -> Option<String> {
+    use super::filter::{AttrExp, CompValue, CompareOp, Filter};
+    match super::filter::parse(filter).ok()? {
+        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value)))
+            if path.sub_attr.is_none()
+                && path.name.eq_ignore_ascii_case("userName")
+                && path
+                    .uri
+                    .as_deref()
+                    .is_none_or(|uri| uri.eq_ignore_ascii_case(schema::USER_SCHEMA)) =>
+        {
+            Some(value)
+        }
+        _ => None,
+    }
+}
+
 async fn search(
     state: &AppState,
     tenant_id: &str,
     request: &ListRequest,
 ) -> Result<Value, ScimErrorResponse> {
-    let (page, condition) = request.plan(state, ResourceKind::User)?;
     let projection = &request.projection;
+    if let Some(user_name) = request.filter.as_deref().and_then(user_name_equality) {
+        let page = request.page(state, ResourceKind::User)?;
+        let found = store::users::find_by_user_name(
+            &state.db,
+            tenant_id,
+            &user_name,
+            projection.includes("groups"),
+        )
+        .await?;
+        let total = u64::from(found.is_some());
+        let resources = found
+            .filter(|_| page.count > 0 && page.start_index <= total)
+            .map(|user| render_cached(state, &user, projection))
+            .transpose()?
+            .into_iter()
+            .collect();
+        return Ok(list_response(total, &page, resources));
+    }
+    let (page, condition) = request.plan(state, ResourceKind::User)?;
     let (total, rows) = store::users::list(state.db.reads(), tenant_id, condition, &page).await?;
     let mut groups = if projection.includes("groups") {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
@@ -288,18 +339,24 @@ impl UsersApi {
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> Result<UserResponse, ScimErrorResponse> {
-        let row = store::users::get(state.db.reads(), &auth.0.tenant_id, &id).await?;
+        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
+        let user = store::users::fetch(
+            &state.db,
+            &auth.0.tenant_id,
+            &id,
+            projection.includes("groups"),
+        )
+        .await?;
         if if_none_match
             .as_deref()
-            .is_some_and(|tags| store::resources::etag_matches(tags, row.version))
+            .is_some_and(|tags| store::resources::etag_matches(tags, user.row.version))
         {
             return Ok(UserResponse::NotModified);
         }
-        let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
-        let body = render_one(&state, &row, &projection).await?;
+        let body = render_cached(&state, &user, &projection)?;
         Ok(UserResponse::Ok(
             ScimJson(Documented::new(body)),
-            etag_of(&row),
+            etag_of(&user.row),
         ))
     }
 

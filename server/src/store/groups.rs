@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::{
     Storage,
     resources::{Page, Sort, check_version, text},
+    users,
 };
 use crate::error::Error;
 
@@ -139,18 +140,22 @@ pub async fn create(
     };
     let name = fill(&mut row, attrs)?;
     let tenant_id = tenant_id.to_owned();
-    db.write(move |txn| {
-        Box::pin(async move {
-            let members = existing_users(txn, &tenant_id, &members).await?;
-            let row = row
-                .insert(txn)
-                .await
-                .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-            insert_members(txn, &tenant_id, &row.id, &members).await?;
-            Ok(row)
+    let touched = members.clone();
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let members = existing_users(txn, &tenant_id, &members).await?;
+                let row = row
+                    .insert(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+                insert_members(txn, &tenant_id, &row.id, &members).await?;
+                Ok(row)
+            })
         })
-    })
-    .await
+        .await;
+    users::forget(db, &touched);
+    outcome
 }
 
 pub async fn get(
@@ -177,29 +182,32 @@ pub async fn replace(
 ) -> Result<scim_group::Model, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    db.write(move |txn| {
-        Box::pin(async move {
-            let current = get(txn, &tenant_id, &id).await?;
-            check_version(if_match.as_deref(), current.version)?;
-            let members = existing_users(txn, &tenant_id, &members).await?;
-            let version = current.version + 1;
-            let mut row = current.into_active_model();
-            let name = fill(&mut row, &attrs)?;
-            row.version = Set(version);
-            row.last_modified = Set(now);
-            let row = row
-                .update(txn)
-                .await
-                .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-            group_member::Entity::delete_many()
-                .filter(group_member::Column::GroupId.eq(&id))
-                .exec(txn)
-                .await?;
-            insert_members(txn, &tenant_id, &id, &members).await?;
-            Ok(row)
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let current = get(txn, &tenant_id, &id).await?;
+                check_version(if_match.as_deref(), current.version)?;
+                let members = existing_users(txn, &tenant_id, &members).await?;
+                let version = current.version + 1;
+                let mut row = current.into_active_model();
+                let name = fill(&mut row, &attrs)?;
+                row.version = Set(version);
+                row.last_modified = Set(now);
+                let row = row
+                    .update(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+                group_member::Entity::delete_many()
+                    .filter(group_member::Column::GroupId.eq(&id))
+                    .exec(txn)
+                    .await?;
+                insert_members(txn, &tenant_id, &id, &members).await?;
+                Ok(row)
+            })
         })
-    })
-    .await
+        .await;
+    users::forget_all(db);
+    outcome
 }
 
 /// A change a PATCH makes to a group, applied in one transaction.
@@ -224,45 +232,60 @@ pub async fn apply(
 ) -> Result<scim_group::Model, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    db.write(move |txn| {
-        Box::pin(async move {
-            // Locks the group row on PostgreSQL, so concurrent PATCHes of one group queue here.
-            let current = scim_group::Entity::find_by_id(id.clone())
-                .filter(scim_group::Column::TenantId.eq(&tenant_id))
-                .lock_exclusive()
-                .one(txn)
-                .await?
-                .ok_or_else(|| Error::not_found("Group", &id))?;
-            check_version(if_match.as_deref(), current.version)?;
-            let change = plan(&attributes(&current))?;
-            let add = existing_users(txn, &tenant_id, &change.add).await?;
-            let mut current = current;
-            if let Some(attrs) = &change.attributes {
-                let mut row = current.clone().into_active_model();
-                let name = fill(&mut row, attrs)?;
-                current = row
-                    .update(txn)
-                    .await
-                    .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-            }
-            if change.remove_all_members {
-                group_member::Entity::delete_many()
-                    .filter(group_member::Column::GroupId.eq(&id))
-                    .exec(txn)
-                    .await?;
-            }
-            for chunk in change.remove.chunks(CHUNK) {
-                group_member::Entity::delete_many()
-                    .filter(group_member::Column::GroupId.eq(&id))
-                    .filter(group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)))
-                    .exec(txn)
-                    .await?;
-            }
-            insert_members(txn, &tenant_id, &id, &add).await?;
-            bump(txn, current, now).await
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                // Locks the group row on PostgreSQL, so concurrent PATCHes of one group queue here.
+                let current = scim_group::Entity::find_by_id(id.clone())
+                    .filter(scim_group::Column::TenantId.eq(&tenant_id))
+                    .lock_exclusive()
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| Error::not_found("Group", &id))?;
+                check_version(if_match.as_deref(), current.version)?;
+                let change = plan(&attributes(&current))?;
+                let add = existing_users(txn, &tenant_id, &change.add).await?;
+                let mut current = current;
+                if let Some(attrs) = &change.attributes {
+                    let mut row = current.clone().into_active_model();
+                    let name = fill(&mut row, attrs)?;
+                    current = row
+                        .update(txn)
+                        .await
+                        .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+                }
+                if change.remove_all_members {
+                    group_member::Entity::delete_many()
+                        .filter(group_member::Column::GroupId.eq(&id))
+                        .exec(txn)
+                        .await?;
+                }
+                for chunk in change.remove.chunks(CHUNK) {
+                    group_member::Entity::delete_many()
+                        .filter(group_member::Column::GroupId.eq(&id))
+                        .filter(
+                            group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)),
+                        )
+                        .exec(txn)
+                        .await?;
+                }
+                insert_members(txn, &tenant_id, &id, &add).await?;
+                let touched = if change.attributes.is_some() || change.remove_all_members {
+                    None
+                } else {
+                    Some([add, change.remove].concat())
+                };
+                Ok((bump(txn, current, now).await?, touched))
+            })
         })
-    })
-    .await
+        .await;
+    match &outcome {
+        Ok((_, Some(touched))) => users::forget(db, touched),
+        // A rename or a wholesale removal touches every member; a failed write touched
+        // nothing, but what it would have touched is not known here.
+        _ => users::forget_all(db),
+    }
+    outcome.map(|(row, _)| row)
 }
 
 pub async fn delete(
@@ -273,21 +296,24 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    db.write(move |txn| {
-        Box::pin(async move {
-            let current = get(txn, &tenant_id, &id).await?;
-            check_version(if_match.as_deref(), current.version)?;
-            group_member::Entity::delete_many()
-                .filter(group_member::Column::GroupId.eq(&id))
-                .exec(txn)
-                .await?;
-            scim_group::Entity::delete_by_id(id.clone())
-                .exec(txn)
-                .await?;
-            Ok(())
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let current = get(txn, &tenant_id, &id).await?;
+                check_version(if_match.as_deref(), current.version)?;
+                group_member::Entity::delete_many()
+                    .filter(group_member::Column::GroupId.eq(&id))
+                    .exec(txn)
+                    .await?;
+                scim_group::Entity::delete_by_id(id.clone())
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
         })
-    })
-    .await
+        .await;
+    users::forget_all(db);
+    outcome
 }
 
 pub async fn list(

@@ -12,6 +12,7 @@ pub mod resources;
 pub mod scim_tokens;
 pub mod storage;
 pub mod tenants;
+pub mod user_cache;
 pub mod users;
 pub mod writer;
 

@@ -14,6 +14,7 @@ use super::{
     db,
     health::StorageHealth,
     notify::Notifications,
+    user_cache::UserCache,
     writer::{Opener, WriteFuture, WriteQueue},
 };
 use crate::{config::StorageSettings, error::Error};
@@ -32,6 +33,7 @@ struct Inner {
     writes: Writes,
     health: Arc<StorageHealth>,
     notifications: Arc<Notifications>,
+    users: Option<UserCache>,
 }
 
 enum Writes {
@@ -63,7 +65,7 @@ impl Storage {
         if db::is_postgres_url(url) {
             let pool = observe(db::connect_postgres(url, settings).await?);
             db::migrate(&pool).await?;
-            let storage = Self::assemble(pool.clone(), Writes::Concurrent(pool), health);
+            let storage = Self::assemble(pool.clone(), Writes::Concurrent(pool), health, None);
             storage.inner.notifications.listen(storage.reads()).await?;
             return Ok(storage);
         }
@@ -106,18 +108,31 @@ impl Storage {
             settings.max_write_batch,
             Arc::clone(&health),
         );
-        Ok(Self::assemble(reads, Writes::Queued(queue), health))
+        let users =
+            (settings.user_cache_entries > 0).then(|| UserCache::new(settings.user_cache_entries));
+        Ok(Self::assemble(reads, Writes::Queued(queue), health, users))
     }
 
-    fn assemble(reads: DatabaseConnection, writes: Writes, health: Arc<StorageHealth>) -> Self {
+    fn assemble(
+        reads: DatabaseConnection,
+        writes: Writes,
+        health: Arc<StorageHealth>,
+        users: Option<UserCache>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 reads,
                 writes,
                 health,
                 notifications: Arc::default(),
+                users,
             }),
         }
+    }
+
+    /// The cache of users, where there is one (see `user_cache.rs`).
+    pub fn user_cache(&self) -> Option<&UserCache> {
+        self.inner.users.as_ref()
     }
 
     /// The pool for reads. On SQLite its connections never write.

@@ -62,6 +62,7 @@ pub async fn delete(db: &Storage, id: &str) -> Result<(), Error> {
         .write(move |txn| Box::pin(async move { delete_in(txn, &id).await }))
         .await?;
     credentials::ended(db, &ended);
+    super::users::forget_all(db);
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! SCIM users of a tenant: the row, its indexed columns and its `scim_user_value` rows are
 //! always written together, in one transaction.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user, scim_user_value};
@@ -11,8 +11,11 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
-use super::Storage;
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
+use super::{
+    Storage,
+    user_cache::{CachedUser, UserCache},
+};
 use crate::error::Error;
 
 pub fn user_attributes(row: &scim_user::Model) -> Result<Map<String, Value>, Error> {
@@ -40,16 +43,21 @@ fn fill(row: &mut scim_user::ActiveModel, attrs: &Map<String, Value>) -> Result<
     Ok(())
 }
 
+/// Writes the user's indexed values; `replacing` removes the previous ones first (a new
+/// user has none, and skipping the statement matters at thousands of creates a second).
 async fn write_values(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     user_id: &str,
     attrs: &Map<String, Value>,
+    replacing: bool,
 ) -> Result<(), Error> {
-    scim_user_value::Entity::delete_many()
-        .filter(scim_user_value::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await?;
+    if replacing {
+        scim_user_value::Entity::delete_many()
+            .filter(scim_user_value::Column::UserId.eq(user_id))
+            .exec(txn)
+            .await?;
+    }
     let mut rows = Vec::new();
     for attribute in VALUE_TABLE_ATTRIBUTES {
         let Some(Value::Array(items)) = attrs.get(*attribute) else {
@@ -112,7 +120,7 @@ pub async fn create(
                 .insert(txn)
                 .await
                 .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-            write_values(txn, &tenant_id, &row.id, &attrs).await?;
+            write_values(txn, &tenant_id, &row.id, &attrs, false).await?;
             Ok(row)
         })
     })
@@ -129,6 +137,94 @@ pub async fn get(
         .one(db)
         .await?
         .ok_or_else(|| Error::not_found("User", id))
+}
+
+/// The user, from the cache when it holds it (embedded database only), with its groups
+/// when `with_groups` (without it, membership rows are not read, and `groups` is empty
+/// unless the cache had them).
+pub async fn fetch(
+    db: &Storage,
+    tenant_id: &str,
+    id: &str,
+    with_groups: bool,
+) -> Result<Arc<CachedUser>, Error> {
+    if let Some(user) = db.user_cache().and_then(|cache| cache.get(tenant_id, id)) {
+        return Ok(user);
+    }
+    let generation = db.user_cache().map(UserCache::generation);
+    let row = get(db.reads(), tenant_id, id).await?;
+    if !with_groups {
+        return Ok(Arc::new(CachedUser {
+            row,
+            groups: Vec::new(),
+        }));
+    }
+    remember(db, generation, row).await
+}
+
+/// The user whose `userName` is `user_name` (compared without case); its groups as for
+/// `fetch`.
+pub async fn find_by_user_name(
+    db: &Storage,
+    tenant_id: &str,
+    user_name: &str,
+    with_groups: bool,
+) -> Result<Option<Arc<CachedUser>>, Error> {
+    let user_name_lc = user_name.to_lowercase();
+    if let Some(user) = db
+        .user_cache()
+        .and_then(|cache| cache.by_user_name(tenant_id, &user_name_lc))
+    {
+        return Ok(Some(user));
+    }
+    let generation = db.user_cache().map(UserCache::generation);
+    let Some(row) = scim_user::Entity::find()
+        .filter(scim_user::Column::TenantId.eq(tenant_id))
+        .filter(scim_user::Column::UserNameLc.eq(user_name_lc))
+        .one(db.reads())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !with_groups {
+        return Ok(Some(Arc::new(CachedUser {
+            row,
+            groups: Vec::new(),
+        })));
+    }
+    remember(db, generation, row).await.map(Some)
+}
+
+/// Reads the user's groups and caches the pair if nothing was evicted since `generation`.
+async fn remember(
+    db: &Storage,
+    generation: Option<u64>,
+    row: scim_user::Model,
+) -> Result<Arc<CachedUser>, Error> {
+    let groups = groups_of(db.reads(), &row.tenant_id, std::slice::from_ref(&row.id))
+        .await?
+        .remove(&row.id)
+        .unwrap_or_default();
+    let user = CachedUser { row, groups };
+    Ok(match (db.user_cache(), generation) {
+        (Some(cache), Some(generation)) => cache.insert(generation, user),
+        _ => Arc::new(user),
+    })
+}
+
+/// Forgets cached copies of these users; call it once the write that changed them is over
+/// (committed or not), before answering.
+pub fn forget<'a>(db: &Storage, ids: impl IntoIterator<Item = &'a String>) {
+    if let Some(cache) = db.user_cache() {
+        cache.evict(ids);
+    }
+}
+
+/// Forgets every cached user (a change to a group can touch any number of them).
+pub fn forget_all(db: &Storage) {
+    if let Some(cache) = db.user_cache() {
+        cache.clear();
+    }
 }
 
 /// Replaces the user's attributes with `attrs` (PUT).
@@ -155,31 +251,35 @@ pub async fn modify(
 ) -> Result<scim_user::Model, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    db.write(move |txn| {
-        Box::pin(async move {
-            let current = scim_user::Entity::find_by_id(id.clone())
-                .filter(scim_user::Column::TenantId.eq(&tenant_id))
-                .lock_exclusive()
-                .one(txn)
-                .await?
-                .ok_or_else(|| Error::not_found("User", &id))?;
-            check_version(if_match.as_deref(), current.version)?;
-            let attrs = change(&user_attributes(&current)?)?;
-            let version = current.version + 1;
-            let mut row = current.into_active_model();
-            fill(&mut row, &attrs)?;
-            row.version = Set(version);
-            row.last_modified = Set(now);
-            let user_name = text(&attrs, "userName").unwrap_or_default();
-            let row = row
-                .update(txn)
-                .await
-                .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-            write_values(txn, &tenant_id, &id, &attrs).await?;
-            Ok(row)
+    let user_id = id.clone();
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let current = scim_user::Entity::find_by_id(id.clone())
+                    .filter(scim_user::Column::TenantId.eq(&tenant_id))
+                    .lock_exclusive()
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| Error::not_found("User", &id))?;
+                check_version(if_match.as_deref(), current.version)?;
+                let attrs = change(&user_attributes(&current)?)?;
+                let version = current.version + 1;
+                let mut row = current.into_active_model();
+                fill(&mut row, &attrs)?;
+                row.version = Set(version);
+                row.last_modified = Set(now);
+                let user_name = text(&attrs, "userName").unwrap_or_default();
+                let row = row
+                    .update(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+                write_values(txn, &tenant_id, &id, &attrs, true).await?;
+                Ok(row)
+            })
         })
-    })
-    .await
+        .await;
+    forget(db, [&user_id]);
+    outcome
 }
 
 /// Removes the user, its values and its memberships.
@@ -191,26 +291,30 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    db.write(move |txn| {
-        Box::pin(async move {
-            let current = get(txn, &tenant_id, &id).await?;
-            check_version(if_match.as_deref(), current.version)?;
-            group_member::Entity::delete_many()
-                .filter(group_member::Column::UserId.eq(&id))
-                .filter(group_member::Column::TenantId.eq(&tenant_id))
-                .exec(txn)
-                .await?;
-            scim_user_value::Entity::delete_many()
-                .filter(scim_user_value::Column::UserId.eq(&id))
-                .exec(txn)
-                .await?;
-            scim_user::Entity::delete_by_id(id.clone())
-                .exec(txn)
-                .await?;
-            Ok(())
+    let user_id = id.clone();
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let current = get(txn, &tenant_id, &id).await?;
+                check_version(if_match.as_deref(), current.version)?;
+                group_member::Entity::delete_many()
+                    .filter(group_member::Column::UserId.eq(&id))
+                    .filter(group_member::Column::TenantId.eq(&tenant_id))
+                    .exec(txn)
+                    .await?;
+                scim_user_value::Entity::delete_many()
+                    .filter(scim_user_value::Column::UserId.eq(&id))
+                    .exec(txn)
+                    .await?;
+                scim_user::Entity::delete_by_id(id.clone())
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
         })
-    })
-    .await
+        .await;
+    forget(db, [&user_id]);
+    outcome
 }
 
 /// One page of the tenant's users matching `condition`, and how many match in all.

@@ -207,10 +207,11 @@ impl Writer {
 
 /// Runs every job in its own savepoint of one `BEGIN IMMEDIATE` transaction and commits.
 /// Pushes each run job's `Finish` into `finishes`; jobs never run are dropped, which tells
-/// their callers the write was not carried out.
+/// their callers the write was not carried out. A job alone in its batch needs no
+/// savepoint: if it fails, the whole transaction is rolled back instead.
 async fn run_batch(
     connection: &DatabaseConnection,
-    batch: Vec<Job>,
+    mut batch: Vec<Job>,
     finishes: &mut Vec<Finish>,
 ) -> Result<(), Error> {
     let txn = connection
@@ -219,6 +220,18 @@ async fn run_batch(
             ..TransactionOptions::default()
         })
         .await?;
+    if batch.len() == 1
+        && let Some(job) = batch.pop()
+    {
+        let (succeeded, finish) = job(&txn).await;
+        finishes.push(finish);
+        if succeeded {
+            txn.commit().await?;
+        } else {
+            txn.rollback().await?;
+        }
+        return Ok(());
+    }
     for job in batch {
         let savepoint = txn.begin().await?;
         let (succeeded, finish) = job(&savepoint).await;

@@ -18,6 +18,7 @@ mod durability;
 mod openapi;
 mod ops;
 mod process;
+mod read_cache;
 mod replicas;
 mod schema;
 mod scim_discovery;

@@ -1,0 +1,186 @@
+//! Reads served from the user cache (embedded database) are never stale: each kind of
+//! change is read back right after it is acknowledged, having been read (and cached)
+//! just before.
+
+use poem::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Scim, TestApp, json_of, user};
+
+on_every_backend!(reads_follow_every_change);
+
+async fn by_name(scim: &Scim<'_>, name: &str) -> Vec<Value> {
+    let resp = scim
+        .get(&format!("/Users?filter=userName%20eq%20%22{name}%22"))
+        .await;
+    resp.assert_status_is_ok();
+    json_of(resp).await["Resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn read(scim: &Scim<'_>, id: &str) -> Value {
+    let resp = scim.get(&format!("/Users/{id}")).await;
+    resp.assert_status_is_ok();
+    json_of(resp).await
+}
+
+fn group_names(user: &Value) -> Vec<String> {
+    user["groups"]
+        .as_array()
+        .map(|groups| {
+            groups
+                .iter()
+                .map(|g| g["display"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn patch(scim: &Scim<'_>, path: &str, operations: Value) {
+    let resp = scim
+        .send(
+            "PATCH",
+            path,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": operations,
+            }),
+        )
+        .await;
+    assert!(resp.0.status().is_success(), "{}", resp.0.status());
+}
+
+async fn reads_follow_every_change(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.create_user(user("ada@example.com")).await;
+    let id = ada["id"].as_str().unwrap().to_owned();
+    assert_eq!(by_name(&scim, "ADA@example.com").await.len(), 1);
+    assert!(group_names(&read(&scim, &id).await).is_empty());
+
+    // Membership added to a group: the user's `groups` shows it.
+    let resp = scim
+        .post(
+            "/Groups",
+            &json!({ "displayName": "Sales", "members": [{ "value": id }] }),
+        )
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let sales = json_of(resp).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(group_names(&read(&scim, &id).await), ["Sales"]);
+    let resp = scim.post("/Groups", &json!({ "displayName": "Ops" })).await;
+    let ops = json_of(resp).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        group_names(&by_name(&scim, "ada@example.com").await[0]),
+        ["Sales"]
+    );
+    patch(
+        &scim,
+        &format!("/Groups/{ops}"),
+        json!([{ "op": "Add", "path": "members", "value": [{ "value": id }] }]),
+    )
+    .await;
+    assert_eq!(group_names(&read(&scim, &id).await), ["Ops", "Sales"]);
+    assert_eq!(
+        group_names(&by_name(&scim, "ada@example.com").await[0]),
+        ["Ops", "Sales"]
+    );
+
+    // Renamed, emptied, replaced and deleted groups.
+    patch(
+        &scim,
+        &format!("/Groups/{sales}"),
+        json!([{ "op": "Replace", "path": "displayName", "value": "Sales EMEA" }]),
+    )
+    .await;
+    assert_eq!(group_names(&read(&scim, &id).await), ["Ops", "Sales EMEA"]);
+    patch(
+        &scim,
+        &format!("/Groups/{ops}"),
+        json!([{ "op": "Remove", "path": "members", "value": [{ "value": id }] }]),
+    )
+    .await;
+    assert_eq!(group_names(&read(&scim, &id).await), ["Sales EMEA"]);
+    scim.send(
+        "PUT",
+        &format!("/Groups/{sales}"),
+        &json!({ "displayName": "Sales EMEA", "members": [] }),
+    )
+    .await
+    .assert_status_is_ok();
+    assert!(group_names(&read(&scim, &id).await).is_empty());
+    patch(
+        &scim,
+        &format!("/Groups/{ops}"),
+        json!([{ "op": "Add", "path": "members", "value": [{ "value": id }] }]),
+    )
+    .await;
+    assert_eq!(group_names(&read(&scim, &id).await), ["Ops"]);
+    scim.delete(&format!("/Groups/{ops}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert!(group_names(&by_name(&scim, "ada@example.com").await[0]).is_empty());
+
+    // The user itself: patched, renamed, replaced, deactivated, deleted.
+    patch(
+        &scim,
+        &format!("/Users/{id}"),
+        json!([{ "op": "Replace", "path": "displayName", "value": "Ada L." }]),
+    )
+    .await;
+    assert_eq!(read(&scim, &id).await["displayName"], "Ada L.");
+    patch(
+        &scim,
+        &format!("/Users/{id}"),
+        json!([{ "op": "Replace", "path": "userName", "value": "ada@lovelace.example" }]),
+    )
+    .await;
+    assert!(by_name(&scim, "ada@example.com").await.is_empty());
+    assert_eq!(
+        by_name(&scim, "ada@lovelace.example").await[0]["id"],
+        id.as_str()
+    );
+    scim.send(
+        "PUT",
+        &format!("/Users/{id}"),
+        &json!({ "userName": "ada@lovelace.example", "active": false }),
+    )
+    .await
+    .assert_status_is_ok();
+    let after = read(&scim, &id).await;
+    assert_eq!(after["active"], false);
+    assert!(
+        after.get("displayName").is_none(),
+        "PUT cleared it: {after}"
+    );
+    scim.delete(&format!("/Users/{id}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    scim.get(&format!("/Users/{id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    assert!(by_name(&scim, "ada@lovelace.example").await.is_empty());
+
+    // Another tenant never sees it, cached or not.
+    let other = app.scim("Globex").await;
+    let grace = scim.create_user(user("grace@example.com")).await;
+    let grace_id = grace["id"].as_str().unwrap();
+    read(&scim, grace_id).await;
+    other
+        .get(&format!("/Users/{grace_id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    assert!(by_name(&other, "grace@example.com").await.is_empty());
+
+    // Deleting the tenant forgets its users.
+    app.admin_delete(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{}", scim.tenant),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    scim.get(&format!("/Users/{grace_id}"))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+}
