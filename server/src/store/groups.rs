@@ -8,7 +8,7 @@ use entity::{group_member, scim_group, scim_user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, OnConflict},
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::{Map, Value};
 
@@ -109,18 +109,6 @@ async fn insert_members(
         }
     }
     Ok(())
-}
-
-async fn bump(
-    txn: &impl ConnectionTrait,
-    group: scim_group::Model,
-    now: DateTime<Utc>,
-) -> Result<scim_group::Model, Error> {
-    let version = group.version + 1;
-    let mut row = group.into_active_model();
-    row.version = Set(version);
-    row.last_modified = Set(now);
-    Ok(row.update(txn).await?)
 }
 
 pub async fn create(
@@ -235,14 +223,22 @@ pub async fn apply(
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
-                // Locks the group row on PostgreSQL, so concurrent PATCHes of one group queue here.
-                let current = scim_group::Entity::find_by_id(id.clone())
+                // Bumps the version first: one statement that also locks the row on PostgreSQL
+                // (concurrent PATCHes of one group queue here) and returns what it held. If the
+                // PATCH then fails, its savepoint or transaction takes the bump back.
+                let current = scim_group::Entity::update_many()
+                    .col_expr(
+                        scim_group::Column::Version,
+                        Expr::col(scim_group::Column::Version).add(1),
+                    )
+                    .col_expr(scim_group::Column::LastModified, Expr::value(now))
+                    .filter(scim_group::Column::Id.eq(&id))
                     .filter(scim_group::Column::TenantId.eq(&tenant_id))
-                    .lock_exclusive()
-                    .one(txn)
+                    .exec_with_returning(txn)
                     .await?
+                    .pop()
                     .ok_or_else(|| Error::not_found("Group", &id))?;
-                check_version(if_match.as_deref(), current.version)?;
+                check_version(if_match.as_deref(), current.version - 1)?;
                 let change = plan(&attributes(&current))?;
                 let add = existing_users(txn, &tenant_id, &change.add).await?;
                 let mut current = current;
@@ -275,7 +271,7 @@ pub async fn apply(
                 } else {
                     Some([add, change.remove].concat())
                 };
-                Ok((bump(txn, current, now).await?, touched))
+                Ok((current, touched))
             })
         })
         .await;

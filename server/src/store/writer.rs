@@ -10,8 +10,8 @@ use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
 
 use futures_util::FutureExt;
 use sea_orm::{
-    DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -232,14 +232,17 @@ async fn run_batch(
         }
         return Ok(());
     }
-    for job in batch {
-        let savepoint = txn.begin().await?;
-        let (succeeded, finish) = job(&savepoint).await;
+    // Savepoints of our own rather than nested transactions: a successful job's savepoint
+    // is never released one by one (COMMIT releases them all), which saves a round trip to
+    // SQLite's thread per write, the dominant cost of a write here.
+    for (n, job) in batch.into_iter().enumerate() {
+        txn.execute_unprepared(&format!("SAVEPOINT write_{n}"))
+            .await?;
+        let (succeeded, finish) = job(&txn).await;
         finishes.push(finish);
-        if succeeded {
-            savepoint.commit().await?;
-        } else {
-            savepoint.rollback().await?;
+        if !succeeded {
+            txn.execute_unprepared(&format!("ROLLBACK TO write_{n}"))
+                .await?;
         }
     }
     txn.commit().await?;
