@@ -13,6 +13,7 @@ pub mod scim_tokens;
 pub mod storage;
 pub mod tenants;
 pub mod user_cache;
+pub mod user_creates;
 pub mod users;
 pub mod writer;
 

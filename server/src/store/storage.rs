@@ -15,6 +15,7 @@ use super::{
     health::StorageHealth,
     notify::Notifications,
     user_cache::UserCache,
+    user_creates::UserCreates,
     writer::{Opener, WriteFuture, WriteQueue},
 };
 use crate::{config::StorageSettings, error::Error};
@@ -34,6 +35,8 @@ struct Inner {
     health: Arc<StorageHealth>,
     notifications: Arc<Notifications>,
     users: Option<UserCache>,
+    /// Embedded database only: creates merged into one statement (see `user_creates.rs`).
+    user_creates: Option<Arc<UserCreates>>,
 }
 
 enum Writes {
@@ -119,15 +122,21 @@ impl Storage {
         health: Arc<StorageHealth>,
         users: Option<UserCache>,
     ) -> Self {
+        let user_creates = matches!(writes, Writes::Queued(_)).then(Arc::default);
         Self {
             inner: Arc::new(Inner {
                 reads,
                 writes,
                 health,
                 notifications: Arc::default(),
+                user_creates,
                 users,
             }),
         }
+    }
+
+    pub fn user_creates(&self) -> Option<&Arc<UserCreates>> {
+        self.inner.user_creates.as_ref()
     }
 
     /// The cache of users, where there is one (see `user_cache.rs`).

@@ -43,21 +43,12 @@ fn fill(row: &mut scim_user::ActiveModel, attrs: &Map<String, Value>) -> Result<
     Ok(())
 }
 
-/// Writes the user's indexed values; `replacing` removes the previous ones first (a new
-/// user has none, and skipping the statement matters at thousands of creates a second).
-async fn write_values(
-    txn: &impl ConnectionTrait,
+/// The user's indexed values as rows of `scim_user_value`.
+pub(super) fn value_rows(
     tenant_id: &str,
     user_id: &str,
     attrs: &Map<String, Value>,
-    replacing: bool,
-) -> Result<(), Error> {
-    if replacing {
-        scim_user_value::Entity::delete_many()
-            .filter(scim_user_value::Column::UserId.eq(user_id))
-            .exec(txn)
-            .await?;
-    }
+) -> Vec<scim_user_value::ActiveModel> {
     let mut rows = Vec::new();
     for attribute in VALUE_TABLE_ATTRIBUTES {
         let Some(Value::Array(items)) = attrs.get(*attribute) else {
@@ -87,13 +78,42 @@ async fn write_values(
             });
         }
     }
-    if !rows.is_empty() {
-        scim_user_value::Entity::insert_many(rows).exec(txn).await?;
+    rows
+}
+
+/// Inserts value rows, in statements that stay under every backend's parameter limit.
+pub(super) async fn insert_values(
+    txn: &impl ConnectionTrait,
+    rows: Vec<scim_user_value::ActiveModel>,
+) -> Result<(), Error> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(VALUE_ROWS_PER_STATEMENT).collect();
+        scim_user_value::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(())
 }
 
-fn taken(user_name: &str) -> String {
+/// 8 parameters a row: far below SQLite's 32,766 and PostgreSQL's 65,535.
+const VALUE_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Rewrites the user's indexed values.
+async fn replace_values(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+    attrs: &Map<String, Value>,
+) -> Result<(), Error> {
+    scim_user_value::Entity::delete_many()
+        .filter(scim_user_value::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    insert_values(txn, value_rows(tenant_id, user_id, attrs)).await
+}
+
+pub(super) fn taken(user_name: &str) -> String {
     format!("a user with userName {user_name:?} already exists")
 }
 
@@ -103,8 +123,9 @@ pub async fn create(
     attrs: Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, Error> {
+    let id = uuid::Uuid::now_v7().to_string();
     let mut row = scim_user::ActiveModel {
-        id: Set(uuid::Uuid::now_v7().to_string()),
+        id: Set(id.clone()),
         tenant_id: Set(tenant_id.to_owned()),
         version: Set(1),
         created_at: Set(now),
@@ -112,15 +133,18 @@ pub async fn create(
         ..Default::default()
     };
     fill(&mut row, &attrs)?;
-    let tenant_id = tenant_id.to_owned();
+    let user_name = text(&attrs, "userName").unwrap_or_default();
+    let values = value_rows(tenant_id, &id, &attrs);
+    if let Some(creates) = db.user_creates() {
+        return creates.create(db, row, values, user_name).await;
+    }
     db.write(move |txn| {
         Box::pin(async move {
-            let user_name = text(&attrs, "userName").unwrap_or_default();
             let row = row
                 .insert(txn)
                 .await
                 .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-            write_values(txn, &tenant_id, &row.id, &attrs, false).await?;
+            insert_values(txn, values).await?;
             Ok(row)
         })
     })
@@ -273,7 +297,7 @@ pub async fn modify(
                     .update(txn)
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-                write_values(txn, &tenant_id, &id, &attrs, true).await?;
+                replace_values(txn, &tenant_id, &id, &attrs).await?;
                 Ok(row)
             })
         })

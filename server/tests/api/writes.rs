@@ -360,3 +360,87 @@ async fn acknowledged_writes_are_readable_at_once(app: TestApp) {
         client.await.unwrap();
     }
 }
+
+/// Creates that wait together are inserted together: a userName race inside the batch or
+/// against a stored user gives exactly one 201 per name, and a create that cannot be
+/// stored for another reason (here: a tenant that does not exist) fails alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_creates_keep_each_outcome() {
+    let app = TestApp::sqlite().await;
+    let tenant = app.tenant_id("Acme").await;
+    let db = app.state.db.clone();
+    let attrs = |name: &str| {
+        json!({ "userName": name, "emails": [{ "value": name, "type": "work" }] })
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let now = chrono::Utc::now();
+    server::store::users::create(&db, &tenant, attrs("taken@example.com"), now)
+        .await
+        .unwrap();
+    let (release, holder) = hold_the_writer(&db).await;
+    let names = [
+        ("Acme", "ada@example.com"),
+        ("Acme", "ADA@example.com"),
+        ("Acme", "grace@example.com"),
+        ("Acme", "Taken@example.com"),
+        ("nowhere", "orphan@example.com"),
+        ("Acme", "ada@EXAMPLE.com"),
+        ("Acme", "linus@example.com"),
+    ];
+    let creates: Vec<_> = names
+        .iter()
+        .map(|(which, name)| {
+            let db = db.clone();
+            let tenant = if *which == "Acme" {
+                tenant.clone()
+            } else {
+                "no-such-tenant".to_owned()
+            };
+            let attrs = attrs(name);
+            tokio::spawn(
+                async move { server::store::users::create(&db, &tenant, attrs, now).await },
+            )
+        })
+        .collect();
+    settle().await;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let mut outcomes = Vec::new();
+    for create in creates {
+        outcomes.push(create.await.unwrap());
+    }
+    let created: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().map(|u| u.user_name.as_str()))
+        .collect();
+    let conflicts = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(Error::Conflict(_))))
+        .count();
+    assert_eq!(created.len(), 3, "{outcomes:?}");
+    assert!(created.contains(&"grace@example.com") && created.contains(&"linus@example.com"));
+    assert_eq!(
+        conflicts, 3,
+        "two more Adas and the taken name: {outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[4], Err(Error::Db(_))),
+        "the orphan fails alone: {:?}",
+        outcomes[4]
+    );
+    // Each created user came with its indexed email.
+    let scim_token = app.token(&tenant).await;
+    for name in created {
+        let resp = app
+            .client
+            .get(format!(
+                "/scim/{tenant}/v2/Users?filter=emails.value%20eq%20%22{name}%22"
+            ))
+            .header("Authorization", format!("Bearer {scim_token}"))
+            .send()
+            .await;
+        assert_eq!(json_of(resp).await["totalResults"], 1, "{name}");
+    }
+}
