@@ -111,6 +111,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bind: args.bind,
         data_dir: args.database.data_dir.clone(),
         settings,
+        observer: None,
     })
     .await
     .context("cannot start")?;

@@ -11,16 +11,23 @@ use poem::{
     listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
 };
 
-use crate::{AppState, bootstrap, config::Settings, error::Error, store::Storage};
+use crate::{
+    AppState, bootstrap,
+    config::Settings,
+    error::Error,
+    store::{Storage, storage::StatementObserver},
+};
 
 /// What `build` needs beyond the runtime settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Launch {
     pub database_url: String,
     pub bind: SocketAddr,
     /// Where the bootstrap operator key is written on first start.
     pub data_dir: PathBuf,
     pub settings: Settings,
+    /// Sees every SQL statement (tests use it to prove what a request reads).
+    pub observer: Option<StatementObserver>,
 }
 
 pub struct Application {
@@ -34,7 +41,12 @@ const GRACE: Duration = Duration::from_secs(30);
 
 impl Application {
     pub async fn build(launch: Launch) -> Result<Self, Error> {
-        let storage = Storage::open(&launch.database_url, &launch.settings.storage).await?;
+        let storage = Storage::open_observed(
+            &launch.database_url,
+            &launch.settings.storage,
+            launch.observer,
+        )
+        .await?;
         let state = AppState::start(storage, launch.settings).await?;
         if let Some(path) = bootstrap::ensure_operator_key(
             &state.db,

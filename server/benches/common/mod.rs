@@ -44,6 +44,7 @@ pub async fn start(settings: Settings) -> Running {
         bind: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_owned(),
         settings,
+        observer: None,
     })
     .await
     .unwrap();

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use server::{
     AppState,
     config::{Argon2Params, Settings},
-    store::{self, Storage},
+    startup::{Application, Launch},
+    store::{self, storage::StatementObserver},
 };
 
 pub const PUBLIC_URL: &str = "https://scim.example.test";
@@ -103,8 +104,7 @@ impl TestApp {
     }
 
     async fn build(url: &str, database: Backing, settings: Settings) -> Self {
-        let db = Storage::open(url, &settings.storage).await.unwrap();
-        Self::over(db, database, settings).await
+        Self::boot(url, database, settings, None).await
     }
 
     /// Like `sqlite()`/`postgres()`, with every SQL statement the app runs recorded.
@@ -121,19 +121,12 @@ impl TestApp {
         };
         let statements = Statements::default();
         let sink = statements.clone();
-        let settings = test_settings();
-        let db = Storage::open_observed(
-            &url,
-            &settings.storage,
-            Some(std::sync::Arc::new(
-                move |info: &sea_orm::metric::Info<'_>| {
-                    sink.0.lock().unwrap().push(info.statement.sql.clone())
-                },
-            )),
-        )
-        .await
-        .unwrap();
-        Some((Self::over(db, backing, settings).await, statements))
+        let observer: StatementObserver =
+            std::sync::Arc::new(move |info: &sea_orm::metric::Info<'_>| {
+                sink.0.lock().unwrap().push(info.statement.sql.clone())
+            });
+        let app = Self::boot(&url, backing, test_settings(), Some(observer)).await;
+        Some((app, statements))
     }
 
     /// Another app (a "replica") over this app's database, with its own caches.
@@ -141,23 +134,44 @@ impl TestApp {
         let Backing::Postgres { url } = &self.database else {
             panic!("replicas share PostgreSQL");
         };
-        let settings = test_settings();
-        let db = Storage::open(url, &settings.storage).await.unwrap();
-        let mut app = Self::over(db, Backing::Postgres { url: url.clone() }, settings).await;
+        let mut app = Self::boot(
+            url,
+            Backing::Postgres { url: url.clone() },
+            test_settings(),
+            None,
+        )
+        .await;
         app.operator_key = self.operator_key.clone();
         app
     }
 
-    async fn over(db: Storage, database: Backing, settings: Settings) -> Self {
-        let state = AppState::start(db, settings).await.unwrap();
-        let operator_key = server::bootstrap::create_operator_key(
-            &state.db,
-            state.auth.hasher(),
-            None,
-            state.clock.now(),
-        )
+    /// Boots the app the way the binary does (`startup::Application`), then drives it
+    /// in-process rather than over its listener.
+    async fn boot(
+        url: &str,
+        database: Backing,
+        settings: Settings,
+        observer: Option<StatementObserver>,
+    ) -> Self {
+        // The bootstrap key file goes beside, not into, the database directory, which
+        // tests scan for plain credentials.
+        let keys = tempfile::tempdir().unwrap();
+        let data_dir = keys.path().to_owned();
+        let app = Application::build(Launch {
+            database_url: url.to_owned(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.clone(),
+            settings,
+            observer,
+        })
         .await
         .unwrap();
+        let state = app.state().clone();
+        // The first start writes the bootstrap operator key; a replica finds one and
+        // writes none (its caller copies the first app's).
+        let operator_key = std::fs::read_to_string(data_dir.join("operator.key"))
+            .map(|key| key.trim().to_owned())
+            .unwrap_or_default();
         let client = TestClient::new(server::app(state.clone()).boxed());
         Self {
             state,
