@@ -11,6 +11,8 @@
 
 #![expect(clippy::unwrap_used, reason = "a benchmark fails loudly")]
 
+mod common;
+
 use std::{
     collections::VecDeque,
     future::Future,
@@ -105,31 +107,8 @@ impl Server {
 
     async fn tenant(&self, http: &reqwest::Client) -> (String, String) {
         let key = std::fs::read_to_string(self._dir.path().join("operator.key")).unwrap();
-        let tenant: Value = http
-            .post(format!("{}/admin/v1/tenants", self.base))
-            .bearer_auth(key.trim())
-            .json(&json!({ "name": "Contoso" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = tenant["id"].as_str().unwrap().to_owned();
-        let token: Value = http
-            .post(format!("{}/admin/v1/tenants/{id}/scim-tokens", self.base))
-            .bearer_auth(key.trim())
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (
-            format!("{}/scim/{id}/v2", self.base),
-            token["token"].as_str().unwrap().to_owned(),
-        )
+        let (_, scim, token) = common::create_tenant(http, &self.base, key.trim(), "Contoso").await;
+        (scim, token)
     }
 }
 

@@ -76,32 +76,41 @@ pub async fn start(settings: Settings) -> Running {
 impl Running {
     /// A new tenant: `(tenant id, SCIM base URL, SCIM token)`.
     pub async fn tenant(&self, name: &str) -> (String, String, String) {
-        let tenant: Value = self
-            .http
-            .post(format!("{}/admin/v1/tenants", self.base))
-            .bearer_auth(&self.operator)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = tenant["id"].as_str().unwrap().to_owned();
-        let token: Value = self
-            .http
-            .post(format!("{}/admin/v1/tenants/{id}/scim-tokens", self.base))
-            .bearer_auth(&self.operator)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let scim = format!("{}/scim/{id}/v2", self.base);
-        (id, scim, token["token"].as_str().unwrap().to_owned())
+        create_tenant(&self.http, &self.base, &self.operator, name).await
     }
+}
+
+/// A new tenant and its SCIM token, through the admin API of the server at `base`:
+/// `(tenant id, SCIM base URL, SCIM token)`.
+pub async fn create_tenant(
+    http: &reqwest::Client,
+    base: &str,
+    operator: &str,
+    name: &str,
+) -> (String, String, String) {
+    let tenant: Value = http
+        .post(format!("{base}/admin/v1/tenants"))
+        .bearer_auth(operator)
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = tenant["id"].as_str().unwrap().to_owned();
+    let token: Value = http
+        .post(format!("{base}/admin/v1/tenants/{id}/scim-tokens"))
+        .bearer_auth(operator)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scim = format!("{base}/scim/{id}/v2");
+    (id, scim, token["token"].as_str().unwrap().to_owned())
 }
 
 /// Runs `request(worker, iteration)` from `concurrency` workers for `duration`, asserting
