@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::{
     Storage,
     resources::{Page, Sort, check_version, text},
+    user_cache::UserCache,
     users,
 };
 use crate::error::Error;
@@ -54,10 +55,14 @@ fn fill(row: &mut scim_group::ActiveModel, attrs: &Map<String, Value>) -> Result
 /// made a 10-member PATCH cost as much as the tenant has users.
 async fn existing_users(
     txn: &impl ConnectionTrait,
+    known: Option<&UserCache>,
     tenant_id: &str,
     ids: &[String],
 ) -> Result<Vec<String>, Error> {
     let wanted: BTreeSet<&String> = ids.iter().collect();
+    if known.is_some_and(|known| known.all_exist(tenant_id, wanted.iter().copied())) {
+        return Ok(wanted.into_iter().cloned().collect());
+    }
     let mut found = BTreeSet::new();
     let wanted_list: Vec<&String> = wanted.iter().copied().collect();
     for chunk in wanted_list.chunks(CHUNK) {
@@ -129,10 +134,12 @@ pub async fn create(
     let name = fill(&mut row, attrs)?;
     let tenant_id = tenant_id.to_owned();
     let touched = members.clone();
+    let storage = db.clone();
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
-                let members = existing_users(txn, &tenant_id, &members).await?;
+                let members =
+                    existing_users(txn, storage.user_cache(), &tenant_id, &members).await?;
                 let row = row
                     .insert(txn)
                     .await
@@ -170,12 +177,14 @@ pub async fn replace(
 ) -> Result<scim_group::Model, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
+    let storage = db.clone();
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
-                let members = existing_users(txn, &tenant_id, &members).await?;
+                let members =
+                    existing_users(txn, storage.user_cache(), &tenant_id, &members).await?;
                 let version = current.version + 1;
                 let mut row = current.into_active_model();
                 let name = fill(&mut row, &attrs)?;
@@ -220,6 +229,7 @@ pub async fn apply(
 ) -> Result<scim_group::Model, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
+    let storage = db.clone();
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
@@ -240,7 +250,8 @@ pub async fn apply(
                     .ok_or_else(|| Error::not_found("Group", &id))?;
                 check_version(if_match.as_deref(), current.version - 1)?;
                 let change = plan(&attributes(&current))?;
-                let add = existing_users(txn, &tenant_id, &change.add).await?;
+                let add =
+                    existing_users(txn, storage.user_cache(), &tenant_id, &change.add).await?;
                 let mut current = current;
                 if let Some(attrs) = &change.attributes {
                     let mut row = current.clone().into_active_model();

@@ -8,6 +8,11 @@
 //! A read that started before an eviction must not put back what the eviction removed: a
 //! generation counter, bumped by every eviction, is read before the database read and
 //! checked when inserting.
+//!
+//! Beside it, the ids of users known to exist (and their tenant), so that adding members
+//! need not look them up: an id enters only after the create that made it committed, and
+//! leaves inside the transaction that deletes it, before that commits. Being absent only
+//! costs a lookup, so the set may forget anything at any time.
 
 use std::{
     collections::HashMap,
@@ -30,6 +35,8 @@ pub struct UserCache {
     capacity: usize,
     generation: AtomicU64,
     entries: Mutex<Entries>,
+    /// User id to tenant id.
+    known: Mutex<HashMap<String, String>>,
 }
 
 #[derive(Default)]
@@ -54,7 +61,38 @@ impl UserCache {
             capacity: capacity.max(1),
             generation: AtomicU64::new(0),
             entries: Mutex::default(),
+            known: Mutex::default(),
         }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Call once the user's create committed.
+    pub fn exists(&self, tenant_id: &str, id: &str) {
+        let mut known = self.known();
+        if known.len() >= self.capacity {
+            // Forgetting is always safe: it costs one lookup.
+            known.clear();
+        }
+        known.insert(id.to_owned(), tenant_id.to_owned());
+    }
+
+    /// Call inside the transaction that deletes the user, before it commits.
+    pub fn may_be_gone(&self, id: &str) {
+        self.known().remove(id);
+    }
+
+    /// Whether every one of `ids` is a user of `tenant_id` known to exist.
+    pub fn all_exist<'a>(
+        &self,
+        tenant_id: &str,
+        ids: impl IntoIterator<Item = &'a String>,
+    ) -> bool {
+        let known = self.known();
+        ids.into_iter()
+            .all(|id| known.get(id).is_some_and(|tenant| tenant == tenant_id))
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -122,6 +160,7 @@ impl UserCache {
         self.generation.fetch_add(1, Ordering::SeqCst);
         entries.by_id.clear();
         entries.by_name.clear();
+        self.known().clear();
     }
 }
 
@@ -180,6 +219,20 @@ mod tests {
         cache.insert(cache.generation(), user("u1", "t1", "Grace"));
         assert!(cache.by_user_name("t1", "ada").is_none());
         assert_eq!(cache.by_user_name("t1", "grace").unwrap().row.id, "u1");
+    }
+
+    #[test]
+    fn known_users_are_per_tenant_and_forgotten_on_delete() {
+        let cache = UserCache::new(10);
+        let (a, b) = ("a".to_owned(), "b".to_owned());
+        cache.exists("t1", &a);
+        cache.exists("t1", &b);
+        assert!(cache.all_exist("t1", [&a, &b]));
+        assert!(!cache.all_exist("t2", [&a]));
+        cache.may_be_gone(&b);
+        assert!(!cache.all_exist("t1", [&a, &b]));
+        cache.clear();
+        assert!(!cache.all_exist("t1", [&a]));
     }
 
     #[test]

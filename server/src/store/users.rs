@@ -135,20 +135,25 @@ pub async fn create(
     fill(&mut row, &attrs)?;
     let user_name = text(&attrs, "userName").unwrap_or_default();
     let values = value_rows(tenant_id, &id, &attrs);
-    if let Some(creates) = db.user_creates() {
-        return creates.create(db, row, values, user_name).await;
-    }
-    db.write(move |txn| {
-        Box::pin(async move {
-            let row = row
-                .insert(txn)
-                .await
-                .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-            insert_values(txn, values).await?;
-            Ok(row)
+    let created = if let Some(creates) = db.user_creates() {
+        creates.create(db, row, values, user_name).await
+    } else {
+        db.write(move |txn| {
+            Box::pin(async move {
+                let row = row
+                    .insert(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+                insert_values(txn, values).await?;
+                Ok(row)
+            })
         })
-    })
-    .await
+        .await
+    };
+    if let (Ok(row), Some(cache)) = (&created, db.user_cache()) {
+        cache.exists(&row.tenant_id, &row.id);
+    }
+    created
 }
 
 pub async fn get(
@@ -316,6 +321,7 @@ pub async fn delete(
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
     let user_id = id.clone();
+    let storage = db.clone();
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
@@ -330,6 +336,9 @@ pub async fn delete(
                     .filter(scim_user_value::Column::UserId.eq(&id))
                     .exec(txn)
                     .await?;
+                if let Some(cache) = storage.user_cache() {
+                    cache.may_be_gone(&id);
+                }
                 scim_user::Entity::delete_by_id(id.clone())
                     .exec(txn)
                     .await?;

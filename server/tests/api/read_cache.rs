@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Scim, TestApp, json_of, user};
 
-on_every_backend!(reads_follow_every_change);
+on_every_backend!(
+    reads_follow_every_change,
+    deleted_and_foreign_users_never_become_members
+);
 
 async fn by_name(scim: &Scim<'_>, name: &str) -> Vec<Value> {
     let resp = scim
@@ -183,4 +186,52 @@ async fn reads_follow_every_change(app: TestApp) {
     scim.get(&format!("/Users/{grace_id}"))
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
+}
+
+/// Members are checked against users known to exist without a lookup where possible: a
+/// deleted user, or one of another tenant, is still refused.
+async fn deleted_and_foreign_users_never_become_members(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let other = app.scim("Globex").await;
+    let gone = scim.create_user(user("gone@example.com")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stays = scim.create_user(user("stays@example.com")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let foreign = other.create_user(user("foreign@example.com")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = scim
+        .post("/Groups", &json!({ "displayName": "Team" }))
+        .await;
+    let group = json_of(resp).await["id"].as_str().unwrap().to_owned();
+    scim.delete(&format!("/Users/{gone}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    for refused in [&gone, &foreign] {
+        let resp = scim
+            .send(
+                "PATCH",
+                &format!("/Groups/{group}"),
+                &json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{ "op": "Add", "path": "members",
+                                     "value": [{ "value": stays }, { "value": refused }] }],
+                }),
+            )
+            .await;
+        crate::helpers::assert_scim_error(resp, StatusCode::BAD_REQUEST).await;
+    }
+    let resp = scim.get(&format!("/Groups/{group}")).await;
+    assert!(
+        json_of(resp)
+            .await
+            .get("members")
+            .is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)),
+        "nothing was added"
+    );
 }
