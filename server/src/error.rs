@@ -3,7 +3,9 @@
 
 use sea_orm::DbErr;
 
-/// Retry-After for requests the database failed to serve.
+/// Retry-After for requests the database failed to serve (a full disk, an I/O error):
+/// long enough for a transient problem or an operator's fix, short enough for an identity
+/// provider's retry.
 pub const DATABASE_RETRY_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,14 @@ impl Error {
             reason: reason.into(),
             retry_after,
         }
+    }
+
+    /// A commit that failed: nothing of the write was stored.
+    pub fn commit_failed() -> Self {
+        Self::unavailable(
+            "storage failed to commit the write; nothing was stored",
+            DATABASE_RETRY_SECS,
+        )
     }
 
     /// A unique-constraint violation becomes `Conflict(message)`; anything else stays a database error.

@@ -14,10 +14,6 @@ pub struct StorageHealth {
 }
 
 impl StorageHealth {
-    /// Retry-After for writes that failed in storage: long enough for an operator's fix or
-    /// a transient I/O problem to pass, short enough for an identity provider's retry.
-    pub const RETRY_AFTER_SECS: u64 = 5;
-
     pub fn failed(&self, reason: &str) {
         *self.reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
         self.degraded.store(true, Ordering::Release);

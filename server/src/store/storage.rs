@@ -57,13 +57,7 @@ impl Storage {
         settings: &StorageSettings,
         observer: Option<StatementObserver>,
     ) -> Result<Self, Error> {
-        let observe = |mut connection: DatabaseConnection| {
-            if let Some(observer) = &observer {
-                let observer = Arc::clone(observer);
-                connection.set_metric_callback(move |info| observer(info));
-            }
-            connection
-        };
+        let observe = |connection| observed(connection, observer.as_ref());
         let health = Arc::new(StorageHealth::default());
         if db::is_postgres_url(url) {
             let pool = observe(db::connect_postgres(url, settings).await?);
@@ -95,12 +89,9 @@ impl Storage {
                 let settings = settings.clone();
                 let observer = observer.clone();
                 Box::pin(async move {
-                    let mut connection =
+                    let connection =
                         db::connect_sqlite(&url, &settings, db::SqliteRole::Writer).await?;
-                    if let Some(observer) = observer {
-                        connection.set_metric_callback(move |info| observer(info));
-                    }
-                    Ok(connection)
+                    Ok(observed(connection, observer.as_ref()))
                 })
             })
         };
@@ -186,10 +177,7 @@ impl Storage {
             Err(err) => {
                 tracing::error!(error = %err, "commit failed; nothing of the write was stored");
                 self.inner.health.failed(&err.to_string());
-                Err(Error::unavailable(
-                    "storage failed to commit the write; nothing was stored",
-                    StorageHealth::RETRY_AFTER_SECS,
-                ))
+                Err(Error::commit_failed())
             }
         }
     }
@@ -226,4 +214,16 @@ impl Storage {
             queue.close().await;
         }
     }
+}
+
+/// `connection`, reporting every statement to `observer` when there is one.
+fn observed(
+    mut connection: DatabaseConnection,
+    observer: Option<&StatementObserver>,
+) -> DatabaseConnection {
+    if let Some(observer) = observer {
+        let observer = Arc::clone(observer);
+        connection.set_metric_callback(move |info| observer(info));
+    }
+    connection
 }

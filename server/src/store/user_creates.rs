@@ -83,12 +83,7 @@ impl UserCreates {
         if schedule {
             self.carry(db).await;
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(Error::unavailable(
-                "storage failed to commit the write; nothing was stored",
-                super::health::StorageHealth::RETRY_AFTER_SECS,
-            ))
-        })
+        answer.await.unwrap_or_else(|_| Err(Error::commit_failed()))
     }
 
     /// Submits the job that takes everything pending, and delivers the answers once its
@@ -128,7 +123,7 @@ impl UserCreates {
                 let reason = err.to_string();
                 let retry_after = match &err {
                     Error::Unavailable { retry_after, .. } => *retry_after,
-                    _ => super::health::StorageHealth::RETRY_AFTER_SECS,
+                    _ => crate::error::DATABASE_RETRY_SECS,
                 };
                 for pending in failed {
                     let _ = pending

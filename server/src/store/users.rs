@@ -182,13 +182,7 @@ pub async fn fetch(
     }
     let generation = db.user_cache().map(UserCache::generation);
     let row = get(db.reads(), tenant_id, id).await?;
-    if !with_groups {
-        return Ok(Arc::new(CachedUser {
-            row,
-            groups: Vec::new(),
-        }));
-    }
-    remember(db, generation, row).await
+    remember(db, generation, row, with_groups).await
 }
 
 /// The user whose `userName` is `user_name` (compared without case); its groups as for
@@ -215,21 +209,23 @@ pub async fn find_by_user_name(
     else {
         return Ok(None);
     };
-    if !with_groups {
-        return Ok(Some(Arc::new(CachedUser {
-            row,
-            groups: Vec::new(),
-        })));
-    }
-    remember(db, generation, row).await.map(Some)
+    remember(db, generation, row, with_groups).await.map(Some)
 }
 
-/// Reads the user's groups and caches the pair if nothing was evicted since `generation`.
+/// With `with_groups`, reads the user's groups and caches the pair if nothing was
+/// evicted since `generation`; without, reads no membership row and caches nothing.
 async fn remember(
     db: &Storage,
     generation: Option<u64>,
     row: scim_user::Model,
+    with_groups: bool,
 ) -> Result<Arc<CachedUser>, Error> {
+    if !with_groups {
+        return Ok(Arc::new(CachedUser {
+            row,
+            groups: Vec::new(),
+        }));
+    }
     let groups = groups_of(db.reads(), &row.tenant_id, std::slice::from_ref(&row.id))
         .await?
         .remove(&row.id)

@@ -195,10 +195,7 @@ impl Writer {
                     tracing::warn!(error = %err, "closing the failed write connection failed");
                 }
                 for finish in finishes {
-                    finish(Some(Error::unavailable(
-                        "storage failed to commit the write; nothing was stored",
-                        StorageHealth::RETRY_AFTER_SECS,
-                    )));
+                    finish(Some(Error::commit_failed()));
                 }
             }
         }
