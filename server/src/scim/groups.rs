@@ -391,15 +391,18 @@ impl GroupsApi {
         body: ScimJson<Documented<docs::PatchRequest>>,
     ) -> Result<PatchGroupResponse, ScimErrorResponse> {
         let ops = patch::parse_request(&body.0.value)?;
-        let row = store::groups::apply(
-            &state.db,
-            &auth.0.tenant_id,
-            &id,
-            if_match.as_deref(),
-            state.clock.now(),
-            move |current| patch::group_change(current, &ops),
-        )
-        .await?;
+        let (tenant_id, now) = (&auth.0.tenant_id, state.clock.now());
+        let row = match patch::membership_change(&ops) {
+            Some(change) if if_match.is_none() => {
+                store::groups::change_members(&state.db, tenant_id, &id, change, now).await?
+            }
+            _ => {
+                store::groups::apply(&state.db, tenant_id, &id, if_match.as_deref(), now, {
+                    move |current| patch::group_change(current, &ops)
+                })
+                .await?
+            }
+        };
         let etag = store::resources::etag(row.version);
         if attributes.is_none() && excluded_attributes.is_none() {
             return Ok(PatchGroupResponse::Patched(etag));

@@ -681,6 +681,14 @@ fn member_list(value: Option<&Value>) -> Result<Vec<String>, Error> {
     }
 }
 
+/// The `GroupChange` of a PATCH that only adds or removes listed members (so applies to
+/// any group whatever its attributes), or `None`.
+pub fn membership_change(ops: &[PatchOp]) -> Option<GroupChange> {
+    group_change(&Map::new(), ops)
+        .ok()
+        .filter(|change| change.attributes.is_none() && !change.remove_all_members)
+}
+
 /// Turns a group PATCH into one `GroupChange` over `current` (`displayName`, `externalId`).
 pub fn group_change(current: &Map<String, Value>, ops: &[PatchOp]) -> Result<GroupChange, Error> {
     let mut attrs = current.clone();

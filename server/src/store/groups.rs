@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Storage,
+    member_changes::MemberChange,
     resources::{Page, Sort, check_version, text},
     user_cache::UserCache,
     users,
@@ -49,11 +50,8 @@ fn fill(row: &mut scim_group::ActiveModel, attrs: &Map<String, Value>) -> Result
     Ok(name)
 }
 
-/// The distinct ids, after checking each is a user of this tenant. Looked up by primary
-/// key alone and the tenant compared here: with `tenant_id = ? AND id IN (5 or more)`,
-/// SQLite's planner (without statistics) walks the tenant's whole index instead, which
-/// made a 10-member PATCH cost as much as the tenant has users.
-async fn existing_users(
+/// The distinct ids, after checking each is a user of this tenant.
+pub async fn existing_users(
     txn: &impl ConnectionTrait,
     known: Option<&UserCache>,
     tenant_id: &str,
@@ -63,23 +61,12 @@ async fn existing_users(
     if known.is_some_and(|known| known.all_exist(tenant_id, wanted.iter().copied())) {
         return Ok(wanted.into_iter().cloned().collect());
     }
-    let mut found = BTreeSet::new();
-    let wanted_list: Vec<&String> = wanted.iter().copied().collect();
-    for chunk in wanted_list.chunks(CHUNK) {
-        let rows: Vec<(String, String)> = scim_user::Entity::find()
-            .select_only()
-            .column(scim_user::Column::Id)
-            .column(scim_user::Column::TenantId)
-            .filter(scim_user::Column::Id.is_in(chunk.iter().map(|id| id.as_str())))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        found.extend(
-            rows.into_iter()
-                .filter(|(_, tenant)| tenant == tenant_id)
-                .map(|(id, _)| id),
-        );
-    }
+    let found: BTreeSet<String> = users_with_tenants(txn, wanted.iter().copied())
+        .await?
+        .into_iter()
+        .filter(|(_, tenant)| tenant == tenant_id)
+        .map(|(id, _)| id)
+        .collect();
     if let Some(missing) = wanted.iter().find(|id| !found.contains(id.as_str())) {
         return Err(Error::Invalid(format!(
             "member {missing:?} is not a user of this tenant"
@@ -88,7 +75,31 @@ async fn existing_users(
     Ok(found.into_iter().collect())
 }
 
-async fn insert_members(
+/// `(id, tenant id)` of each of `ids` that is a user. Looked up by primary key alone, the
+/// caller comparing tenants: with `tenant_id = ? AND id IN (5 or more)`, SQLite's planner
+/// (without statistics) walks the tenant's whole index instead, which made a 10-member
+/// PATCH cost as much as the tenant has users.
+pub async fn users_with_tenants<'a>(
+    txn: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> Result<Vec<(String, String)>, Error> {
+    let ids: Vec<&String> = ids.into_iter().collect();
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(String, String)> = scim_user::Entity::find()
+            .select_only()
+            .column(scim_user::Column::Id)
+            .column(scim_user::Column::TenantId)
+            .filter(scim_user::Column::Id.is_in(chunk.iter().map(|id| id.as_str())))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+pub async fn insert_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     group_id: &str,
@@ -233,56 +244,13 @@ pub async fn apply(
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
-                // Bumps the version first: one statement that also locks the row on PostgreSQL
-                // (concurrent PATCHes of one group queue here) and returns what it held. If the
-                // PATCH then fails, its savepoint or transaction takes the bump back.
-                let current = scim_group::Entity::update_many()
-                    .col_expr(
-                        scim_group::Column::Version,
-                        Expr::col(scim_group::Column::Version).add(1),
-                    )
-                    .col_expr(scim_group::Column::LastModified, Expr::value(now))
-                    .filter(scim_group::Column::Id.eq(&id))
-                    .filter(scim_group::Column::TenantId.eq(&tenant_id))
-                    .exec_with_returning(txn)
-                    .await?
-                    .pop()
-                    .ok_or_else(|| Error::not_found("Group", &id))?;
-                check_version(if_match.as_deref(), current.version - 1)?;
-                let change = plan(&attributes(&current))?;
-                let add =
-                    existing_users(txn, storage.user_cache(), &tenant_id, &change.add).await?;
-                let mut current = current;
-                if let Some(attrs) = &change.attributes {
-                    let mut row = current.clone().into_active_model();
-                    let name = fill(&mut row, attrs)?;
-                    current = row
-                        .update(txn)
-                        .await
-                        .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-                }
-                if change.remove_all_members {
-                    group_member::Entity::delete_many()
-                        .filter(group_member::Column::GroupId.eq(&id))
-                        .exec(txn)
-                        .await?;
-                }
-                for chunk in change.remove.chunks(CHUNK) {
-                    group_member::Entity::delete_many()
-                        .filter(group_member::Column::GroupId.eq(&id))
-                        .filter(
-                            group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)),
-                        )
-                        .exec(txn)
-                        .await?;
-                }
-                insert_members(txn, &tenant_id, &id, &add).await?;
-                let touched = if change.attributes.is_some() || change.remove_all_members {
-                    None
-                } else {
-                    Some([add, change.remove].concat())
+                let target = Target {
+                    tenant_id: &tenant_id,
+                    id: &id,
+                    if_match: if_match.as_deref(),
+                    now,
                 };
-                Ok((current, touched))
+                apply_in(txn, storage.user_cache(), target, plan).await
             })
         })
         .await;
@@ -293,6 +261,130 @@ pub async fn apply(
         _ => users::forget_all(db),
     }
     outcome.map(|(row, _)| row)
+}
+
+/// Applies a PATCH that only adds or removes members, so needs neither the group's
+/// attributes nor its version: on the embedded database merged with the others waiting
+/// (see `member_changes.rs`).
+pub async fn change_members(
+    db: &Storage,
+    tenant_id: &str,
+    id: &str,
+    change: GroupChange,
+    now: DateTime<Utc>,
+) -> Result<scim_group::Model, Error> {
+    let merged = db
+        .member_changes()
+        .filter(|_| change.attributes.is_none() && !change.remove_all_members);
+    let Some(merged) = merged else {
+        return apply(db, tenant_id, id, None, now, move |_| Ok(change)).await;
+    };
+    let change = MemberChange {
+        tenant_id: tenant_id.to_owned(),
+        group_id: id.to_owned(),
+        add: change.add,
+        remove: change.remove,
+        now,
+    };
+    let outcome = merged.submit(db, change).await;
+    match &outcome {
+        Ok((_, touched)) => users::forget(db, touched),
+        Err(_) => users::forget_all(db),
+    }
+    outcome.map(|(row, _)| row)
+}
+
+/// The group a PATCH is for.
+pub struct Target<'a> {
+    pub tenant_id: &'a str,
+    pub id: &'a str,
+    pub if_match: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// `apply` inside `txn`: the patched group, and the users whose memberships it changed
+/// (`None` when that is every member).
+pub async fn apply_in(
+    txn: &impl ConnectionTrait,
+    known: Option<&UserCache>,
+    target: Target<'_>,
+    plan: impl FnOnce(&Map<String, Value>) -> Result<GroupChange, Error>,
+) -> Result<(scim_group::Model, Option<Vec<String>>), Error> {
+    let Target {
+        tenant_id,
+        id,
+        if_match,
+        now,
+    } = target;
+    // Bumps the version first: one statement that also locks the row on PostgreSQL
+    // (concurrent PATCHes of one group queue here) and returns what it held. If the
+    // PATCH then fails, its savepoint or transaction takes the bump back.
+    let current = bump_versions(txn, tenant_id, id, 1, now)
+        .await?
+        .ok_or_else(|| Error::not_found("Group", id))?;
+    check_version(if_match, current.version - 1)?;
+    let change = plan(&attributes(&current))?;
+    let add = existing_users(txn, known, tenant_id, &change.add).await?;
+    let mut current = current;
+    if let Some(attrs) = &change.attributes {
+        let mut row = current.clone().into_active_model();
+        let name = fill(&mut row, attrs)?;
+        current = row
+            .update(txn)
+            .await
+            .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+    }
+    if change.remove_all_members {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(id))
+            .exec(txn)
+            .await?;
+    }
+    remove_members(txn, id, &change.remove).await?;
+    insert_members(txn, tenant_id, id, &add).await?;
+    let touched = if change.attributes.is_some() || change.remove_all_members {
+        None
+    } else {
+        Some([add, change.remove].concat())
+    };
+    Ok((current, touched))
+}
+
+/// Adds `by` to the group's version and stamps `now` on it; the row as it is then, or
+/// `None` if the tenant has no such group.
+pub async fn bump_versions(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<scim_group::Model>, Error> {
+    Ok(scim_group::Entity::update_many()
+        .col_expr(
+            scim_group::Column::Version,
+            Expr::col(scim_group::Column::Version).add(by),
+        )
+        .col_expr(scim_group::Column::LastModified, Expr::value(now))
+        .filter(scim_group::Column::Id.eq(id))
+        .filter(scim_group::Column::TenantId.eq(tenant_id))
+        .exec_with_returning(txn)
+        .await?
+        .pop())
+}
+
+pub async fn remove_members(
+    txn: &impl ConnectionTrait,
+    group_id: &str,
+    user_ids: &[String],
+) -> Result<(), Error> {
+    for chunk in user_ids.chunks(CHUNK) {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .filter(group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn delete(

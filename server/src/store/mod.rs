@@ -3,10 +3,12 @@
 //! multi-statement change runs in one write transaction.
 
 pub mod admin_keys;
+pub mod coalesce;
 pub mod credentials;
 pub mod db;
 pub mod groups;
 pub mod health;
+pub mod member_changes;
 pub mod notify;
 pub mod resources;
 pub mod scim_tokens;

@@ -13,9 +13,10 @@ use sea_orm::{
 use super::{
     db,
     health::StorageHealth,
+    member_changes::{MemberChanges, member_changes},
     notify::Notifications,
     user_cache::UserCache,
-    user_creates::UserCreates,
+    user_creates::{UserCreates, user_creates},
     writer::{Opener, WriteFuture, WriteQueue},
 };
 use crate::{config::StorageSettings, error::Error};
@@ -35,8 +36,9 @@ struct Inner {
     health: Arc<StorageHealth>,
     notifications: Arc<Notifications>,
     users: Option<UserCache>,
-    /// Embedded database only: creates merged into one statement (see `user_creates.rs`).
+    /// Embedded database only: writes merged into few statements (see `coalesce.rs`).
     user_creates: Option<Arc<UserCreates>>,
+    member_changes: Option<Arc<MemberChanges>>,
 }
 
 enum Writes {
@@ -113,7 +115,9 @@ impl Storage {
         health: Arc<StorageHealth>,
         users: Option<UserCache>,
     ) -> Self {
-        let user_creates = matches!(writes, Writes::Queued(_)).then(Arc::default);
+        let queued = matches!(writes, Writes::Queued(_));
+        let user_creates = queued.then(|| Arc::new(user_creates()));
+        let member_changes = queued.then(|| Arc::new(member_changes()));
         Self {
             inner: Arc::new(Inner {
                 reads,
@@ -121,6 +125,7 @@ impl Storage {
                 health,
                 notifications: Arc::default(),
                 user_creates,
+                member_changes,
                 users,
             }),
         }
@@ -128,6 +133,10 @@ impl Storage {
 
     pub fn user_creates(&self) -> Option<&Arc<UserCreates>> {
         self.inner.user_creates.as_ref()
+    }
+
+    pub fn member_changes(&self) -> Option<&Arc<MemberChanges>> {
+        self.inner.member_changes.as_ref()
     }
 
     /// The cache of users, where there is one (see `user_cache.rs`).

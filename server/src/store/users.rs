@@ -15,6 +15,7 @@ use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
     Storage,
     user_cache::{CachedUser, UserCache},
+    user_creates::NewUser,
 };
 use crate::error::Error;
 
@@ -136,7 +137,12 @@ pub async fn create(
     let user_name = text(&attrs, "userName").unwrap_or_default();
     let values = value_rows(tenant_id, &id, &attrs);
     let created = if let Some(creates) = db.user_creates() {
-        creates.create(db, row, values, user_name).await
+        let user = NewUser {
+            row,
+            values,
+            user_name,
+        };
+        creates.submit(db, user).await
     } else {
         db.write(move |txn| {
             Box::pin(async move {

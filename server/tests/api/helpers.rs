@@ -447,6 +447,37 @@ impl Scim<'_> {
         json_of(resp).await
     }
 
+    /// Creates a user named `name` and returns its id.
+    pub async fn user_id(&self, name: &str) -> String {
+        self.create_user(user(name)).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a group named `name` and returns its id.
+    pub async fn group_id(&self, name: &str) -> String {
+        let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name });
+        let resp = self.post("/Groups", &body).await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The group's member ids, sorted.
+    pub async fn member_ids(&self, group: &str) -> Vec<String> {
+        let body = json_of(self.get(&format!("/Groups/{group}")).await).await;
+        let mut ids: Vec<String> = body["members"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|m| m["value"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+
     /// The `id`s of a list answer, in order.
     pub async fn ids(&self, path: &str) -> Vec<String> {
         let resp = self.get(path).await;

@@ -2,7 +2,7 @@ use poem::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Scim, TestApp, assert_scim_error, json_of, user},
+    helpers::{TestApp, assert_scim_error, json_of},
     scim_users::urlencode,
 };
 
@@ -17,35 +17,14 @@ on_every_backend!(
     tenants_see_only_their_own_groups,
 );
 
-async fn user_id(scim: &Scim<'_>, name: &str) -> String {
-    scim.create_user(user(name)).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn ops(operations: Value) -> Value {
     json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
 }
 
-async fn member_ids(scim: &Scim<'_>, group: &str) -> Vec<String> {
-    let body = json_of(scim.get(&format!("/Groups/{group}")).await).await;
-    let mut ids: Vec<String> = body["members"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .map(|m| m["value"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
-
 async fn entra_group_cycle(app: TestApp) {
     let scim = app.scim("Acme").await;
-    let alice = user_id(&scim, "alice").await;
-    let bob = user_id(&scim, "bob").await;
+    let alice = scim.user_id("alice").await;
+    let bob = scim.user_id("bob").await;
 
     let lookup = "/Groups?excludedAttributes=members&filter=displayName+eq+%22Sales+Team%22";
     assert_eq!(json_of(scim.get(lookup).await).await["totalResults"], 0);
@@ -83,12 +62,12 @@ async fn entra_group_cycle(app: TestApp) {
     );
     let resp = scim.send("PATCH", &path, &add).await;
     resp.assert_status(StatusCode::NO_CONTENT);
-    assert_eq!(member_ids(&scim, &id).await, sorted([&alice, &bob]));
+    assert_eq!(scim.member_ids(&id).await, sorted([&alice, &bob]));
     scim.send("PATCH", &path, &add)
         .await
         .assert_status(StatusCode::NO_CONTENT);
     assert_eq!(
-        member_ids(&scim, &id).await,
+        scim.member_ids(&id).await,
         sorted([&alice, &bob]),
         "re-adding does not duplicate"
     );
@@ -118,7 +97,7 @@ async fn entra_group_cycle(app: TestApp) {
         .await
         .assert_status(StatusCode::NO_CONTENT);
     assert_eq!(
-        member_ids(&scim, &id).await,
+        scim.member_ids(&id).await,
         vec![bob.clone()],
         "only the listed member is removed"
     );
@@ -130,7 +109,7 @@ async fn entra_group_cycle(app: TestApp) {
     scim.send("PATCH", &path, &remove)
         .await
         .assert_status(StatusCode::NO_CONTENT);
-    assert!(member_ids(&scim, &id).await.is_empty());
+    assert!(scim.member_ids(&id).await.is_empty());
 
     let rename = ops(json!([{ "op": "Replace", "path": "displayName", "value": "Sales EMEA" }]));
     let resp = scim
@@ -183,8 +162,8 @@ async fn group_names_are_unique_regardless_of_case(app: TestApp) {
 async fn members_must_be_users_of_the_tenant(app: TestApp) {
     let scim = app.scim("Acme").await;
     let other = app.scim("Globex").await;
-    let alice = user_id(&scim, "alice").await;
-    let stranger = user_id(&other, "mallory").await;
+    let alice = scim.user_id("alice").await;
+    let stranger = other.user_id("mallory").await;
     let resp = scim
         .post("/Groups", &json!({ "displayName": "Ops", "members": [{ "value": alice }, { "value": stranger }] }))
         .await;
@@ -218,7 +197,7 @@ async fn members_must_be_users_of_the_tenant(app: TestApp) {
     let body = assert_scim_error(resp, StatusCode::BAD_REQUEST).await;
     assert_eq!(body["scimType"], "invalidValue");
     assert_eq!(
-        member_ids(&scim, group["id"].as_str().unwrap()).await,
+        scim.member_ids(group["id"].as_str().unwrap()).await,
         vec![alice],
         "the whole PATCH was refused"
     );
@@ -230,8 +209,8 @@ async fn members_must_be_users_of_the_tenant(app: TestApp) {
 
 async fn membership_probe_and_projection(app: TestApp) {
     let scim = app.scim("Acme").await;
-    let alice = user_id(&scim, "alice").await;
-    let bob = user_id(&scim, "bob").await;
+    let alice = scim.user_id("alice").await;
+    let bob = scim.user_id("bob").await;
     let group = json_of(
         scim.post(
             "/Groups",
@@ -299,8 +278,8 @@ async fn membership_probe_and_projection(app: TestApp) {
 
 async fn deleting_ends_memberships(app: TestApp) {
     let scim = app.scim("Acme").await;
-    let alice = user_id(&scim, "alice").await;
-    let bob = user_id(&scim, "bob").await;
+    let alice = scim.user_id("alice").await;
+    let bob = scim.user_id("bob").await;
     let group = json_of(
         scim.post(
             "/Groups",
@@ -313,7 +292,7 @@ async fn deleting_ends_memberships(app: TestApp) {
     scim.delete(&format!("/Users/{alice}"))
         .await
         .assert_status(StatusCode::NO_CONTENT);
-    assert_eq!(member_ids(&scim, gid).await, vec![bob.clone()]);
+    assert_eq!(scim.member_ids(gid).await, vec![bob.clone()]);
     scim.delete(&format!("/Groups/{gid}"))
         .await
         .assert_status(StatusCode::NO_CONTENT);
@@ -331,7 +310,7 @@ async fn parallel_member_adds_all_land(app: TestApp) {
     let path = format!("/Groups/{}", group["id"].as_str().unwrap());
     let mut users = Vec::new();
     for i in 0..12 {
-        users.push(user_id(&scim, &format!("user{i}")).await);
+        users.push(scim.user_id(&format!("user{i}")).await);
     }
     let statuses = futures_util::future::join_all(users.iter().map(|id| {
         let body = ops(json!([{ "op": "Add", "path": "members", "value": [{ "value": id }] }]));
@@ -345,16 +324,13 @@ async fn parallel_member_adds_all_land(app: TestApp) {
         "{statuses:?}"
     );
     users.sort();
-    assert_eq!(
-        member_ids(&scim, group["id"].as_str().unwrap()).await,
-        users
-    );
+    assert_eq!(scim.member_ids(group["id"].as_str().unwrap()).await, users);
 }
 
 async fn replace_group_members(app: TestApp) {
     let scim = app.scim("Acme").await;
-    let alice = user_id(&scim, "alice").await;
-    let bob = user_id(&scim, "bob").await;
+    let alice = scim.user_id("alice").await;
+    let bob = scim.user_id("bob").await;
     let group = json_of(
         scim.post(
             "/Groups",
@@ -372,7 +348,7 @@ async fn replace_group_members(app: TestApp) {
         )
         .await;
     resp.assert_status_is_ok();
-    assert_eq!(member_ids(&scim, gid).await, vec![bob]);
+    assert_eq!(scim.member_ids(gid).await, vec![bob]);
     let stale = scim
         .app
         .client
@@ -393,7 +369,7 @@ async fn membership_is_read_only_when_returned(postgres: bool) {
         return;
     };
     let scim = app.scim("Acme").await;
-    let alice = user_id(&scim, "alice").await;
+    let alice = scim.user_id("alice").await;
     scim.post(
         "/Groups",
         &json!({ "displayName": "Ops", "members": [{ "value": alice }] }),
@@ -441,8 +417,8 @@ async fn membership_is_read_only_when_returned_postgres() {
 async fn tenants_see_only_their_own_groups(app: TestApp) {
     let acme = app.scim("Acme").await;
     let globex = app.scim("Globex").await;
-    let alice = user_id(&acme, "alice").await;
-    let mallory = user_id(&globex, "mallory").await;
+    let alice = acme.user_id("alice").await;
+    let mallory = globex.user_id("mallory").await;
     let group = json_of(
         acme.post(
             "/Groups",
@@ -483,5 +459,5 @@ async fn tenants_see_only_their_own_groups(app: TestApp) {
         assert_scim_error(resp, StatusCode::BAD_REQUEST).await["scimType"],
         "invalidValue"
     );
-    assert_eq!(member_ids(&acme, gid).await, vec![alice]);
+    assert_eq!(acme.member_ids(gid).await, vec![alice]);
 }

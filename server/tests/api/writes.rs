@@ -6,7 +6,7 @@ use std::sync::Arc;
 use entity::tenant;
 use poem::http::StatusCode;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
-use serde_json::json;
+use serde_json::{Value, json};
 use server::{config::Settings, error::Error, store::Storage};
 use tokio::sync::{Barrier, oneshot};
 
@@ -443,4 +443,158 @@ async fn merged_creates_keep_each_outcome() {
             .await;
         assert_eq!(json_of(resp).await["totalResults"], 1, "{name}");
     }
+}
+
+/// Runs `(group id, members to add, members to remove)` PATCHes of `tenant` in one batch,
+/// arriving in the order given; their outcomes in that order.
+async fn member_changes_together(
+    db: &Storage,
+    tenant: &str,
+    changes: impl IntoIterator<Item = (String, Vec<String>, Vec<String>)>,
+) -> Vec<Result<entity::scim_group::Model, Error>> {
+    let (release, holder) = hold_the_writer(db).await;
+    let mut patches = Vec::new();
+    for (group_id, add, remove) in changes {
+        let (db, tenant) = (db.clone(), tenant.to_owned());
+        let change = server::store::groups::GroupChange {
+            add,
+            remove,
+            ..Default::default()
+        };
+        patches.push(tokio::spawn(async move {
+            let now = chrono::Utc::now();
+            server::store::groups::change_members(&db, &tenant, &group_id, change, now).await
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    settle().await;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let mut outcomes = Vec::new();
+    for patch in patches {
+        outcomes.push(patch.await.unwrap());
+    }
+    outcomes
+}
+
+/// Member-only PATCHes waiting together are applied together: each keeps its own outcome
+/// and version, in arrival order, and a later PATCH naming a user wins over an earlier one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_member_changes_keep_order_and_each_outcome() {
+    let app = TestApp::sqlite().await;
+    let acme = app.scim("Acme").await;
+    let other = app.scim("Other").await;
+    let mut users = Vec::new();
+    for name in ["u1", "u2", "u3", "u4"] {
+        users.push(acme.user_id(name).await);
+    }
+    let foreign = other.user_id("x").await;
+    let g1 = acme.group_id("G1").await;
+    let g2 = acme.group_id("G2").await;
+    for id in &users {
+        // Cached reads of each user's groups, which the PATCHes must invalidate.
+        acme.get(&format!("/Users/{id}"))
+            .await
+            .assert_status_is_ok();
+    }
+    let [u1, u2, u3, u4] = [0, 1, 2, 3].map(|i| users[i].clone());
+    let changes = [
+        (g1.clone(), vec![u1.clone(), u2.clone()], vec![]),
+        (g1.clone(), vec![], vec![u1.clone()]),
+        (g1.clone(), vec![foreign.clone()], vec![]),
+        ("no-such-group".to_owned(), vec![u3.clone()], vec![]),
+        (g2.clone(), vec![u1.clone(), u3.clone()], vec![]),
+        (g1.clone(), vec![u3.clone()], vec![]),
+        (g1.clone(), vec![u4.clone()], vec![u2.clone()]),
+    ];
+    let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
+    let versions: Vec<Option<i64>> = outcomes
+        .iter()
+        .map(|o| o.as_ref().ok().map(|g| g.version))
+        .collect();
+    assert_eq!(
+        versions,
+        [Some(2), Some(3), None, None, Some(2), Some(4), Some(5)],
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(&outcomes[2], Err(Error::Invalid(m)) if m.contains(&foreign)),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[3], Err(Error::NotFound { .. })),
+        "{outcomes:?}"
+    );
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    let resp = acme.get(&format!("/Groups/{g1}")).await;
+    assert_eq!(resp.0.headers()["etag"], "W/\"5\"");
+    assert_eq!(
+        acme.member_ids(&g1).await,
+        sorted(vec![u3.clone(), u4.clone()])
+    );
+    assert_eq!(
+        acme.member_ids(&g2).await,
+        sorted(vec![u1.clone(), u3.clone()])
+    );
+    let groups_of = |body: Value| -> Vec<String> {
+        let mut names: Vec<String> = body["groups"]
+            .as_array()
+            .map(|g| {
+                g.iter()
+                    .map(|g| g["display"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    for (id, expected) in [
+        (&u1, vec!["G2"]),
+        (&u2, vec![]),
+        (&u3, vec!["G1", "G2"]),
+        (&u4, vec!["G1"]),
+    ] {
+        let body = json_of(acme.get(&format!("/Users/{id}")).await).await;
+        assert_eq!(groups_of(body), expected, "groups of {id}");
+    }
+}
+
+/// When the merged membership statement fails, each PATCH runs alone: only the one that
+/// cannot be stored fails, the others keep their versions in arrival order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_merged_member_change_fails_alone() {
+    let app = TestApp::sqlite().await;
+    let acme = app.scim("Acme").await;
+    let mut users = Vec::new();
+    for name in ["u1", "poison", "u2"] {
+        users.push(acme.user_id(name).await);
+    }
+    let group = acme.group_id("G").await;
+    app.raw_connection()
+        .await
+        .execute_unprepared(&format!(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON group_member \
+             WHEN NEW.user_id = '{}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            users[1]
+        ))
+        .await
+        .unwrap();
+    let changes = users
+        .iter()
+        .map(|id| (group.clone(), vec![id.clone()], vec![]));
+    let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
+    let versions: Vec<_> = outcomes
+        .iter()
+        .map(|o| o.as_ref().map(|g| g.version))
+        .collect();
+    assert!(
+        matches!(versions[..], [Ok(2), Err(_), Ok(3)]),
+        "{versions:?}"
+    );
+    let mut expected = vec![users[0].clone(), users[2].clone()];
+    expected.sort();
+    assert_eq!(acme.member_ids(&group).await, expected);
 }

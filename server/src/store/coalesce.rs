@@ -1,0 +1,126 @@
+//! Writes of one kind merged into one write job on the embedded database. Each SQL
+//! statement costs a round trip to SQLite's thread (two thread wake-ups, the dominant cost
+//! of a write there), so writes that arrive while the writer is busy are carried together
+//! and their rows written by a few multi-row statements (`user_creates.rs`,
+//! `member_changes.rs`).
+//!
+//! One write job at a time carries what is pending: the first write to find none scheduled
+//! submits it, and the job takes everything pending when it runs. Answers are delivered
+//! only once the batch that carried them has committed.
+
+use std::{
+    future::Future,
+    mem,
+    pin::Pin,
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use sea_orm::DatabaseTransaction;
+use tokio::sync::oneshot;
+
+use super::Storage;
+use crate::error::{DATABASE_RETRY_SECS, Error};
+
+/// What a merged run returns: one result per item, in the order given.
+pub type Results<'t, R> = Pin<Box<dyn Future<Output = Vec<Result<R, Error>>> + Send + 't>>;
+
+/// Writes a whole set of items inside the batch's transaction. One item that cannot be
+/// written gets its error; its neighbours stand.
+pub type Run<P, R> = for<'t> fn(&'t DatabaseTransaction, &'t Storage, Vec<P>) -> Results<'t, R>;
+
+type Reply<R> = oneshot::Sender<Result<R, Error>>;
+
+pub struct Coalesced<P, R> {
+    state: Mutex<Queue<P, R>>,
+    run: Run<P, R>,
+}
+
+struct Queue<P, R> {
+    pending: Vec<(P, Reply<R>)>,
+    /// A write job that will take `pending` is queued.
+    scheduled: bool,
+}
+
+impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
+    pub fn new(run: Run<P, R>) -> Self {
+        Self {
+            state: Mutex::new(Queue {
+                pending: Vec::new(),
+                scheduled: false,
+            }),
+            run,
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue<P, R>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes `item` with whatever else is pending; answers once that is committed.
+    pub async fn submit(self: &Arc<Self>, db: &Storage, item: P) -> Result<R, Error> {
+        let (reply, answer) = oneshot::channel();
+        let schedule = {
+            let mut queue = self.queue();
+            queue.pending.push((item, reply));
+            !mem::replace(&mut queue.scheduled, true)
+        };
+        if schedule {
+            self.carry(db).await;
+        }
+        answer.await.unwrap_or_else(|_| Err(Error::commit_failed()))
+    }
+
+    /// Submits the job that takes everything pending, and delivers the answers once its
+    /// batch committed. (If the batch failed, the answers are dropped, which tells each
+    /// waiting write that nothing was stored.)
+    async fn carry(self: &Arc<Self>, db: &Storage) {
+        let this = Arc::clone(self);
+        let storage = db.clone();
+        let ran = Arc::new(AtomicBool::new(false));
+        let job_ran = Arc::clone(&ran);
+        let outcome = db
+            .write(move |txn| {
+                Box::pin(async move {
+                    let taken = {
+                        let mut queue = this.queue();
+                        queue.scheduled = false;
+                        mem::take(&mut queue.pending)
+                    };
+                    job_ran.store(true, Ordering::SeqCst);
+                    let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
+                    let results = (this.run)(txn, &storage, items).await;
+                    debug_assert_eq!(results.len(), replies.len());
+                    Ok(replies.into_iter().zip(results).collect::<Vec<_>>())
+                })
+            })
+            .await;
+        match outcome {
+            Ok(deliveries) => {
+                for (reply, result) in deliveries {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(err) if !ran.load(Ordering::SeqCst) => {
+                // Never ran (the queue was full, the server is stopping): nothing else will
+                // take what is pending, so answer it here.
+                let failed = {
+                    let mut queue = self.queue();
+                    queue.scheduled = false;
+                    mem::take(&mut queue.pending)
+                };
+                let reason = err.to_string();
+                let retry_after = match &err {
+                    Error::Unavailable { retry_after, .. } => *retry_after,
+                    _ => DATABASE_RETRY_SECS,
+                };
+                for (_, reply) in failed {
+                    let _ = reply.send(Err(Error::unavailable(reason.clone(), retry_after)));
+                }
+            }
+            Err(_) => {}
+        }
+    }
+}

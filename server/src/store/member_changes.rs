@@ -1,0 +1,223 @@
+//! Group PATCHes that only add or remove members, merged on the embedded database (see
+//! `coalesce.rs`). Entra fills a group with many concurrent PATCHes of a few members each;
+//! run one by one, each costs a version bump and a membership statement. Merged, the
+//! PATCHes waiting for one group cost one version bump (by their number, each answered
+//! with its own version, in arrival order) and one statement per kind of membership change,
+//! the net effect of all of them in arrival order (the last PATCH naming a user decides).
+//!
+//! A PATCH naming a member that is not a user of the tenant, or whose group is gone, is
+//! answered as if it had run alone, and changes nothing. If a merged statement fails for
+//! any other reason, each PATCH runs alone in its own savepoint, in arrival order.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::scim_group;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+
+use super::{
+    Storage,
+    coalesce::{Coalesced, Results},
+    groups::{self, GroupChange, Target},
+    user_cache::UserCache,
+};
+use crate::error::Error;
+
+pub struct MemberChange {
+    pub tenant_id: String,
+    pub group_id: String,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+    pub now: DateTime<Utc>,
+}
+
+/// The patched group (with the version this PATCH made) and the users it touched.
+pub type Changed = (scim_group::Model, Vec<String>);
+
+pub type MemberChanges = Coalesced<MemberChange, Changed>;
+
+pub fn member_changes() -> MemberChanges {
+    Coalesced::new(run)
+}
+
+fn run<'t>(
+    txn: &'t DatabaseTransaction,
+    storage: &'t Storage,
+    changes: Vec<MemberChange>,
+) -> Results<'t, Changed> {
+    Box::pin(apply(txn, storage.user_cache(), changes))
+}
+
+async fn apply(
+    txn: &DatabaseTransaction,
+    known: Option<&UserCache>,
+    changes: Vec<MemberChange>,
+) -> Vec<Result<Changed, Error>> {
+    let mut results: Vec<Option<Result<Changed, Error>>> = changes.iter().map(|_| None).collect();
+    let together = match valid_changes(txn, known, &changes).await {
+        Ok(valid) => valid,
+        Err(err) => {
+            tracing::debug!(error = %err, "checking members failed; patching one by one");
+            Vec::new()
+        }
+    };
+    if !together.is_empty() {
+        match apply_together(txn, &changes, &together).await {
+            Ok(changed) => {
+                for (index, result) in changed {
+                    results[index] = Some(result);
+                }
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "merged member changes failed; patching one by one");
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(changes.len());
+    for (change, result) in changes.iter().zip(results) {
+        out.push(match result {
+            Some(result) => result,
+            None => apply_alone(txn, known, change).await,
+        });
+    }
+    out
+}
+
+/// Indexes of the changes whose added members are all users of their tenant.
+async fn valid_changes(
+    txn: &DatabaseTransaction,
+    known: Option<&UserCache>,
+    changes: &[MemberChange],
+) -> Result<Vec<usize>, Error> {
+    let is_known = |change: &MemberChange| {
+        known.is_some_and(|known| known.all_exist(&change.tenant_id, &change.add))
+    };
+    let unknown: BTreeSet<&String> = changes
+        .iter()
+        .filter(|change| !is_known(change))
+        .flat_map(|change| &change.add)
+        .collect();
+    let found: HashSet<(String, String)> = if unknown.is_empty() {
+        HashSet::new()
+    } else {
+        groups::users_with_tenants(txn, unknown)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(changes
+        .iter()
+        .enumerate()
+        .filter(|(_, change)| {
+            is_known(change)
+                || change
+                    .add
+                    .iter()
+                    .all(|id| found.contains(&(id.clone(), change.tenant_id.clone())))
+        })
+        .map(|(index, _)| index)
+        .collect())
+}
+
+/// Applies the changes at `indexes`, group by group, in one savepoint; the result of each
+/// by its index. A group that is gone answers each of its changes 404.
+async fn apply_together(
+    txn: &DatabaseTransaction,
+    changes: &[MemberChange],
+    indexes: &[usize],
+) -> Result<Vec<(usize, Result<Changed, Error>)>, Error> {
+    let mut by_group: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for &index in indexes {
+        let change = &changes[index];
+        by_group
+            .entry((change.tenant_id.as_str(), change.group_id.as_str()))
+            .or_default()
+            .push(index);
+    }
+    let savepoint = txn.begin().await?;
+    let mut out = Vec::with_capacity(indexes.len());
+    let outcome = async {
+        for ((tenant_id, group_id), members) in by_group {
+            let count = i64::try_from(members.len()).unwrap_or(i64::MAX);
+            let now = members
+                .iter()
+                .map(|&index| changes[index].now)
+                .max()
+                .unwrap_or_else(Utc::now);
+            let Some(row) =
+                groups::bump_versions(&savepoint, tenant_id, group_id, count, now).await?
+            else {
+                out.extend(
+                    members
+                        .into_iter()
+                        .map(|index| (index, Err(Error::not_found("Group", group_id)))),
+                );
+                continue;
+            };
+            // Arrival order: the last change naming a user decides whether it is a member.
+            let mut member: BTreeMap<&String, bool> = BTreeMap::new();
+            for &index in &members {
+                let change = &changes[index];
+                member.extend(change.remove.iter().map(|id| (id, false)));
+                member.extend(change.add.iter().map(|id| (id, true)));
+            }
+            let (add, remove): (Vec<_>, Vec<_>) = member.into_iter().partition(|(_, is)| *is);
+            let add: Vec<String> = add.into_iter().map(|(id, _)| id.clone()).collect();
+            let remove: Vec<String> = remove.into_iter().map(|(id, _)| id.clone()).collect();
+            groups::remove_members(&savepoint, group_id, &remove).await?;
+            groups::insert_members(&savepoint, tenant_id, group_id, &add).await?;
+            let first_version = row.version - count + 1;
+            for (offset, index) in (0_i64..).zip(members) {
+                let change = &changes[index];
+                let patched = scim_group::Model {
+                    version: first_version + offset,
+                    ..row.clone()
+                };
+                let touched = [change.add.clone(), change.remove.clone()].concat();
+                out.push((index, Ok((patched, touched))));
+            }
+        }
+        Ok::<_, Error>(())
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            savepoint.commit().await?;
+            Ok(out)
+        }
+        Err(err) => {
+            savepoint.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// One change in a savepoint of its own, exactly as an unmerged PATCH runs.
+async fn apply_alone(
+    txn: &DatabaseTransaction,
+    known: Option<&UserCache>,
+    change: &MemberChange,
+) -> Result<Changed, Error> {
+    let savepoint = txn.begin().await?;
+    let target = Target {
+        tenant_id: &change.tenant_id,
+        id: &change.group_id,
+        if_match: None,
+        now: change.now,
+    };
+    let plan = GroupChange {
+        add: change.add.clone(),
+        remove: change.remove.clone(),
+        ..GroupChange::default()
+    };
+    match groups::apply_in(&savepoint, known, target, move |_| Ok(plan)).await {
+        Ok((row, touched)) => {
+            savepoint.commit().await?;
+            Ok((row, touched.unwrap_or_default()))
+        }
+        Err(err) => {
+            savepoint.rollback().await?;
+            Err(err)
+        }
+    }
+}
