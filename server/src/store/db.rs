@@ -39,7 +39,8 @@ pub fn is_postgres_url(url: &str) -> bool {
 /// What a SQLite connection is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteRole {
-    /// The one connection that writes, owned by the writer task.
+    /// The one connection that writes, owned by the writer task (also the checkpointer's,
+    /// which needs write access to the file).
     Writer,
     /// The read pool: opened read-only, so a write that bypasses the writer fails loudly.
     Reader,
@@ -66,6 +67,10 @@ pub async fn connect_sqlite(
     };
     let read_only = role == SqliteRole::Reader && !memory;
     let cache_kib = i64::from(settings.sqlite_cache_kib);
+    let temp_store = match role {
+        SqliteRole::Writer => "memory",
+        SqliteRole::Reader => "default",
+    };
     options
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
@@ -81,6 +86,9 @@ pub async fn connect_sqlite(
                 // checkpoint or recovery running at the very moment a connection opens.
                 .busy_timeout(Duration::from_secs(5))
                 .pragma("cache_size", format!("-{cache_kib}"))
+                // Each write runs in a savepoint, whose sub-journal (a copy of every page it
+                // changes) would otherwise be written to a temporary file.
+                .pragma("temp_store", temp_store)
                 .read_only(read_only)
                 .create_if_missing(!read_only)
         });

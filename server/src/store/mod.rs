@@ -3,6 +3,7 @@
 //! multi-statement change runs in one write transaction.
 
 pub mod admin_keys;
+pub mod checkpointer;
 pub mod coalesce;
 pub mod credentials;
 pub mod db;

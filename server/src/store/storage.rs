@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::{
+    checkpointer::Checkpointer,
     db,
     health::StorageHealth,
     member_changes::{MemberChanges, member_changes},
@@ -33,6 +34,8 @@ pub struct Storage {
 struct Inner {
     reads: DatabaseConnection,
     writes: Writes,
+    /// Embedded database in a file only.
+    checkpointer: Option<Checkpointer>,
     health: Arc<StorageHealth>,
     notifications: Arc<Notifications>,
     users: Option<UserCache>,
@@ -64,7 +67,8 @@ impl Storage {
         if db::is_postgres_url(url) {
             let pool = observe(db::connect_postgres(url, settings).await?);
             db::migrate(&pool).await?;
-            let storage = Self::assemble(pool.clone(), Writes::Concurrent(pool), health, None);
+            let storage =
+                Self::assemble(pool.clone(), Writes::Concurrent(pool), None, health, None);
             storage.inner.notifications.listen(storage.reads()).await?;
             return Ok(storage);
         }
@@ -76,11 +80,14 @@ impl Storage {
         let writer = observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
         db::migrate(&writer).await?;
         // Every connection to an in-memory database is a database of its own, so reads
-        // share the writer's one connection there.
-        let reads = if db::is_sqlite_memory_url(url) {
-            writer.clone()
+        // share the writer's one connection there (and there is no WAL to checkpoint).
+        let (reads, checkpointer) = if db::is_sqlite_memory_url(url) {
+            (writer.clone(), None)
         } else {
-            observe(db::connect_sqlite(url, settings, db::SqliteRole::Reader).await?)
+            let reads = observe(db::connect_sqlite(url, settings, db::SqliteRole::Reader).await?);
+            let checkpoints =
+                observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
+            (reads, Some(Checkpointer::start(checkpoints)))
         };
         let opener: Opener = {
             let url = url.to_owned();
@@ -103,15 +110,23 @@ impl Storage {
             settings.write_queue_capacity,
             settings.max_write_batch,
             Arc::clone(&health),
+            checkpointer.as_ref().map(Checkpointer::committed),
         );
         let users =
             (settings.user_cache_entries > 0).then(|| UserCache::new(settings.user_cache_entries));
-        Ok(Self::assemble(reads, Writes::Queued(queue), health, users))
+        Ok(Self::assemble(
+            reads,
+            Writes::Queued(queue),
+            checkpointer,
+            health,
+            users,
+        ))
     }
 
     fn assemble(
         reads: DatabaseConnection,
         writes: Writes,
+        checkpointer: Option<Checkpointer>,
         health: Arc<StorageHealth>,
         users: Option<UserCache>,
     ) -> Self {
@@ -122,6 +137,7 @@ impl Storage {
             inner: Arc::new(Inner {
                 reads,
                 writes,
+                checkpointer,
                 health,
                 notifications: Arc::default(),
                 user_creates,
@@ -221,6 +237,9 @@ impl Storage {
     pub async fn close(&self) {
         if let Writes::Queued(queue) = &self.inner.writes {
             queue.close().await;
+        }
+        if let Some(checkpointer) = &self.inner.checkpointer {
+            checkpointer.close().await;
         }
     }
 }

@@ -13,7 +13,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
     TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::health::StorageHealth;
 use crate::error::Error;
@@ -57,6 +57,7 @@ impl WriteQueue {
         capacity: usize,
         max_batch: usize,
         health: Arc<StorageHealth>,
+        committed: Option<Arc<Notify>>,
     ) -> Self {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let writer = Writer {
@@ -64,6 +65,7 @@ impl WriteQueue {
             opener,
             max_batch: max_batch.max(1),
             health,
+            committed,
         };
         let task = tokio::spawn(writer.run(receiver));
         Self {
@@ -148,6 +150,8 @@ struct Writer {
     opener: Opener,
     max_batch: usize,
     health: Arc<StorageHealth>,
+    /// Told after every commit (see `checkpointer.rs`).
+    committed: Option<Arc<Notify>>,
 }
 
 impl Writer {
@@ -180,6 +184,9 @@ impl Writer {
         match run_batch(&connection, batch, &mut finishes).await {
             Ok(()) => {
                 self.health.succeeded();
+                if let Some(committed) = &self.committed {
+                    committed.notify_one();
+                }
                 self.connection = Some(connection);
                 for finish in finishes {
                     finish(None);

@@ -184,8 +184,8 @@ impl TestApp {
     /// A connection of its own that may write, around the app's writer (for schema tests).
     pub async fn raw_connection(&self) -> DatabaseConnection {
         match &self.database {
-            Backing::Sqlite(dir) => store::db::connect_sqlite(
-                &store::db::sqlite_url(&dir.path().join("scim.db")),
+            Backing::Sqlite(_) => store::db::connect_sqlite(
+                &store::db::sqlite_url(&self.sqlite_file().unwrap()),
                 &self.state.settings.storage,
                 store::db::SqliteRole::Writer,
             )
@@ -196,6 +196,14 @@ impl TestApp {
                     .await
                     .unwrap()
             }
+        }
+    }
+
+    /// The embedded database's file.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.database {
+            Backing::Sqlite(dir) => Some(dir.path().join("scim.db")),
+            Backing::Postgres { .. } => None,
         }
     }
 

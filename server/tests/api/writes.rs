@@ -598,3 +598,37 @@ async fn a_failing_merged_member_change_fails_alone() {
     expected.sort();
     assert_eq!(acme.member_ids(&group).await, expected);
 }
+
+/// Committed pages are copied from the WAL into the database file by the checkpointer,
+/// not by the commit that happens to cross SQLite's threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_writes_are_checkpointed_into_the_database_file() {
+    let app = TestApp::sqlite().await;
+    let file = app.sqlite_file().unwrap();
+    insert_tenant(&app.state.db, "checkpointed").await.unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for _ in 0..100 {
+        // Only the main file, as if the WAL were lost: it holds what was checkpointed.
+        std::fs::copy(&file, copy.path().join("scim.db")).unwrap();
+        let db =
+            sea_orm::Database::connect(server::store::db::sqlite_url(&copy.path().join("scim.db")))
+                .await
+                .unwrap();
+        // Before the first checkpoint the file may not even hold the tables.
+        names = tenant::Entity::find()
+            .all(&db)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        db.close().await.unwrap();
+        let _ = std::fs::remove_file(copy.path().join("scim.db-wal"));
+        if !names.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(names, ["checkpointed"]);
+}
