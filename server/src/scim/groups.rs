@@ -390,7 +390,7 @@ impl GroupsApi {
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::PatchRequest>>,
     ) -> Result<PatchGroupResponse, ScimErrorResponse> {
-        let ops = patch::parse_request(&body.0.value)?;
+        let ops = patch::without_own_id(patch::parse_request(&body.0.value)?, &id)?;
         let (tenant_id, now) = (&auth.0.tenant_id, state.clock.now());
         let row = match patch::membership_change(&ops) {
             Some(change) if if_match.is_none() => {

@@ -61,6 +61,52 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, Error> {
     operations.iter().map(parse_op).collect()
 }
 
+/// Drops what names the resource's own `id` without changing it: Okta's group push renames
+/// a group with a path-less replace of `{"id": <its id>, "displayName": …}`, also after
+/// every membership update. Any other `id` stays a `mutability` error.
+pub fn without_own_id(ops: Vec<PatchOp>, own: &str) -> Result<Vec<PatchOp>, Error> {
+    let changes_id = || Error::Mutability("id cannot be changed".to_owned());
+    let keeps_id = |kind: OpKind, value: Option<&Value>| {
+        kind != OpKind::Remove && value.and_then(Value::as_str) == Some(own)
+    };
+    let mut kept = Vec::with_capacity(ops.len());
+    for mut op in ops {
+        match (&op.path, &mut op.value) {
+            (None, Some(Value::Object(fields))) => {
+                let keys: Vec<String> = fields
+                    .keys()
+                    .filter(|key| key.eq_ignore_ascii_case("id"))
+                    .cloned()
+                    .collect();
+                for key in keys {
+                    if !keeps_id(op.kind, fields.get(&key)) {
+                        return Err(changes_id());
+                    }
+                    fields.remove(&key);
+                }
+            }
+            (Some(PatchPath::Attr(path)), value) if names_core_id(path) => {
+                if keeps_id(op.kind, value.as_ref()) {
+                    continue;
+                }
+                return Err(changes_id());
+            }
+            _ => {}
+        }
+        kept.push(op);
+    }
+    Ok(kept)
+}
+
+fn names_core_id(path: &AttrPath) -> bool {
+    path.name.eq_ignore_ascii_case("id")
+        && path.sub_attr.is_none()
+        && path.uri.as_deref().is_none_or(|uri| {
+            uri.eq_ignore_ascii_case(schema::USER_SCHEMA)
+                || uri.eq_ignore_ascii_case(schema::GROUP_SCHEMA)
+        })
+}
+
 fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object
         .iter()
@@ -904,6 +950,34 @@ mod tests {
         let out =
             apply(json!([{ "op": "add", "path": "favoriteColor", "value": "blue" }])).unwrap();
         assert!(out.get("favoriteColor").is_none());
+    }
+
+    #[test]
+    fn the_own_id_is_dropped_and_another_refused() {
+        let ops = |value: Value| patch(json!([value]));
+        let kept = without_own_id(
+            ops(json!({ "op": "replace", "value": { "id": "g1", "displayName": "New" } })),
+            "g1",
+        )
+        .unwrap();
+        assert_eq!(kept[0].value, Some(json!({ "displayName": "New" })));
+        let kept = without_own_id(
+            ops(json!({ "op": "Replace", "path": "id", "value": "g1" })),
+            "g1",
+        )
+        .unwrap();
+        assert!(kept.is_empty());
+        for refused in [
+            json!({ "op": "replace", "value": { "ID": "g2", "displayName": "New" } }),
+            json!({ "op": "replace", "path": "id", "value": "g2" }),
+            json!({ "op": "remove", "path": "id" }),
+            json!({ "op": "replace", "value": { "id": 7 } }),
+        ] {
+            let err = without_own_id(ops(refused.clone()), "g1").unwrap_err();
+            assert!(matches!(err, Error::Mutability(_)), "{refused}: {err:?}");
+        }
+        let untouched = ops(json!({ "op": "add", "path": "members", "value": [{ "value": "u" }] }));
+        assert_eq!(without_own_id(untouched, "g1").unwrap().len(), 1);
     }
 
     #[test]

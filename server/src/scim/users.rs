@@ -423,7 +423,7 @@ impl UsersApi {
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::PatchRequest>>,
     ) -> Result<UserResponse, ScimErrorResponse> {
-        let ops = patch::parse_request(&body.0.value)?;
+        let ops = patch::without_own_id(patch::parse_request(&body.0.value)?, &id)?;
         let row = store::users::modify(
             &state.db,
             &auth.0.tenant_id,

@@ -15,6 +15,7 @@ on_every_backend!(
     parallel_member_adds_all_land,
     replace_group_members,
     tenants_see_only_their_own_groups,
+    okta_renames_with_the_group_own_id,
 );
 
 fn ops(operations: Value) -> Value {
@@ -460,4 +461,47 @@ async fn tenants_see_only_their_own_groups(app: TestApp) {
         "invalidValue"
     );
     assert_eq!(acme.member_ids(gid).await, vec![alice]);
+}
+
+/// Okta's group push renames with a path-less replace that repeats the group's own `id`
+/// (and sends it again after membership updates); another group's `id` is refused.
+async fn okta_renames_with_the_group_own_id(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let alice = scim.user_id("alice").await;
+    let gid = scim.group_id("Engineering").await;
+    let other = scim.group_id("Sales").await;
+    let add = ops(json!([{ "op": "add", "path": "members", "value": [{ "value": alice }] }]));
+    let resp = scim.send("PATCH", &format!("/Groups/{gid}"), &add).await;
+    resp.assert_status(StatusCode::NO_CONTENT);
+    let rename = |id: &str, name: &str| {
+        ops(json!([{ "op": "replace", "value": { "id": id, "displayName": name } }]))
+    };
+    let resp = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{gid}"),
+            &rename(&gid, "Engineering EU"),
+        )
+        .await;
+    resp.assert_status(StatusCode::NO_CONTENT);
+    let group = json_of(scim.get(&format!("/Groups/{gid}")).await).await;
+    assert_eq!(group["displayName"], "Engineering EU");
+    assert_eq!(group["id"], gid.as_str());
+    assert_eq!(scim.member_ids(&gid).await, vec![alice]);
+    let resp = scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{gid}"),
+            &rename(&other, "Hijacked"),
+        )
+        .await;
+    let error = assert_scim_error(resp, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error["scimType"], "mutability");
+    let path_form = ops(json!([{ "op": "replace", "path": "id", "value": gid }]));
+    let resp = scim
+        .send("PATCH", &format!("/Groups/{gid}"), &path_form)
+        .await;
+    resp.assert_status(StatusCode::NO_CONTENT);
+    let group = json_of(scim.get(&format!("/Groups/{gid}")).await).await;
+    assert_eq!(group["displayName"], "Engineering EU");
 }
