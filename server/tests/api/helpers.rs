@@ -207,6 +207,36 @@ impl TestApp {
         }
     }
 
+    /// Whether `needle` is stored anywhere a user's data goes: the user rows and their
+    /// indexed values on every backend, and on SQLite any byte of the database files.
+    pub async fn raw_dump_contains(&self, needle: &str) -> bool {
+        if let Some(file) = self.sqlite_file() {
+            for path in [file.clone(), file.with_extension("db-wal")] {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                if bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+                {
+                    return true;
+                }
+            }
+        }
+        let pattern = format!("%{needle}%");
+        let db = self.raw_connection().await;
+        let backend = db.get_database_backend();
+        let mut found = false;
+        for sql in [
+            "SELECT COUNT(*) AS n FROM scim_user WHERE data LIKE $1",
+            "SELECT COUNT(*) AS n FROM scim_user_value WHERE value LIKE $1 OR display LIKE $1",
+        ] {
+            let statement =
+                sea_orm::Statement::from_sql_and_values(backend, sql, [pattern.clone().into()]);
+            let row = db.query_one_raw(statement).await.unwrap().unwrap();
+            found |= row.try_get::<i64>("", "n").unwrap() > 0;
+        }
+        found
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self.database, Backing::Postgres { .. })
     }

@@ -15,6 +15,7 @@ mod helpers;
 mod admin_keys;
 mod bootstrap;
 mod durability;
+mod okta;
 mod openapi;
 mod ops;
 mod process;
