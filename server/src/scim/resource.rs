@@ -210,6 +210,8 @@ fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, Error> {
     let wrong = || Error::Invalid(format!("{} must be {}", def.name, expected(def)));
     Ok(match (def.ty, value) {
         (_, Value::Null) => None,
+        // A blank is no value: OneLogin renders template fields left empty as "" or " ".
+        (AttrType::String | AttrType::Reference, Value::String(s)) if s.trim().is_empty() => None,
         (AttrType::String | AttrType::Reference, Value::String(s)) => {
             Some(Value::String(s.clone()))
         }
@@ -436,6 +438,18 @@ fn drop_sub(value: &mut Value, sub: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blanks_are_no_value() {
+        let out = normalize_user(&json!({
+            "userName": "ada", "title": "", "nickName": "  ",
+            "addresses": [{ "locality": "", "country": "GB" }, { "region": " " }]
+        }))
+        .unwrap();
+        assert!(out.get("title").is_none() && out.get("nickName").is_none());
+        assert_eq!(out["addresses"], json!([{ "country": "GB" }]));
+        assert!(normalize_user(&json!({ "userName": " " })).is_err());
+    }
 
     #[test]
     fn entra_user_create_is_normalised() {

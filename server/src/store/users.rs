@@ -258,16 +258,25 @@ pub fn forget_all(db: &Storage) {
     }
 }
 
-/// Replaces the user's attributes with `attrs` (PUT).
+/// Replaces the user's attributes with `attrs` (PUT). Leaving `active` out keeps the user's
+/// state: RFC 7644 §3.5.1 leaves an omitted attribute to the service provider, and an
+/// identity provider whose template does not carry it (OneLogin's are admin-edited) must
+/// not reactivate a suspended user with a profile update.
 pub async fn replace(
     db: &Storage,
     tenant_id: &str,
     id: &str,
-    attrs: Map<String, Value>,
+    mut attrs: Map<String, Value>,
     if_match: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, Error> {
-    modify(db, tenant_id, id, if_match, now, move |_| Ok(attrs)).await
+    modify(db, tenant_id, id, if_match, now, move |current| {
+        if let (None, Some(active)) = (attrs.get("active"), current.get("active")) {
+            attrs.insert("active".to_owned(), active.clone());
+        }
+        Ok(attrs)
+    })
+    .await
 }
 
 /// Rewrites the user with what `change` makes of its current attributes (PATCH), inside

@@ -16,6 +16,7 @@ mod admin_keys;
 mod bootstrap;
 mod durability;
 mod okta;
+mod onelogin;
 mod openapi;
 mod ops;
 mod process;
