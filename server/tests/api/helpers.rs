@@ -495,7 +495,7 @@ impl Scim<'_> {
 
     /// Creates a group named `name` and returns its id.
     pub async fn group_id(&self, name: &str) -> String {
-        let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name });
+        let body = json!({ "schemas": [GROUP_SCHEMA], "displayName": name });
         let resp = self.post("/Groups", &body).await;
         resp.assert_status(StatusCode::CREATED);
         json_of(resp).await["id"].as_str().unwrap().to_owned()
@@ -529,6 +529,15 @@ impl Scim<'_> {
             .map(|r| r["id"].as_str().unwrap().to_owned())
             .collect()
     }
+}
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// A `PatchOp` request carrying `operations`.
+pub fn ops(operations: Value) -> Value {
+    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
 }
 
 /// `userName` as a minimal user body.

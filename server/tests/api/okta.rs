@@ -7,7 +7,7 @@ use poem::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Scim, TestApp, assert_scim_error, json_of},
+    helpers::{GROUP_SCHEMA, Scim, TestApp, USER_SCHEMA, assert_scim_error, json_of, ops},
     scim_users::urlencode,
 };
 
@@ -19,17 +19,10 @@ on_every_backend!(
     okta_media_types_and_errors,
 );
 
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-fn patch(operations: Value) -> Value {
-    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
-}
-
 /// Okta's create body, as its reference prints it.
 fn okta_user(user_name: &str, external_id: Option<&str>) -> Value {
     let mut body = json!({
-        "schemas": [USER],
+        "schemas": [USER_SCHEMA],
         "userName": user_name,
         "name": { "givenName": "Ada", "familyName": "Lovelace" },
         "emails": [{ "primary": true, "value": user_name, "type": "work" }],
@@ -84,7 +77,7 @@ async fn okta_connection_and_existence_checks(app: TestApp) {
         assert_eq!(found["Resources"][0]["id"], ada["id"], "{filter}");
     }
     let id = ada["id"].as_str().unwrap();
-    let deactivate = patch(json!([{ "op": "replace", "value": { "active": false } }]));
+    let deactivate = ops(json!([{ "op": "replace", "value": { "active": false } }]));
     scim.send("PATCH", &format!("/Users/{id}"), &deactivate)
         .await
         .assert_status_is_ok();
@@ -157,7 +150,7 @@ async fn okta_user_lifecycle(app: TestApp) {
 
     // OIN apps deactivate and reactivate by PATCH ...
     for active in [false, true] {
-        let body = patch(json!([{ "op": "replace", "value": { "active": active } }]));
+        let body = ops(json!([{ "op": "replace", "value": { "active": active } }]));
         let resp = scim.send("PATCH", &format!("/Users/{id}"), &body).await;
         resp.assert_status_is_ok();
         assert_eq!(json_of(resp).await["active"], active);
@@ -170,7 +163,7 @@ async fn okta_user_lifecycle(app: TestApp) {
     assert_eq!(json_of(resp).await["active"], false);
 
     // Password sync: accepted, nothing stored or returned.
-    let body = patch(json!([{ "op": "replace", "value": { "password": "n3w-Secret!" } }]));
+    let body = ops(json!([{ "op": "replace", "value": { "password": "n3w-Secret!" } }]));
     let resp = scim.send("PATCH", &format!("/Users/{id}"), &body).await;
     resp.assert_status_is_ok();
     assert!(json_of(resp).await.get("password").is_none());
@@ -190,7 +183,7 @@ async fn okta_group_push(app: TestApp) {
     let resp = scim
         .post(
             "/Groups",
-            &json!({ "schemas": [GROUP], "displayName": "Engineering", "members": [] }),
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": [] }),
         )
         .await;
     resp.assert_status(StatusCode::CREATED);
@@ -206,7 +199,7 @@ async fn okta_group_push(app: TestApp) {
     let resp = scim
         .post(
             "/Groups",
-            &json!({ "schemas": [GROUP], "displayName": "Sales", "members": members }),
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "Sales", "members": members }),
         )
         .await;
     resp.assert_status(StatusCode::CREATED);
@@ -215,7 +208,7 @@ async fn okta_group_push(app: TestApp) {
     let resp = scim
         .post(
             "/Groups",
-            &json!({ "schemas": [GROUP], "displayName": "engineering" }),
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "engineering" }),
         )
         .await;
     assert_scim_error(resp, StatusCode::CONFLICT).await;
@@ -224,7 +217,7 @@ async fn okta_group_push(app: TestApp) {
     let send = |body: Value| {
         let scim = &scim;
         let group_path = group_path.clone();
-        async move { scim.send("PATCH", &group_path, &patch(body)).await }
+        async move { scim.send("PATCH", &group_path, &ops(body)).await }
     };
     let rename = |id: &str, name: &str| json!([{ "op": "replace", "value": { "id": id, "displayName": name } }]);
     // Sent after every membership push, with the same name: changes nothing.
@@ -289,14 +282,15 @@ async fn okta_group_push(app: TestApp) {
 
     // Wizard-made apps push groups by PUT.
     let body = json!({
-        "schemas": [GROUP], "id": gid, "displayName": "Platform",
+        "schemas": [GROUP_SCHEMA], "id": gid, "displayName": "Platform",
         "members": [{ "value": ada, "display": "ada@example.org" }, { "value": grace }]
     });
     let resp = scim.send("PUT", &group_path, &body).await;
     resp.assert_status_is_ok();
     assert_eq!(json_of(resp).await["displayName"], "Platform");
     assert_eq!(scim.member_ids(&gid).await, sorted(&[&ada, &grace]));
-    let body = json!({ "schemas": [GROUP], "id": gid, "displayName": "Platform", "members": [] });
+    let body =
+        json!({ "schemas": [GROUP_SCHEMA], "id": gid, "displayName": "Platform", "members": [] });
     scim.send("PUT", &group_path, &body)
         .await
         .assert_status_is_ok();

@@ -6,7 +6,10 @@ use poem::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{Scim, TestApp, assert_scim_error, json_of},
+    helpers::{
+        ENTERPRISE_SCHEMA, GROUP_SCHEMA, Scim, TestApp, USER_SCHEMA, assert_scim_error, json_of,
+        ops,
+    },
     scim_users::urlencode,
 };
 
@@ -17,18 +20,10 @@ on_every_backend!(
     onelogin_groups,
 );
 
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-fn patch(operations: Value) -> Value {
-    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
-}
-
 /// The connector's default core template, rendered.
 fn core_template(user_name: &str, given_name: &str) -> Value {
     json!({
-        "schemas": [USER],
+        "schemas": [USER_SCHEMA],
         "userName": user_name,
         "name": { "givenName": given_name, "familyName": "Lovelace", "formatted": "Ada Lovelace" },
         "emails": [{ "value": user_name, "type": "work", "primary": true }]
@@ -38,7 +33,7 @@ fn core_template(user_name: &str, given_name: &str) -> Value {
 /// A customised Enterprise template as vendors publish them, with OneLogin's blanks.
 fn enterprise_template(user_name: &str) -> Value {
     json!({
-        "schemas": [USER, ENTERPRISE],
+        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
         "id": null,
         "meta": { "resourceType": "User" },
         "userName": user_name,
@@ -47,7 +42,7 @@ fn enterprise_template(user_name: &str) -> Value {
         "title": "",
         "emails": [{ "value": user_name, "type": "work", "primary": true }],
         "addresses": [{ "locality": "", "region": "", "country": "GB" }],
-        ENTERPRISE: {
+        ENTERPRISE_SCHEMA: {
             "department": "Research",
             "manager": { "managerId": "", "displayName": " " }
         }
@@ -122,10 +117,10 @@ async fn onelogin_template_bodies(app: TestApp) {
     assert_eq!(user["active"], true);
     assert!(user.get("title").is_none(), "a blank is no value: {user}");
     assert_eq!(user["addresses"], json!([{ "country": "GB" }]));
-    assert_eq!(user[ENTERPRISE]["department"], "Research");
+    assert_eq!(user[ENTERPRISE_SCHEMA]["department"], "Research");
 
     let single = json!({
-        "schemas": [USER], "userName": "linus@example.org",
+        "schemas": [USER_SCHEMA], "userName": "linus@example.org",
         "emails": { "value": "linus@example.org", "type": "work", "primary": true }
     });
     let resp = scim.post("/Users", &single).await;
@@ -139,7 +134,7 @@ async fn onelogin_template_bodies(app: TestApp) {
         .await
         .assert_status(StatusCode::CREATED);
 
-    let odd = json!({ "schemas": [USER], "userName": "odd@example.org", "active": "1" });
+    let odd = json!({ "schemas": [USER_SCHEMA], "userName": "odd@example.org", "active": "1" });
     let error = assert_scim_error(scim.post("/Users", &odd).await, StatusCode::BAD_REQUEST).await;
     assert!(
         error["detail"].as_str().unwrap().contains("active"),
@@ -195,13 +190,13 @@ async fn onelogin_updates_suspends_and_deletes(app: TestApp) {
             .await;
         resp.assert_status_is_ok();
         assert_eq!(json_of(resp).await["active"], false, "stays suspended");
-        let reactivate = patch(json!([{ "op": "replace", "path": "active", "value": true }]));
+        let reactivate = ops(json!([{ "op": "replace", "path": "active", "value": true }]));
         scim.send("PATCH", &path, &reactivate)
             .await
             .assert_status_is_ok();
     }
     let single = json!({
-        "schemas": [USER], "userName": "ada@example.org",
+        "schemas": [USER_SCHEMA], "userName": "ada@example.org",
         "emails": { "value": "ada@research.example.org", "type": "work" }
     });
     let resp = scim.send("PUT", &path, &single).await;
@@ -211,8 +206,8 @@ async fn onelogin_updates_suspends_and_deletes(app: TestApp) {
         "ada@research.example.org"
     );
     for body in [
-        patch(json!([{ "op": "replace", "path": "active", "value": false }])),
-        patch(json!([{ "op": "replace", "value": { "active": false } }])),
+        ops(json!([{ "op": "replace", "path": "active", "value": false }])),
+        ops(json!([{ "op": "replace", "value": { "active": false } }])),
     ] {
         let resp = scim.send("PATCH", &path, &body).await;
         resp.assert_status_is_ok();
@@ -220,7 +215,7 @@ async fn onelogin_updates_suspends_and_deletes(app: TestApp) {
     }
 
     let gid = scim.group_id("Research").await;
-    let add = patch(json!([{ "op": "add", "path": "members", "value": [{ "value": id }] }]));
+    let add = ops(json!([{ "op": "add", "path": "members", "value": [{ "value": id }] }]));
     scim.send("PATCH", &format!("/Groups/{gid}"), &add)
         .await
         .assert_status(StatusCode::NO_CONTENT);
@@ -253,12 +248,12 @@ async fn onelogin_groups(app: TestApp) {
     let resp = scim
         .post(
             "/Groups",
-            &json!({ "schemas": [GROUP], "displayName": "Contractors", "members": [] }),
+            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "Contractors", "members": [] }),
         )
         .await;
     resp.assert_status(StatusCode::CREATED);
     let gid = json_of(resp).await["id"].as_str().unwrap().to_owned();
-    let dup = json!({ "schemas": [GROUP], "displayName": "Contractors", "members": [] });
+    let dup = json!({ "schemas": [GROUP_SCHEMA], "displayName": "Contractors", "members": [] });
     assert_scim_error(scim.post("/Groups", &dup).await, StatusCode::CONFLICT).await;
 
     let ada = scim.user_id("ada@example.org").await;
@@ -268,7 +263,7 @@ async fn onelogin_groups(app: TestApp) {
         |ids: &[&String]| -> Vec<Value> { ids.iter().map(|id| json!({ "value": id })).collect() };
     for _ in 0..2 {
         let add =
-            patch(json!([{ "op": "add", "path": "members", "value": members(&[&ada, &grace]) }]));
+            ops(json!([{ "op": "add", "path": "members", "value": members(&[&ada, &grace]) }]));
         scim.send("PATCH", &group_path, &add)
             .await
             .assert_status(StatusCode::NO_CONTENT);
@@ -276,19 +271,18 @@ async fn onelogin_groups(app: TestApp) {
     let mut both = vec![ada.clone(), grace.clone()];
     both.sort();
     assert_eq!(scim.member_ids(&gid).await, both);
-    let remove = patch(json!([{ "op": "remove", "path": "members", "value": members(&[&ada]) }]));
+    let remove = ops(json!([{ "op": "remove", "path": "members", "value": members(&[&ada]) }]));
     scim.send("PATCH", &group_path, &remove)
         .await
         .assert_status(StatusCode::NO_CONTENT);
     assert_eq!(scim.member_ids(&gid).await, vec![grace.clone()]);
-    let remove =
-        patch(json!([{ "op": "remove", "path": format!("members[value eq \"{grace}\"]") }]));
+    let remove = ops(json!([{ "op": "remove", "path": format!("members[value eq \"{grace}\"]") }]));
     scim.send("PATCH", &group_path, &remove)
         .await
         .assert_status(StatusCode::NO_CONTENT);
     assert!(scim.member_ids(&gid).await.is_empty());
 
-    let unknown = patch(json!([{ "op": "add", "path": "members",
+    let unknown = ops(json!([{ "op": "add", "path": "members",
         "value": [{ "value": ada }, { "value": "00000000-0000-0000-0000-000000000000" }] }]));
     assert_scim_error(
         scim.send("PATCH", &group_path, &unknown).await,
@@ -306,7 +300,7 @@ async fn onelogin_groups(app: TestApp) {
     .await;
     assert_eq!(error["scimType"], "invalidSyntax");
     assert!(scim.member_ids(&gid).await.is_empty());
-    let add = patch(json!([{ "op": "add", "path": "members", "value": members(&[&ada]) }]));
+    let add = ops(json!([{ "op": "add", "path": "members", "value": members(&[&ada]) }]));
     assert_scim_error(
         scim.send(
             "PATCH",

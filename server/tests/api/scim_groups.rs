@@ -1,8 +1,8 @@
 use poem::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
-    helpers::{TestApp, assert_scim_error, json_of},
+    helpers::{TestApp, assert_scim_error, json_of, ops},
     scim_users::urlencode,
 };
 
@@ -17,10 +17,6 @@ on_every_backend!(
     tenants_see_only_their_own_groups,
     okta_renames_with_the_group_own_id,
 );
-
-fn ops(operations: Value) -> Value {
-    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
-}
 
 async fn entra_group_cycle(app: TestApp) {
     let scim = app.scim("Acme").await;

@@ -1,7 +1,7 @@
 use poem::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, assert_scim_error, json_of};
+use crate::helpers::{TestApp, assert_scim_error, json_of, ops};
 
 on_every_backend!(
     entra_user_patches,
@@ -9,10 +9,6 @@ on_every_backend!(
     multi_valued_updates,
     plain_json_is_accepted
 );
-
-fn ops(operations: Value) -> Value {
-    json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations })
-}
 
 async fn entra_user_patches(app: TestApp) {
     let scim = app.scim("Acme").await;
