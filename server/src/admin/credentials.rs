@@ -38,7 +38,7 @@ pub struct CredentialInfo {
     pub id: String,
     /// The label given at creation.
     pub name: Option<String>,
-    /// Where the credential is in its life.
+    // Where the credential is in its life.
     pub status: CredentialStatus,
     /// When it was issued.
     pub created_at: DateTime<Utc>,

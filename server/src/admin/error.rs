@@ -43,7 +43,7 @@ pub enum ErrorCode {
 /// Body of every admin API error.
 #[derive(Debug, Clone, Object)]
 pub struct ApiError {
-    /// Stable machine-readable code.
+    // Stable machine-readable code.
     pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,

@@ -80,21 +80,21 @@ pub struct DiscoveryMeta {
 pub struct ServiceProviderConfig {
     /// `["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]`.
     pub schemas: Vec<String>,
-    /// PATCH support (RFC 7644 §3.5.2).
+    // PATCH support (RFC 7644 §3.5.2).
     pub patch: Supported,
-    /// Bulk support (RFC 7644 §3.7).
+    // Bulk support (RFC 7644 §3.7).
     pub bulk: BulkSupport,
-    /// Filter support (RFC 7644 §3.4.2.2).
+    // Filter support (RFC 7644 §3.4.2.2).
     pub filter: FilterSupport,
-    /// Password change support.
+    // Password change support.
     pub change_password: Supported,
-    /// Sort support (RFC 7644 §3.4.2.3).
+    // Sort support (RFC 7644 §3.4.2.3).
     pub sort: Supported,
-    /// ETag support (RFC 7644 §3.14).
+    // ETag support (RFC 7644 §3.14).
     pub etag: Supported,
     /// Accepted ways to authenticate.
     pub authentication_schemes: Vec<AuthenticationScheme>,
-    /// Resource metadata.
+    // Resource metadata.
     pub meta: DiscoveryMeta,
 }
 

@@ -178,7 +178,7 @@ pub struct EnterpriseUser {
     pub division: Option<String>,
     /// Department.
     pub department: Option<String>,
-    /// Manager.
+    // Manager.
     pub manager: Option<Manager>,
 }
 
@@ -194,7 +194,7 @@ pub struct User {
     pub external_id: Option<String>,
     /// Required; unique per tenant regardless of case.
     pub user_name: String,
-    /// Name components.
+    // Name components.
     pub name: Option<Name>,
     /// Display name.
     pub display_name: Option<String>,
@@ -232,10 +232,10 @@ pub struct User {
     pub roles: Option<Vec<MultiValue>>,
     /// Certificates.
     pub x509_certificates: Option<Vec<MultiValue>>,
-    /// The enterprise extension.
+    // The enterprise extension.
     #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
     pub enterprise: Option<EnterpriseUser>,
-    /// Resource metadata (read-only).
+    // Resource metadata (read-only).
     pub meta: Option<Meta>,
 }
 
@@ -253,7 +253,7 @@ pub struct Group {
     pub display_name: String,
     /// Member users (`value` is the user's id).
     pub members: Option<Vec<Reference>>,
-    /// Resource metadata (read-only).
+    // Resource metadata (read-only).
     pub meta: Option<Meta>,
 }
 

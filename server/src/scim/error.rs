@@ -35,7 +35,7 @@ pub struct ScimError {
     pub schemas: Vec<String>,
     /// The HTTP status code, as a string.
     pub status: String,
-    /// The SCIM detail error keyword, for 400 and 409 responses where RFC 7644 defines one.
+    // The SCIM detail error keyword, for 400 and 409 responses where RFC 7644 defines one.
     #[oai(skip_serializing_if_is_none)]
     pub scim_type: Option<ScimType>,
     /// Human-readable explanation.
