@@ -36,12 +36,14 @@ pub struct IssuedAdminKey {
     /// The secret bearer key for the admin API.
     pub key: String,
     /// The label given at creation.
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     /// The one tenant this key may act on.
     pub tenant_id: String,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
     /// When it expires, if it does.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

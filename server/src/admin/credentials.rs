@@ -37,17 +37,21 @@ pub struct CredentialInfo {
     /// Server-assigned id, the `<id>` part of the credential.
     pub id: String,
     /// The label given at creation.
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     // Where the credential is in its life.
     pub status: CredentialStatus,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
     /// When it expires, if it does.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<DateTime<Utc>>,
     /// When it stopped, or (while `rotating`) will stop, working.
+    #[oai(skip_serializing_if_is_none)]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Last successful use. Each replica records uses in batches, so another replica's
     /// latest uses may show up to a minute late.
+    #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

@@ -40,12 +40,14 @@ pub struct IssuedScimToken {
     /// The secret bearer token to configure as "Secret Token" in the identity provider.
     pub token: String,
     /// The label given at creation.
+    #[oai(skip_serializing_if_is_none)]
     pub name: Option<String>,
     /// The tenant's SCIM URL, to configure beside the token.
     pub scim_url: String,
     /// When it was issued.
     pub created_at: DateTime<Utc>,
     /// When it expires, if it does.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

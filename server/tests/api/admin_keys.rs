@@ -3,7 +3,11 @@ use serde_json::json;
 
 use crate::helpers::{TestApp, assert_admin_error, json_of};
 
-on_every_backend!(issue_list_revoke, admin_key_input_is_validated);
+on_every_backend!(
+    issue_list_revoke,
+    admin_key_input_is_validated,
+    what_is_unset_is_absent_not_null
+);
 
 async fn issue_list_revoke(app: TestApp) {
     let tenant = app.tenant_id("Acme").await;
@@ -94,4 +98,50 @@ async fn admin_key_input_is_validated(app: TestApp) {
     assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
     let list = json_of(app.admin_get(&app.operator_key, &path).await).await;
     assert!(list["items"].as_array().unwrap().is_empty());
+}
+
+/// The paths of every `null` in `value` (the schemas allow none: what is unset is absent).
+fn nulls(value: &serde_json::Value, at: &str) -> Vec<String> {
+    match value {
+        serde_json::Value::Null => vec![at.to_owned()],
+        serde_json::Value::Object(map) => map
+            .iter()
+            .flat_map(|(key, child)| nulls(child, &format!("{at}.{key}")))
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(n, child)| nulls(child, &format!("{at}[{n}]")))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Credentials issued with `{}` (as the README shows) have no name, expiry, revocation or
+/// use: generated clients that type those as optional strings must not meet a `null`.
+async fn what_is_unset_is_absent_not_null(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let issued = app.issue_token(&tenant, json!({})).await;
+    let keys = format!("/admin/v1/tenants/{tenant}/admin-keys");
+    let resp = app.admin_post(&app.operator_key, &keys, json!({})).await;
+    resp.assert_status(StatusCode::CREATED);
+    let key = json_of(resp).await;
+    let tokens = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{tenant}/scim-tokens"),
+        )
+        .await,
+    )
+    .await;
+    let key_list = json_of(app.admin_get(&app.operator_key, &keys).await).await;
+    assert!(issued.get("expiresAt").is_none() && tokens["items"][0].get("lastUsedAt").is_none());
+    for (what, body) in [
+        ("issued token", &issued),
+        ("issued key", &key),
+        ("token list", &tokens),
+        ("key list", &key_list),
+    ] {
+        assert_eq!(nulls(body, what), Vec::<String>::new(), "{body}");
+    }
 }
