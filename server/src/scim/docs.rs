@@ -192,8 +192,9 @@ pub struct User {
     pub id: Option<String>,
     /// The provisioning client's id for the user (Entra: the objectId).
     pub external_id: Option<String>,
-    /// Required; unique per tenant regardless of case.
-    pub user_name: String,
+    /// Unique per tenant regardless of case. Required when creating or replacing; absent
+    /// from answers whose `attributes` leave it out.
+    pub user_name: Option<String>,
     // Name components.
     pub name: Option<Name>,
     /// Display name.
@@ -249,8 +250,9 @@ pub struct Group {
     pub id: Option<String>,
     /// The provisioning client's id for the group (Entra: the objectId).
     pub external_id: Option<String>,
-    /// Required; unique per tenant regardless of case.
-    pub display_name: String,
+    /// Unique per tenant regardless of case. Required when creating or replacing; absent
+    /// from answers whose `attributes` leave it out.
+    pub display_name: Option<String>,
     /// Member users (`value` is the user's id).
     pub members: Option<Vec<Reference>>,
     // Resource metadata (read-only).

@@ -1,0 +1,194 @@
+"""A client developer's flow through the Python client generated from openapi.json.
+
+Usage: python_flow.py BASE_URL OPERATOR_KEY_FILE
+
+Every response, errors included, must parse into the generated types: the calls use
+`raise_on_unexpected_status`, and each answer is checked to be the documented model.
+"""
+import sys
+import uuid
+
+from scim_provisioning_client import AuthenticatedClient, Client
+from scim_provisioning_client.api.admin_keys import admin_create_admin_key, admin_list_admin_keys
+from scim_provisioning_client.api.operations import healthz
+from scim_provisioning_client.api.scim_groups import (
+    scim_create_group,
+    scim_delete_group,
+    scim_list_groups,
+    scim_patch_group,
+)
+from scim_provisioning_client.api.scim_tokens import admin_create_scim_token, admin_list_scim_tokens
+from scim_provisioning_client.api.scim_users import (
+    scim_create_user,
+    scim_delete_user,
+    scim_get_user,
+    scim_list_users,
+    scim_patch_user,
+)
+from scim_provisioning_client.api.tenants import admin_create_tenant, admin_get_tenant
+from scim_provisioning_client.models import (
+    ApiError,
+    CreateAdminKey,
+    CreateScimToken,
+    CreateTenant,
+    CredentialList,
+    Health,
+    IssuedAdminKey,
+    IssuedScimToken,
+    ScimError,
+    ScimGroup,
+    ScimGroupList,
+    ScimMultiValue,
+    ScimName,
+    ScimPatchOperation,
+    ScimPatchRequest,
+    ScimReference,
+    ScimUser,
+    ScimUserList,
+    Tenant,
+)
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def expect(response, status, model):
+    """The parsed body of `response`, after checking its status and type."""
+    assert response.status_code == status, (response.status_code, response.content)
+    if model is None:
+        return None
+    assert isinstance(response.parsed, model), (model, response.parsed, response.content)
+    return response.parsed
+
+
+def main(base_url: str, key_file: str) -> None:
+    with open(key_file, encoding="utf-8") as f:
+        operator_key = f.read().strip()
+    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
+    admin = AuthenticatedClient(base_url=base_url, token=operator_key, raise_on_unexpected_status=True)
+
+    expect(healthz.sync_detailed(client=anonymous), 200, Health)
+
+    # Admin API: a tenant, its SCIM token issued with nothing, rotated, listed; an admin key.
+    name = f"acme-{uuid.uuid4().hex[:8]}"
+    tenant = expect(admin_create_tenant.sync_detailed(client=admin, body=CreateTenant(name=name)), 201, Tenant)
+    first = expect(
+        admin_create_scim_token.sync_detailed(tenant.id, client=admin, body=CreateScimToken()),
+        201,
+        IssuedScimToken,
+    )
+    rotated = expect(
+        admin_create_scim_token.sync_detailed(
+            tenant.id, client=admin, body=CreateScimToken(name="Entra ID", overlap_seconds=60)
+        ),
+        201,
+        IssuedScimToken,
+    )
+    assert rotated.token != first.token
+    tokens = expect(admin_list_scim_tokens.sync_detailed(tenant.id, client=admin), 200, CredentialList)
+    assert {t.id for t in tokens.items} == {first.id, rotated.id}, tokens
+    key = expect(
+        admin_create_admin_key.sync_detailed(tenant.id, client=admin, body=CreateAdminKey(name="tenant admins")),
+        201,
+        IssuedAdminKey,
+    )
+    tenant_admin = AuthenticatedClient(base_url=base_url, token=key.key, raise_on_unexpected_status=True)
+    expect(admin_get_tenant.sync_detailed(tenant.id, client=tenant_admin), 200, Tenant)
+    expect(admin_list_admin_keys.sync_detailed(tenant.id, client=admin), 200, CredentialList)
+
+    # Admin API errors parse as ApiError.
+    expect(admin_get_tenant.sync_detailed(str(uuid.uuid4()), client=admin), 404, ApiError)
+    expect(admin_create_tenant.sync_detailed(client=admin, body=CreateTenant(name="")), 422, ApiError)
+    wrong = AuthenticatedClient(base_url=base_url, token="sadm_x_y", raise_on_unexpected_status=True)
+    expect(admin_get_tenant.sync_detailed(tenant.id, client=wrong), 401, ApiError)
+
+    # SCIM, with the rotated token.
+    scim = AuthenticatedClient(base_url=base_url, token=rotated.token, raise_on_unexpected_status=True)
+    user = expect(
+        scim_create_user.sync_detailed(
+            tenant.id,
+            client=scim,
+            body=ScimUser(
+                user_name="ada@example.org",
+                name=ScimName(given_name="Ada", family_name="Lovelace"),
+                emails=[ScimMultiValue(value="ada@example.org", type_="work", primary=True)],
+                active=True,
+            ),
+        ),
+        201,
+        ScimUser,
+    )
+    assert user.id and user.meta and user.meta.version, user
+    got = expect(scim_get_user.sync_detailed(tenant.id, user.id, client=scim), 200, ScimUser)
+    assert got.user_name == "ada@example.org"
+    found = expect(
+        scim_list_users.sync_detailed(tenant.id, client=scim, filter_='userName eq "ADA@example.org"'),
+        200,
+        ScimUserList,
+    )
+    assert found.total_results == 1 and found.resources[0].id == user.id, found
+    projected = expect(
+        scim_list_users.sync_detailed(tenant.id, client=scim, attributes="displayName"),
+        200,
+        ScimUserList,
+    )
+    assert projected.resources[0].id == user.id, projected
+    deactivated = expect(
+        scim_patch_user.sync_detailed(
+            tenant.id,
+            user.id,
+            client=scim,
+            body=ScimPatchRequest(
+                schemas=[PATCH_OP],
+                operations=[ScimPatchOperation(op="replace", path="active", value=False)],
+            ),
+        ),
+        200,
+        ScimUser,
+    )
+    assert deactivated.active is False
+
+    group = expect(
+        scim_create_group.sync_detailed(tenant.id, client=scim, body=ScimGroup(display_name="Sales")),
+        201,
+        ScimGroup,
+    )
+    expect(
+        scim_patch_group.sync_detailed(
+            tenant.id,
+            group.id,
+            client=scim,
+            body=ScimPatchRequest(
+                schemas=[PATCH_OP],
+                operations=[
+                    ScimPatchOperation(op="add", path="members", value=[ScimReference(value=user.id).to_dict()])
+                ],
+            ),
+        ),
+        204,
+        None,
+    )
+    groups = expect(
+        scim_list_groups.sync_detailed(tenant.id, client=scim, excluded_attributes="members"),
+        200,
+        ScimGroupList,
+    )
+    assert groups.total_results == 1 and not groups.resources[0].members, groups
+
+    # SCIM errors parse as ScimError.
+    duplicate = expect(
+        scim_create_user.sync_detailed(tenant.id, client=scim, body=ScimUser(user_name="Ada@Example.org")),
+        409,
+        ScimError,
+    )
+    assert str(duplicate.scim_type) == "uniqueness", duplicate
+    expect(scim_list_users.sync_detailed(tenant.id, client=scim, filter_="userName eq"), 400, ScimError)
+    expect(scim_get_user.sync_detailed(tenant.id, str(uuid.uuid4()), client=scim), 404, ScimError)
+
+    expect(scim_delete_user.sync_detailed(tenant.id, user.id, client=scim), 204, None)
+    expect(scim_delete_group.sync_detailed(tenant.id, group.id, client=scim), 204, None)
+    expect(scim_get_user.sync_detailed(tenant.id, user.id, client=scim), 404, ScimError)
+    print("python client flow: ok")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
