@@ -4,6 +4,7 @@
 # not parse into the generated types.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 out="$target_dir/ci-clients"
@@ -24,3 +25,18 @@ if grep -qi "warning" "$out/python-generate.log"; then
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$out/python"
 bash .ci/with-server.sh "$venv/bin/python" .ci/clients/python_flow.py
+
+# TypeScript: openapi-typescript types and openapi-fetch (pinned in .ci/clients/ts), compiled
+# with `tsc --strict`.
+rm -rf "$out/ts"
+mkdir -p "$out/ts"
+cp .ci/clients/ts/package.json .ci/clients/ts/package-lock.json .ci/clients/ts/tsconfig.json \
+    .ci/clients/ts/flow.ts "$out/ts/"
+(cd "$out/ts" && npm ci --no-audit --no-fund --silent)
+(cd "$out/ts" && npx openapi-typescript "$repo/openapi.json" -o schema.d.ts) 2>&1 | tee "$out/ts-generate.log"
+if grep -qi "warn" "$out/ts-generate.log"; then
+    echo "openapi-typescript warned (see above)"
+    exit 1
+fi
+(cd "$out/ts" && npx tsc -p .)
+bash .ci/with-server.sh node "$out/ts/dist/flow.js"
