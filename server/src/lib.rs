@@ -2,6 +2,7 @@
 //! binary, the integration tests and the benchmarks all run exactly the same thing.
 
 pub mod admin;
+pub mod anonymous;
 pub mod api_tags;
 pub mod auth;
 pub mod body_limit;
@@ -16,7 +17,7 @@ pub mod state;
 pub mod store;
 
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, middleware::Tracing};
-use poem_openapi::{OpenApi, OpenApiService};
+use poem_openapi::{LicenseObject, OpenApi, OpenApiService, ServerObject};
 
 pub use state::AppState;
 
@@ -29,7 +30,7 @@ pub const API_VERSION: &str = "1.0.0";
 /// them; the service, the spec and the routes all come from it.
 pub fn api() -> impl OpenApi {
     (
-        ops::OpsApi,
+        anonymous::Anonymous(ops::OpsApi),
         admin::tenants::TenantsApi,
         admin::scim_tokens::ScimTokensApi,
         admin::admin_keys::AdminKeysApi,
@@ -40,14 +41,19 @@ pub fn api() -> impl OpenApi {
     )
 }
 
-/// The OpenAPI service. It carries no `servers` entry, so the document is the same on
-/// every deployment.
+/// The OpenAPI service. Its one server is `/` (the host that serves the document), so the
+/// document is the same on every deployment.
 pub fn api_service() -> OpenApiService<impl OpenApi, ()> {
-    OpenApiService::new(api(), API_TITLE, API_VERSION).description(
-        "Multi-tenant SCIM 2.0 provisioning. Identity providers push users and groups to \
-         `/scim/{tenantId}/v2` with a per-tenant SCIM token; operators and tenant admins \
-         manage tenants and credentials through `/admin/v1` with an admin key.",
-    )
+    OpenApiService::new(api(), API_TITLE, API_VERSION)
+        .description(
+            "Multi-tenant SCIM 2.0 provisioning. Identity providers push users and groups to \
+             `/scim/{tenantId}/v2` with a per-tenant SCIM token; operators and tenant admins \
+             manage tenants and credentials through `/admin/v1` with an admin key.",
+        )
+        .server(ServerObject::new("/").description("The server that serves this document"))
+        .license(
+            LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"),
+        )
 }
 
 /// The spec document exactly as `GET /openapi.json` serves it and `scim-server openapi` prints it.

@@ -2,15 +2,23 @@
 //! it can also reach its database.
 
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, payload::Json};
 
 use crate::{AppState, api_tags::ApiTag};
+
+/// Whether the probe passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Unavailable,
+}
 
 /// Probe result.
 #[derive(Debug, Clone, Object)]
 pub struct Health {
-    /// `ok` or `unavailable`.
-    pub status: String,
+    // Whether the probe passed.
+    pub status: HealthStatus,
     /// Why the server is not ready (a database that does not answer, writes failing).
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
@@ -33,11 +41,8 @@ pub enum ReadyResponse {
     NotReady(Json<Health>),
 }
 
-fn health(status: &str, reason: Option<String>) -> Json<Health> {
-    Json(Health {
-        status: status.to_owned(),
-        reason,
-    })
+fn health(status: HealthStatus, reason: Option<String>) -> Json<Health> {
+    Json(Health { status, reason })
 }
 
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -49,7 +54,7 @@ impl OpsApi {
     /// Liveness probe
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> HealthResponse {
-        HealthResponse::Ok(health("ok", None))
+        HealthResponse::Ok(health(HealthStatus::Ok, None))
     }
 
     /// Readiness probe
@@ -57,16 +62,16 @@ impl OpsApi {
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
         // A database that hangs is as unready as one that refuses.
         match tokio::time::timeout(READY_TIMEOUT, state.db.check()).await {
-            Ok(Ok(())) => ReadyResponse::Ready(health("ok", None)),
+            Ok(Ok(())) => ReadyResponse::Ready(health(HealthStatus::Ok, None)),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "readiness check failed");
                 let reason = state.db.write_problem().unwrap_or_else(|| err.to_string());
-                ReadyResponse::NotReady(health("unavailable", Some(reason)))
+                ReadyResponse::NotReady(health(HealthStatus::Unavailable, Some(reason)))
             }
             Err(_) => {
                 tracing::warn!("readiness check timed out");
                 ReadyResponse::NotReady(health(
-                    "unavailable",
+                    HealthStatus::Unavailable,
                     Some("the database did not answer in time".to_owned()),
                 ))
             }
