@@ -2,7 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use super::{
     auth::{AdminAuth, AdminScope},
@@ -27,9 +31,13 @@ pub struct Tenant {
 
 /// A page of tenants.
 #[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
 pub struct TenantList {
     /// Oldest first.
     pub items: Vec<Tenant>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
 }
 
 /// Body of `POST /admin/v1/tenants`.
@@ -117,13 +125,32 @@ impl TenantsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
+        /// Most tenants in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+        /// `nextCursor` of the previous page; opaque.
+        cursor: Query<Option<String>>,
     ) -> Result<ListTenantsResponse, AdminError> {
-        let rows = match &auth.0.scope {
-            AdminScope::Operator => store::tenants::list(state.db.reads()).await?,
-            AdminScope::Tenant(own) => vec![store::tenants::get(state.db.reads(), own).await?],
+        let limit = validate::page_limit(limit.0)?;
+        let (rows, more) = match &auth.0.scope {
+            AdminScope::Operator => {
+                store::tenants::list(state.db.reads(), cursor.as_deref(), limit).await?
+            }
+            AdminScope::Tenant(own) => {
+                let own = store::tenants::get(state.db.reads(), own).await?;
+                let past = cursor
+                    .as_deref()
+                    .is_some_and(|after| own.id.as_str() <= after);
+                (if past { Vec::new() } else { vec![own] }, false)
+            }
         };
+        let next_cursor = more
+            .then(|| rows.last().map(|row| row.id.clone()))
+            .flatten();
         let items = rows.into_iter().map(|row| to_api(&state, row)).collect();
-        Ok(ListTenantsResponse::Ok(Json(TenantList { items })))
+        Ok(ListTenantsResponse::Ok(Json(TenantList {
+            items,
+            next_cursor,
+        })))
     }
 
     /// Get a tenant

@@ -42,6 +42,19 @@ pub fn expiry(now: DateTime<Utc>, days: Option<u32>) -> Result<Option<DateTime<U
     }
 }
 
+pub const DEFAULT_PAGE_LIMIT: u32 = 100;
+pub const MAX_PAGE_LIMIT: u32 = 1000;
+
+/// `limit` of a list page (1 to 1000, default 100).
+pub fn page_limit(limit: Option<u32>) -> Result<u64, AdminError> {
+    match limit.unwrap_or(DEFAULT_PAGE_LIMIT) {
+        limit @ 1..=MAX_PAGE_LIMIT => Ok(u64::from(limit)),
+        _ => Err(AdminError::invalid(format!(
+            "limit must be between 1 and {MAX_PAGE_LIMIT}"
+        ))),
+    }
+}
+
 /// `overlapSeconds` (0 to 7 days, default one hour).
 pub fn overlap(seconds: Option<u32>) -> Result<Duration, AdminError> {
     match seconds.unwrap_or(3600) {

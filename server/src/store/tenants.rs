@@ -29,12 +29,21 @@ pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tena
     .await
 }
 
-pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<tenant::Model>, Error> {
-    Ok(tenant::Entity::find()
-        .order_by_asc(tenant::Column::CreatedAt)
-        .order_by_asc(tenant::Column::Id)
-        .all(db)
-        .await?)
+/// Up to `limit` tenants in id order (ids are UUIDv7: creation order) after the tenant
+/// `after`, and whether more follow.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<tenant::Model>, bool), Error> {
+    let mut query = tenant::Entity::find().order_by_asc(tenant::Column::Id);
+    if let Some(after) = after {
+        query = query.filter(tenant::Column::Id.gt(after));
+    }
+    let mut rows = query.limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((rows, more))
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {

@@ -10,6 +10,7 @@ on_every_backend!(
     missing_or_wrong_keys_are_401,
     tenant_admin_keys_see_only_their_tenant,
     deleting_a_tenant_ends_its_credentials,
+    tenant_lists_page_by_cursor,
 );
 
 async fn create_get_list_delete(app: TestApp) {
@@ -340,4 +341,42 @@ async fn oversized_bodies_are_refused(app: TestApp) {
     assert_admin_error(resp, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     let list = json_of(app.admin_get(&app.operator_key, "/admin/v1/tenants").await).await;
     assert!(list["items"].as_array().unwrap().is_empty());
+}
+
+/// `limit` and the opaque `nextCursor` walk every tenant once, oldest first; a tenant-admin
+/// key's list is its own tenant alone.
+async fn tenant_lists_page_by_cursor(app: TestApp) {
+    let mut created = Vec::new();
+    for n in 0..5 {
+        created.push(app.tenant_id(&format!("Tenant {n}")).await);
+    }
+    let mut seen = Vec::new();
+    let mut path = "/admin/v1/tenants?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let resp = app.admin_get(&app.operator_key, &path).await;
+        resp.assert_status_is_ok();
+        let page = json_of(resp).await;
+        pages += 1;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/admin/v1/tenants?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "each tenant once, oldest first");
+    assert_eq!(pages, 3);
+    for bad in ["0", "1001", "x"] {
+        let resp = app
+            .admin_get(&app.operator_key, &format!("/admin/v1/tenants?limit={bad}"))
+            .await;
+        assert!(resp.0.status().is_client_error(), "limit={bad}");
+    }
+    let key = app.tenant_admin_key(&created[2]).await;
+    let own = json_of(app.admin_get(&key, "/admin/v1/tenants?limit=1").await).await;
+    assert_eq!(own["items"][0]["id"], created[2].as_str());
+    assert_eq!(own["items"].as_array().unwrap().len(), 1);
+    assert!(own.get("nextCursor").is_none());
 }
