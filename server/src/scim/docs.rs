@@ -71,10 +71,10 @@ impl<T: Type> ToJSON for Documented<T> {
 pub struct Meta {
     /// `User` or `Group`.
     pub resource_type: String,
-    /// When the resource was created (RFC 3339).
-    pub created: String,
-    /// When the resource last changed (RFC 3339).
-    pub last_modified: String,
+    /// When the resource was created.
+    pub created: chrono::DateTime<chrono::Utc>,
+    /// When the resource last changed.
+    pub last_modified: chrono::DateTime<chrono::Utc>,
     /// The resource's URL.
     pub location: String,
     /// Weak ETag of the current version, as in the `ETag` header.
@@ -188,7 +188,8 @@ pub struct EnterpriseUser {
 pub struct User {
     /// `urn:ietf:params:scim:schemas:core:2.0:User`, plus the enterprise URI when present.
     pub schemas: Option<Vec<String>>,
-    /// Server-assigned id (read-only).
+    /// Server-assigned id.
+    #[oai(read_only)]
     pub id: Option<String>,
     /// The provisioning client's id for the user (Entra: the objectId).
     pub external_id: Option<String>,
@@ -236,7 +237,8 @@ pub struct User {
     // The enterprise extension.
     #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
     pub enterprise: Option<EnterpriseUser>,
-    // Resource metadata (read-only).
+    // Resource metadata; the server's to write (poem-openapi would wrap a referenced
+    // schema marked read-only in an `allOf`, which generators mishandle).
     pub meta: Option<Meta>,
 }
 
@@ -246,7 +248,8 @@ pub struct User {
 pub struct Group {
     /// `urn:ietf:params:scim:schemas:core:2.0:Group`.
     pub schemas: Option<Vec<String>>,
-    /// Server-assigned id (read-only).
+    /// Server-assigned id.
+    #[oai(read_only)]
     pub id: Option<String>,
     /// The provisioning client's id for the group (Entra: the objectId).
     pub external_id: Option<String>,
@@ -255,7 +258,8 @@ pub struct Group {
     pub display_name: Option<String>,
     /// Member users (`value` is the user's id).
     pub members: Option<Vec<Reference>>,
-    // Resource metadata (read-only).
+    // Resource metadata; the server's to write (poem-openapi would wrap a referenced
+    // schema marked read-only in an `allOf`, which generators mishandle).
     pub meta: Option<Meta>,
 }
 

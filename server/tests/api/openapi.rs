@@ -31,6 +31,16 @@ async fn served_spec_is_the_printed_spec() {
 #[test]
 fn every_operation_is_documented_with_its_errors() {
     let spec: serde_json::Value = serde_json::from_str(&server::openapi_spec()).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    for field in ["created", "lastModified"] {
+        assert_eq!(
+            schemas["ScimMeta"]["properties"][field]["format"],
+            "date-time"
+        );
+    }
+    for resource in ["ScimUser", "ScimGroup"] {
+        assert_eq!(schemas[resource]["properties"]["id"]["readOnly"], true);
+    }
     // One server, relative, so the document is the same on every deployment.
     assert_eq!(spec["servers"][0]["url"], "/");
     assert_eq!(spec["servers"].as_array().map(Vec::len), Some(1));
