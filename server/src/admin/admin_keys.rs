@@ -2,7 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use super::{
     auth::AdminAuth,
@@ -130,18 +134,27 @@ impl AdminKeysApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
+        /// Most items in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+        /// `nextCursor` of the previous page; opaque.
+        cursor: Query<Option<String>>,
     ) -> Result<ListAdminKeysResponse, AdminError> {
         auth.0.require_operator()?;
         if let Err(err) = state.auth.flush_usage().await {
             tracing::warn!(error = %err, "could not record credential usage");
         }
         let now = state.clock.now();
-        let items = store::admin_keys::list(state.db.reads(), &tenant_id)
-            .await?
+        let limit = validate::page_limit(limit.0)?;
+        let (rows, next_cursor) =
+            store::admin_keys::list(state.db.reads(), &tenant_id, cursor.as_deref(), limit).await?;
+        let items = rows
             .into_iter()
             .map(|row| CredentialInfo::of_admin_key(now, row))
             .collect();
-        Ok(ListAdminKeysResponse::Ok(Json(CredentialList { items })))
+        Ok(ListAdminKeysResponse::Ok(Json(CredentialList {
+            items,
+            next_cursor,
+        })))
     }
 
     /// Revoke a tenant-admin key

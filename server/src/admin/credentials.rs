@@ -55,11 +55,15 @@ pub struct CredentialInfo {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-/// A tenant's SCIM tokens or admin keys.
+/// A page of a tenant's SCIM tokens or admin keys.
 #[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
 pub struct CredentialList {
     /// Newest first.
     pub items: Vec<CredentialInfo>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
 }
 
 impl CredentialInfo {

@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use super::{
     auth::AdminAuth,
@@ -136,18 +140,28 @@ impl ScimTokensApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
+        /// Most items in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+        /// `nextCursor` of the previous page; opaque.
+        cursor: Query<Option<String>>,
     ) -> Result<ListScimTokensResponse, AdminError> {
         auth.0.require_tenant(&tenant_id)?;
         if let Err(err) = state.auth.flush_usage().await {
             tracing::warn!(error = %err, "could not record credential usage");
         }
         let now = state.clock.now();
-        let items = store::scim_tokens::list(state.db.reads(), &tenant_id)
-            .await?
+        let limit = validate::page_limit(limit.0)?;
+        let (rows, next_cursor) =
+            store::scim_tokens::list(state.db.reads(), &tenant_id, cursor.as_deref(), limit)
+                .await?;
+        let items = rows
             .into_iter()
             .map(|row| CredentialInfo::of_scim_token(now, row))
             .collect();
-        Ok(ListScimTokensResponse::Ok(Json(CredentialList { items })))
+        Ok(ListScimTokensResponse::Ok(Json(CredentialList {
+            items,
+            next_cursor,
+        })))
     }
 
     /// Revoke a SCIM token

@@ -131,7 +131,7 @@ impl TenantsApi {
         cursor: Query<Option<String>>,
     ) -> Result<ListTenantsResponse, AdminError> {
         let limit = validate::page_limit(limit.0)?;
-        let (rows, more) = match &auth.0.scope {
+        let (rows, next_cursor) = match &auth.0.scope {
             AdminScope::Operator => {
                 store::tenants::list(state.db.reads(), cursor.as_deref(), limit).await?
             }
@@ -140,12 +140,9 @@ impl TenantsApi {
                 let past = cursor
                     .as_deref()
                     .is_some_and(|after| own.id.as_str() <= after);
-                (if past { Vec::new() } else { vec![own] }, false)
+                (if past { Vec::new() } else { vec![own] }, None)
             }
         };
-        let next_cursor = more
-            .then(|| rows.last().map(|row| row.id.clone()))
-            .flatten();
         let items = rows.into_iter().map(|row| to_api(&state, row)).collect();
         Ok(ListTenantsResponse::Ok(Json(TenantList {
             items,

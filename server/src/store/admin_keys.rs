@@ -5,10 +5,14 @@ use chrono::{DateTime, Utc};
 use entity::admin_key;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, Set,
 };
 
-use super::{Storage, credentials, tenants};
+use super::{
+    Storage, credentials,
+    pages::{self, Order},
+    tenants,
+};
 use crate::error::Error;
 
 pub struct NewKey {
@@ -56,14 +60,20 @@ async fn create_in(
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-) -> Result<Vec<admin_key::Model>, Error> {
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<admin_key::Model>, Option<String>), Error> {
     tenants::get(db, tenant_id).await?;
-    Ok(admin_key::Entity::find()
-        .filter(admin_key::Column::TenantId.eq(tenant_id))
-        .order_by_desc(admin_key::Column::CreatedAt)
-        .order_by_desc(admin_key::Column::Id)
-        .all(db)
-        .await?)
+    let query = admin_key::Entity::find().filter(admin_key::Column::TenantId.eq(tenant_id));
+    pages::page(
+        db,
+        query,
+        admin_key::Column::Id,
+        Order::NewestFirst,
+        cursor,
+        limit,
+    )
+    .await
 }
 
 /// Ends the tenant's key now; revoking an ended key changes nothing.

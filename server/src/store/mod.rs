@@ -11,6 +11,7 @@ pub mod groups;
 pub mod health;
 pub mod member_changes;
 pub mod notify;
+pub mod pages;
 pub mod resources;
 pub mod scim_tokens;
 pub mod storage;

@@ -8,7 +8,11 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set,
 };
 
-use super::{Storage, credentials, tenants};
+use super::{
+    Storage, credentials,
+    pages::{self, Order},
+    tenants,
+};
 use crate::error::Error;
 
 pub struct NewToken {
@@ -89,14 +93,20 @@ async fn create_in(
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-) -> Result<Vec<scim_token::Model>, Error> {
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<scim_token::Model>, Option<String>), Error> {
     tenants::get(db, tenant_id).await?;
-    Ok(scim_token::Entity::find()
-        .filter(scim_token::Column::TenantId.eq(tenant_id))
-        .order_by_desc(scim_token::Column::CreatedAt)
-        .order_by_desc(scim_token::Column::Id)
-        .all(db)
-        .await?)
+    let query = scim_token::Entity::find().filter(scim_token::Column::TenantId.eq(tenant_id));
+    pages::page(
+        db,
+        query,
+        scim_token::Column::Id,
+        Order::NewestFirst,
+        cursor,
+        limit,
+    )
+    .await
 }
 
 /// Ends the token now. Revoking a token that already ended changes nothing.

@@ -4,11 +4,13 @@
 use chrono::{DateTime, Utc};
 use entity::{admin_key, group_member, scim_group, scim_token, scim_user, scim_user_value, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 
-use super::{Storage, credentials};
+use super::{
+    Storage, credentials,
+    pages::{self, Order},
+};
 use crate::error::Error;
 
 pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tenant::Model, Error> {
@@ -29,21 +31,22 @@ pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tena
     .await
 }
 
-/// Up to `limit` tenants in id order (ids are UUIDv7: creation order) after the tenant
-/// `after`, and whether more follow.
+/// A page of tenants, oldest first (see `pages.rs`).
 pub async fn list(
     db: &impl ConnectionTrait,
-    after: Option<&str>,
+    cursor: Option<&str>,
     limit: u64,
-) -> Result<(Vec<tenant::Model>, bool), Error> {
-    let mut query = tenant::Entity::find().order_by_asc(tenant::Column::Id);
-    if let Some(after) = after {
-        query = query.filter(tenant::Column::Id.gt(after));
-    }
-    let mut rows = query.limit(limit + 1).all(db).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok((rows, more))
+) -> Result<(Vec<tenant::Model>, Option<String>), Error> {
+    let query = tenant::Entity::find();
+    pages::page(
+        db,
+        query,
+        tenant::Column::Id,
+        Order::OldestFirst,
+        cursor,
+        limit,
+    )
+    .await
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {

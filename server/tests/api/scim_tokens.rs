@@ -13,6 +13,7 @@ on_every_backend!(
     revoking_is_scoped_to_the_tenant,
     token_input_is_validated,
     last_used_is_recorded,
+    token_lists_page_by_cursor,
 );
 
 fn status_of(tokens: &[Value], id: &Value) -> Value {
@@ -286,4 +287,37 @@ async fn authenticated_requests_touch_no_credential_rows_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authenticated_requests_touch_no_credential_rows_postgres() {
     authenticated_requests_touch_no_credential_rows(true).await;
+}
+
+/// Newest first, `limit` at a time, every token (ended ones too) exactly once.
+async fn token_lists_page_by_cursor(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let mut issued = Vec::new();
+    for _ in 0..5 {
+        issued.push(app.issue_token(&tenant, json!({})).await["id"].clone());
+    }
+    issued.reverse();
+    let base = format!("/admin/v1/tenants/{tenant}/scim-tokens?limit=2");
+    let mut path = base.clone();
+    let mut seen = Vec::new();
+    loop {
+        let resp = app.admin_get(&app.operator_key, &path).await;
+        resp.assert_status_is_ok();
+        let page = crate::helpers::json_of(resp).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{page}");
+        seen.extend(items.iter().map(|t| t["id"].clone()));
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("{base}&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, issued);
+    let resp = app
+        .admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{tenant}/scim-tokens?limit=0"),
+        )
+        .await;
+    assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
