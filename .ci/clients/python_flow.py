@@ -60,6 +60,10 @@ def expect(response, status, model):
     return response.parsed
 
 
+def patch_request(op: str, path: str, value) -> ScimPatchRequest:
+    return ScimPatchRequest(schemas=[PATCH_OP], operations=[ScimPatchOperation(op=op, path=path, value=value)])
+
+
 def main(base_url: str, key_file: str) -> None:
     with open(key_file, encoding="utf-8") as f:
         operator_key = f.read().strip()
@@ -137,10 +141,7 @@ def main(base_url: str, key_file: str) -> None:
             tenant.id,
             user.id,
             client=scim,
-            body=ScimPatchRequest(
-                schemas=[PATCH_OP],
-                operations=[ScimPatchOperation(op="replace", path="active", value=False)],
-            ),
+            body=patch_request("replace", "active", False),
         ),
         200,
         ScimUser,
@@ -157,12 +158,7 @@ def main(base_url: str, key_file: str) -> None:
             tenant.id,
             group.id,
             client=scim,
-            body=ScimPatchRequest(
-                schemas=[PATCH_OP],
-                operations=[
-                    ScimPatchOperation(op="add", path="members", value=[ScimReference(value=user.id).to_dict()])
-                ],
-            ),
+            body=patch_request("add", "members", [ScimReference(value=user.id).to_dict()]),
         ),
         204,
         None,

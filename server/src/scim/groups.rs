@@ -394,7 +394,8 @@ impl GroupsApi {
         let (tenant_id, now) = (&auth.0.tenant_id, state.clock.now());
         let row = match patch::membership_change(&ops) {
             Some(change) if if_match.is_none() => {
-                store::groups::change_members(&state.db, tenant_id, &id, change, now).await?
+                let (add, remove) = (change.add, change.remove);
+                store::groups::change_members(&state.db, tenant_id, &id, add, remove, now).await?
             }
             _ => {
                 store::groups::apply(&state.db, tenant_id, &id, if_match.as_deref(), now, {

@@ -18,7 +18,7 @@ use std::{
     },
 };
 
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::oneshot;
 
 use super::Storage;
@@ -123,4 +123,27 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             Err(_) => {}
         }
     }
+}
+
+/// Ends `savepoint` by `outcome`: kept if the work in it succeeded, rolled back if it failed.
+/// Merged writes fall back to one savepoint per write, so that one failure stays its own.
+pub async fn settle<T>(
+    savepoint: DatabaseTransaction,
+    outcome: Result<T, Error>,
+) -> Result<T, Error> {
+    match outcome {
+        Ok(value) => {
+            savepoint.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            savepoint.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// A savepoint of `txn`, to be ended by `settle`.
+pub async fn savepoint(txn: &DatabaseTransaction) -> Result<DatabaseTransaction, Error> {
+    Ok(txn.begin().await?)
 }

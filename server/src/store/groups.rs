@@ -228,6 +228,17 @@ pub struct GroupChange {
     pub remove: Vec<String>,
 }
 
+impl GroupChange {
+    /// Adds and removes these members, and changes nothing else.
+    pub fn members(add: Vec<String>, remove: Vec<String>) -> Self {
+        Self {
+            add,
+            remove,
+            ..Self::default()
+        }
+    }
+}
+
 /// Applies what `plan` makes of the group's current attributes (PATCH), holding the group
 /// row for the whole transaction.
 pub async fn apply(
@@ -263,27 +274,26 @@ pub async fn apply(
     outcome.map(|(row, _)| row)
 }
 
-/// Applies a PATCH that only adds or removes members, so needs neither the group's
+/// Applies a PATCH that only adds and removes members, so needs neither the group's
 /// attributes nor its version: on the embedded database merged with the others waiting
 /// (see `member_changes.rs`).
 pub async fn change_members(
     db: &Storage,
     tenant_id: &str,
     id: &str,
-    change: GroupChange,
+    add: Vec<String>,
+    remove: Vec<String>,
     now: DateTime<Utc>,
 ) -> Result<scim_group::Model, Error> {
-    let merged = db
-        .member_changes()
-        .filter(|_| change.attributes.is_none() && !change.remove_all_members);
-    let Some(merged) = merged else {
+    let Some(merged) = db.member_changes() else {
+        let change = GroupChange::members(add, remove);
         return apply(db, tenant_id, id, None, now, move |_| Ok(change)).await;
     };
     let change = MemberChange {
         tenant_id: tenant_id.to_owned(),
         group_id: id.to_owned(),
-        add: change.add,
-        remove: change.remove,
+        add,
+        remove,
         now,
     };
     let outcome = merged.submit(db, change).await;

@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::scim_group;
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     Storage,
-    coalesce::{Coalesced, Results},
+    coalesce::{Coalesced, Results, savepoint, settle},
     groups::{self, GroupChange, Target},
     user_cache::UserCache,
 };
@@ -89,31 +89,35 @@ async fn valid_changes(
     known: Option<&UserCache>,
     changes: &[MemberChange],
 ) -> Result<Vec<usize>, Error> {
-    let is_known = |change: &MemberChange| {
-        known.is_some_and(|known| known.all_exist(&change.tenant_id, &change.add))
-    };
+    let known: Vec<bool> = changes
+        .iter()
+        .map(|change| known.is_some_and(|known| known.all_exist(&change.tenant_id, &change.add)))
+        .collect();
     let unknown: BTreeSet<&String> = changes
         .iter()
-        .filter(|change| !is_known(change))
-        .flat_map(|change| &change.add)
+        .zip(&known)
+        .filter(|(_, known)| !**known)
+        .flat_map(|(change, _)| &change.add)
         .collect();
-    let found: HashSet<(String, String)> = if unknown.is_empty() {
-        HashSet::new()
+    let rows = if unknown.is_empty() {
+        Vec::new()
     } else {
-        groups::users_with_tenants(txn, unknown)
-            .await?
-            .into_iter()
-            .collect()
+        groups::users_with_tenants(txn, unknown).await?
     };
+    let found: HashSet<(&str, &str)> = rows
+        .iter()
+        .map(|(id, tenant)| (id.as_str(), tenant.as_str()))
+        .collect();
     Ok(changes
         .iter()
+        .zip(&known)
         .enumerate()
-        .filter(|(_, change)| {
-            is_known(change)
+        .filter(|(_, (change, known))| {
+            **known
                 || change
                     .add
                     .iter()
-                    .all(|id| found.contains(&(id.clone(), change.tenant_id.clone())))
+                    .all(|id| found.contains(&(id.as_str(), change.tenant_id.as_str())))
         })
         .map(|(index, _)| index)
         .collect())
@@ -134,7 +138,7 @@ async fn apply_together(
             .or_default()
             .push(index);
     }
-    let savepoint = txn.begin().await?;
+    let savepoint = savepoint(txn).await?;
     let mut out = Vec::with_capacity(indexes.len());
     let outcome = async {
         for ((tenant_id, group_id), members) in by_group {
@@ -180,16 +184,8 @@ async fn apply_together(
         Ok::<_, Error>(())
     }
     .await;
-    match outcome {
-        Ok(()) => {
-            savepoint.commit().await?;
-            Ok(out)
-        }
-        Err(err) => {
-            savepoint.rollback().await?;
-            Err(err)
-        }
-    }
+    settle(savepoint, outcome).await?;
+    Ok(out)
 }
 
 /// One change in a savepoint of its own, exactly as an unmerged PATCH runs.
@@ -198,26 +194,15 @@ async fn apply_alone(
     known: Option<&UserCache>,
     change: &MemberChange,
 ) -> Result<Changed, Error> {
-    let savepoint = txn.begin().await?;
+    let savepoint = savepoint(txn).await?;
     let target = Target {
         tenant_id: &change.tenant_id,
         id: &change.group_id,
         if_match: None,
         now: change.now,
     };
-    let plan = GroupChange {
-        add: change.add.clone(),
-        remove: change.remove.clone(),
-        ..GroupChange::default()
-    };
-    match groups::apply_in(&savepoint, known, target, move |_| Ok(plan)).await {
-        Ok((row, touched)) => {
-            savepoint.commit().await?;
-            Ok((row, touched.unwrap_or_default()))
-        }
-        Err(err) => {
-            savepoint.rollback().await?;
-            Err(err)
-        }
-    }
+    let plan = GroupChange::members(change.add.clone(), change.remove.clone());
+    let outcome = groups::apply_in(&savepoint, known, target, move |_| Ok(plan)).await;
+    let (row, touched) = settle(savepoint, outcome).await?;
+    Ok((row, touched.unwrap_or_default()))
 }

@@ -8,11 +8,11 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{scim_user, scim_user_value};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait};
 
 use super::{
     Storage,
-    coalesce::{Coalesced, Results},
+    coalesce::{Coalesced, Results, savepoint, settle},
     users::{insert_values, taken},
 };
 use crate::error::Error;
@@ -73,43 +73,40 @@ async fn insert(
 async fn insert_together(
     txn: &DatabaseTransaction,
     chunk: &[NewUser],
-) -> Result<HashMap<String, scim_user::Model>, DbErr> {
-    let savepoint = txn.begin().await?;
-    let rows = chunk.iter().map(|pending| pending.row.clone());
-    let inserted = match scim_user::Entity::insert_many(rows)
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_with_returning(&savepoint)
-        .await
-    {
-        Ok(rows) => rows,
-        Err(DbErr::RecordNotInserted) => Vec::new(),
-        Err(err) => {
-            savepoint.rollback().await?;
-            return Err(err);
-        }
-    };
-    let ids: HashSet<&str> = inserted.iter().map(|user| user.id.as_str()).collect();
-    let values: Vec<_> = chunk
-        .iter()
-        .filter(|pending| ids.contains(pending.row.id.as_ref().as_str()))
-        .flat_map(|pending| pending.values.iter().cloned())
-        .collect();
-    if let Err(err) = insert_values(&savepoint, values).await {
-        savepoint.rollback().await?;
-        return Err(DbErr::Custom(err.to_string()));
+) -> Result<HashMap<String, scim_user::Model>, Error> {
+    let savepoint = savepoint(txn).await?;
+    let outcome = async {
+        let rows = chunk.iter().map(|pending| pending.row.clone());
+        let inserted = match scim_user::Entity::insert_many(rows)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_with_returning(&savepoint)
+            .await
+        {
+            Ok(rows) => rows,
+            Err(DbErr::RecordNotInserted) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        };
+        let ids: HashSet<&str> = inserted.iter().map(|user| user.id.as_str()).collect();
+        let values: Vec<_> = chunk
+            .iter()
+            .filter(|pending| ids.contains(pending.row.id.as_ref().as_str()))
+            .flat_map(|pending| pending.values.iter().cloned())
+            .collect();
+        insert_values(&savepoint, values).await?;
+        Ok(inserted
+            .into_iter()
+            .map(|user| (user.id.clone(), user))
+            .collect())
     }
-    savepoint.commit().await?;
-    Ok(inserted
-        .into_iter()
-        .map(|user| (user.id.clone(), user))
-        .collect())
+    .await;
+    settle(savepoint, outcome).await
 }
 
 async fn insert_alone(
     txn: &DatabaseTransaction,
     pending: &NewUser,
 ) -> Result<scim_user::Model, Error> {
-    let savepoint = txn.begin().await?;
+    let savepoint = savepoint(txn).await?;
     let outcome = async {
         let row = pending
             .row
@@ -121,14 +118,5 @@ async fn insert_alone(
         Ok::<_, Error>(row)
     }
     .await;
-    match outcome {
-        Ok(row) => {
-            savepoint.commit().await?;
-            Ok(row)
-        }
-        Err(err) => {
-            savepoint.rollback().await?;
-            Err(err)
-        }
-    }
+    settle(savepoint, outcome).await
 }

@@ -496,6 +496,11 @@ impl Scim<'_> {
     /// Creates a group named `name` and returns its id.
     pub async fn group_id(&self, name: &str) -> String {
         let body = json!({ "schemas": [GROUP_SCHEMA], "displayName": name });
+        self.create_group(body).await
+    }
+
+    /// Creates a group with `body` and returns its id.
+    pub async fn create_group(&self, body: Value) -> String {
         let resp = self.post("/Groups", &body).await;
         resp.assert_status(StatusCode::CREATED);
         json_of(resp).await["id"].as_str().unwrap().to_owned()

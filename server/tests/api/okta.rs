@@ -180,14 +180,11 @@ async fn okta_group_push(app: TestApp) {
         existence_check(&scim, "Groups", lookup).await["totalResults"],
         0
     );
-    let resp = scim
-        .post(
-            "/Groups",
-            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": [] }),
+    let gid = scim
+        .create_group(
+            json!({ "schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": [] }),
         )
         .await;
-    resp.assert_status(StatusCode::CREATED);
-    let gid = json_of(resp).await["id"].as_str().unwrap().to_owned();
     assert_eq!(
         existence_check(&scim, "Groups", lookup).await["Resources"][0]["id"],
         gid.as_str()
@@ -196,14 +193,11 @@ async fn okta_group_push(app: TestApp) {
         { "value": ada, "display": "ada@example.org" },
         { "value": grace, "display": "grace@example.org" }
     ]);
-    let resp = scim
-        .post(
-            "/Groups",
-            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "Sales", "members": members }),
+    let sales = scim
+        .create_group(
+            json!({ "schemas": [GROUP_SCHEMA], "displayName": "Sales", "members": members }),
         )
         .await;
-    resp.assert_status(StatusCode::CREATED);
-    let sales = json_of(resp).await["id"].as_str().unwrap().to_owned();
     assert_eq!(scim.member_ids(&sales).await, sorted(&[&ada, &grace]));
     let resp = scim
         .post(

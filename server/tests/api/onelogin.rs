@@ -245,15 +245,10 @@ async fn onelogin_groups(app: TestApp) {
     let rest = json_of(resp).await["Resources"].as_array().unwrap().len();
     assert_eq!(first + rest, 120, "every group reachable");
 
-    let resp = scim
-        .post(
-            "/Groups",
-            &json!({ "schemas": [GROUP_SCHEMA], "displayName": "Contractors", "members": [] }),
-        )
-        .await;
-    resp.assert_status(StatusCode::CREATED);
-    let gid = json_of(resp).await["id"].as_str().unwrap().to_owned();
-    let dup = json!({ "schemas": [GROUP_SCHEMA], "displayName": "Contractors", "members": [] });
+    let contractors =
+        json!({ "schemas": [GROUP_SCHEMA], "displayName": "Contractors", "members": [] });
+    let gid = scim.create_group(contractors.clone()).await;
+    let dup = contractors;
     assert_scim_error(scim.post("/Groups", &dup).await, StatusCode::CONFLICT).await;
 
     let ada = scim.user_id("ada@example.org").await;

@@ -456,14 +456,9 @@ async fn member_changes_together(
     let mut patches = Vec::new();
     for (group_id, add, remove) in changes {
         let (db, tenant) = (db.clone(), tenant.to_owned());
-        let change = server::store::groups::GroupChange {
-            add,
-            remove,
-            ..Default::default()
-        };
         patches.push(tokio::spawn(async move {
             let now = chrono::Utc::now();
-            server::store::groups::change_members(&db, &tenant, &group_id, change, now).await
+            server::store::groups::change_members(&db, &tenant, &group_id, add, remove, now).await
         }));
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
