@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod anonymous;
+pub mod any_case;
 pub mod api_tags;
 pub mod auth;
 pub mod body_limit;
@@ -14,6 +15,7 @@ pub mod ops;
 pub mod scim;
 pub mod startup;
 pub mod state;
+pub mod statuses;
 pub mod store;
 
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, middleware::Tracing};

@@ -11,7 +11,7 @@ use poem_openapi::{
 use super::{
     auth::AdminAuth,
     credentials::{CredentialInfo, CredentialList},
-    error::AdminError,
+    error::{AdminErrors, Issuing, Listing, Single},
     validate,
 };
 use crate::{
@@ -93,7 +93,7 @@ impl AdminKeysApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         body: Json<CreateAdminKey>,
-    ) -> Result<CreateAdminKeyResponse, AdminError> {
+    ) -> Result<CreateAdminKeyResponse, AdminErrors<Issuing>> {
         auth.0.require_operator()?;
         let now = state.clock.now();
         let name = validate::optional_name("name", body.name.as_deref())?;
@@ -138,7 +138,7 @@ impl AdminKeysApi {
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
-    ) -> Result<ListAdminKeysResponse, AdminError> {
+    ) -> Result<ListAdminKeysResponse, AdminErrors<Listing>> {
         auth.0.require_operator()?;
         if let Err(err) = state.auth.flush_usage().await {
             tracing::warn!(error = %err, "could not record credential usage");
@@ -175,7 +175,7 @@ impl AdminKeysApi {
         /// The key's id.
         #[oai(name = "keyId")]
         key_id: Path<String>,
-    ) -> Result<RevokeAdminKeyResponse, AdminError> {
+    ) -> Result<RevokeAdminKeyResponse, AdminErrors<Single>> {
         auth.0.require_operator()?;
         let row =
             store::admin_keys::revoke(&state.db, &tenant_id, &key_id, state.clock.now()).await?;

@@ -75,6 +75,12 @@ pub enum AdminError {
     /// A value is out of range or otherwise unacceptable.
     #[oai(status = 422)]
     Unprocessable(Json<ApiError>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ApiError>),
+    /// The body is not `application/json`.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ApiError>),
     /// Too many failed authentications from this client.
     #[oai(status = 429)]
     TooManyRequests(
@@ -95,6 +101,26 @@ pub enum AdminError {
         #[oai(header = "Retry-After")]
         u64,
     ),
+}
+
+crate::status_sets! {
+    /// Creating a tenant.
+    TenantCreation = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
+    /// Issuing a credential of a tenant.
+    Issuing = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
+    /// Listing by cursor.
+    Listing = [400, 401, 403, 404, 422, 429, 500, 503];
+    /// Reading or removing one resource.
+    Single = [401, 403, 404, 429, 500, 503];
+}
+
+/// The errors of one kind of admin operation.
+pub type AdminErrors<S> = crate::statuses::Only<AdminError, S>;
+
+impl<S> From<Error> for AdminErrors<S> {
+    fn from(err: Error) -> Self {
+        AdminError::from(err).into()
+    }
 }
 
 fn body(code: ErrorCode, message: impl Into<String>) -> Json<ApiError> {
@@ -200,20 +226,14 @@ pub fn render_poem_error(err: poem::Error) -> Response {
             )
                 .into_response();
         }
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            return (
-                status,
-                body(ErrorCode::PayloadTooLarge, "the request body is too large"),
-            )
-                .into_response();
-        }
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            return (
-                status,
-                body(ErrorCode::UnsupportedMediaType, "send application/json"),
-            )
-                .into_response();
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => AdminError::PayloadTooLarge(body(
+            ErrorCode::PayloadTooLarge,
+            "the request body is too large",
+        )),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AdminError::UnsupportedMediaType(body(
+            ErrorCode::UnsupportedMediaType,
+            "send application/json",
+        )),
         status if status.is_client_error() => {
             AdminError::BadRequest(body(ErrorCode::BadRequest, err.to_string()))
         }

@@ -12,7 +12,7 @@ use poem_openapi::{
 use super::{
     auth::AdminAuth,
     credentials::{CredentialInfo, CredentialList},
-    error::AdminError,
+    error::{AdminErrors, Issuing, Listing, Single},
     validate,
 };
 use crate::{
@@ -98,7 +98,7 @@ impl ScimTokensApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         body: Json<CreateScimToken>,
-    ) -> Result<CreateScimTokenResponse, AdminError> {
+    ) -> Result<CreateScimTokenResponse, AdminErrors<Issuing>> {
         auth.0.require_tenant(&tenant_id)?;
         let now = state.clock.now();
         let name = validate::optional_name("name", body.name.as_deref())?;
@@ -144,7 +144,7 @@ impl ScimTokensApi {
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
-    ) -> Result<ListScimTokensResponse, AdminError> {
+    ) -> Result<ListScimTokensResponse, AdminErrors<Listing>> {
         auth.0.require_tenant(&tenant_id)?;
         if let Err(err) = state.auth.flush_usage().await {
             tracing::warn!(error = %err, "could not record credential usage");
@@ -182,7 +182,7 @@ impl ScimTokensApi {
         /// The token's id.
         #[oai(name = "tokenId")]
         token_id: Path<String>,
-    ) -> Result<RevokeScimTokenResponse, AdminError> {
+    ) -> Result<RevokeScimTokenResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
         let row =
             store::scim_tokens::revoke(&state.db, &tenant_id, &token_id, state.clock.now()).await?;

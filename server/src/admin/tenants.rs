@@ -10,7 +10,7 @@ use poem_openapi::{
 
 use super::{
     auth::{AdminAuth, AdminScope},
-    error::AdminError,
+    error::{AdminErrors, Listing, Single, TenantCreation},
     validate,
 };
 use crate::{AppState, api_tags::ApiTag, store};
@@ -106,7 +106,7 @@ impl TenantsApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         body: Json<CreateTenant>,
-    ) -> Result<CreateTenantResponse, AdminError> {
+    ) -> Result<CreateTenantResponse, AdminErrors<TenantCreation>> {
         auth.0.require_operator()?;
         let name = validate::name("name", &body.name)?;
         let row = store::tenants::create(&state.db, &name, state.clock.now()).await?;
@@ -129,7 +129,7 @@ impl TenantsApi {
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
-    ) -> Result<ListTenantsResponse, AdminError> {
+    ) -> Result<ListTenantsResponse, AdminErrors<Listing>> {
         let limit = validate::page_limit(limit.0)?;
         let (rows, next_cursor) = match &auth.0.scope {
             AdminScope::Operator => {
@@ -163,7 +163,7 @@ impl TenantsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-    ) -> Result<GetTenantResponse, AdminError> {
+    ) -> Result<GetTenantResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
         let row = store::tenants::get(state.db.reads(), &tenant_id).await?;
         Ok(GetTenantResponse::Ok(Json(to_api(&state, row))))
@@ -185,7 +185,7 @@ impl TenantsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-    ) -> Result<DeleteTenantResponse, AdminError> {
+    ) -> Result<DeleteTenantResponse, AdminErrors<Single>> {
         auth.0.require_operator()?;
         store::tenants::delete(&state.db, &tenant_id).await?;
         tracing::info!(tenant = %tenant_id.0, "tenant deleted");

@@ -1,16 +1,12 @@
 //! Service discovery (RFC 7644 §4, RFC 7643 §5): what this server supports, stated truthfully.
 
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-
-use serde_json::{Map, Value, json};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 
 use super::{
-    docs::{self, Documented},
-    error::ScimErrorResponse,
+    error::{Discovery, DiscoveryLookup, ScimErrors},
     listing,
-    payload::ScimJson,
-    schema::{self, AttrDef, AttrType, SchemaDef},
+    schema::{self, AttrDef, AttrType, Mutability, Returned, SchemaDef, Uniqueness},
 };
 use crate::error::Error;
 use crate::{AppState, api_tags::ApiTag, scim::auth::ScimAuth};
@@ -139,105 +135,324 @@ pub fn service_provider_config(state: &AppState, tenant_id: &str) -> ServiceProv
 }
 
 #[derive(ApiResponse)]
-pub enum DiscoveryListResponse {
-    /// A `ListResponse` of discovery documents.
-    #[oai(status = 200)]
-    Ok(ScimJson<Documented<docs::DiscoveryList>>),
+pub enum ResourceTypeListResponse {
+    /// A `ListResponse` of resource types.
+    #[oai(status = 200, content_type = "application/scim+json")]
+    Ok(Json<ResourceTypeList>),
 }
 
 #[derive(ApiResponse)]
-pub enum DiscoveryDocumentResponse {
-    /// The document (RFC 7643 §6 or §7).
-    #[oai(status = 200)]
-    Ok(ScimJson<Documented<Value>>),
+pub enum ResourceTypeResponse {
+    /// The resource type (RFC 7643 §6).
+    #[oai(status = 200, content_type = "application/scim+json")]
+    Ok(Json<ResourceType>),
+}
+
+#[derive(ApiResponse)]
+pub enum SchemaListResponse {
+    /// A `ListResponse` of schemas.
+    #[oai(status = 200, content_type = "application/scim+json")]
+    Ok(Json<SchemaList>),
+}
+
+#[derive(ApiResponse)]
+pub enum SchemaResponse {
+    /// The schema (RFC 7643 §7).
+    #[oai(status = 200, content_type = "application/scim+json")]
+    Ok(Json<Schema>),
 }
 
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
-fn attribute_json(def: &AttrDef) -> Value {
-    let mut out = Map::new();
-    out.insert("name".to_owned(), json!(def.name));
-    out.insert("type".to_owned(), json!(def.ty.as_str()));
-    out.insert("multiValued".to_owned(), json!(def.multi_valued));
-    out.insert("description".to_owned(), json!(def.description));
-    out.insert("required".to_owned(), json!(def.required));
-    if def.ty != AttrType::Complex && def.ty != AttrType::Boolean {
-        out.insert("caseExact".to_owned(), json!(def.case_exact));
+/// Declares the `ListResponse` of one kind of discovery document; never paged.
+macro_rules! discovery_list {
+    ($(#[doc = $doc:literal])* $list:ident, $name:literal, $item:ident) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Object)]
+        #[oai(rename = $name, rename_all = "camelCase")]
+        pub struct $list {
+            /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`.
+            pub schemas: Vec<String>,
+            /// How many documents there are.
+            pub total_results: u64,
+            /// Always 1.
+            pub start_index: u64,
+            /// How many documents there are: the list is never paged.
+            pub items_per_page: u64,
+            /// The documents.
+            #[oai(rename = "Resources")]
+            pub resources: Vec<$item>,
+        }
+
+        impl From<Vec<$item>> for $list {
+            fn from(resources: Vec<$item>) -> Self {
+                let count = resources.len() as u64;
+                Self {
+                    schemas: vec![listing::LIST_RESPONSE_SCHEMA.to_owned()],
+                    total_results: count,
+                    start_index: 1,
+                    items_per_page: count,
+                    resources,
+                }
+            }
+        }
+    };
+}
+
+discovery_list!(
+    /// A `ListResponse` of resource types.
+    ResourceTypeList,
+    "ScimResourceTypeList",
+    ResourceType
+);
+discovery_list!(
+    /// A `ListResponse` of schemas.
+    SchemaList,
+    "ScimSchemaList",
+    Schema
+);
+
+/// A schema extension a resource type may carry.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ScimSchemaExtension")]
+pub struct SchemaExtension {
+    /// The extension's schema URI.
+    pub schema: String,
+    /// Whether every resource must carry it.
+    pub required: bool,
+}
+
+/// A resource type (RFC 7643 §6).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ScimResourceType", rename_all = "camelCase")]
+pub struct ResourceType {
+    /// `["urn:ietf:params:scim:schemas:core:2.0:ResourceType"]`.
+    pub schemas: Vec<String>,
+    /// `User` or `Group`.
+    pub id: String,
+    /// The resource type's name.
+    pub name: String,
+    /// Its endpoint, relative to the tenant's SCIM URL.
+    pub endpoint: String,
+    /// What it is.
+    pub description: String,
+    /// The URI of its core schema.
+    pub schema: String,
+    /// Extensions it may carry.
+    pub schema_extensions: Vec<SchemaExtension>,
+    // Resource metadata.
+    pub meta: DiscoveryMeta,
+}
+
+/// An attribute's data type (RFC 7643 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ScimAttributeType", rename_all = "camelCase")]
+pub enum AttributeType {
+    String,
+    Boolean,
+    Decimal,
+    Integer,
+    DateTime,
+    Binary,
+    Reference,
+    Complex,
+}
+
+/// Whether and how an attribute can be written (RFC 7643 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ScimMutability", rename_all = "camelCase")]
+pub enum AttributeMutability {
+    ReadOnly,
+    ReadWrite,
+    Immutable,
+    WriteOnly,
+}
+
+/// When an attribute is returned (RFC 7643 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ScimReturned", rename_all = "lowercase")]
+pub enum AttributeReturned {
+    Always,
+    Never,
+    Default,
+    Request,
+}
+
+/// How unique an attribute's value is (RFC 7643 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "ScimUniqueness", rename_all = "lowercase")]
+pub enum AttributeUniqueness {
+    None,
+    Server,
+    Global,
+}
+
+/// One attribute of a schema and its characteristics (RFC 7643 §7).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ScimSchemaAttribute", rename_all = "camelCase")]
+pub struct SchemaAttribute {
+    /// The attribute's name.
+    pub name: String,
+    // The attribute's data type.
+    #[oai(rename = "type")]
+    pub kind: AttributeType,
+    /// Whether it holds a list of values.
+    pub multi_valued: bool,
+    /// What it means.
+    pub description: String,
+    /// Whether it must be present.
+    pub required: bool,
+    /// Whether string comparisons respect case (absent for booleans and complex attributes).
+    #[oai(skip_serializing_if_is_none)]
+    pub case_exact: Option<bool>,
+    /// The values suggested for it (absent when any value goes).
+    #[oai(skip_serializing_if_is_none)]
+    pub canonical_values: Option<Vec<String>>,
+    /// What a reference may point to (reference attributes only).
+    #[oai(skip_serializing_if_is_none)]
+    pub reference_types: Option<Vec<String>>,
+    // Whether and how it can be written.
+    pub mutability: AttributeMutability,
+    // When it is returned.
+    pub returned: AttributeReturned,
+    // How unique its values are.
+    pub uniqueness: AttributeUniqueness,
+    /// The sub-attributes of a complex attribute.
+    #[oai(skip_serializing_if_is_none)]
+    pub sub_attributes: Option<Vec<SchemaAttribute>>,
+}
+
+/// A schema (RFC 7643 §7).
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "ScimSchema", rename_all = "camelCase")]
+pub struct Schema {
+    /// `["urn:ietf:params:scim:schemas:core:2.0:Schema"]`.
+    pub schemas: Vec<String>,
+    /// The schema's URI.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it describes.
+    pub description: String,
+    /// Its attributes.
+    pub attributes: Vec<SchemaAttribute>,
+    // Resource metadata.
+    pub meta: DiscoveryMeta,
+}
+
+impl From<AttrType> for AttributeType {
+    fn from(ty: AttrType) -> Self {
+        match ty {
+            AttrType::String => Self::String,
+            AttrType::Boolean => Self::Boolean,
+            AttrType::DateTime => Self::DateTime,
+            AttrType::Reference => Self::Reference,
+            AttrType::Complex => Self::Complex,
+        }
     }
-    if !def.canonical_values.is_empty() {
-        out.insert("canonicalValues".to_owned(), json!(def.canonical_values));
+}
+
+impl From<Mutability> for AttributeMutability {
+    fn from(mutability: Mutability) -> Self {
+        match mutability {
+            Mutability::ReadOnly => Self::ReadOnly,
+            Mutability::ReadWrite => Self::ReadWrite,
+            Mutability::Immutable => Self::Immutable,
+        }
     }
-    if def.ty == AttrType::Reference {
-        out.insert(
-            "referenceTypes".to_owned(),
-            json!(if def.reference_types.is_empty() {
-                &["external"][..]
+}
+
+impl From<Returned> for AttributeReturned {
+    fn from(returned: Returned) -> Self {
+        match returned {
+            Returned::Default => Self::Default,
+        }
+    }
+}
+
+impl From<Uniqueness> for AttributeUniqueness {
+    fn from(uniqueness: Uniqueness) -> Self {
+        match uniqueness {
+            Uniqueness::None => Self::None,
+            Uniqueness::Server => Self::Server,
+        }
+    }
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+fn attribute(def: &AttrDef) -> SchemaAttribute {
+    let complex = def.ty == AttrType::Complex;
+    SchemaAttribute {
+        name: def.name.to_owned(),
+        kind: def.ty.into(),
+        multi_valued: def.multi_valued,
+        description: def.description.to_owned(),
+        required: def.required,
+        case_exact: (!complex && def.ty != AttrType::Boolean).then_some(def.case_exact),
+        canonical_values: (!def.canonical_values.is_empty()).then(|| strings(def.canonical_values)),
+        reference_types: (def.ty == AttrType::Reference).then(|| {
+            if def.reference_types.is_empty() {
+                strings(&["external"])
             } else {
-                def.reference_types
-            }),
-        );
+                strings(def.reference_types)
+            }
+        }),
+        mutability: def.mutability.into(),
+        returned: def.returned.into(),
+        uniqueness: def.uniqueness.into(),
+        sub_attributes: complex.then(|| def.sub_attributes.iter().map(attribute).collect()),
     }
-    out.insert("mutability".to_owned(), json!(def.mutability.as_str()));
-    out.insert("returned".to_owned(), json!(def.returned.as_str()));
-    out.insert("uniqueness".to_owned(), json!(def.uniqueness.as_str()));
-    if def.ty == AttrType::Complex {
-        let subs: Vec<Value> = def.sub_attributes.iter().map(attribute_json).collect();
-        out.insert("subAttributes".to_owned(), Value::Array(subs));
-    }
-    Value::Object(out)
 }
 
 /// The `/Schemas/{id}` document of `schema`.
-pub fn schema_json(state: &AppState, tenant_id: &str, schema: &SchemaDef) -> Value {
-    json!({
-        "schemas": [SCHEMA_SCHEMA],
-        "id": schema.id,
-        "name": schema.name,
-        "description": schema.description,
-        "attributes": schema.attributes.iter().map(attribute_json).collect::<Vec<_>>(),
-        "meta": {
-            "resourceType": "Schema",
-            "location": format!("{}/Schemas/{}", state.scim_url(tenant_id), schema.id),
+pub fn schema_document(state: &AppState, tenant_id: &str, schema: &SchemaDef) -> Schema {
+    Schema {
+        schemas: vec![SCHEMA_SCHEMA.to_owned()],
+        id: schema.id.to_owned(),
+        name: schema.name.to_owned(),
+        description: schema.description.to_owned(),
+        attributes: schema.attributes.iter().map(attribute).collect(),
+        meta: DiscoveryMeta {
+            resource_type: "Schema".to_owned(),
+            location: format!("{}/Schemas/{}", state.scim_url(tenant_id), schema.id),
         },
-    })
+    }
 }
 
 /// The `/ResourceTypes` documents.
-pub fn resource_types(state: &AppState, tenant_id: &str) -> Vec<Value> {
+pub fn resource_types(state: &AppState, tenant_id: &str) -> Vec<ResourceType> {
     let base = state.scim_url(tenant_id);
+    let resource_type =
+        |id: &str, endpoint: &str, description: &str, schema: &str, extensions| ResourceType {
+            schemas: vec![RESOURCE_TYPE_SCHEMA.to_owned()],
+            id: id.to_owned(),
+            name: id.to_owned(),
+            endpoint: endpoint.to_owned(),
+            description: description.to_owned(),
+            schema: schema.to_owned(),
+            schema_extensions: extensions,
+            meta: DiscoveryMeta {
+                resource_type: "ResourceType".to_owned(),
+                location: format!("{base}/ResourceTypes/{id}"),
+            },
+        };
     vec![
-        json!({
-            "schemas": [RESOURCE_TYPE_SCHEMA],
-            "id": "User",
-            "name": "User",
-            "endpoint": "/Users",
-            "description": "User Account",
-            "schema": schema::USER_SCHEMA,
-            "schemaExtensions": [{ "schema": schema::ENTERPRISE_USER_SCHEMA, "required": false }],
-            "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
-        }),
-        json!({
-            "schemas": [RESOURCE_TYPE_SCHEMA],
-            "id": "Group",
-            "name": "Group",
-            "endpoint": "/Groups",
-            "description": "Group",
-            "schema": schema::GROUP_SCHEMA,
-            "schemaExtensions": [],
-            "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group") },
-        }),
+        resource_type(
+            "User",
+            "/Users",
+            "User Account",
+            schema::USER_SCHEMA,
+            vec![SchemaExtension {
+                schema: schema::ENTERPRISE_USER_SCHEMA.to_owned(),
+                required: false,
+            }],
+        ),
+        resource_type("Group", "/Groups", "Group", schema::GROUP_SCHEMA, vec![]),
     ]
-}
-
-fn list(resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [listing::LIST_RESPONSE_SCHEMA],
-        "totalResults": resources.len(),
-        "startIndex": 1,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
 }
 
 pub struct DiscoveryApi;
@@ -259,7 +474,7 @@ impl DiscoveryApi {
         /// The tenant's id, as in its SCIM URL.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-    ) -> Result<ServiceProviderConfigResponse, ScimErrorResponse> {
+    ) -> Result<ServiceProviderConfigResponse, ScimErrors<Discovery>> {
         Ok(ServiceProviderConfigResponse::Ok(Json(
             service_provider_config(&state, &auth.0.tenant_id),
         )))
@@ -280,11 +495,9 @@ impl DiscoveryApi {
         /// The tenant's id, as in its SCIM URL.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-    ) -> Result<DiscoveryListResponse, ScimErrorResponse> {
+    ) -> Result<ResourceTypeListResponse, ScimErrors<Discovery>> {
         let types = resource_types(&state, &auth.0.tenant_id);
-        Ok(DiscoveryListResponse::Ok(ScimJson(Documented::new(list(
-            types,
-        )))))
+        Ok(ResourceTypeListResponse::Ok(Json(types.into())))
     }
 
     /// One resource type
@@ -302,15 +515,11 @@ impl DiscoveryApi {
         _tenant_id: Path<String>,
         /// `User` or `Group`.
         id: Path<String>,
-    ) -> Result<DiscoveryDocumentResponse, ScimErrorResponse> {
+    ) -> Result<ResourceTypeResponse, ScimErrors<DiscoveryLookup>> {
         resource_types(&state, &auth.0.tenant_id)
             .into_iter()
-            .find(|doc| {
-                doc["id"]
-                    .as_str()
-                    .is_some_and(|rt| rt.eq_ignore_ascii_case(&id))
-            })
-            .map(|doc| DiscoveryDocumentResponse::Ok(ScimJson(Documented::new(doc))))
+            .find(|doc| doc.id.eq_ignore_ascii_case(&id))
+            .map(|doc| ResourceTypeResponse::Ok(Json(doc)))
             .ok_or_else(|| Error::not_found("ResourceType", id.0).into())
     }
 
@@ -329,14 +538,12 @@ impl DiscoveryApi {
         /// The tenant's id, as in its SCIM URL.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-    ) -> Result<DiscoveryListResponse, ScimErrorResponse> {
-        let docs = schema::ALL
+    ) -> Result<SchemaListResponse, ScimErrors<Discovery>> {
+        let docs: Vec<_> = schema::ALL
             .iter()
-            .map(|s| schema_json(&state, &auth.0.tenant_id, s))
+            .map(|s| schema_document(&state, &auth.0.tenant_id, s))
             .collect();
-        Ok(DiscoveryListResponse::Ok(ScimJson(Documented::new(list(
-            docs,
-        )))))
+        Ok(SchemaListResponse::Ok(Json(docs.into())))
     }
 
     /// One schema
@@ -354,17 +561,11 @@ impl DiscoveryApi {
         _tenant_id: Path<String>,
         /// The schema URI.
         id: Path<String>,
-    ) -> Result<DiscoveryDocumentResponse, ScimErrorResponse> {
+    ) -> Result<SchemaResponse, ScimErrors<DiscoveryLookup>> {
         schema::ALL
             .iter()
             .find(|s| s.id.eq_ignore_ascii_case(&id))
-            .map(|s| {
-                DiscoveryDocumentResponse::Ok(ScimJson(Documented::new(schema_json(
-                    &state,
-                    &auth.0.tenant_id,
-                    s,
-                ))))
-            })
+            .map(|s| SchemaResponse::Ok(Json(schema_document(&state, &auth.0.tenant_id, s))))
             .ok_or_else(|| Error::not_found("Schema", id.0).into())
     }
 }

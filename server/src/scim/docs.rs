@@ -320,20 +320,3 @@ pub struct GroupList {
     #[oai(rename = "Resources")]
     pub resources: Vec<Group>,
 }
-
-/// A list of discovery documents (schemas or resource types).
-#[derive(Object)]
-#[oai(rename = "ScimDiscoveryList", rename_all = "camelCase")]
-pub struct DiscoveryList {
-    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`.
-    pub schemas: Vec<String>,
-    /// How many documents there are.
-    pub total_results: u64,
-    /// Always 1.
-    pub start_index: u64,
-    /// How many documents there are.
-    pub items_per_page: u64,
-    /// The documents (RFC 7643 §6 and §7).
-    #[oai(rename = "Resources")]
-    pub resources: Vec<Value>,
-}

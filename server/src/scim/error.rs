@@ -65,6 +65,12 @@ pub enum ScimErrorResponse {
     /// `If-Match` names a version other than the resource's current one.
     #[oai(status = 412, content_type = "application/scim+json")]
     PreconditionFailed(Json<ScimError>),
+    /// The body is larger than the server accepts.
+    #[oai(status = 413, content_type = "application/scim+json")]
+    PayloadTooLarge(Json<ScimError>),
+    /// The body is neither `application/scim+json` nor `application/json`.
+    #[oai(status = 415, content_type = "application/scim+json")]
+    UnsupportedMediaType(Json<ScimError>),
     /// Too many failed authentications from this client.
     #[oai(status = 429, content_type = "application/scim+json")]
     TooManyRequests(
@@ -85,6 +91,34 @@ pub enum ScimErrorResponse {
         #[oai(header = "Retry-After")]
         u64,
     ),
+}
+
+crate::status_sets! {
+    /// Reading one resource.
+    Lookup = [400, 401, 404, 429, 500, 503];
+    /// Listing or filtering resources.
+    Listing = [400, 401, 429, 500, 503];
+    /// `POST /.search`: a listing with a body.
+    Search = [400, 401, 413, 415, 429, 500, 503];
+    /// Creating a resource.
+    Creation = [400, 401, 409, 413, 415, 429, 500, 503];
+    /// Replacing or patching a resource.
+    Change = [400, 401, 404, 409, 412, 413, 415, 429, 500, 503];
+    /// Deleting a resource.
+    Removal = [400, 401, 404, 412, 429, 500, 503];
+    /// Reading a discovery list.
+    Discovery = [401, 429, 500, 503];
+    /// Reading one discovery document.
+    DiscoveryLookup = [401, 404, 429, 500, 503];
+}
+
+/// The errors of one kind of SCIM operation.
+pub type ScimErrors<S> = crate::statuses::Only<ScimErrorResponse, S>;
+
+impl<S> From<Error> for ScimErrors<S> {
+    fn from(err: Error) -> Self {
+        ScimErrorResponse::from(err).into()
+    }
 }
 
 pub fn body(
@@ -220,11 +254,22 @@ pub fn render_poem_error(err: poem::Error) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => {
             (None, "method not supported on this endpoint".to_owned())
         }
-        StatusCode::PAYLOAD_TOO_LARGE => (None, "the request body is too large".to_owned()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            None,
-            "send application/scim+json or application/json".to_owned(),
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            return ScimErrorResponse::PayloadTooLarge(body(
+                status,
+                None,
+                "the request body is too large",
+            ))
+            .into_response();
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            return ScimErrorResponse::UnsupportedMediaType(body(
+                status,
+                None,
+                "send application/scim+json or application/json",
+            ))
+            .into_response();
+        }
         status if status.is_client_error() => (Some(ScimType::InvalidSyntax), err.to_string()),
         _ => return ScimErrorResponse::internal(&err).into_response(),
     };

@@ -10,15 +10,17 @@ use serde_json::{Map, Value, json};
 
 use super::{
     docs::{self, Documented},
-    error::ScimErrorResponse,
-    listing::{ListRequest, SearchRequest, list_response},
+    error::{Change, Creation, Listing, Lookup, Removal, ScimErrors, Search},
+    listing::{ListRequest, SearchRequest, SortOrder, list_response},
     patch,
     payload::ScimJson,
     query::ResourceKind,
     resource::{self, Meta, Projection},
     schema,
 };
-use crate::{AppState, api_tags::ApiTag, error::Error, scim::auth::ScimAuth, store};
+use crate::{
+    AppState, any_case::AnyCase, api_tags::ApiTag, error::Error, scim::auth::ScimAuth, store,
+};
 
 #[derive(ApiResponse)]
 pub enum ListGroupsResponse {
@@ -55,6 +57,18 @@ pub enum GroupResponse {
     /// `If-None-Match` named the current version.
     #[oai(status = 304)]
     NotModified,
+}
+
+#[derive(ApiResponse)]
+pub enum ReplacedGroupResponse {
+    /// The group as it is now.
+    #[oai(status = 200)]
+    Ok(
+        ScimJson<Documented<docs::Group>>,
+        /// Version of the group.
+        #[oai(header = "ETag")]
+        String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -194,21 +208,21 @@ impl GroupsApi {
         /// `displayName`, `externalId`, `id`, `meta.created` or `meta.lastModified`.
         #[oai(name = "sortBy")]
         sort_by: Query<Option<String>>,
-        /// `ascending` (default) or `descending`.
+        /// The direction when `sortBy` is given; ascending by default.
         #[oai(name = "sortOrder")]
-        sort_order: Query<Option<String>>,
+        sort_order: Query<Option<AnyCase<SortOrder>>>,
         /// Comma-separated attributes to return.
         attributes: Query<Option<String>>,
         /// Comma-separated attributes not to return.
         #[oai(name = "excludedAttributes")]
         excluded_attributes: Query<Option<String>>,
-    ) -> Result<ListGroupsResponse, ScimErrorResponse> {
+    ) -> Result<ListGroupsResponse, ScimErrors<Listing>> {
         let request = ListRequest {
             filter: filter.0,
             start_index: start_index.0,
             count: count.0,
             sort_by: sort_by.0,
-            sort_order: sort_order.0,
+            sort_order: sort_order.0.map(|order| order.0),
             projection: Projection::new(attributes.as_deref(), excluded_attributes.as_deref()),
         };
         let body = search(&state, &auth.0.tenant_id, &request).await?;
@@ -231,7 +245,7 @@ impl GroupsApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
         body: ScimJson<SearchRequest>,
-    ) -> Result<ListGroupsResponse, ScimErrorResponse> {
+    ) -> Result<ListGroupsResponse, ScimErrors<Search>> {
         let body = search(&state, &auth.0.tenant_id, &ListRequest::from(body.0)).await?;
         Ok(ListGroupsResponse::Ok(ScimJson(Documented::new(body))))
     }
@@ -253,7 +267,7 @@ impl GroupsApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
         body: ScimJson<Documented<docs::Group>>,
-    ) -> Result<CreateGroupResponse, ScimErrorResponse> {
+    ) -> Result<CreateGroupResponse, ScimErrors<Creation>> {
         let input = resource::normalize_group(&body.0.value)?;
         let row = store::groups::create(
             &state.db,
@@ -299,7 +313,7 @@ impl GroupsApi {
         /// Answer 304 if the group still has this version.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-    ) -> Result<GroupResponse, ScimErrorResponse> {
+    ) -> Result<GroupResponse, ScimErrors<Lookup>> {
         let row = store::groups::get(state.db.reads(), &auth.0.tenant_id, &id).await?;
         if if_none_match
             .as_deref()
@@ -336,7 +350,7 @@ impl GroupsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::Group>>,
-    ) -> Result<GroupResponse, ScimErrorResponse> {
+    ) -> Result<ReplacedGroupResponse, ScimErrors<Change>> {
         let input = resource::normalize_group(&body.0.value)?;
         let row = store::groups::replace(
             &state.db,
@@ -349,7 +363,7 @@ impl GroupsApi {
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;
-        Ok(GroupResponse::Ok(
+        Ok(ReplacedGroupResponse::Ok(
             ScimJson(Documented::new(body)),
             store::resources::etag(row.version),
         ))
@@ -389,7 +403,7 @@ impl GroupsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::PatchRequest>>,
-    ) -> Result<PatchGroupResponse, ScimErrorResponse> {
+    ) -> Result<PatchGroupResponse, ScimErrors<Change>> {
         let ops = patch::without_own_id(patch::parse_request(&body.0.value)?, &id)?;
         let (tenant_id, now) = (&auth.0.tenant_id, state.clock.now());
         let row = match patch::membership_change(&ops) {
@@ -436,7 +450,7 @@ impl GroupsApi {
         /// Delete only if the group still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-    ) -> Result<DeleteGroupResponse, ScimErrorResponse> {
+    ) -> Result<DeleteGroupResponse, ScimErrors<Removal>> {
         store::groups::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref()).await?;
         Ok(DeleteGroupResponse::Deleted)
     }

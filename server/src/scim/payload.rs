@@ -5,11 +5,10 @@
 
 use poem::{FromRequest, IntoResponse, Request, RequestBody, Response, Result};
 use poem_openapi::{
-    ApiResponse,
-    error::ParseRequestPayloadError,
-    impl_apirequest_for_payload,
+    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions,
+    error::{ContentTypeError, ParseRequestPayloadError},
     payload::{ParsePayload, Payload},
-    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    registry::{MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
     types::{ParseFromJSON, Type},
 };
 
@@ -49,7 +48,7 @@ impl<T: ParseFromJSON> ParsePayload for ScimJson<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
-        let data = Vec::<u8>::from_request(request, body).await?;
+        let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
         let value = serde_json::from_slice(&data).map_err(|err| ParseRequestPayloadError {
             reason: format!("the body is not valid JSON: {err}"),
         })?;
@@ -90,7 +89,47 @@ impl<T: Type> ApiResponse for ScimJson<Documented<T>> {
     }
 }
 
-impl_apirequest_for_payload!(ScimJson<T>, T: ParseFromJSON);
+/// Requests are documented with both media types they are accepted in, so that generated
+/// clients may send either.
+impl<'a, T: ParseFromJSON> ApiExtractor<'a> for ScimJson<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        let media_type = |content_type| MetaMediaType {
+            content_type,
+            schema: T::schema_ref(),
+        };
+        Some(MetaRequest {
+            description: None,
+            content: vec![media_type(SCIM_MEDIA_TYPE), media_type("application/json")],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<()>,
+    ) -> Result<Self> {
+        match request.content_type() {
+            Some(content_type) if accepts(content_type) => {
+                <Self as ParsePayload>::from_request(request, body).await
+            }
+            Some(content_type) => Err(ContentTypeError::NotSupported {
+                content_type: content_type.to_owned(),
+            }
+            .into()),
+            None => Err(ContentTypeError::ExpectContentType.into()),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

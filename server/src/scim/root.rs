@@ -4,7 +4,7 @@ use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 use serde_json::Value;
 
 use super::{
-    error::{ScimError, ScimErrorResponse, body},
+    error::{ScimError, ScimErrors, Search, body},
     payload::ScimJson,
 };
 use crate::{api_tags::ApiTag, scim::auth::ScimAuth};
@@ -36,7 +36,7 @@ impl RootApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
         _body: ScimJson<Value>,
-    ) -> Result<SearchAllResponse, ScimErrorResponse> {
+    ) -> Result<SearchAllResponse, ScimErrors<Search>> {
         Ok(SearchAllResponse::NotImplemented(body(
             poem::http::StatusCode::NOT_IMPLEMENTED,
             None,

@@ -9,15 +9,15 @@ use serde_json::{Map, Value, json};
 
 use super::{
     docs::{self, Documented},
-    error::ScimErrorResponse,
-    listing::{ListRequest, SearchRequest, list_response},
+    error::{Change, Creation, Listing, Lookup, Removal, ScimErrorResponse, ScimErrors, Search},
+    listing::{ListRequest, SearchRequest, SortOrder, list_response},
     patch,
     payload::ScimJson,
     query::ResourceKind,
     resource::{self, Meta, Projection},
     schema,
 };
-use crate::{AppState, api_tags::ApiTag, scim::auth::ScimAuth, store};
+use crate::{AppState, any_case::AnyCase, api_tags::ApiTag, scim::auth::ScimAuth, store};
 
 #[derive(ApiResponse)]
 pub enum ListUsersResponse {
@@ -54,6 +54,18 @@ pub enum UserResponse {
     /// `If-None-Match` named the current version.
     #[oai(status = 304)]
     NotModified,
+}
+
+#[derive(ApiResponse)]
+pub enum ChangedUserResponse {
+    /// The user as it is now.
+    #[oai(status = 200)]
+    Ok(
+        ScimJson<Documented<docs::User>>,
+        /// Version of the user.
+        #[oai(header = "ETag")]
+        String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -238,21 +250,21 @@ impl UsersApi {
         /// `userName`, `displayName`, `externalId`, `id`, `meta.created` or `meta.lastModified`.
         #[oai(name = "sortBy")]
         sort_by: Query<Option<String>>,
-        /// `ascending` (default) or `descending`.
+        /// The direction when `sortBy` is given; ascending by default.
         #[oai(name = "sortOrder")]
-        sort_order: Query<Option<String>>,
+        sort_order: Query<Option<AnyCase<SortOrder>>>,
         /// Comma-separated attributes to return.
         attributes: Query<Option<String>>,
         /// Comma-separated attributes not to return.
         #[oai(name = "excludedAttributes")]
         excluded_attributes: Query<Option<String>>,
-    ) -> Result<ListUsersResponse, ScimErrorResponse> {
+    ) -> Result<ListUsersResponse, ScimErrors<Listing>> {
         let request = ListRequest {
             filter: filter.0,
             start_index: start_index.0,
             count: count.0,
             sort_by: sort_by.0,
-            sort_order: sort_order.0,
+            sort_order: sort_order.0.map(|order| order.0),
             projection: Projection::new(attributes.as_deref(), excluded_attributes.as_deref()),
         };
         let body = search(&state, &auth.0.tenant_id, &request).await?;
@@ -275,7 +287,7 @@ impl UsersApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
         body: ScimJson<SearchRequest>,
-    ) -> Result<ListUsersResponse, ScimErrorResponse> {
+    ) -> Result<ListUsersResponse, ScimErrors<Search>> {
         let body = search(&state, &auth.0.tenant_id, &ListRequest::from(body.0)).await?;
         Ok(ListUsersResponse::Ok(ScimJson(Documented::new(body))))
     }
@@ -297,7 +309,7 @@ impl UsersApi {
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
         body: ScimJson<Documented<docs::User>>,
-    ) -> Result<CreateUserResponse, ScimErrorResponse> {
+    ) -> Result<CreateUserResponse, ScimErrors<Creation>> {
         let attrs = resource::normalize_user(&body.0.value)?;
         let row =
             store::users::create(&state.db, &auth.0.tenant_id, attrs, state.clock.now()).await?;
@@ -338,7 +350,7 @@ impl UsersApi {
         /// Answer 304 if the user still has this version.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-    ) -> Result<UserResponse, ScimErrorResponse> {
+    ) -> Result<UserResponse, ScimErrors<Lookup>> {
         let projection = Projection::new(attributes.as_deref(), excluded_attributes.as_deref());
         let user = store::users::fetch(
             &state.db,
@@ -381,7 +393,7 @@ impl UsersApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::User>>,
-    ) -> Result<UserResponse, ScimErrorResponse> {
+    ) -> Result<ChangedUserResponse, ScimErrors<Change>> {
         let attrs = resource::normalize_user(&body.0.value)?;
         let row = store::users::replace(
             &state.db,
@@ -393,7 +405,7 @@ impl UsersApi {
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;
-        Ok(UserResponse::Ok(
+        Ok(ChangedUserResponse::Ok(
             ScimJson(Documented::new(body)),
             etag_of(&row),
         ))
@@ -422,7 +434,7 @@ impl UsersApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::PatchRequest>>,
-    ) -> Result<UserResponse, ScimErrorResponse> {
+    ) -> Result<ChangedUserResponse, ScimErrors<Change>> {
         let ops = patch::without_own_id(patch::parse_request(&body.0.value)?, &id)?;
         let row = store::users::modify(
             &state.db,
@@ -434,7 +446,7 @@ impl UsersApi {
         )
         .await?;
         let body = render_one(&state, &row, &Projection::default()).await?;
-        Ok(UserResponse::Ok(
+        Ok(ChangedUserResponse::Ok(
             ScimJson(Documented::new(body)),
             etag_of(&row),
         ))
@@ -461,7 +473,7 @@ impl UsersApi {
         /// Delete only if the user still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-    ) -> Result<DeleteUserResponse, ScimErrorResponse> {
+    ) -> Result<DeleteUserResponse, ScimErrors<Removal>> {
         store::users::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref()).await?;
         Ok(DeleteUserResponse::Deleted)
     }

@@ -270,6 +270,22 @@ async fn paging_and_sorting(app: TestApp) {
         ),
         ["erin", "dave"]
     );
+    assert_eq!(
+        names(
+            json_of(
+                scim.get("/Users?sortBy=userName&sortOrder=Descending&count=1")
+                    .await
+            )
+            .await
+        ),
+        ["erin"],
+        "sortOrder is read in any case"
+    );
+    assert_scim_error(
+        scim.get("/Users?sortBy=userName&sortOrder=sideways").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     let body = assert_scim_error(
         scim.get("/Users?sortBy=title").await,
         StatusCode::BAD_REQUEST,
