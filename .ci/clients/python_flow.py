@@ -11,6 +11,7 @@ import uuid
 from scim_provisioning_client import AuthenticatedClient, Client
 from scim_provisioning_client.api.admin_keys import admin_create_admin_key, admin_list_admin_keys
 from scim_provisioning_client.api.operations import healthz
+from scim_provisioning_client.api.scim_discovery import scim_get_schema, scim_list_resource_types
 from scim_provisioning_client.api.scim_groups import (
     scim_create_group,
     scim_delete_group,
@@ -43,6 +44,10 @@ from scim_provisioning_client.models import (
     ScimPatchOperation,
     ScimPatchRequest,
     ScimReference,
+    ScimResourceTypeList,
+    ScimSchema,
+    ScimSortOrder,
+    ScimUniqueness,
     ScimUser,
     ScimUserList,
     Tenant,
@@ -74,7 +79,10 @@ def main(base_url: str, key_file: str) -> None:
 
     # Admin API: a tenant, its SCIM token issued with nothing, rotated, listed; an admin key.
     name = f"acme-{uuid.uuid4().hex[:8]}"
-    tenant = expect(admin_create_tenant.sync_detailed(client=admin, body=CreateTenant(name=name)), 201, Tenant)
+    created = admin_create_tenant.sync_detailed(client=admin, body=CreateTenant(name=name))
+    tenant = expect(created, 201, Tenant)
+    assert created.headers["content-type"] == "application/json", created.headers
+    assert created.headers["location"] == f"{base_url}/admin/v1/tenants/{tenant.id}", created.headers
     first = expect(
         admin_create_scim_token.sync_detailed(tenant.id, client=admin, body=CreateScimToken()),
         201,
@@ -105,8 +113,17 @@ def main(base_url: str, key_file: str) -> None:
     wrong = AuthenticatedClient(base_url=base_url, token="sadm_x_y", raise_on_unexpected_status=True)
     expect(admin_get_tenant.sync_detailed(tenant.id, client=wrong), 401, ApiError)
 
-    # SCIM, with the rotated token.
+    # SCIM, with the rotated token: discovery first, as an identity provider does.
     scim = AuthenticatedClient(base_url=base_url, token=rotated.token, raise_on_unexpected_status=True)
+    types = expect(scim_list_resource_types.sync_detailed(tenant.id, client=scim), 200, ScimResourceTypeList)
+    assert {t.id for t in types.resources} == {"User", "Group"}, types
+    user_schema = expect(
+        scim_get_schema.sync_detailed(tenant.id, "urn:ietf:params:scim:schemas:core:2.0:User", client=scim),
+        200,
+        ScimSchema,
+    )
+    user_name = next(a for a in user_schema.attributes if a.name == "userName")
+    assert user_name.uniqueness == ScimUniqueness.SERVER, user_name
     user = expect(
         scim_create_user.sync_detailed(
             tenant.id,
@@ -136,6 +153,14 @@ def main(base_url: str, key_file: str) -> None:
         ScimUserList,
     )
     assert projected.resources[0].id == user.id, projected
+    sorted_users = expect(
+        scim_list_users.sync_detailed(
+            tenant.id, client=scim, sort_by="userName", sort_order=ScimSortOrder.DESCENDING
+        ),
+        200,
+        ScimUserList,
+    )
+    assert [u.id for u in sorted_users.resources] == [user.id], sorted_users
     deactivated = expect(
         scim_patch_user.sync_detailed(
             tenant.id,

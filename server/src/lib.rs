@@ -8,6 +8,7 @@ pub mod api_tags;
 pub mod auth;
 pub mod body_limit;
 pub mod bootstrap;
+pub mod canonical;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -60,20 +61,20 @@ pub fn api_service() -> OpenApiService<impl OpenApi, ()> {
 
 /// The spec document exactly as `GET /openapi.json` serves it and `scim-server openapi` prints it.
 pub fn openapi_spec() -> String {
-    api_service().spec()
+    canonical::spec(&api_service().spec())
 }
 
 /// Assembles the whole HTTP application over `state`.
 pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     let service = api_service();
-    let spec = service.spec();
+    let spec = openapi_spec();
     let docs = service.swagger_ui();
     Route::new()
         .at(
             "/openapi.json",
             poem::endpoint::make_sync(move |_| {
                 poem::Response::builder()
-                    .content_type("application/json; charset=utf-8")
+                    .content_type("application/json")
                     .body(spec.clone())
             }),
         )
@@ -105,9 +106,11 @@ async fn render_errors<E: Endpoint>(
         },
         Err(err) => Err(err),
     };
-    match outcome {
-        Ok(resp) => Ok(resp.into_response()),
-        Err(err) if on_scim => Ok(scim::error::render_poem_error(err)),
-        Err(err) => Ok(admin::error::render_poem_error(err)),
-    }
+    let mut resp = match outcome {
+        Ok(resp) => resp,
+        Err(err) if on_scim => scim::error::render_poem_error(err),
+        Err(err) => admin::error::render_poem_error(err),
+    };
+    canonical::content_type(&mut resp);
+    Ok(resp)
 }

@@ -42,7 +42,14 @@ const admin = client(readFileSync(keyFile, "utf8").trim());
 
 // Admin API.
 const name = `acme-${Math.random().toString(16).slice(2, 10)}`;
-const tenant: Schemas["Tenant"] = ok(await admin.POST("/admin/v1/tenants", { body: { name } }), 201);
+const created = await admin.POST("/admin/v1/tenants", { body: { name } });
+const tenant: Schemas["Tenant"] = ok(created, 201);
+check(created.response.headers.get("content-type") === "application/json", "plain JSON media type");
+check(
+  created.response.headers.get("location") === `${baseUrl}/admin/v1/tenants/${tenant.id}`,
+  "absolute Location",
+  created.response.headers.get("location"),
+);
 const tenantPath = { params: { path: { tenantId: tenant.id } } };
 const first: Schemas["IssuedScimToken"] = ok(
   await admin.POST("/admin/v1/tenants/{tenantId}/scim-tokens", { ...tenantPath, body: {} }),
@@ -70,8 +77,23 @@ const missing: Schemas["ApiError"] = failed(
 check(typeof missing.code === "string" && missing.message.length > 0, "ApiError", missing);
 failed(await admin.POST("/admin/v1/tenants", { body: { name: "" } }), 422);
 
-// SCIM, with the rotated token.
+// SCIM, with the rotated token: discovery first, as an identity provider does.
 const scim = client(rotated.token);
+const types: Schemas["ScimResourceTypeList"] = ok(
+  await scim.GET("/scim/{tenantId}/v2/ResourceTypes", tenantPath),
+  200,
+);
+check(types.Resources.map((t) => t.id).sort().join() === "Group,User", "resource types", types);
+const userSchema: Schemas["ScimSchema"] = ok(
+  await scim.GET("/scim/{tenantId}/v2/Schemas/{id}", {
+    params: { path: { tenantId: tenant.id, id: "urn:ietf:params:scim:schemas:core:2.0:User" } },
+  }),
+  200,
+);
+const uniqueness: Schemas["ScimUniqueness"] | undefined = userSchema.attributes.find(
+  (a) => a.name === "userName",
+)?.uniqueness;
+check(uniqueness === "server", "userName is unique", userSchema);
 const user: Schemas["ScimUser"] = ok(
   await scim.POST("/scim/{tenantId}/v2/Users", {
     ...tenantPath,
@@ -95,6 +117,13 @@ const found: Schemas["ScimUserList"] = ok(
   200,
 );
 check(found.totalResults === 1 && found.Resources[0]?.id === user.id, "filter", found);
+const sorted = ok(
+  await scim.GET("/scim/{tenantId}/v2/Users", {
+    params: { path: { tenantId: tenant.id }, query: { sortBy: "userName", sortOrder: "descending" } },
+  }),
+  200,
+);
+check(sorted.Resources.length === 1, "sorted list", sorted);
 const deactivated = ok(
   await scim.PATCH("/scim/{tenantId}/v2/Users/{id}", {
     ...userPath,

@@ -53,7 +53,7 @@ pub enum CreateTenantResponse {
     #[oai(status = 201)]
     Created(
         Json<Tenant>,
-        /// URL of the new tenant in this API.
+        /// Absolute URL of the new tenant in this API.
         #[oai(header = "Location")]
         String,
     ),
@@ -110,7 +110,7 @@ impl TenantsApi {
         auth.0.require_operator()?;
         let name = validate::name("name", &body.name)?;
         let row = store::tenants::create(&state.db, &name, state.clock.now()).await?;
-        let location = format!("/admin/v1/tenants/{}", row.id);
+        let location = format!("{}/admin/v1/tenants/{}", state.settings.public_url, row.id);
         Ok(CreateTenantResponse::Created(
             Json(to_api(&state, row)),
             location,

@@ -367,7 +367,7 @@ pub async fn assert_scim_error(resp: TestResponse, status: StatusCode) -> Value 
 /// Asserts an admin-API error answer and returns its `code`.
 pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &str) {
     resp.assert_status(status);
-    resp.assert_content_type("application/json; charset=utf-8");
+    resp.assert_content_type("application/json");
     let body = json_of(resp).await;
     assert_eq!(body["code"], json!(code), "{body}");
     assert!(

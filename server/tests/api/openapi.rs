@@ -23,7 +23,7 @@ async fn served_spec_is_the_printed_spec() {
     let app = TestApp::sqlite().await;
     let resp = app.client.get("/openapi.json").send().await;
     resp.assert_status_is_ok();
-    resp.assert_content_type("application/json; charset=utf-8");
+    resp.assert_content_type("application/json");
     let served = resp.0.into_body().into_string().await.unwrap();
     assert_eq!(served, server::openapi_spec());
 }
@@ -64,6 +64,24 @@ fn every_operation_is_documented_with_its_errors() {
             );
             let responses = op["responses"].as_object().unwrap();
             for (status, response) in responses {
+                for header in response["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|h| h.0)
+                {
+                    assert_ne!(
+                        header,
+                        &header.to_ascii_uppercase(),
+                        "{id} {status}: header names are spelled as in RFC 9110"
+                    );
+                }
+                for media_type in response["content"].as_object().into_iter().flatten() {
+                    assert!(
+                        !media_type.0.contains("charset"),
+                        "{id} {status}: JSON has no charset"
+                    );
+                }
                 assert!(
                     response["description"]
                         .as_str()

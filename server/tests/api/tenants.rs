@@ -35,9 +35,14 @@ async fn create_get_list_delete(app: TestApp) {
     assert_eq!(created["name"], "Acme Corp", "names are trimmed");
     assert_eq!(created["scimUrl"], format!("{PUBLIC_URL}/scim/{id}/v2"));
     assert!(created["createdAt"].as_str().is_some());
-    assert_eq!(location, format!("/admin/v1/tenants/{id}"));
+    assert_eq!(
+        location,
+        format!("{PUBLIC_URL}/admin/v1/tenants/{id}"),
+        "absolute, as SCIM's Location"
+    );
+    let location = location.strip_prefix(PUBLIC_URL).unwrap();
 
-    let got = json_of(app.admin_get(&app.operator_key, &location).await).await;
+    let got = json_of(app.admin_get(&app.operator_key, location).await).await;
     assert_eq!(got, created);
 
     app.create_tenant("Globex").await;
@@ -50,17 +55,17 @@ async fn create_get_list_delete(app: TestApp) {
         .collect();
     assert_eq!(names, vec![json!("Acme Corp"), json!("Globex")]);
 
-    app.admin_delete(&app.operator_key, &location)
+    app.admin_delete(&app.operator_key, location)
         .await
         .assert_status(StatusCode::NO_CONTENT);
     assert_admin_error(
-        app.admin_get(&app.operator_key, &location).await,
+        app.admin_get(&app.operator_key, location).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     assert_admin_error(
-        app.admin_delete(&app.operator_key, &location).await,
+        app.admin_delete(&app.operator_key, location).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
