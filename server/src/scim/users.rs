@@ -83,7 +83,21 @@ pub fn render(
     row: &entity::scim_user::Model,
     groups: Option<&[(String, String)]>,
 ) -> Result<Map<String, Value>, crate::error::Error> {
-    let attrs = store::users::user_attributes(row)?;
+    Ok(render_stored(
+        state,
+        row,
+        store::users::user_attributes(row)?,
+        groups,
+    ))
+}
+
+/// `render` of a user whose stored attributes (`row.data`) are at hand as `attrs`.
+fn render_stored(
+    state: &AppState,
+    row: &entity::scim_user::Model,
+    attrs: Map<String, Value>,
+    groups: Option<&[(String, String)]>,
+) -> Map<String, Value> {
     let base = state.scim_url(&row.tenant_id);
     let mut schemas = vec![json!(schema::USER_SCHEMA)];
     if attrs.contains_key(schema::ENTERPRISE_USER_SCHEMA) {
@@ -110,7 +124,7 @@ pub fn render(
             version: row.version,
         }),
     );
-    Ok(out)
+    out
 }
 
 fn render_cached(
@@ -312,10 +326,11 @@ impl UsersApi {
     ) -> Result<CreateUserResponse, ScimErrors<Creation>> {
         let attrs = resource::normalize_user(&body.0.value)?;
         let row =
-            store::users::create(&state.db, &auth.0.tenant_id, attrs, state.clock.now()).await?;
+            store::users::create(&state.db, &auth.0.tenant_id, &attrs, state.clock.now()).await?;
         let location = format!("{}/Users/{}", state.scim_url(&row.tenant_id), row.id);
         let etag = etag_of(&row);
-        let body = render(&state, &row, None)?;
+        // What was stored is `attrs`: no need to parse it back.
+        let body = render_stored(&state, &row, attrs, None);
         Ok(CreateUserResponse::Created(
             ScimJson(Documented::new(Value::Object(body))),
             location,

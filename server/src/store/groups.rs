@@ -105,7 +105,7 @@ pub async fn insert_members(
     group_id: &str,
     user_ids: &[String],
 ) -> Result<(), Error> {
-    for chunk in user_ids.chunks(CHUNK) {
+    for chunk in super::chunks::slices(user_ids, CHUNK) {
         let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
             group_id: Set(group_id.to_owned()),
             user_id: Set(user_id.clone()),

@@ -4,6 +4,7 @@
 
 pub mod admin_keys;
 pub mod checkpointer;
+pub mod chunks;
 pub mod coalesce;
 pub mod credentials;
 pub mod db;

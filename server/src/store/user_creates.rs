@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use entity::{scim_user, scim_user_value};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TryIntoModel};
 
 use super::{
     Storage,
@@ -18,7 +18,7 @@ use super::{
 use crate::error::Error;
 
 /// Users per statement: 12 parameters a row, far below SQLite's limit of 32,766.
-const USERS_PER_STATEMENT: usize = 500;
+const USERS_PER_STATEMENT: usize = 512;
 
 pub struct NewUser {
     pub row: scim_user::ActiveModel,
@@ -46,9 +46,7 @@ async fn insert(
     creates: Vec<NewUser>,
 ) -> Vec<Result<scim_user::Model, Error>> {
     let mut results = Vec::with_capacity(creates.len());
-    let mut creates = creates.into_iter().peekable();
-    while creates.peek().is_some() {
-        let chunk: Vec<NewUser> = creates.by_ref().take(USERS_PER_STATEMENT).collect();
+    for chunk in super::chunks::chunks(creates, USERS_PER_STATEMENT) {
         match insert_together(txn, &chunk).await {
             Ok(mut inserted) => {
                 for pending in chunk {
@@ -69,7 +67,8 @@ async fn insert(
     results
 }
 
-/// The inserted users by id; creates missing from it lost a `userName` race.
+/// The inserted users by id; creates missing from it lost a `userName` race. Only the ids
+/// come back from the database: the rest of each row is what was sent.
 async fn insert_together(
     txn: &DatabaseTransaction,
     chunk: &[NewUser],
@@ -77,26 +76,31 @@ async fn insert_together(
     let savepoint = savepoint(txn).await?;
     let outcome = async {
         let rows = chunk.iter().map(|pending| pending.row.clone());
-        let inserted = match scim_user::Entity::insert_many(rows)
+        let ids: HashSet<String> = match scim_user::Entity::insert_many(rows)
             .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .exec_with_returning(&savepoint)
+            .exec_with_returning_keys(&savepoint)
             .await
         {
-            Ok(rows) => rows,
-            Err(DbErr::RecordNotInserted) => Vec::new(),
+            Ok(ids) => ids.into_iter().collect(),
+            Err(DbErr::RecordNotInserted) => HashSet::new(),
             Err(err) => return Err(err.into()),
         };
-        let ids: HashSet<&str> = inserted.iter().map(|user| user.id.as_str()).collect();
-        let values: Vec<_> = chunk
+        let inserted: Vec<&NewUser> = chunk
             .iter()
-            .filter(|pending| ids.contains(pending.row.id.as_ref().as_str()))
+            .filter(|pending| ids.contains(pending.row.id.as_ref()))
+            .collect();
+        let values: Vec<_> = inserted
+            .iter()
             .flat_map(|pending| pending.values.iter().cloned())
             .collect();
         insert_values(&savepoint, values).await?;
-        Ok(inserted
+        inserted
             .into_iter()
-            .map(|user| (user.id.clone(), user))
-            .collect())
+            .map(|pending| {
+                let user: scim_user::Model = pending.row.clone().try_into_model()?;
+                Ok((user.id.clone(), user))
+            })
+            .collect()
     }
     .await;
     settle(savepoint, outcome).await

@@ -40,7 +40,7 @@ fn fill(row: &mut scim_user::ActiveModel, attrs: &Map<String, Value>) -> Result<
     row.display_name_lc = Set(display_name.as_ref().map(|d| d.to_lowercase()));
     row.display_name = Set(display_name);
     row.active = Set(attrs.get("active").and_then(Value::as_bool).unwrap_or(true));
-    row.data = Set(Value::Object(attrs.clone()).to_string());
+    row.data = Set(serde_json::to_string(attrs).map_err(|err| Error::Internal(err.into()))?);
     Ok(())
 }
 
@@ -87,9 +87,7 @@ pub(super) async fn insert_values(
     txn: &impl ConnectionTrait,
     rows: Vec<scim_user_value::ActiveModel>,
 ) -> Result<(), Error> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(VALUE_ROWS_PER_STATEMENT).collect();
+    for chunk in super::chunks::chunks(rows, VALUE_ROWS_PER_STATEMENT) {
         scim_user_value::Entity::insert_many(chunk)
             .exec_without_returning(txn)
             .await?;
@@ -98,7 +96,7 @@ pub(super) async fn insert_values(
 }
 
 /// 8 parameters a row: far below SQLite's 32,766 and PostgreSQL's 65,535.
-const VALUE_ROWS_PER_STATEMENT: usize = 1000;
+const VALUE_ROWS_PER_STATEMENT: usize = 1024;
 
 /// Rewrites the user's indexed values.
 async fn replace_values(
@@ -121,7 +119,7 @@ pub(super) fn taken(user_name: &str) -> String {
 pub async fn create(
     db: &Storage,
     tenant_id: &str,
-    attrs: Map<String, Value>,
+    attrs: &Map<String, Value>,
     now: DateTime<Utc>,
 ) -> Result<scim_user::Model, Error> {
     let id = uuid::Uuid::now_v7().to_string();
@@ -133,9 +131,9 @@ pub async fn create(
         last_modified: Set(now),
         ..Default::default()
     };
-    fill(&mut row, &attrs)?;
-    let user_name = text(&attrs, "userName").unwrap_or_default();
-    let values = value_rows(tenant_id, &id, &attrs);
+    fill(&mut row, attrs)?;
+    let user_name = text(attrs, "userName").unwrap_or_default();
+    let values = value_rows(tenant_id, &id, attrs);
     let created = if let Some(creates) = db.user_creates() {
         let user = NewUser {
             row,

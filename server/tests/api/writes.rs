@@ -376,7 +376,7 @@ async fn merged_creates_keep_each_outcome() {
             .clone()
     };
     let now = chrono::Utc::now();
-    server::store::users::create(&db, &tenant, attrs("taken@example.com"), now)
+    server::store::users::create(&db, &tenant, &attrs("taken@example.com"), now)
         .await
         .unwrap();
     let (release, holder) = hold_the_writer(&db).await;
@@ -400,7 +400,7 @@ async fn merged_creates_keep_each_outcome() {
             };
             let attrs = attrs(name);
             tokio::spawn(
-                async move { server::store::users::create(&db, &tenant, attrs, now).await },
+                async move { server::store::users::create(&db, &tenant, &attrs, now).await },
             )
         })
         .collect();
