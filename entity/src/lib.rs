@@ -2,7 +2,14 @@
 //! `server::store`, and the tables themselves are defined by the `migration` crate.
 
 pub mod admin_key;
+pub mod audit_event;
+pub mod group_mapping;
+pub mod group_mapping_permission_group;
 pub mod group_member;
+pub mod permission;
+pub mod permission_group;
+pub mod permission_group_permission;
+pub mod product;
 pub mod scim_group;
 pub mod scim_token;
 pub mod scim_user;

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_tenants_and_credentials;
 mod m20261128_000002_create_users_and_groups;
 mod m20261129_000003_create_storage_probe;
+mod m20261129_000004_create_permissions;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_tenants_and_credentials::Migration),
             Box::new(m20261128_000002_create_users_and_groups::Migration),
             Box::new(m20261129_000003_create_storage_probe::Migration),
+            Box::new(m20261129_000004_create_permissions::Migration),
         ]
     }
 }

@@ -12,6 +12,9 @@ pub enum ApiTag {
     ScimTokens,
     /// Tenant-admin keys for the admin API (operator only).
     AdminKeys,
+    /// The permission catalog, products and their permission groups: what synced groups
+    /// can be given.
+    Permissions,
     /// SCIM 2.0 service discovery (RFC 7644 §4).
     ScimDiscovery,
     /// SCIM 2.0 Users (RFC 7643 §4.1, RFC 7644 §3).

@@ -20,6 +20,10 @@ pub enum Error {
     /// A SCIM filter that cannot be parsed or names an attribute we cannot filter on.
     #[error("{0}")]
     InvalidFilter(String),
+    /// The request names something that does not exist here or cannot be combined (an
+    /// unknown permission, a permission group of another product).
+    #[error("{0}")]
+    BadReference(String),
     /// A request body that is not the expected shape (not an object, say).
     #[error("{0}")]
     InvalidSyntax(String),

@@ -37,6 +37,8 @@ pub fn api() -> impl OpenApi {
         admin::tenants::TenantsApi,
         admin::scim_tokens::ScimTokensApi,
         admin::admin_keys::AdminKeysApi,
+        admin::catalog::CatalogApi,
+        admin::products::ProductsApi,
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,
         scim::groups::GroupsApi,

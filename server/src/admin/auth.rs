@@ -25,6 +25,14 @@ pub struct AdminCaller {
 }
 
 impl AdminCaller {
+    /// The caller as the author of a change made at `at`, for the audit trail.
+    pub fn actor(&self, at: chrono::DateTime<chrono::Utc>) -> crate::store::audit::Actor {
+        crate::store::audit::Actor {
+            key_id: self.key_id.clone(),
+            at,
+        }
+    }
+
     pub fn require_operator(&self) -> Result<(), AdminError> {
         match self.scope {
             AdminScope::Operator => Ok(()),

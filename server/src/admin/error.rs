@@ -28,8 +28,11 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
-    /// The request conflicts with existing state (a duplicate name).
+    /// The request conflicts with existing state (a duplicate name, a permission in use).
     Conflict,
+    /// The request names something that does not exist here or cannot be combined
+    /// (unknown permission names, a permission group of another product).
+    InvalidReference,
     /// A field's value is not acceptable.
     ValidationFailed,
     /// Too many failed authentications from this client.
@@ -104,8 +107,12 @@ pub enum AdminError {
 }
 
 crate::status_sets! {
-    /// Creating a tenant.
-    TenantCreation = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
+    /// Creating a top-level resource (a tenant, a catalog permission).
+    Creation = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
+    /// Creating or replacing a resource below a tenant.
+    Writing = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503];
+    /// Removing a resource that may still be in use.
+    Removal = [400, 401, 403, 404, 409, 429, 500, 503];
     /// Issuing a credential of a tenant.
     Issuing = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// Listing by cursor.
@@ -167,6 +174,9 @@ impl From<Error> for AdminError {
         match err {
             Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
             Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
+            Error::BadReference(message) => {
+                Self::BadRequest(body(ErrorCode::InvalidReference, message))
+            }
             Error::Invalid(message)
             | Error::InvalidFilter(message)
             | Error::InvalidSyntax(message)

@@ -4,8 +4,10 @@
 
 pub mod admin_keys;
 pub mod auth;
+pub mod catalog;
 pub mod credentials;
 pub mod error;
+pub mod products;
 pub mod scim_tokens;
 pub mod tenants;
 pub mod validate;

@@ -10,7 +10,7 @@ use poem_openapi::{
 
 use super::{
     auth::{AdminAuth, AdminScope},
-    error::{AdminErrors, Listing, Single, TenantCreation},
+    error::{AdminErrors, Creation, Listing, Single},
     validate,
 };
 use crate::{AppState, api_tags::ApiTag, store};
@@ -106,7 +106,7 @@ impl TenantsApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         body: Json<CreateTenant>,
-    ) -> Result<CreateTenantResponse, AdminErrors<TenantCreation>> {
+    ) -> Result<CreateTenantResponse, AdminErrors<Creation>> {
         auth.0.require_operator()?;
         let name = validate::name("name", &body.name)?;
         let row = store::tenants::create(&state.db, &name, state.clock.now()).await?;

@@ -204,7 +204,7 @@ impl From<Error> for ScimErrorResponse {
                 None,
                 err.to_string(),
             )),
-            Error::Invalid(detail) => Self::BadRequest(body(
+            Error::Invalid(detail) | Error::BadReference(detail) => Self::BadRequest(body(
                 StatusCode::BAD_REQUEST,
                 Some(ScimType::InvalidValue),
                 detail,

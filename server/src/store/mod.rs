@@ -3,6 +3,8 @@
 //! multi-statement change runs in one write transaction.
 
 pub mod admin_keys;
+pub mod audit;
+pub mod catalog;
 pub mod checkpointer;
 pub mod chunks;
 pub mod coalesce;
@@ -13,6 +15,7 @@ pub mod health;
 pub mod member_changes;
 pub mod notify;
 pub mod pages;
+pub mod products;
 pub mod resources;
 pub mod scim_tokens;
 pub mod storage;

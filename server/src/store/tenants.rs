@@ -2,7 +2,10 @@
 //! tenant with everything it owns.
 
 use chrono::{DateTime, Utc};
-use entity::{admin_key, group_member, scim_group, scim_token, scim_user, scim_user_value, tenant};
+use entity::{
+    admin_key, group_mapping, group_mapping_permission_group, group_member, permission_group,
+    product, scim_group, scim_token, scim_user, scim_user_value, tenant,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
@@ -96,6 +99,20 @@ async fn delete_in(txn: &impl ConnectionTrait, id: &str) -> Result<Vec<String>, 
         .await?;
     ended.extend(keys);
     // Children before parents, so the order never depends on foreign-key cascades.
+    group_mapping_permission_group::Entity::delete_many()
+        .filter(group_mapping_permission_group::Column::TenantId.eq(id))
+        .exec(txn)
+        .await?;
+    group_mapping::Entity::delete_many()
+        .filter(group_mapping::Column::TenantId.eq(id))
+        .exec(txn)
+        .await?;
+    super::products::delete_permission_groups(txn, permission_group::Column::TenantId.eq(id))
+        .await?;
+    product::Entity::delete_many()
+        .filter(product::Column::TenantId.eq(id))
+        .exec(txn)
+        .await?;
     group_member::Entity::delete_many()
         .filter(group_member::Column::TenantId.eq(id))
         .exec(txn)

@@ -314,6 +314,15 @@ impl TestApp {
             .await
     }
 
+    pub async fn admin_put(&self, key: &str, path: &str, body: Value) -> TestResponse {
+        self.client
+            .put(path)
+            .header("Authorization", format!("Bearer {key}"))
+            .body_json(&body)
+            .send()
+            .await
+    }
+
     pub async fn admin_delete(&self, key: &str, path: &str) -> TestResponse {
         self.client
             .delete(path)

@@ -19,6 +19,7 @@ mod okta;
 mod onelogin;
 mod openapi;
 mod ops;
+mod permission_groups;
 mod process;
 mod read_cache;
 mod replicas;

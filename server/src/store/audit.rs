@@ -1,0 +1,45 @@
+//! The audit trail of admin changes, written in the transaction of the change it records,
+//! so there is never a change without its event nor an event without its change.
+
+use chrono::{DateTime, Utc};
+use entity::audit_event;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// Who made a change and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub key_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One change: `action` on `target` (`product:<id>`, ...), with the state before and after.
+pub struct Change<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub action: &'static str,
+    pub target: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    change: Change<'_>,
+) -> Result<(), Error> {
+    audit_event::ActiveModel {
+        tenant_id: Set(change.tenant_id.map(str::to_owned)),
+        actor_key_id: Set(actor.key_id.clone()),
+        action: Set(change.action.to_owned()),
+        target: Set(change.target),
+        before: Set(change.before.map(|v| v.to_string())),
+        after: Set(change.after.map(|v| v.to_string())),
+        at: Set(actor.at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
