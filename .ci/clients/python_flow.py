@@ -11,6 +11,11 @@ import uuid
 from scim_provisioning_client import AuthenticatedClient, Client
 from scim_provisioning_client.api.admin_keys import admin_create_admin_key, admin_list_admin_keys
 from scim_provisioning_client.api.operations import healthz
+from scim_provisioning_client.api.permissions import (
+    admin_create_permission_group,
+    admin_create_product,
+    admin_list_permissions,
+)
 from scim_provisioning_client.api.scim_discovery import scim_get_schema, scim_list_resource_types
 from scim_provisioning_client.api.scim_groups import (
     scim_create_group,
@@ -28,6 +33,7 @@ from scim_provisioning_client.api.scim_users import (
 )
 from scim_provisioning_client.api.tenants import admin_create_tenant, admin_get_tenant
 from scim_provisioning_client.models import (
+    AccessType,
     ApiError,
     CreateAdminKey,
     CreateScimToken,
@@ -36,6 +42,11 @@ from scim_provisioning_client.models import (
     Health,
     IssuedAdminKey,
     IssuedScimToken,
+    PermissionGroup,
+    PermissionGroupInput,
+    PermissionList,
+    Product,
+    ProductInput,
     ScimError,
     ScimGroup,
     ScimGroupList,
@@ -106,6 +117,27 @@ def main(base_url: str, key_file: str) -> None:
     tenant_admin = AuthenticatedClient(base_url=base_url, token=key.key, raise_on_unexpected_status=True)
     expect(admin_get_tenant.sync_detailed(tenant.id, client=tenant_admin), 200, Tenant)
     expect(admin_list_admin_keys.sync_detailed(tenant.id, client=admin), 200, CredentialList)
+
+    # Permissions: the catalog, a product, a custom permission group.
+    catalog = expect(admin_list_permissions.sync_detailed(client=admin), 200, PermissionList)
+    assert any(p.name == "canCreateOrUpdateConfig" for p in catalog.items), catalog
+    product = expect(admin_create_product.sync_detailed(tenant.id, client=admin, body=ProductInput(name="Main")), 201, Product)
+    developers = PermissionGroupInput(
+        name="Developers", access_type=AccessType.CUSTOM, permissions=["canCreateOrUpdateConfig"]
+    )
+    group = expect(
+        admin_create_permission_group.sync_detailed(tenant.id, product.id, client=admin, body=developers),
+        201,
+        PermissionGroup,
+    )
+    assert group.permissions == ["canCreateOrUpdateConfig"], group
+    unknown = PermissionGroupInput(name="Flyers", access_type=AccessType.CUSTOM, permissions=["canFly"])
+    refused = expect(
+        admin_create_permission_group.sync_detailed(tenant.id, product.id, client=admin, body=unknown),
+        400,
+        ApiError,
+    )
+    assert "canFly" in refused.message, refused
 
     # Admin API errors parse as ApiError.
     expect(admin_get_tenant.sync_detailed(str(uuid.uuid4()), client=admin), 404, ApiError)

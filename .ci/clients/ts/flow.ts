@@ -77,6 +77,31 @@ const missing: Schemas["ApiError"] = failed(
 check(typeof missing.code === "string" && missing.message.length > 0, "ApiError", missing);
 failed(await admin.POST("/admin/v1/tenants", { body: { name: "" } }), 422);
 
+// Permissions: the catalog, a product, a custom permission group.
+const catalog: Schemas["PermissionList"] = ok(await admin.GET("/admin/v1/permission-catalog", {}), 200);
+check(catalog.items.some((p) => p.name === "canCreateOrUpdateConfig"), "catalog", catalog);
+const product: Schemas["Product"] = ok(
+  await admin.POST("/admin/v1/tenants/{tenantId}/products", { ...tenantPath, body: { name: "Main" } }),
+  201,
+);
+const productPath = { params: { path: { tenantId: tenant.id, productId: product.id } } };
+const developers: Schemas["PermissionGroup"] = ok(
+  await admin.POST("/admin/v1/tenants/{tenantId}/products/{productId}/permission-groups", {
+    ...productPath,
+    body: { name: "Developers", accessType: "custom", permissions: ["canCreateOrUpdateConfig"] },
+  }),
+  201,
+);
+check(developers.permissions.join() === "canCreateOrUpdateConfig", "custom group", developers);
+const refused: Schemas["ApiError"] = failed(
+  await admin.POST("/admin/v1/tenants/{tenantId}/products/{productId}/permission-groups", {
+    ...productPath,
+    body: { name: "Flyers", accessType: "custom", permissions: ["canFly"] },
+  }),
+  400,
+);
+check(refused.code === "invalid_reference", "unknown permission", refused);
+
 // SCIM, with the rotated token: discovery first, as an identity provider does.
 const scim = client(rotated.token);
 const types: Schemas["ScimResourceTypeList"] = ok(
