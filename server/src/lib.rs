@@ -39,6 +39,7 @@ pub fn api() -> impl OpenApi {
         admin::admin_keys::AdminKeysApi,
         admin::catalog::CatalogApi,
         admin::products::ProductsApi,
+        admin::mappings::MappingsApi,
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,
         scim::groups::GroupsApi,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog;
 pub mod credentials;
 pub mod error;
+pub mod mappings;
 pub mod products;
 pub mod scim_tokens;
 pub mod tenants;

@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod db;
 pub mod groups;
 pub mod health;
+pub mod mappings;
 pub mod member_changes;
 pub mod notify;
 pub mod pages;

@@ -15,6 +15,7 @@ mod helpers;
 mod admin_keys;
 mod bootstrap;
 mod durability;
+mod group_mappings;
 mod okta;
 mod onelogin;
 mod openapi;

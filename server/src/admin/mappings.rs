@@ -1,0 +1,221 @@
+//! `/admin/v1/tenants/{tenantId}/groups/{groupId}/mapping` and `…/group-priority`: what each
+//! synced group gives its members, and which mapped group wins for a product.
+
+use poem::web::Data;
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+
+use super::{
+    auth::AdminAuth,
+    error::{AdminErrors, Single, Writing},
+};
+use crate::{
+    AppState,
+    api_tags::ApiTag,
+    store::{self, mappings::MappingSpec},
+};
+
+/// What a synced group gives its members.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct GroupMapping {
+    /// The synced group's id (its SCIM id).
+    pub group_id: String,
+    /// The synced group's display name.
+    pub display_name: String,
+    /// Members are organization admins (every permission of every product).
+    pub is_organization_admin: bool,
+    /// Members are billing managers.
+    pub is_billing_manager: bool,
+    /// The permission groups it gives, at most one per product, in id order.
+    pub permission_group_ids: Vec<String>,
+    /// Its place in the tenant's priority order, 1 first: for each product, a user gets the
+    /// permission group of its highest-priority group that names one.
+    pub priority: u64,
+}
+
+/// Body of `PUT …/groups/{groupId}/mapping`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct GroupMappingInput {
+    /// Members are organization admins; default `false`.
+    pub is_organization_admin: Option<bool>,
+    /// Members are billing managers; default `false`.
+    pub is_billing_manager: Option<bool>,
+    /// Permission groups of this tenant, at most one per product; default none.
+    pub permission_group_ids: Option<Vec<String>>,
+}
+
+/// The tenant's mapped groups in priority order.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct GroupPriority {
+    /// Every mapped group's id exactly once, highest priority first.
+    pub group_ids: Vec<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum GroupMappingResponse {
+    /// The mapping.
+    #[oai(status = 200)]
+    Ok(Json<GroupMapping>),
+}
+
+#[derive(ApiResponse)]
+pub enum DeleteGroupMappingResponse {
+    /// The group gives nothing any more; the groups after it moved up.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+#[derive(ApiResponse)]
+pub enum GroupPriorityResponse {
+    /// The priority order.
+    #[oai(status = 200)]
+    Ok(Json<GroupPriority>),
+}
+
+fn to_api(mapping: store::mappings::Mapping) -> GroupMapping {
+    GroupMapping {
+        group_id: mapping.group.id,
+        display_name: mapping.group.display_name,
+        is_organization_admin: mapping.spec.is_organization_admin,
+        is_billing_manager: mapping.spec.is_billing_manager,
+        permission_group_ids: mapping.spec.permission_group_ids.into_iter().collect(),
+        priority: mapping.priority,
+    }
+}
+
+pub struct MappingsApi;
+
+#[OpenApi(prefix_path = "/admin/v1/tenants", tag = "ApiTag::Permissions")]
+impl MappingsApi {
+    /// Get a group's mapping
+    ///
+    /// 404 when the group is unknown or not mapped.
+    #[oai(
+        path = "/:tenantId/groups/:groupId/mapping",
+        method = "get",
+        operation_id = "admin_get_group_mapping"
+    )]
+    async fn get_group_mapping(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The synced group's id.
+        #[oai(name = "groupId")]
+        group_id: Path<String>,
+    ) -> Result<GroupMappingResponse, AdminErrors<Single>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let mapping = store::mappings::get(state.db.reads(), &tenant_id, &group_id).await?;
+        Ok(GroupMappingResponse::Ok(Json(to_api(mapping))))
+    }
+
+    /// Map a group
+    ///
+    /// Creates or replaces what the synced group gives its members. A newly mapped group
+    /// goes last in the priority order. Unknown permission groups, or two of one product,
+    /// are a 400 naming them.
+    #[oai(
+        path = "/:tenantId/groups/:groupId/mapping",
+        method = "put",
+        operation_id = "admin_put_group_mapping"
+    )]
+    async fn put_group_mapping(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The synced group's id.
+        #[oai(name = "groupId")]
+        group_id: Path<String>,
+        body: Json<GroupMappingInput>,
+    ) -> Result<GroupMappingResponse, AdminErrors<Writing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let spec = MappingSpec {
+            is_organization_admin: body.is_organization_admin.unwrap_or(false),
+            is_billing_manager: body.is_billing_manager.unwrap_or(false),
+            permission_group_ids: body
+                .permission_group_ids
+                .iter()
+                .flatten()
+                .cloned()
+                .collect(),
+        };
+        let actor = auth.0.actor(state.clock.now());
+        let mapping = store::mappings::put(&state.db, actor, &tenant_id, &group_id, spec).await?;
+        Ok(GroupMappingResponse::Ok(Json(to_api(mapping))))
+    }
+
+    /// Unmap a group
+    #[oai(
+        path = "/:tenantId/groups/:groupId/mapping",
+        method = "delete",
+        operation_id = "admin_delete_group_mapping"
+    )]
+    async fn delete_group_mapping(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The synced group's id.
+        #[oai(name = "groupId")]
+        group_id: Path<String>,
+    ) -> Result<DeleteGroupMappingResponse, AdminErrors<Single>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let actor = auth.0.actor(state.clock.now());
+        store::mappings::delete(&state.db, actor, &tenant_id, &group_id).await?;
+        Ok(DeleteGroupMappingResponse::Deleted)
+    }
+
+    /// Get the priority order
+    #[oai(
+        path = "/:tenantId/group-priority",
+        method = "get",
+        operation_id = "admin_get_group_priority"
+    )]
+    async fn get_group_priority(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+    ) -> Result<GroupPriorityResponse, AdminErrors<Single>> {
+        auth.0.require_tenant(&tenant_id)?;
+        store::tenants::get(state.db.reads(), &tenant_id).await?;
+        let group_ids = store::mappings::order(state.db.reads(), &tenant_id).await?;
+        Ok(GroupPriorityResponse::Ok(Json(GroupPriority { group_ids })))
+    }
+
+    /// Set the priority order
+    ///
+    /// The body lists every mapped group exactly once, highest priority first; a missing,
+    /// duplicate or unknown id is a 400 that says which.
+    #[oai(
+        path = "/:tenantId/group-priority",
+        method = "put",
+        operation_id = "admin_put_group_priority"
+    )]
+    async fn put_group_priority(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        body: Json<GroupPriority>,
+    ) -> Result<GroupPriorityResponse, AdminErrors<Writing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let actor = auth.0.actor(state.clock.now());
+        let group_ids =
+            store::mappings::reorder(&state.db, actor, &tenant_id, body.0.group_ids).await?;
+        Ok(GroupPriorityResponse::Ok(Json(GroupPriority { group_ids })))
+    }
+}
