@@ -117,6 +117,8 @@ crate::status_sets! {
     Issuing = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// Listing by cursor.
     Listing = [400, 401, 403, 404, 422, 429, 500, 503];
+    /// Finding one resource by query parameters.
+    Finding = [400, 401, 403, 404, 422, 429, 500, 503];
     /// Reading or removing one resource.
     Single = [401, 403, 404, 429, 500, 503];
 }

@@ -11,4 +11,5 @@ pub mod mappings;
 pub mod products;
 pub mod scim_tokens;
 pub mod tenants;
+pub mod user_permissions;
 pub mod validate;

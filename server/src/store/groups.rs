@@ -410,6 +410,7 @@ pub async fn delete(
             Box::pin(async move {
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
+                super::mappings::forget(txn, &tenant_id, &id).await?;
                 group_member::Entity::delete_many()
                     .filter(group_member::Column::GroupId.eq(&id))
                     .exec(txn)

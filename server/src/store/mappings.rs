@@ -1,6 +1,7 @@
 //! Group mappings: what a synced group gives its members (organization admin, billing
 //! manager, at most one permission group per product), and the tenant's priority order of
-//! mapped groups. New mappings go last; the order is a dense list, 1 first.
+//! mapped groups. New mappings go last; the order is a dense list, 1 first, kept dense on
+//! every change, so a stored priority is the group's place.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -8,6 +9,7 @@ use entity::{group_mapping, group_mapping_permission_group, permission_group, sc
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 
@@ -85,15 +87,10 @@ pub async fn get(
         .await?
         .ok_or_else(|| Error::not_found("group mapping", group_id))?;
     let spec = spec_of(db, &row).await?;
-    let priority = order(db, tenant_id)
-        .await?
-        .iter()
-        .position(|id| id == group_id)
-        .map_or(0, |at| at as u64 + 1);
     Ok(Mapping {
         group,
         spec,
-        priority,
+        priority: u64::try_from(row.priority).unwrap_or(0),
     })
 }
 
@@ -163,13 +160,13 @@ pub async fn put(
                 Some(row) => Some(spec_of(txn, row).await?),
                 None => None,
             };
-            match existing {
+            let priority = match existing {
                 Some(row) => {
                     let mut row = row.into_active_model();
                     row.is_organization_admin = Set(spec.is_organization_admin);
                     row.is_billing_manager = Set(spec.is_billing_manager);
                     row.updated_at = Set(actor.at);
-                    row.update(txn).await?;
+                    row.update(txn).await?.priority
                 }
                 None => {
                     let last: Option<i64> = group_mapping::Entity::find()
@@ -190,9 +187,10 @@ pub async fn put(
                         updated_at: Set(actor.at),
                     }
                     .insert(txn)
-                    .await?;
+                    .await?
+                    .priority
                 }
-            }
+            };
             group_mapping_permission_group::Entity::delete_many()
                 .filter(group_mapping_permission_group::Column::GroupId.eq(&group_id))
                 .exec(txn)
@@ -222,15 +220,10 @@ pub async fn put(
                 after: Some(mapping_json(&spec)),
             };
             audit::record(txn, &actor, change).await?;
-            let priority = order(txn, &tenant_id)
-                .await?
-                .iter()
-                .position(|id| *id == group_id)
-                .map_or(0, |at| at as u64 + 1);
             Ok(Mapping {
                 group,
                 spec,
-                priority,
+                priority: u64::try_from(priority).unwrap_or(0),
             })
         })
     })
@@ -249,13 +242,7 @@ pub async fn delete(
         Box::pin(async move {
             tenants::lock(txn, &tenant_id).await?;
             let before = get(txn, &tenant_id, &group_id).await?;
-            group_mapping_permission_group::Entity::delete_many()
-                .filter(group_mapping_permission_group::Column::GroupId.eq(&group_id))
-                .exec(txn)
-                .await?;
-            group_mapping::Entity::delete_by_id(group_id.clone())
-                .exec(txn)
-                .await?;
+            remove(txn, &tenant_id, &group_id, before.priority).await?;
             let change = Change {
                 tenant_id: Some(&tenant_id),
                 action: "mapping.deleted",
@@ -266,6 +253,55 @@ pub async fn delete(
             audit::record(txn, &actor, change).await
         })
     })
+    .await
+}
+
+/// Removes a mapping and moves the groups after it up one place.
+async fn remove(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+    priority: u64,
+) -> Result<(), Error> {
+    group_mapping_permission_group::Entity::delete_many()
+        .filter(group_mapping_permission_group::Column::GroupId.eq(group_id))
+        .exec(txn)
+        .await?;
+    group_mapping::Entity::delete_by_id(group_id.to_owned())
+        .exec(txn)
+        .await?;
+    group_mapping::Entity::update_many()
+        .col_expr(
+            group_mapping::Column::Priority,
+            Expr::col(group_mapping::Column::Priority).sub(1),
+        )
+        .filter(group_mapping::Column::TenantId.eq(tenant_id))
+        .filter(group_mapping::Column::Priority.gt(i64::try_from(priority).unwrap_or(i64::MAX)))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Drops the mapping of a group that is being deleted over SCIM, if it has one, keeping the
+/// order dense. Runs inside the deletion's transaction.
+pub async fn forget(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+) -> Result<(), Error> {
+    let Some(row) = group_mapping::Entity::find_by_id(group_id.to_owned())
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    tenants::lock(txn, tenant_id).await?;
+    remove(
+        txn,
+        tenant_id,
+        group_id,
+        u64::try_from(row.priority).unwrap_or(0),
+    )
     .await
 }
 
@@ -285,10 +321,7 @@ pub async fn reorder(
             check_order(&before, &group_ids)?;
             for (at, group_id) in group_ids.iter().enumerate() {
                 group_mapping::Entity::update_many()
-                    .col_expr(
-                        group_mapping::Column::Priority,
-                        sea_orm::sea_query::Expr::value(at as i64 + 1),
-                    )
+                    .col_expr(group_mapping::Column::Priority, Expr::value(at as i64 + 1))
                     .filter(group_mapping::Column::GroupId.eq(group_id))
                     .exec(txn)
                     .await?;

@@ -10,6 +10,7 @@ pub mod chunks;
 pub mod coalesce;
 pub mod credentials;
 pub mod db;
+pub mod effective;
 pub mod groups;
 pub mod health;
 pub mod mappings;

@@ -270,7 +270,7 @@ fn grants(
 }
 
 /// `rows` with the permissions each grants; two queries whatever their number.
-async fn with_grants(
+pub(super) async fn with_grants(
     db: &impl ConnectionTrait,
     rows: Vec<permission_group::Model>,
 ) -> Result<Vec<PermissionGroup>, Error> {

@@ -34,5 +34,6 @@ mod scim_users;
 mod secrets;
 mod tenants;
 mod throttling;
+mod user_permissions;
 mod verification;
 mod writes;

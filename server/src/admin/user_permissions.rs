@@ -1,0 +1,238 @@
+//! What a synced user may do, and why: the read the host product makes on every sign-in.
+//! Computed from the database on each call (see `store::effective`), so nothing is stale.
+
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{
+    auth::AdminAuth,
+    error::{AdminError, AdminErrors, Finding, Single},
+};
+use crate::{
+    AppState,
+    api_tags::ApiTag,
+    store::effective::{self, Nothing, UserKey, Via},
+};
+
+/// A mapped group a grant comes from.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct GrantSource {
+    /// The synced group's id.
+    pub group_id: String,
+    /// The synced group's display name.
+    pub display_name: String,
+    /// Its place in the tenant's priority order, 1 first.
+    pub priority: u64,
+}
+
+/// A lower-priority group that named another permission group for the product.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct OutrankedGrant {
+    /// The synced group's id.
+    pub group_id: String,
+    /// The synced group's display name.
+    pub display_name: String,
+    /// Its place in the tenant's priority order, 1 first.
+    pub priority: u64,
+    /// The permission group it names for the product.
+    pub permission_group_id: String,
+}
+
+/// What the user may do in one product.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ProductPermissions {
+    /// The product's id.
+    pub product_id: String,
+    /// The product's name.
+    pub product_name: String,
+    /// The permission group the user gets here; absent for an organization admin whose
+    /// groups name none for this product.
+    #[oai(skip_serializing_if_is_none)]
+    pub permission_group_id: Option<String>,
+    /// That permission group's name.
+    #[oai(skip_serializing_if_is_none)]
+    pub permission_group_name: Option<String>,
+    /// The permissions the user holds here, in name order (every catalog permission for an
+    /// organization admin).
+    pub permissions: Vec<String>,
+    // The group that gave them.
+    pub granted_by: GrantSource,
+    /// Lower-priority groups that named a permission group for this product too.
+    pub outranked: Vec<OutrankedGrant>,
+}
+
+/// Why a user holds no permission at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "camelCase")]
+pub enum NoPermissionReason {
+    /// The identity provider deactivated the user (`active: false`).
+    Inactive,
+    /// The user is in no mapped group.
+    NoMappedGroups,
+}
+
+/// A user's effective permissions, with where each comes from.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct EffectivePermissions {
+    /// The user's SCIM id.
+    pub user_id: String,
+    /// The user's sign-in name.
+    pub user_name: String,
+    /// The identity provider's id for the user, if it sent one.
+    #[oai(skip_serializing_if_is_none)]
+    pub external_id: Option<String>,
+    /// Whether the identity provider has the user active.
+    pub active: bool,
+    /// Organization admin: every permission of every product.
+    pub is_organization_admin: bool,
+    /// Billing manager.
+    pub is_billing_manager: bool,
+    /// The user's mapped groups that make it an organization admin, by priority.
+    pub organization_admin_via: Vec<GrantSource>,
+    /// The user's mapped groups that make it a billing manager, by priority.
+    pub billing_manager_via: Vec<GrantSource>,
+    /// The products the user holds permissions in, by name.
+    pub products: Vec<ProductPermissions>,
+    // Present when the user holds nothing at all.
+    #[oai(skip_serializing_if_is_none)]
+    pub reason: Option<NoPermissionReason>,
+}
+
+#[derive(ApiResponse)]
+pub enum EffectivePermissionsResponse {
+    /// The user's effective permissions.
+    #[oai(status = 200)]
+    Ok(Json<EffectivePermissions>),
+}
+
+fn source(via: Via) -> GrantSource {
+    GrantSource {
+        group_id: via.group_id,
+        display_name: via.display_name,
+        priority: via.priority,
+    }
+}
+
+fn to_api(effective: effective::Effective) -> EffectivePermissions {
+    EffectivePermissions {
+        is_organization_admin: !effective.organization_admin_via.is_empty(),
+        is_billing_manager: !effective.billing_manager_via.is_empty(),
+        organization_admin_via: effective
+            .organization_admin_via
+            .into_iter()
+            .map(source)
+            .collect(),
+        billing_manager_via: effective
+            .billing_manager_via
+            .into_iter()
+            .map(source)
+            .collect(),
+        products: effective
+            .products
+            .into_iter()
+            .map(|grant| ProductPermissions {
+                product_id: grant.product_id,
+                product_name: grant.product_name,
+                permission_group_id: grant.permission_group_id,
+                permission_group_name: grant.permission_group_name,
+                permissions: grant.permissions,
+                granted_by: source(grant.granted_by),
+                outranked: grant
+                    .outranked
+                    .into_iter()
+                    .map(|(via, permission_group_id)| OutrankedGrant {
+                        group_id: via.group_id,
+                        display_name: via.display_name,
+                        priority: via.priority,
+                        permission_group_id,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        reason: effective.nothing.map(|nothing| match nothing {
+            Nothing::Inactive => NoPermissionReason::Inactive,
+            Nothing::NoMappedGroups => NoPermissionReason::NoMappedGroups,
+        }),
+        user_id: effective.user.id,
+        user_name: effective.user.user_name,
+        external_id: effective.user.external_id,
+        active: effective.user.active,
+    }
+}
+
+pub struct UserPermissionsApi;
+
+#[OpenApi(prefix_path = "/admin/v1/tenants", tag = "ApiTag::Permissions")]
+impl UserPermissionsApi {
+    /// Get a user's effective permissions
+    ///
+    /// Computed at each call from the user's groups, their mappings and the priority order:
+    /// every change made over SCIM or here counts at once, on every replica.
+    #[oai(
+        path = "/:tenantId/users/:userId/permissions",
+        method = "get",
+        operation_id = "admin_get_user_permissions"
+    )]
+    async fn get_user_permissions(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The user's SCIM id.
+        #[oai(name = "userId")]
+        user_id: Path<String>,
+    ) -> Result<EffectivePermissionsResponse, AdminErrors<Single>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let effective =
+            effective::of_user(state.db.reads(), &tenant_id, UserKey::Id(&user_id)).await?;
+        Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
+    }
+
+    /// Find a user's effective permissions
+    ///
+    /// The same as by id, for a user the host product knows by sign-in name (`userName`,
+    /// compared without case) or by the identity provider's id (`externalId`): give exactly
+    /// one.
+    #[oai(
+        path = "/:tenantId/user-permissions",
+        method = "get",
+        operation_id = "admin_find_user_permissions"
+    )]
+    async fn find_user_permissions(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The user's `userName`.
+        #[oai(name = "userName")]
+        user_name: Query<Option<String>>,
+        /// The user's `externalId`.
+        #[oai(name = "externalId")]
+        external_id: Query<Option<String>>,
+    ) -> Result<EffectivePermissionsResponse, AdminErrors<Finding>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let key = match (user_name.as_deref(), external_id.as_deref()) {
+            (Some(name), None) => UserKey::UserName(name),
+            (None, Some(id)) => UserKey::ExternalId(id),
+            _ => {
+                return Err(
+                    AdminError::invalid("give exactly one of userName and externalId").into(),
+                );
+            }
+        };
+        let effective = effective::of_user(state.db.reads(), &tenant_id, key).await?;
+        Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
+    }
+}

@@ -1,0 +1,354 @@
+//! Effective permissions (ConfigCat's rules) through the admin API, with users and groups
+//! synced over SCIM; every change counts at the next read.
+
+use poem::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Scim, TestApp, assert_admin_error, json_of, ops};
+
+on_every_backend!(configcat_worked_example, lookups_and_errors);
+
+struct Org<'a> {
+    app: &'a TestApp,
+    scim: Scim<'a>,
+    users: std::collections::HashMap<&'static str, String>,
+    groups: std::collections::HashMap<&'static str, String>,
+    permission_groups: std::collections::HashMap<&'static str, String>,
+}
+
+impl Org<'_> {
+    fn tenant(&self) -> &str {
+        &self.scim.tenant
+    }
+
+    async fn permissions(&self, user: &str) -> Value {
+        let resp = self
+            .app
+            .admin_get(
+                &self.app.operator_key,
+                &format!(
+                    "/admin/v1/tenants/{}/users/{}/permissions",
+                    self.tenant(),
+                    self.users[user]
+                ),
+            )
+            .await;
+        resp.assert_status_is_ok();
+        json_of(resp).await
+    }
+
+    async fn map(&self, group: &str, body: Value) {
+        self.app
+            .admin_put(
+                &self.app.operator_key,
+                &format!(
+                    "/admin/v1/tenants/{}/groups/{}/mapping",
+                    self.tenant(),
+                    self.groups[group]
+                ),
+                body,
+            )
+            .await
+            .assert_status_is_ok();
+    }
+}
+
+/// ConfigCat's example: Owners (organization admins), Billing Managers, Product owners
+/// (full on Main), Developers (custom on Main), Readers (read-only on Main and Docs), in
+/// that priority order, with overlapping members.
+async fn organization(app: &TestApp) -> Org<'_> {
+    let scim = app.scim("Acme").await;
+    let tenant = scim.tenant.clone();
+    let mut users = std::collections::HashMap::new();
+    for name in ["alice", "bob", "carol", "dave", "erin", "frank"] {
+        let user = scim
+            .create_user(json!({ "userName": format!("{name}@acme.test"), "externalId": format!("ext-{name}"), "active": true }))
+            .await;
+        users.insert(name, user["id"].as_str().unwrap().to_owned());
+    }
+    let members = |names: &[&str]| -> Value {
+        Value::Array(names.iter().map(|n| json!({ "value": users[n] })).collect())
+    };
+    let mut groups = std::collections::HashMap::new();
+    for (name, who) in [
+        ("Owners", &["alice"][..]),
+        ("Billing Managers", &["bob"][..]),
+        ("Product owners", &["dave"][..]),
+        ("Developers", &["carol"][..]),
+        ("Readers", &["carol", "dave", "erin"][..]),
+        ("Unmapped", &["frank"][..]),
+    ] {
+        let id = scim
+            .create_group(json!({ "displayName": name, "members": members(who) }))
+            .await;
+        groups.insert(name, id);
+    }
+    let mut permission_groups = std::collections::HashMap::new();
+    let mut products = std::collections::HashMap::new();
+    for product in ["Main", "Docs"] {
+        let resp = app
+            .admin_post(
+                &app.operator_key,
+                &format!("/admin/v1/tenants/{tenant}/products"),
+                json!({ "name": product }),
+            )
+            .await;
+        products.insert(
+            product,
+            json_of(resp).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    for (key, product, body) in [
+        (
+            "Main/Administrators",
+            "Main",
+            json!({ "name": "Administrators", "accessType": "full" }),
+        ),
+        (
+            "Main/Developers",
+            "Main",
+            json!({ "name": "Developers", "accessType": "custom", "permissions": ["canCreateOrUpdateConfig", "canCreateOrUpdateSetting"] }),
+        ),
+        (
+            "Main/Readers",
+            "Main",
+            json!({ "name": "Readers", "accessType": "readOnly" }),
+        ),
+        (
+            "Docs/Readers",
+            "Docs",
+            json!({ "name": "Readers", "accessType": "readOnly" }),
+        ),
+    ] {
+        let resp = app
+            .admin_post(
+                &app.operator_key,
+                &format!(
+                    "/admin/v1/tenants/{tenant}/products/{}/permission-groups",
+                    products[product]
+                ),
+                body,
+            )
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        permission_groups.insert(key, json_of(resp).await["id"].as_str().unwrap().to_owned());
+    }
+    let org = Org {
+        app,
+        scim,
+        users,
+        groups,
+        permission_groups,
+    };
+    org.map("Owners", json!({ "isOrganizationAdmin": true }))
+        .await;
+    org.map("Billing Managers", json!({ "isBillingManager": true }))
+        .await;
+    org.map(
+        "Product owners",
+        json!({ "permissionGroupIds": [org.permission_groups["Main/Administrators"]] }),
+    )
+    .await;
+    org.map(
+        "Developers",
+        json!({ "permissionGroupIds": [org.permission_groups["Main/Developers"]] }),
+    )
+    .await;
+    org.map(
+        "Readers",
+        json!({ "permissionGroupIds": [org.permission_groups["Main/Readers"], org.permission_groups["Docs/Readers"]] }),
+    )
+    .await;
+    org
+}
+
+fn product<'v>(permissions: &'v Value, name: &str) -> &'v Value {
+    permissions["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["productName"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {permissions}"))
+}
+
+async fn configcat_worked_example(app: TestApp) {
+    let org = organization(&app).await;
+    let catalog_size = 20;
+
+    // alice: organization admin, so everything everywhere.
+    let alice = org.permissions("alice").await;
+    assert_eq!(alice["isOrganizationAdmin"], true);
+    assert_eq!(alice["organizationAdminVia"][0]["displayName"], "Owners");
+    assert_eq!(alice["organizationAdminVia"][0]["priority"], 1);
+    assert_eq!(alice["products"].as_array().unwrap().len(), 2);
+    for name in ["Main", "Docs"] {
+        let grant = product(&alice, name);
+        assert_eq!(grant["permissions"].as_array().unwrap().len(), catalog_size);
+        assert_eq!(grant["grantedBy"]["displayName"], "Owners");
+        assert!(grant.get("permissionGroupId").is_none());
+    }
+    assert!(alice.get("reason").is_none());
+
+    // bob: billing manager, no product.
+    let bob = org.permissions("bob").await;
+    assert_eq!(bob["isBillingManager"], true);
+    assert_eq!(bob["isOrganizationAdmin"], false);
+    assert_eq!(bob["products"], json!([]));
+    assert!(bob.get("reason").is_none(), "he is in a mapped group");
+
+    // carol: Developers (priority 4) beats Readers (5) on Main; Docs only from Readers.
+    let carol = org.permissions("carol").await;
+    let main = product(&carol, "Main");
+    assert_eq!(main["permissionGroupName"], "Developers");
+    assert_eq!(
+        main["permissions"],
+        json!(["canCreateOrUpdateConfig", "canCreateOrUpdateSetting"])
+    );
+    assert_eq!(main["grantedBy"]["displayName"], "Developers");
+    assert_eq!(main["grantedBy"]["priority"], 4);
+    assert_eq!(main["outranked"][0]["displayName"], "Readers");
+    assert_eq!(
+        main["outranked"][0]["permissionGroupId"],
+        json!(org.permission_groups["Main/Readers"])
+    );
+    let docs = product(&carol, "Docs");
+    assert_eq!(
+        docs["permissions"],
+        json!([
+            "canViewProductAuditLog",
+            "canViewProductStatistics",
+            "canViewSdkKey"
+        ])
+    );
+
+    // dave: Product owners (3) beats Readers (5).
+    let dave = org.permissions("dave").await;
+    let main = product(&dave, "Main");
+    assert_eq!(main["permissionGroupName"], "Administrators");
+    assert_eq!(main["permissions"].as_array().unwrap().len(), catalog_size);
+
+    // erin deactivated holds nothing, and says why; frank is in no mapped group.
+    let erin_path = format!("/Users/{}", org.users["erin"]);
+    org.scim
+        .send(
+            "PATCH",
+            &erin_path,
+            &ops(json!([{ "op": "replace", "path": "active", "value": false }])),
+        )
+        .await
+        .assert_status_is_ok();
+    let erin = org.permissions("erin").await;
+    assert_eq!(erin["reason"], "inactive");
+    assert_eq!(erin["products"], json!([]));
+    assert_eq!(erin["active"], false);
+    let frank = org.permissions("frank").await;
+    assert_eq!(frank["reason"], "noMappedGroups");
+
+    // Every change counts at the next read: reactivation, ...
+    org.scim
+        .send(
+            "PATCH",
+            &erin_path,
+            &ops(json!([{ "op": "replace", "path": "active", "value": true }])),
+        )
+        .await
+        .assert_status_is_ok();
+    let erin = org.permissions("erin").await;
+    assert_eq!(product(&erin, "Main")["permissionGroupName"], "Readers");
+    // ... a member removed over SCIM, ...
+    org.scim
+        .send(
+            "PATCH",
+            &format!("/Groups/{}", org.groups["Developers"]),
+            &ops(json!([{ "op": "remove", "path": format!("members[value eq \"{}\"]", org.users["carol"]) }])),
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let carol = org.permissions("carol").await;
+    assert_eq!(product(&carol, "Main")["permissionGroupName"], "Readers");
+    // ... the priority order, ...
+    let order: Vec<&String> = [
+        "Owners",
+        "Billing Managers",
+        "Readers",
+        "Product owners",
+        "Developers",
+    ]
+    .iter()
+    .map(|g| &org.groups[g])
+    .collect();
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{}/group-priority", org.tenant()),
+        json!({ "groupIds": order }),
+    )
+    .await
+    .assert_status_is_ok();
+    let dave = org.permissions("dave").await;
+    let main = product(&dave, "Main");
+    assert_eq!(main["permissionGroupName"], "Readers");
+    assert_eq!(main["outranked"][0]["displayName"], "Product owners");
+    // ... a group deleted over SCIM, and a user deleted.
+    org.scim
+        .delete(&format!("/Groups/{}", org.groups["Owners"]))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let alice = org.permissions("alice").await;
+    assert_eq!(alice["isOrganizationAdmin"], false);
+    assert_eq!(alice["reason"], "noMappedGroups");
+    org.scim
+        .delete(&format!("/Users/{}", org.users["dave"]))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let resp = app
+        .admin_get(
+            &app.operator_key,
+            &format!(
+                "/admin/v1/tenants/{}/users/{}/permissions",
+                org.tenant(),
+                org.users["dave"]
+            ),
+        )
+        .await;
+    assert_admin_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+async fn lookups_and_errors(app: TestApp) {
+    let org = organization(&app).await;
+    let base = format!("/admin/v1/tenants/{}/user-permissions", org.tenant());
+    let by_id = org.permissions("carol").await;
+    for query in ["userName=CAROL@acme.test", "externalId=ext-carol"] {
+        let resp = app
+            .admin_get(&app.operator_key, &format!("{base}?{query}"))
+            .await;
+        resp.assert_status_is_ok();
+        assert_eq!(json_of(resp).await, by_id, "{query}");
+    }
+    for query in ["", "?userName=a&externalId=b"] {
+        let resp = app
+            .admin_get(&app.operator_key, &format!("{base}{query}"))
+            .await;
+        assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    let resp = app
+        .admin_get(&app.operator_key, &format!("{base}?userName=nobody"))
+        .await;
+    assert_admin_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+    // Another tenant's admin sees nothing of this one.
+    let other = app.tenant_id("Globex").await;
+    let key = app.tenant_admin_key(&other).await;
+    let resp = app
+        .admin_get(&key, &format!("{base}?userName=carol@acme.test"))
+        .await;
+    assert_admin_error(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    let resp = app
+        .admin_get(
+            &app.operator_key,
+            &format!(
+                "/admin/v1/tenants/{other}/users/{}/permissions",
+                org.users["carol"]
+            ),
+        )
+        .await;
+    assert_admin_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+}
