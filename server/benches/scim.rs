@@ -8,100 +8,12 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
-use entity::{group_member, scim_group, scim_user};
-use sea_orm::{EntityTrait, Set};
+use common::{seed_group, seed_users};
 use serde_json::json;
 use server::config::{Argon2Params, Settings};
 
 const CONCURRENCY: usize = 8;
 const RUN_FOR: Duration = Duration::from_secs(4);
-const CHUNK: usize = 1000;
-
-/// Inserts `count` users named `<prefix><n>` straight into the store; returns their ids.
-async fn seed_users(
-    db: &server::store::Storage,
-    tenant: &str,
-    prefix: &str,
-    count: usize,
-) -> Vec<String> {
-    let now = Utc::now();
-    let mut ids = Vec::with_capacity(count);
-    for start in (0..count).step_by(CHUNK) {
-        let rows: Vec<_> = (start..(start + CHUNK).min(count))
-            .map(|n| {
-                let id = uuid::Uuid::now_v7().to_string();
-                ids.push(id.clone());
-                let name = format!("{prefix}{n}@example.com");
-                scim_user::ActiveModel {
-                    id: Set(id),
-                    tenant_id: Set(tenant.to_owned()),
-                    user_name_lc: Set(name.clone()),
-                    data: Set(json!({ "userName": name, "active": true }).to_string()),
-                    user_name: Set(name),
-                    external_id: Set(None),
-                    display_name: Set(None),
-                    display_name_lc: Set(None),
-                    active: Set(true),
-                    version: Set(1),
-                    created_at: Set(now),
-                    last_modified: Set(now),
-                }
-            })
-            .collect();
-        db.write(move |txn| {
-            Box::pin(async move {
-                scim_user::Entity::insert_many(rows).exec(txn).await?;
-                Ok(())
-            })
-        })
-        .await
-        .unwrap();
-    }
-    ids
-}
-
-async fn seed_group(
-    db: &server::store::Storage,
-    tenant: &str,
-    name: &str,
-    members: &[String],
-) -> String {
-    let now = Utc::now();
-    let id = uuid::Uuid::now_v7().to_string();
-    let group = scim_group::ActiveModel {
-        id: Set(id.clone()),
-        tenant_id: Set(tenant.to_owned()),
-        display_name: Set(name.to_owned()),
-        display_name_lc: Set(name.to_lowercase()),
-        external_id: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        last_modified: Set(now),
-    };
-    let rows: Vec<_> = members
-        .iter()
-        .map(|user| group_member::ActiveModel {
-            group_id: Set(id.clone()),
-            user_id: Set(user.clone()),
-            tenant_id: Set(tenant.to_owned()),
-        })
-        .collect();
-    db.write(move |txn| {
-        Box::pin(async move {
-            scim_group::Entity::insert(group).exec(txn).await?;
-            for chunk in rows.chunks(CHUNK) {
-                group_member::Entity::insert_many(chunk.to_vec())
-                    .exec(txn)
-                    .await?;
-            }
-            Ok(())
-        })
-    })
-    .await
-    .unwrap();
-    id
-}
 
 #[tokio::main]
 async fn main() {

@@ -5,18 +5,21 @@
 //! highest-priority group that names one; an organization admin holds every permission of
 //! every product; an inactive user, or one in no mapped group, holds nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use entity::{
     group_mapping, group_mapping_permission_group, group_member, permission_group, product,
     scim_group, scim_user,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationDef,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationDef, TransactionTrait,
 };
 
-use super::{catalog, products};
+use super::{
+    catalog,
+    products::{self, AccessType},
+};
 use crate::error::Error;
 
 /// How the host product names the user.
@@ -87,11 +90,23 @@ async fn find_user(
         .ok_or_else(|| Error::not_found("user", shown))
 }
 
-/// The user's mapped groups, highest priority first, with what each gives.
-async fn mapped_groups(
-    db: &impl ConnectionTrait,
-    user_id: &str,
-) -> Result<Vec<(Via, bool, bool)>, Error> {
+/// One of the user's mapped groups, and one permission group it names (if any).
+type GrantRow = (
+    String,
+    String,
+    i64,
+    bool,
+    bool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Every mapped group the user is in, with each permission group it names and that
+/// group's product, in one query that starts from the user's memberships.
+async fn grant_rows(db: &impl ConnectionTrait, user_id: &str) -> Result<Vec<GrantRow>, Error> {
     let to_mapping: RelationDef = group_member::Entity::belongs_to(group_mapping::Entity)
         .from(group_member::Column::GroupId)
         .to(group_mapping::Column::GroupId)
@@ -100,35 +115,58 @@ async fn mapped_groups(
         .from(group_member::Column::GroupId)
         .to(scim_group::Column::Id)
         .into();
-    let rows: Vec<(String, String, i64, bool, bool)> = group_member::Entity::find()
+    let to_named: RelationDef =
+        group_member::Entity::belongs_to(group_mapping_permission_group::Entity)
+            .from(group_member::Column::GroupId)
+            .to(group_mapping_permission_group::Column::GroupId)
+            .into();
+    let to_permission_group: RelationDef =
+        group_mapping_permission_group::Entity::belongs_to(permission_group::Entity)
+            .from(group_mapping_permission_group::Column::PermissionGroupId)
+            .to(permission_group::Column::Id)
+            .into();
+    let to_product: RelationDef =
+        group_mapping_permission_group::Entity::belongs_to(product::Entity)
+            .from(group_mapping_permission_group::Column::ProductId)
+            .to(product::Column::Id)
+            .into();
+    Ok(group_member::Entity::find()
         .select_only()
         .join(JoinType::InnerJoin, to_mapping)
         .join(JoinType::InnerJoin, to_group)
+        .join(JoinType::LeftJoin, to_named)
+        .join(JoinType::LeftJoin, to_permission_group)
+        .join(JoinType::LeftJoin, to_product)
         .column(group_member::Column::GroupId)
         .column(scim_group::Column::DisplayName)
         .column(group_mapping::Column::Priority)
         .column(group_mapping::Column::IsOrganizationAdmin)
         .column(group_mapping::Column::IsBillingManager)
+        .column(group_mapping_permission_group::Column::ProductId)
+        .column(product::Column::Name)
+        .column(permission_group::Column::Id)
+        .column(permission_group::Column::Name)
+        .column(permission_group::Column::AccessType)
         .filter(group_member::Column::UserId.eq(user_id))
-        .order_by_asc(group_mapping::Column::Priority)
-        .order_by_asc(group_member::Column::GroupId)
         .into_tuple()
         .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(group_id, display_name, priority, admin, billing)| {
-            let via = Via {
-                group_id,
-                display_name,
-                priority: u64::try_from(priority).unwrap_or(0),
-            };
-            (via, admin, billing)
-        })
-        .collect())
+        .await?)
 }
 
+/// The user's effective permissions, read in one transaction so they come from one
+/// consistent state of the database.
 pub async fn of_user(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    key: UserKey<'_>,
+) -> Result<Effective, Error> {
+    let txn = db.begin().await?;
+    let effective = compute(&txn, tenant_id, key).await;
+    txn.commit().await?;
+    effective
+}
+
+async fn compute(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     key: UserKey<'_>,
@@ -145,103 +183,103 @@ pub async fn of_user(
         effective.nothing = Some(Nothing::Inactive);
         return Ok(effective);
     }
-    let groups = mapped_groups(db, &effective.user.id).await?;
-    if groups.is_empty() {
+    let mut rows = grant_rows(db, &effective.user.id).await?;
+    if rows.is_empty() {
         effective.nothing = Some(Nothing::NoMappedGroups);
         return Ok(effective);
     }
-    for (via, admin, billing) in &groups {
-        if *admin {
-            effective.organization_admin_via.push(via.clone());
-        }
-        if *billing {
-            effective.billing_manager_via.push(via.clone());
-        }
-    }
+    rows.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
 
-    // Each product's permission groups named by the user's groups, in priority order.
-    let group_ids: Vec<&str> = groups
-        .iter()
-        .map(|(via, ..)| via.group_id.as_str())
-        .collect();
-    let named: Vec<(String, String, String)> = group_mapping_permission_group::Entity::find()
-        .select_only()
-        .column(group_mapping_permission_group::Column::GroupId)
-        .column(group_mapping_permission_group::Column::ProductId)
-        .column(group_mapping_permission_group::Column::PermissionGroupId)
-        .filter(group_mapping_permission_group::Column::GroupId.is_in(group_ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let rank: HashMap<&str, usize> = groups
-        .iter()
-        .enumerate()
-        .map(|(at, (via, ..))| (via.group_id.as_str(), at))
-        .collect();
-    let mut by_product: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
-    for (group_id, product_id, permission_group_id) in named {
-        if let Some(at) = rank.get(group_id.as_str()) {
+    // The mapped groups in priority order, and per product its contenders in that order.
+    let mut groups: Vec<Via> = Vec::new();
+    let mut by_product: BTreeMap<String, (String, Vec<(usize, String, String, String)>)> =
+        BTreeMap::new();
+    for (
+        group_id,
+        display_name,
+        priority,
+        admin,
+        billing,
+        product_id,
+        product_name,
+        pg_id,
+        pg_name,
+        pg_access,
+    ) in rows
+    {
+        if groups.last().is_none_or(|last| last.group_id != group_id) {
+            let via = Via {
+                group_id,
+                display_name,
+                priority: u64::try_from(priority).unwrap_or(0),
+            };
+            if admin {
+                effective.organization_admin_via.push(via.clone());
+            }
+            if billing {
+                effective.billing_manager_via.push(via.clone());
+            }
+            groups.push(via);
+        }
+        if let (Some(product_id), Some(product_name), Some(pg_id), Some(pg_name), Some(pg_access)) =
+            (product_id, product_name, pg_id, pg_name, pg_access)
+        {
             by_product
                 .entry(product_id)
-                .or_default()
-                .push((*at, permission_group_id));
+                .or_insert_with(|| (product_name, Vec::new()))
+                .1
+                .push((groups.len() - 1, pg_id, pg_name, pg_access));
         }
-    }
-    for contenders in by_product.values_mut() {
-        contenders.sort();
     }
 
     let admin = effective.organization_admin_via.first().cloned();
-    let product_rows: Vec<product::Model> = match admin {
-        Some(_) => {
-            product::Entity::find()
-                .filter(product::Column::TenantId.eq(tenant_id))
-                .all(db)
-                .await?
-        }
-        None => {
-            product::Entity::find()
-                .filter(product::Column::Id.is_in(by_product.keys().cloned()))
-                .all(db)
-                .await?
-        }
+    let needs_catalog = admin.is_some()
+        || by_product.values().any(|(_, contenders)| {
+            contenders
+                .first()
+                .is_some_and(|c| AccessType::of(&c.3) != AccessType::Custom)
+        });
+    let catalog = if needs_catalog {
+        catalog::all(db).await?
+    } else {
+        Vec::new()
     };
-    let winners: Vec<String> = by_product
+    let custom_winners: Vec<String> = by_product
         .values()
-        .filter_map(|contenders| contenders.first().map(|(_, id)| id.clone()))
+        .filter_map(|(_, contenders)| contenders.first())
+        .filter(|c| AccessType::of(&c.3) == AccessType::Custom)
+        .map(|c| c.1.clone())
         .collect();
-    let winner_rows = permission_group::Entity::find()
-        .filter(permission_group::Column::Id.is_in(winners))
-        .all(db)
-        .await?;
-    let mut winners: HashMap<String, products::PermissionGroup> =
-        products::with_grants(db, winner_rows)
-            .await?
-            .into_iter()
-            .map(|group| (group.row.id.clone(), group))
-            .collect();
-    let everything: Vec<String> = match admin {
-        Some(_) => catalog::all(db)
-            .await?
-            .into_iter()
-            .map(|p| p.name)
-            .collect(),
-        None => Vec::new(),
-    };
+    let mut listed = products::listed_permissions(db, &custom_winners).await?;
+    let everything: Vec<String> = catalog.iter().map(|p| p.name.clone()).collect();
 
-    for product in product_rows {
-        let contenders = by_product.remove(&product.id).unwrap_or_default();
-        let winner = contenders
-            .first()
-            .and_then(|(at, id)| winners.remove(id).map(|group| (*at, group)));
-        let (granted_by, permission_group, permissions) = match (winner, &admin) {
-            (Some((at, group)), _) => {
+    // An organization admin holds every product, named by its groups or not.
+    if admin.is_some() {
+        let all_products = product::Entity::find()
+            .filter(product::Column::TenantId.eq(tenant_id))
+            .all(db)
+            .await?;
+        for row in all_products {
+            by_product
+                .entry(row.id)
+                .or_insert_with(|| (row.name, Vec::new()));
+        }
+    }
+
+    for (product_id, (product_name, contenders)) in by_product {
+        let (granted_by, permission_group, permissions) = match (contenders.first(), &admin) {
+            (Some((at, pg_id, pg_name, pg_access)), _) => {
                 let permissions = if admin.is_some() {
                     everything.clone()
                 } else {
-                    group.permissions.clone()
+                    let own = listed.remove(pg_id).unwrap_or_default();
+                    products::grants(AccessType::of(pg_access), &catalog, own)
                 };
-                (groups[at].0.clone(), Some(group.row), permissions)
+                (
+                    groups[*at].clone(),
+                    Some((pg_id.clone(), pg_name.clone())),
+                    permissions,
+                )
             }
             (None, Some(admin)) => (admin.clone(), None, everything.clone()),
             (None, None) => continue,
@@ -249,13 +287,13 @@ pub async fn of_user(
         let outranked = contenders
             .iter()
             .skip(1)
-            .map(|(at, id)| (groups[*at].0.clone(), id.clone()))
+            .map(|(at, pg_id, ..)| (groups[*at].clone(), pg_id.clone()))
             .collect();
         effective.products.push(ProductGrant {
-            product_id: product.id,
-            product_name: product.name,
-            permission_group_id: permission_group.as_ref().map(|g| g.id.clone()),
-            permission_group_name: permission_group.map(|g| g.name),
+            product_id,
+            product_name,
+            permission_group_id: permission_group.as_ref().map(|g| g.0.clone()),
+            permission_group_name: permission_group.map(|g| g.1),
             permissions,
             granted_by,
             outranked,

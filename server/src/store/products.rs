@@ -2,7 +2,7 @@
 //! catalog's `read` permissions), `full` (every catalog permission) or `custom` (the ones it
 //! lists); the first two follow the catalog as it changes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use entity::{
     group_mapping_permission_group, permission, permission_group, permission_group_permission,
@@ -252,13 +252,14 @@ pub(super) async fn delete_permission_groups(
     Ok(())
 }
 
-/// The permissions `row` grants, given the catalog and its own list (for `custom`).
-fn grants(
-    row: &permission_group::Model,
+/// The permissions a group of `access_type` grants, given the catalog and its own list
+/// (used for `custom` only).
+pub(super) fn grants(
+    access_type: AccessType,
     catalog: &[permission::Model],
     listed: Vec<String>,
 ) -> Vec<String> {
-    match AccessType::of(&row.access_type) {
+    match access_type {
         AccessType::Full => catalog.iter().map(|p| p.name.clone()).collect(),
         AccessType::ReadOnly => catalog
             .iter()
@@ -269,15 +270,13 @@ fn grants(
     }
 }
 
-/// `rows` with the permissions each grants; two queries whatever their number.
-pub(super) async fn with_grants(
+/// The permissions each of `group_ids` lists, in name order.
+pub(super) async fn listed_permissions(
     db: &impl ConnectionTrait,
-    rows: Vec<permission_group::Model>,
-) -> Result<Vec<PermissionGroup>, Error> {
-    let catalog = catalog::all(db).await?;
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut listed: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for chunk in super::chunks::slices(&ids, 512) {
+    group_ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, Error> {
+    let mut listed: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in super::chunks::slices(group_ids, 512) {
         let pairs: Vec<(String, String)> = permission_group_permission::Entity::find()
             .select_only()
             .column(permission_group_permission::Column::PermissionGroupId)
@@ -291,12 +290,23 @@ pub(super) async fn with_grants(
             listed.entry(group).or_default().push(permission);
         }
     }
+    Ok(listed)
+}
+
+/// `rows` with the permissions each grants.
+async fn with_grants(
+    db: &impl ConnectionTrait,
+    rows: Vec<permission_group::Model>,
+) -> Result<Vec<PermissionGroup>, Error> {
+    let catalog = catalog::all(db).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut listed = listed_permissions(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let own = listed.remove(&row.id).unwrap_or_default();
             PermissionGroup {
-                permissions: grants(&row, &catalog, own),
+                permissions: grants(AccessType::of(&row.access_type), &catalog, own),
                 row,
             }
         })
