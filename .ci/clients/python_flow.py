@@ -14,7 +14,9 @@ from scim_provisioning_client.api.operations import healthz
 from scim_provisioning_client.api.permissions import (
     admin_create_permission_group,
     admin_create_product,
+    admin_get_user_permissions,
     admin_list_permissions,
+    admin_put_group_mapping,
 )
 from scim_provisioning_client.api.scim_discovery import scim_get_schema, scim_list_resource_types
 from scim_provisioning_client.api.scim_groups import (
@@ -39,9 +41,13 @@ from scim_provisioning_client.models import (
     CreateScimToken,
     CreateTenant,
     CredentialList,
+    EffectivePermissions,
+    GroupMapping,
+    GroupMappingInput,
     Health,
     IssuedAdminKey,
     IssuedScimToken,
+    NoPermissionReason,
     PermissionGroup,
     PermissionGroupInput,
     PermissionList,
@@ -125,12 +131,12 @@ def main(base_url: str, key_file: str) -> None:
     developers = PermissionGroupInput(
         name="Developers", access_type=AccessType.CUSTOM, permissions=["canCreateOrUpdateConfig"]
     )
-    group = expect(
+    developers_group = expect(
         admin_create_permission_group.sync_detailed(tenant.id, product.id, client=admin, body=developers),
         201,
         PermissionGroup,
     )
-    assert group.permissions == ["canCreateOrUpdateConfig"], group
+    assert developers_group.permissions == ["canCreateOrUpdateConfig"], developers_group
     unknown = PermissionGroupInput(name="Flyers", access_type=AccessType.CUSTOM, permissions=["canFly"])
     refused = expect(
         admin_create_permission_group.sync_detailed(tenant.id, product.id, client=admin, body=unknown),
@@ -226,6 +232,20 @@ def main(base_url: str, key_file: str) -> None:
         ScimGroupList,
     )
     assert groups.total_results == 1 and not groups.resources[0].members, groups
+
+    # The synced group mapped; the (deactivated) member's effective permissions say why none.
+    mapped = expect(
+        admin_put_group_mapping.sync_detailed(
+            tenant.id, group.id, client=admin, body=GroupMappingInput(permission_group_ids=[developers_group.id])
+        ),
+        200,
+        GroupMapping,
+    )
+    assert mapped.priority == 1 and mapped.permission_group_ids == [developers_group.id], mapped
+    effective = expect(
+        admin_get_user_permissions.sync_detailed(tenant.id, user.id, client=admin), 200, EffectivePermissions
+    )
+    assert effective.reason == NoPermissionReason.INACTIVE and effective.products == [], effective
 
     # SCIM errors parse as ScimError.
     duplicate = expect(

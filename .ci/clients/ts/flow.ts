@@ -167,6 +167,20 @@ const added = await scim.PATCH("/scim/{tenantId}/v2/Groups/{id}", {
   body: { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: [{ value: user.id }] }] },
 });
 check(added.response.status === 204, "member added", added.error);
+ok(
+  await admin.PUT("/admin/v1/tenants/{tenantId}/groups/{groupId}/mapping", {
+    params: { path: { tenantId: tenant.id, groupId: group.id } },
+    body: { permissionGroupIds: [developers.id] },
+  }),
+  200,
+);
+const effective: Schemas["EffectivePermissions"] = ok(
+  await admin.GET("/admin/v1/tenants/{tenantId}/users/{userId}/permissions", {
+    params: { path: { tenantId: tenant.id, userId: user.id } },
+  }),
+  200,
+);
+check(effective.reason === "inactive", "a deactivated user holds nothing", effective);
 const groups: Schemas["ScimGroupList"] = ok(
   await scim.GET("/scim/{tenantId}/v2/Groups", {
     params: { path: { tenantId: tenant.id }, query: { excludedAttributes: "members" } },
