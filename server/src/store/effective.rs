@@ -90,6 +90,15 @@ async fn find_user(
         .ok_or_else(|| Error::not_found("user", shown))
 }
 
+/// A permission group one of the user's groups names for a product; `at` is that group's
+/// index in the user's groups by priority.
+struct Contender {
+    at: usize,
+    id: String,
+    name: String,
+    access_type: AccessType,
+}
+
 /// One of the user's mapped groups, and one permission group it names (if any).
 type GrantRow = (
     String,
@@ -192,8 +201,7 @@ async fn compute(
 
     // The mapped groups in priority order, and per product its contenders in that order.
     let mut groups: Vec<Via> = Vec::new();
-    let mut by_product: BTreeMap<String, (String, Vec<(usize, String, String, String)>)> =
-        BTreeMap::new();
+    let mut by_product: BTreeMap<String, (String, Vec<Contender>)> = BTreeMap::new();
     for (
         group_id,
         display_name,
@@ -228,7 +236,12 @@ async fn compute(
                 .entry(product_id)
                 .or_insert_with(|| (product_name, Vec::new()))
                 .1
-                .push((groups.len() - 1, pg_id, pg_name, pg_access));
+                .push(Contender {
+                    at: groups.len() - 1,
+                    id: pg_id,
+                    name: pg_name,
+                    access_type: AccessType::of(&pg_access),
+                });
         }
     }
 
@@ -237,7 +250,7 @@ async fn compute(
         || by_product.values().any(|(_, contenders)| {
             contenders
                 .first()
-                .is_some_and(|c| AccessType::of(&c.3) != AccessType::Custom)
+                .is_some_and(|c| c.access_type != AccessType::Custom)
         });
     let catalog = if needs_catalog {
         catalog::all(db).await?
@@ -247,8 +260,8 @@ async fn compute(
     let custom_winners: Vec<String> = by_product
         .values()
         .filter_map(|(_, contenders)| contenders.first())
-        .filter(|c| AccessType::of(&c.3) == AccessType::Custom)
-        .map(|c| c.1.clone())
+        .filter(|c| c.access_type == AccessType::Custom)
+        .map(|c| c.id.clone())
         .collect();
     let mut listed = products::listed_permissions(db, &custom_winners).await?;
     let everything: Vec<String> = catalog.iter().map(|p| p.name.clone()).collect();
@@ -268,16 +281,16 @@ async fn compute(
 
     for (product_id, (product_name, contenders)) in by_product {
         let (granted_by, permission_group, permissions) = match (contenders.first(), &admin) {
-            (Some((at, pg_id, pg_name, pg_access)), _) => {
+            (Some(winner), _) => {
                 let permissions = if admin.is_some() {
                     everything.clone()
                 } else {
-                    let own = listed.remove(pg_id).unwrap_or_default();
-                    products::grants(AccessType::of(pg_access), &catalog, own)
+                    let own = listed.remove(&winner.id).unwrap_or_default();
+                    products::grants(winner.access_type, &catalog, own)
                 };
                 (
-                    groups[*at].clone(),
-                    Some((pg_id.clone(), pg_name.clone())),
+                    groups[winner.at].clone(),
+                    Some((winner.id.clone(), winner.name.clone())),
                     permissions,
                 )
             }
@@ -287,7 +300,7 @@ async fn compute(
         let outranked = contenders
             .iter()
             .skip(1)
-            .map(|(at, pg_id, ..)| (groups[*at].clone(), pg_id.clone()))
+            .map(|c| (groups[c.at].clone(), c.id.clone()))
             .collect();
         effective.products.push(ProductGrant {
             product_id,
