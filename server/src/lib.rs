@@ -40,6 +40,7 @@ pub fn api() -> impl OpenApi {
         admin::catalog::CatalogApi,
         admin::products::ProductsApi,
         admin::mappings::MappingsApi,
+        admin::synced::SyncedApi,
         admin::user_permissions::UserPermissionsApi,
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,

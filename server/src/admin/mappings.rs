@@ -74,7 +74,7 @@ pub enum GroupPriorityResponse {
     Ok(Json<GroupPriority>),
 }
 
-fn to_api(mapping: store::mappings::Mapping) -> GroupMapping {
+pub(super) fn to_api(mapping: store::mappings::Mapping) -> GroupMapping {
     GroupMapping {
         group_id: mapping.group.id,
         display_name: mapping.group.display_name,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod mappings;
 pub mod products;
 pub mod scim_tokens;
+pub mod synced;
 pub mod tenants;
 pub mod user_permissions;
 pub mod validate;

@@ -661,7 +661,8 @@ fn ordering_op(op: &CompareOp) -> Option<&'static str> {
     }
 }
 
-fn escape_like(text: &str) -> String {
+/// `text` with the LIKE wildcards (and the escape character) escaped by `\`.
+pub fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | '%' | '_') {

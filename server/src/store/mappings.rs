@@ -75,6 +75,51 @@ async fn spec_of(
     })
 }
 
+/// The mappings of those of `groups` that are mapped, by group id.
+pub async fn of_groups(
+    db: &impl ConnectionTrait,
+    groups: &[scim_group::Model],
+) -> Result<HashMap<String, Mapping>, Error> {
+    let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = group_mapping::Entity::find()
+        .filter(group_mapping::Column::GroupId.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    let mut named: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let pairs: Vec<(String, String)> = group_mapping_permission_group::Entity::find()
+        .select_only()
+        .column(group_mapping_permission_group::Column::GroupId)
+        .column(group_mapping_permission_group::Column::PermissionGroupId)
+        .filter(group_mapping_permission_group::Column::GroupId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (group, permission_group) in pairs {
+        named.entry(group).or_default().insert(permission_group);
+    }
+    let by_id: HashMap<&str, &scim_group::Model> =
+        groups.iter().map(|g| (g.id.as_str(), g)).collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let group = (*by_id.get(row.group_id.as_str())?).clone();
+            let mapping = Mapping {
+                spec: MappingSpec {
+                    is_organization_admin: row.is_organization_admin,
+                    is_billing_manager: row.is_billing_manager,
+                    permission_group_ids: named.remove(&row.group_id).unwrap_or_default(),
+                },
+                priority: u64::try_from(row.priority).unwrap_or(0),
+                group,
+            };
+            Some((row.group_id, mapping))
+        })
+        .collect())
+}
+
 /// The mapping of `group_id`; 404 if the group is unknown or not mapped.
 pub async fn get(
     db: &impl ConnectionTrait,

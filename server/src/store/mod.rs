@@ -21,6 +21,7 @@ pub mod products;
 pub mod resources;
 pub mod scim_tokens;
 pub mod storage;
+pub mod synced;
 pub mod tenants;
 pub mod user_cache;
 pub mod user_creates;

@@ -32,6 +32,7 @@ mod scim_patch;
 mod scim_tokens;
 mod scim_users;
 mod secrets;
+mod synced_lists;
 mod tenants;
 mod throttling;
 mod user_permissions;
