@@ -10,7 +10,8 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    error::{AdminError, AdminErrors, Finding, Single},
+    error::{AdminError, AdminErrors, Finding, Listing, Single},
+    validate,
 };
 use crate::{
     AppState,
@@ -104,6 +105,40 @@ pub struct EffectivePermissions {
     // Present when the user holds nothing at all.
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<NoPermissionReason>,
+}
+
+/// A user holding a permission group of a product.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ProductMember {
+    /// The user's SCIM id.
+    pub user_id: String,
+    /// The user's sign-in name.
+    pub user_name: String,
+    /// The permission group it holds here.
+    pub permission_group_id: String,
+    /// That permission group's name.
+    pub permission_group_name: String,
+    // The group that gives it.
+    pub granted_by: GrantSource,
+}
+
+/// A page of a product's members.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ProductMemberList {
+    /// In user id order.
+    pub items: Vec<ProductMember>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ProductMembersResponse {
+    /// Who holds which permission group of the product.
+    #[oai(status = 200)]
+    Ok(Json<ProductMemberList>),
 }
 
 #[derive(ApiResponse)]
@@ -234,5 +269,57 @@ impl UserPermissionsApi {
         };
         let effective = effective::of_user(state.db.reads(), &tenant_id, key).await?;
         Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
+    }
+
+    /// List a product's members
+    ///
+    /// The active users that hold one of the product's permission groups, each with the one
+    /// the priority rule gives it and the group it comes through. Organization admins hold
+    /// every product without being listed here, unless a group of theirs names a permission
+    /// group of it.
+    #[oai(
+        path = "/:tenantId/products/:productId/members",
+        method = "get",
+        operation_id = "admin_list_product_members"
+    )]
+    async fn list_product_members(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The product's id.
+        #[oai(name = "productId")]
+        product_id: Path<String>,
+        /// Most members in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+        /// `nextCursor` of the previous page; opaque.
+        cursor: Query<Option<String>>,
+    ) -> Result<ProductMembersResponse, AdminErrors<Listing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let limit = validate::page_limit(limit.0)?;
+        let (members, next_cursor) = effective::product_members(
+            state.db.reads(),
+            &tenant_id,
+            &product_id,
+            cursor.as_deref(),
+            limit,
+        )
+        .await?;
+        let items = members
+            .into_iter()
+            .map(|member| ProductMember {
+                user_id: member.user_id,
+                user_name: member.user_name,
+                permission_group_id: member.permission_group_id,
+                permission_group_name: member.permission_group_name,
+                granted_by: source(member.granted_by),
+            })
+            .collect();
+        Ok(ProductMembersResponse::Ok(Json(ProductMemberList {
+            items,
+            next_cursor,
+        })))
     }
 }

@@ -13,7 +13,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationDef, TransactionTrait,
+    QueryOrder, QuerySelect, RelationDef, TransactionTrait,
 };
 
 use super::{
@@ -318,4 +318,125 @@ async fn compute(
             .cmp(&b.product_name.to_lowercase())
     });
     Ok(effective)
+}
+
+/// A user holding a permission group of a product, and the group that gives it.
+#[derive(Debug, Clone)]
+pub struct ProductMember {
+    pub user_id: String,
+    pub user_name: String,
+    pub permission_group_id: String,
+    pub permission_group_name: String,
+    pub granted_by: Via,
+}
+
+/// A page of the active users that hold a permission group of `product_id`, by user id,
+/// each with the one the priority rule gives it (organization admins are not listed unless
+/// a group of theirs names one).
+pub async fn product_members(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    product_id: &str,
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<ProductMember>, Option<String>), Error> {
+    let txn = db.begin().await?;
+    let page = product_members_in(&txn, tenant_id, product_id, cursor, limit).await;
+    txn.commit().await?;
+    page
+}
+
+async fn product_members_in(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    product_id: &str,
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<ProductMember>, Option<String>), Error> {
+    products::get(db, tenant_id, product_id).await?;
+    let to_named = || -> RelationDef {
+        group_member::Entity::belongs_to(group_mapping_permission_group::Entity)
+            .from(group_member::Column::GroupId)
+            .to(group_mapping_permission_group::Column::GroupId)
+            .into()
+    };
+    let to_user: RelationDef = group_member::Entity::belongs_to(scim_user::Entity)
+        .from(group_member::Column::UserId)
+        .to(scim_user::Column::Id)
+        .into();
+    let mut users = group_member::Entity::find()
+        .select_only()
+        .distinct()
+        .column(group_member::Column::UserId)
+        .join(JoinType::InnerJoin, to_named())
+        .join(JoinType::InnerJoin, to_user.clone())
+        .filter(group_mapping_permission_group::Column::ProductId.eq(product_id))
+        .filter(scim_user::Column::Active.eq(true))
+        .order_by_asc(group_member::Column::UserId)
+        .limit(limit.saturating_add(1));
+    if let Some(cursor) = cursor {
+        users = users.filter(group_member::Column::UserId.gt(cursor));
+    }
+    let mut user_ids: Vec<String> = users.into_tuple().all(db).await?;
+    let next = if u64::try_from(user_ids.len()).unwrap_or(u64::MAX) > limit {
+        user_ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        user_ids.last().cloned()
+    } else {
+        None
+    };
+    if user_ids.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let to_mapping: RelationDef = group_member::Entity::belongs_to(group_mapping::Entity)
+        .from(group_member::Column::GroupId)
+        .to(group_mapping::Column::GroupId)
+        .into();
+    let to_group: RelationDef = group_member::Entity::belongs_to(scim_group::Entity)
+        .from(group_member::Column::GroupId)
+        .to(scim_group::Column::Id)
+        .into();
+    let to_permission_group: RelationDef =
+        group_mapping_permission_group::Entity::belongs_to(permission_group::Entity)
+            .from(group_mapping_permission_group::Column::PermissionGroupId)
+            .to(permission_group::Column::Id)
+            .into();
+    let mut rows: Vec<(String, String, String, i64, String, String, String)> =
+        group_member::Entity::find()
+            .select_only()
+            .join(JoinType::InnerJoin, to_named())
+            .join(JoinType::InnerJoin, to_mapping)
+            .join(JoinType::InnerJoin, to_group)
+            .join(JoinType::InnerJoin, to_permission_group)
+            .join(JoinType::InnerJoin, to_user)
+            .column(group_member::Column::UserId)
+            .column(scim_user::Column::UserName)
+            .column(group_member::Column::GroupId)
+            .column(group_mapping::Column::Priority)
+            .column(scim_group::Column::DisplayName)
+            .column(permission_group::Column::Id)
+            .column(permission_group::Column::Name)
+            .filter(group_mapping_permission_group::Column::ProductId.eq(product_id))
+            .filter(group_member::Column::UserId.is_in(user_ids))
+            .into_tuple()
+            .all(db)
+            .await?;
+    rows.sort_by(|a, b| (&a.0, a.3, &a.2).cmp(&(&b.0, b.3, &b.2)));
+    let mut members: Vec<ProductMember> = Vec::new();
+    for (user_id, user_name, group_id, priority, display_name, pg_id, pg_name) in rows {
+        if members.last().is_some_and(|m| m.user_id == user_id) {
+            continue;
+        }
+        members.push(ProductMember {
+            user_id,
+            user_name,
+            permission_group_id: pg_id,
+            permission_group_name: pg_name,
+            granted_by: Via {
+                group_id,
+                display_name,
+                priority: u64::try_from(priority).unwrap_or(0),
+            },
+        });
+    }
+    Ok((members, next))
 }

@@ -6,7 +6,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Scim, TestApp, assert_admin_error, json_of, ops};
 
-on_every_backend!(configcat_worked_example, lookups_and_errors);
+on_every_backend!(
+    configcat_worked_example,
+    lookups_and_errors,
+    product_members_follow_the_priority_rule
+);
 
 struct Org<'a> {
     app: &'a TestApp,
@@ -348,6 +352,83 @@ async fn lookups_and_errors(app: TestApp) {
                 "/admin/v1/tenants/{other}/users/{}/permissions",
                 org.users["carol"]
             ),
+        )
+        .await;
+    assert_admin_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+async fn product_members_follow_the_priority_rule(app: TestApp) {
+    let org = organization(&app).await;
+    let products = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/products", org.tenant()),
+        )
+        .await,
+    )
+    .await;
+    let main = products["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/admin/v1/tenants/{}/products/{main}/members", org.tenant());
+    let page = json_of(app.admin_get(&app.operator_key, &path).await).await;
+    let mut holders: Vec<(String, String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["userName"].as_str().unwrap().to_owned(),
+                m["permissionGroupName"].as_str().unwrap().to_owned(),
+                m["grantedBy"]["displayName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    holders.sort();
+    let expected: Vec<(String, String, String)> = [
+        ("carol", "Developers", "Developers"),
+        ("dave", "Administrators", "Product owners"),
+        ("erin", "Readers", "Readers"),
+    ]
+    .iter()
+    .map(|(u, g, via)| (format!("{u}@acme.test"), (*g).to_owned(), (*via).to_owned()))
+    .collect();
+    assert_eq!(
+        holders, expected,
+        "alice (admin) and bob hold no permission group of Main"
+    );
+
+    // Paged by user; a deactivated user drops out.
+    let first = json_of(
+        app.admin_get(&app.operator_key, &format!("{path}?limit=2"))
+            .await,
+    )
+    .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let second = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("{path}?limit=2&cursor={cursor}"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert!(second.get("nextCursor").is_none());
+    org.scim
+        .send(
+            "PATCH",
+            &format!("/Users/{}", org.users["erin"]),
+            &ops(json!([{ "op": "replace", "path": "active", "value": false }])),
+        )
+        .await
+        .assert_status_is_ok();
+    let page = json_of(app.admin_get(&app.operator_key, &path).await).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+
+    let resp = app
+        .admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/products/nope/members", org.tenant()),
         )
         .await;
     assert_admin_error(resp, StatusCode::NOT_FOUND, "not_found").await;
