@@ -21,6 +21,7 @@ mod onelogin;
 mod openapi;
 mod ops;
 mod permission_groups;
+mod permissions_property;
 mod process;
 mod read_cache;
 mod replicas;
