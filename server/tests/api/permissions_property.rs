@@ -17,8 +17,11 @@ on_every_backend!(effective_permissions_match_the_reference);
 const USERS: usize = 4;
 const GROUPS: usize = 4;
 
-/// Per product: its permission groups as (name, access type, listed permissions).
-const PRODUCTS: [(&str, [(&str, &str, &[&str]); 2]); 2] = [
+/// A permission group: name, access type, listed permissions.
+type Definition = (&'static str, &'static str, &'static [&'static str]);
+
+/// Each product with its two permission groups.
+const PRODUCTS: [(&str, [Definition; 2]); 2] = [
     (
         "Main",
         [
