@@ -72,7 +72,7 @@ pub fn openapi_spec() -> String {
 /// Assembles the whole HTTP application over `state`.
 pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     let service = api_service();
-    let spec = openapi_spec();
+    let spec = canonical::spec(&service.spec());
     let docs = service.swagger_ui();
     Route::new()
         .at(

@@ -111,6 +111,8 @@ crate::status_sets! {
     Creation = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
     /// Creating or replacing a resource below a tenant.
     Writing = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503];
+    /// Replacing something that always exists once its parent does (a mapping, the order).
+    Replacing = [400, 401, 403, 404, 413, 415, 429, 500, 503];
     /// Removing a resource that may still be in use.
     Removal = [400, 401, 403, 404, 409, 429, 500, 503];
     /// Issuing a credential of a tenant.

@@ -6,7 +6,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use super::{
     auth::AdminAuth,
-    error::{AdminErrors, Single, Writing},
+    error::{AdminErrors, Replacing, Single},
 };
 use crate::{
     AppState,
@@ -134,7 +134,7 @@ impl MappingsApi {
         #[oai(name = "groupId")]
         group_id: Path<String>,
         body: Json<GroupMappingInput>,
-    ) -> Result<GroupMappingResponse, AdminErrors<Writing>> {
+    ) -> Result<GroupMappingResponse, AdminErrors<Replacing>> {
         auth.0.require_tenant(&tenant_id)?;
         let spec = MappingSpec {
             is_organization_admin: body.is_organization_admin.unwrap_or(false),
@@ -211,7 +211,7 @@ impl MappingsApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         body: Json<GroupPriority>,
-    ) -> Result<GroupPriorityResponse, AdminErrors<Writing>> {
+    ) -> Result<GroupPriorityResponse, AdminErrors<Replacing>> {
         auth.0.require_tenant(&tenant_id)?;
         let actor = auth.0.actor(state.clock.now());
         let group_ids =

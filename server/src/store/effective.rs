@@ -90,6 +90,49 @@ async fn find_user(
         .ok_or_else(|| Error::not_found("user", shown))
 }
 
+/// The joins these reads take, each from the table on its left.
+fn member_mapping() -> RelationDef {
+    group_member::Entity::belongs_to(group_mapping::Entity)
+        .from(group_member::Column::GroupId)
+        .to(group_mapping::Column::GroupId)
+        .into()
+}
+
+fn member_group() -> RelationDef {
+    group_member::Entity::belongs_to(scim_group::Entity)
+        .from(group_member::Column::GroupId)
+        .to(scim_group::Column::Id)
+        .into()
+}
+
+fn member_named() -> RelationDef {
+    group_member::Entity::belongs_to(group_mapping_permission_group::Entity)
+        .from(group_member::Column::GroupId)
+        .to(group_mapping_permission_group::Column::GroupId)
+        .into()
+}
+
+fn member_user() -> RelationDef {
+    group_member::Entity::belongs_to(scim_user::Entity)
+        .from(group_member::Column::UserId)
+        .to(scim_user::Column::Id)
+        .into()
+}
+
+fn named_permission_group() -> RelationDef {
+    group_mapping_permission_group::Entity::belongs_to(permission_group::Entity)
+        .from(group_mapping_permission_group::Column::PermissionGroupId)
+        .to(permission_group::Column::Id)
+        .into()
+}
+
+fn named_product() -> RelationDef {
+    group_mapping_permission_group::Entity::belongs_to(product::Entity)
+        .from(group_mapping_permission_group::Column::ProductId)
+        .to(product::Column::Id)
+        .into()
+}
+
 /// A permission group one of the user's groups names for a product; `at` is that group's
 /// index in the user's groups by priority.
 struct Contender {
@@ -116,36 +159,13 @@ type GrantRow = (
 /// Every mapped group the user is in, with each permission group it names and that
 /// group's product, in one query that starts from the user's memberships.
 async fn grant_rows(db: &impl ConnectionTrait, user_id: &str) -> Result<Vec<GrantRow>, Error> {
-    let to_mapping: RelationDef = group_member::Entity::belongs_to(group_mapping::Entity)
-        .from(group_member::Column::GroupId)
-        .to(group_mapping::Column::GroupId)
-        .into();
-    let to_group: RelationDef = group_member::Entity::belongs_to(scim_group::Entity)
-        .from(group_member::Column::GroupId)
-        .to(scim_group::Column::Id)
-        .into();
-    let to_named: RelationDef =
-        group_member::Entity::belongs_to(group_mapping_permission_group::Entity)
-            .from(group_member::Column::GroupId)
-            .to(group_mapping_permission_group::Column::GroupId)
-            .into();
-    let to_permission_group: RelationDef =
-        group_mapping_permission_group::Entity::belongs_to(permission_group::Entity)
-            .from(group_mapping_permission_group::Column::PermissionGroupId)
-            .to(permission_group::Column::Id)
-            .into();
-    let to_product: RelationDef =
-        group_mapping_permission_group::Entity::belongs_to(product::Entity)
-            .from(group_mapping_permission_group::Column::ProductId)
-            .to(product::Column::Id)
-            .into();
     Ok(group_member::Entity::find()
         .select_only()
-        .join(JoinType::InnerJoin, to_mapping)
-        .join(JoinType::InnerJoin, to_group)
-        .join(JoinType::LeftJoin, to_named)
-        .join(JoinType::LeftJoin, to_permission_group)
-        .join(JoinType::LeftJoin, to_product)
+        .join(JoinType::InnerJoin, member_mapping())
+        .join(JoinType::InnerJoin, member_group())
+        .join(JoinType::LeftJoin, member_named())
+        .join(JoinType::LeftJoin, named_permission_group())
+        .join(JoinType::LeftJoin, named_product())
         .column(group_member::Column::GroupId)
         .column(scim_group::Column::DisplayName)
         .column(group_mapping::Column::Priority)
@@ -354,22 +374,12 @@ async fn product_members_in(
     limit: u64,
 ) -> Result<(Vec<ProductMember>, Option<String>), Error> {
     products::get(db, tenant_id, product_id).await?;
-    let to_named = || -> RelationDef {
-        group_member::Entity::belongs_to(group_mapping_permission_group::Entity)
-            .from(group_member::Column::GroupId)
-            .to(group_mapping_permission_group::Column::GroupId)
-            .into()
-    };
-    let to_user: RelationDef = group_member::Entity::belongs_to(scim_user::Entity)
-        .from(group_member::Column::UserId)
-        .to(scim_user::Column::Id)
-        .into();
     let mut users = group_member::Entity::find()
         .select_only()
         .distinct()
         .column(group_member::Column::UserId)
-        .join(JoinType::InnerJoin, to_named())
-        .join(JoinType::InnerJoin, to_user.clone())
+        .join(JoinType::InnerJoin, member_named())
+        .join(JoinType::InnerJoin, member_user())
         .filter(group_mapping_permission_group::Column::ProductId.eq(product_id))
         .filter(scim_user::Column::Active.eq(true))
         .order_by_asc(group_member::Column::UserId)
@@ -387,27 +397,14 @@ async fn product_members_in(
     if user_ids.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let to_mapping: RelationDef = group_member::Entity::belongs_to(group_mapping::Entity)
-        .from(group_member::Column::GroupId)
-        .to(group_mapping::Column::GroupId)
-        .into();
-    let to_group: RelationDef = group_member::Entity::belongs_to(scim_group::Entity)
-        .from(group_member::Column::GroupId)
-        .to(scim_group::Column::Id)
-        .into();
-    let to_permission_group: RelationDef =
-        group_mapping_permission_group::Entity::belongs_to(permission_group::Entity)
-            .from(group_mapping_permission_group::Column::PermissionGroupId)
-            .to(permission_group::Column::Id)
-            .into();
     let mut rows: Vec<(String, String, String, i64, String, String, String)> =
         group_member::Entity::find()
             .select_only()
-            .join(JoinType::InnerJoin, to_named())
-            .join(JoinType::InnerJoin, to_mapping)
-            .join(JoinType::InnerJoin, to_group)
-            .join(JoinType::InnerJoin, to_permission_group)
-            .join(JoinType::InnerJoin, to_user)
+            .join(JoinType::InnerJoin, member_named())
+            .join(JoinType::InnerJoin, member_mapping())
+            .join(JoinType::InnerJoin, member_group())
+            .join(JoinType::InnerJoin, named_permission_group())
+            .join(JoinType::InnerJoin, member_user())
             .column(group_member::Column::UserId)
             .column(scim_user::Column::UserName)
             .column(group_member::Column::GroupId)

@@ -57,24 +57,6 @@ pub async fn order(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<Str
         .await?)
 }
 
-async fn spec_of(
-    db: &impl ConnectionTrait,
-    row: &group_mapping::Model,
-) -> Result<MappingSpec, Error> {
-    let ids: Vec<String> = group_mapping_permission_group::Entity::find()
-        .select_only()
-        .column(group_mapping_permission_group::Column::PermissionGroupId)
-        .filter(group_mapping_permission_group::Column::GroupId.eq(&row.group_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(MappingSpec {
-        is_organization_admin: row.is_organization_admin,
-        is_billing_manager: row.is_billing_manager,
-        permission_group_ids: ids.into_iter().collect(),
-    })
-}
-
 /// The mappings of those of `groups` that are mapped, by group id.
 pub async fn of_groups(
     db: &impl ConnectionTrait,
@@ -127,16 +109,10 @@ pub async fn get(
     group_id: &str,
 ) -> Result<Mapping, Error> {
     let group = groups::get(db, tenant_id, group_id).await?;
-    let row = group_mapping::Entity::find_by_id(group_id.to_owned())
-        .one(db)
+    of_groups(db, std::slice::from_ref(&group))
         .await?
-        .ok_or_else(|| Error::not_found("group mapping", group_id))?;
-    let spec = spec_of(db, &row).await?;
-    Ok(Mapping {
-        group,
-        spec,
-        priority: u64::try_from(row.priority).unwrap_or(0),
-    })
+        .remove(group_id)
+        .ok_or_else(|| Error::not_found("group mapping", group_id))
 }
 
 /// The product of each of `ids`; 400 naming those that are not permission groups of the
@@ -201,10 +177,10 @@ pub async fn put(
             let existing = group_mapping::Entity::find_by_id(group_id.clone())
                 .one(txn)
                 .await?;
-            let before = match &existing {
-                Some(row) => Some(spec_of(txn, row).await?),
-                None => None,
-            };
+            let before = of_groups(txn, std::slice::from_ref(&group))
+                .await?
+                .remove(&group_id)
+                .map(|mapping| mapping.spec);
             let priority = match existing {
                 Some(row) => {
                     let mut row = row.into_active_model();

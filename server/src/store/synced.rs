@@ -103,7 +103,7 @@ pub async fn groups(
     )
     .await?;
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut member_counts = counts(db, group_member::Column::GroupId, ids.clone()).await?;
+    let mut member_counts = counts(db, group_member::Column::GroupId, ids).await?;
     let mut mapped = mappings::of_groups(db, &rows).await?;
     let groups = rows
         .into_iter()

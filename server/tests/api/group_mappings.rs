@@ -32,51 +32,30 @@ async fn setup(app: &TestApp) -> (Setup, crate::helpers::Scim<'_>) {
                 .await,
         );
     }
-    let mut permission_groups = Vec::new();
-    for (product, group) in [("A", "Admins"), ("A", "Viewers"), ("B", "Admins")] {
-        let products = json_of(
-            app.admin_get(
-                &app.operator_key,
-                &format!("/admin/v1/tenants/{tenant}/products"),
-            )
-            .await,
+    let full = || json!({ "name": "Admins", "accessType": "full" });
+    let (product_a, product_b) = (
+        app.create_product(&tenant, "A").await,
+        app.create_product(&tenant, "B").await,
+    );
+    let a1 = app
+        .create_permission_group(&tenant, &product_a, full())
+        .await;
+    let a2 = app
+        .create_permission_group(
+            &tenant,
+            &product_a,
+            json!({ "name": "Viewers", "accessType": "full" }),
         )
         .await;
-        let existing = products["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == product)
-            .map(|p| p["id"].as_str().unwrap().to_owned());
-        let product_id = match existing {
-            Some(id) => id,
-            None => {
-                let resp = app
-                    .admin_post(
-                        &app.operator_key,
-                        &format!("/admin/v1/tenants/{tenant}/products"),
-                        json!({ "name": product }),
-                    )
-                    .await;
-                json_of(resp).await["id"].as_str().unwrap().to_owned()
-            }
-        };
-        let resp = app
-            .admin_post(
-                &app.operator_key,
-                &format!("/admin/v1/tenants/{tenant}/products/{product_id}/permission-groups"),
-                json!({ "name": group, "accessType": "full" }),
-            )
-            .await;
-        resp.assert_status(StatusCode::CREATED);
-        permission_groups.push(json_of(resp).await["id"].as_str().unwrap().to_owned());
-    }
+    let b1 = app
+        .create_permission_group(&tenant, &product_b, full())
+        .await;
     let setup = Setup {
         tenant,
         groups,
-        a1: permission_groups[0].clone(),
-        a2: permission_groups[1].clone(),
-        b1: permission_groups[2].clone(),
+        a1,
+        a2,
+        b1,
     };
     (setup, scim)
 }

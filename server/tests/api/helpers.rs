@@ -297,6 +297,37 @@ impl TestApp {
         json_of(resp).await["key"].as_str().unwrap().to_owned()
     }
 
+    /// A new product of the tenant; its id.
+    pub async fn create_product(&self, tenant_id: &str, name: &str) -> String {
+        let resp = self
+            .admin_post(
+                &self.operator_key,
+                &format!("/admin/v1/tenants/{tenant_id}/products"),
+                json!({ "name": name }),
+            )
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A new permission group of the product; its id.
+    pub async fn create_permission_group(
+        &self,
+        tenant_id: &str,
+        product_id: &str,
+        body: Value,
+    ) -> String {
+        let resp = self
+            .admin_post(
+                &self.operator_key,
+                &format!("/admin/v1/tenants/{tenant_id}/products/{product_id}/permission-groups"),
+                body,
+            )
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+        json_of(resp).await["id"].as_str().unwrap().to_owned()
+    }
+
     pub async fn admin_get(&self, key: &str, path: &str) -> TestResponse {
         self.client
             .get(path)

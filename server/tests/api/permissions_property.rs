@@ -216,28 +216,17 @@ async fn check(
     }
     let mut permission_groups = Vec::new();
     for (product, definitions) in PRODUCTS {
-        let resp = app
-            .admin_post(
-                key,
-                &format!("/admin/v1/tenants/{tenant}/products"),
-                json!({ "name": product }),
-            )
-            .await;
-        let product_id = json_of(resp).await["id"].as_str().unwrap().to_owned();
+        let product_id = app.create_product(&tenant, product).await;
         let mut ids = Vec::new();
         for (name, access, listed) in definitions {
             let mut body = json!({ "name": name, "accessType": access });
             if access == "custom" {
                 body["permissions"] = json!(listed);
             }
-            let resp = app
-                .admin_post(
-                    key,
-                    &format!("/admin/v1/tenants/{tenant}/products/{product_id}/permission-groups"),
-                    body,
-                )
-                .await;
-            ids.push(json_of(resp).await["id"].as_str().unwrap().to_owned());
+            ids.push(
+                app.create_permission_group(&tenant, &product_id, body)
+                    .await,
+            );
         }
         permission_groups.push(ids);
     }

@@ -90,17 +90,7 @@ async fn organization(app: &TestApp) -> Org<'_> {
     let mut permission_groups = std::collections::HashMap::new();
     let mut products = std::collections::HashMap::new();
     for product in ["Main", "Docs"] {
-        let resp = app
-            .admin_post(
-                &app.operator_key,
-                &format!("/admin/v1/tenants/{tenant}/products"),
-                json!({ "name": product }),
-            )
-            .await;
-        products.insert(
-            product,
-            json_of(resp).await["id"].as_str().unwrap().to_owned(),
-        );
+        products.insert(product, app.create_product(&tenant, product).await);
     }
     for (key, product, body) in [
         (
@@ -124,18 +114,10 @@ async fn organization(app: &TestApp) -> Org<'_> {
             json!({ "name": "Readers", "accessType": "readOnly" }),
         ),
     ] {
-        let resp = app
-            .admin_post(
-                &app.operator_key,
-                &format!(
-                    "/admin/v1/tenants/{tenant}/products/{}/permission-groups",
-                    products[product]
-                ),
-                body,
-            )
+        let id = app
+            .create_permission_group(&tenant, &products[product], body)
             .await;
-        resp.assert_status(StatusCode::CREATED);
-        permission_groups.insert(key, json_of(resp).await["id"].as_str().unwrap().to_owned());
+        permission_groups.insert(key, id);
     }
     let org = Org {
         app,
