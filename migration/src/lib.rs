@@ -8,6 +8,7 @@ mod m20261128_000001_create_tenants_and_credentials;
 mod m20261128_000002_create_users_and_groups;
 mod m20261129_000003_create_storage_probe;
 mod m20261129_000004_create_permissions;
+mod m20261129_000005_add_member_since;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_users_and_groups::Migration),
             Box::new(m20261129_000003_create_storage_probe::Migration),
             Box::new(m20261129_000004_create_permissions::Migration),
+            Box::new(m20261129_000005_add_member_since::Migration),
         ]
     }
 }

@@ -240,6 +240,7 @@ pub async fn seed_group(
             group_id: Set(id.clone()),
             user_id: Set(user.clone()),
             tenant_id: Set(tenant.to_owned()),
+            added_at: Set(Some(now)),
         })
         .collect();
     db.write(move |txn| {

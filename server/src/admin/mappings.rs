@@ -2,16 +2,25 @@
 //! synced group gives its members, and which mapped group wins for a product.
 
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi, Union,
+    param::{Path, Query},
+    payload::Json,
+};
 
 use super::{
     auth::AdminAuth,
     error::{AdminErrors, Replacing, Single},
+    previews::{self, PermissionPreview},
 };
 use crate::{
     AppState,
     api_tags::ApiTag,
-    store::{self, mappings::MappingSpec},
+    store::{
+        self,
+        mappings::MappingSpec,
+        preview::{self, Proposal},
+    },
 };
 
 /// What a synced group gives its members.
@@ -60,8 +69,26 @@ pub enum GroupMappingResponse {
     Ok(Json<GroupMapping>),
 }
 
+/// The stored mapping, or with `dryRun=true` what storing it would change.
+#[derive(Debug, Clone, Union)]
+#[oai(one_of)]
+pub enum GroupMappingOutcome {
+    Mapping(GroupMapping),
+    Preview(PermissionPreview),
+}
+
+#[derive(ApiResponse)]
+pub enum PutGroupMappingResponse {
+    /// The mapping as stored; with `dryRun=true`, the preview instead.
+    #[oai(status = 200)]
+    Ok(Json<GroupMappingOutcome>),
+}
+
 #[derive(ApiResponse)]
 pub enum DeleteGroupMappingResponse {
+    /// With `dryRun=true`: what unmapping the group would change. Nothing was written.
+    #[oai(status = 200)]
+    Preview(Json<PermissionPreview>),
     /// The group gives nothing any more; the groups after it moved up.
     #[oai(status = 204)]
     Deleted,
@@ -72,6 +99,21 @@ pub enum GroupPriorityResponse {
     /// The priority order.
     #[oai(status = 200)]
     Ok(Json<GroupPriority>),
+}
+
+/// The stored order, or with `dryRun=true` what storing it would change.
+#[derive(Debug, Clone, Union)]
+#[oai(one_of)]
+pub enum GroupPriorityOutcome {
+    Order(GroupPriority),
+    Preview(PermissionPreview),
+}
+
+#[derive(ApiResponse)]
+pub enum PutGroupPriorityResponse {
+    /// The priority order as stored; with `dryRun=true`, the preview instead.
+    #[oai(status = 200)]
+    Ok(Json<GroupPriorityOutcome>),
 }
 
 pub(super) fn to_api(mapping: store::mappings::Mapping) -> GroupMapping {
@@ -117,7 +159,8 @@ impl MappingsApi {
     ///
     /// Creates or replaces what the synced group gives its members. A newly mapped group
     /// goes last in the priority order. Unknown permission groups, or two of one product,
-    /// are a 400 naming them.
+    /// are a 400 naming them. With `dryRun=true` nothing is written: the answer is a
+    /// `PermissionPreview` of every member whose permissions would change.
     #[oai(
         path = "/:tenantId/groups/:groupId/mapping",
         method = "put",
@@ -133,8 +176,11 @@ impl MappingsApi {
         /// The synced group's id.
         #[oai(name = "groupId")]
         group_id: Path<String>,
+        /// Only preview what the change would do to users' permissions; write nothing.
+        #[oai(name = "dryRun")]
+        dry_run: Query<Option<bool>>,
         body: Json<GroupMappingInput>,
-    ) -> Result<GroupMappingResponse, AdminErrors<Replacing>> {
+    ) -> Result<PutGroupMappingResponse, AdminErrors<Replacing>> {
         auth.0.require_tenant(&tenant_id)?;
         let spec = MappingSpec {
             is_organization_admin: body.is_organization_admin.unwrap_or(false),
@@ -147,11 +193,25 @@ impl MappingsApi {
                 .collect(),
         };
         let actor = auth.0.actor(state.clock.now());
-        let mapping = store::mappings::put(&state.db, actor, &tenant_id, &group_id, spec).await?;
-        Ok(GroupMappingResponse::Ok(Json(to_api(mapping))))
+        let outcome = if dry_run.unwrap_or(false) {
+            let proposal = Proposal::Map {
+                group_id: group_id.0,
+                spec,
+            };
+            let preview = preview::preview(&state.db, actor, &tenant_id, proposal).await?;
+            GroupMappingOutcome::Preview(previews::to_api(preview))
+        } else {
+            let mapping =
+                store::mappings::put(&state.db, actor, &tenant_id, &group_id, spec).await?;
+            GroupMappingOutcome::Mapping(to_api(mapping))
+        };
+        Ok(PutGroupMappingResponse::Ok(Json(outcome)))
     }
 
     /// Unmap a group
+    ///
+    /// With `dryRun=true` nothing is written: the answer (200) previews every member whose
+    /// permissions would change.
     #[oai(
         path = "/:tenantId/groups/:groupId/mapping",
         method = "delete",
@@ -167,9 +227,21 @@ impl MappingsApi {
         /// The synced group's id.
         #[oai(name = "groupId")]
         group_id: Path<String>,
+        /// Only preview what the change would do to users' permissions; write nothing.
+        #[oai(name = "dryRun")]
+        dry_run: Query<Option<bool>>,
     ) -> Result<DeleteGroupMappingResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
         let actor = auth.0.actor(state.clock.now());
+        if dry_run.unwrap_or(false) {
+            let proposal = Proposal::Unmap {
+                group_id: group_id.0,
+            };
+            let preview = preview::preview(&state.db, actor, &tenant_id, proposal).await?;
+            return Ok(DeleteGroupMappingResponse::Preview(Json(previews::to_api(
+                preview,
+            ))));
+        }
         store::mappings::delete(&state.db, actor, &tenant_id, &group_id).await?;
         Ok(DeleteGroupMappingResponse::Deleted)
     }
@@ -197,7 +269,9 @@ impl MappingsApi {
     /// Set the priority order
     ///
     /// The body lists every mapped group exactly once, highest priority first; a missing,
-    /// duplicate or unknown id is a 400 that says which.
+    /// duplicate or unknown id is a 400 that says which. With `dryRun=true` nothing is
+    /// written: the answer is a `PermissionPreview` of every user whose permissions would
+    /// change.
     #[oai(
         path = "/:tenantId/group-priority",
         method = "put",
@@ -210,12 +284,23 @@ impl MappingsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
+        /// Only preview what the change would do to users' permissions; write nothing.
+        #[oai(name = "dryRun")]
+        dry_run: Query<Option<bool>>,
         body: Json<GroupPriority>,
-    ) -> Result<GroupPriorityResponse, AdminErrors<Replacing>> {
+    ) -> Result<PutGroupPriorityResponse, AdminErrors<Replacing>> {
         auth.0.require_tenant(&tenant_id)?;
         let actor = auth.0.actor(state.clock.now());
-        let group_ids =
-            store::mappings::reorder(&state.db, actor, &tenant_id, body.0.group_ids).await?;
-        Ok(GroupPriorityResponse::Ok(Json(GroupPriority { group_ids })))
+        let group_ids = body.0.group_ids;
+        let outcome = if dry_run.unwrap_or(false) {
+            let proposal = Proposal::Reorder { group_ids };
+            let preview = preview::preview(&state.db, actor, &tenant_id, proposal).await?;
+            GroupPriorityOutcome::Preview(previews::to_api(preview))
+        } else {
+            let group_ids =
+                store::mappings::reorder(&state.db, actor, &tenant_id, group_ids).await?;
+            GroupPriorityOutcome::Order(GroupPriority { group_ids })
+        };
+        Ok(PutGroupPriorityResponse::Ok(Json(outcome)))
     }
 }

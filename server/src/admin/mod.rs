@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod error;
 pub mod mappings;
+pub mod previews;
 pub mod products;
 pub mod scim_tokens;
 pub mod synced;

@@ -1,6 +1,7 @@
 //! What a synced user may do, and why: the read the host product makes on every sign-in.
 //! Computed from the database on each call (see `store::effective`), so nothing is stale.
 
+use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
@@ -29,6 +30,10 @@ pub struct GrantSource {
     pub display_name: String,
     /// Its place in the tenant's priority order, 1 first.
     pub priority: u64,
+    /// Since when the user is a member of it; absent for memberships recorded before this
+    /// was kept.
+    #[oai(skip_serializing_if_is_none)]
+    pub member_since: Option<DateTime<Utc>>,
 }
 
 /// A lower-priority group that named another permission group for the product.
@@ -41,6 +46,9 @@ pub struct OutrankedGrant {
     pub display_name: String,
     /// Its place in the tenant's priority order, 1 first.
     pub priority: u64,
+    /// Since when the user is a member of it (absent if unknown).
+    #[oai(skip_serializing_if_is_none)]
+    pub member_since: Option<DateTime<Utc>>,
     /// The permission group it names for the product.
     pub permission_group_id: String,
 }
@@ -63,7 +71,7 @@ pub struct ProductPermissions {
     /// The permissions the user holds here, in name order (every catalog permission for an
     /// organization admin).
     pub permissions: Vec<String>,
-    // The group that gave them.
+    /// The group that gave them.
     pub granted_by: GrantSource,
     /// Lower-priority groups that named a permission group for this product too.
     pub outranked: Vec<OutrankedGrant>,
@@ -102,7 +110,7 @@ pub struct EffectivePermissions {
     pub billing_manager_via: Vec<GrantSource>,
     /// The products the user holds permissions in, by name.
     pub products: Vec<ProductPermissions>,
-    // Present when the user holds nothing at all.
+    /// Present when the user holds nothing at all.
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<NoPermissionReason>,
 }
@@ -119,7 +127,7 @@ pub struct ProductMember {
     pub permission_group_id: String,
     /// That permission group's name.
     pub permission_group_name: String,
-    // The group that gives it.
+    /// The group that gives it.
     pub granted_by: GrantSource,
 }
 
@@ -153,6 +161,7 @@ fn source(via: Via) -> GrantSource {
         group_id: via.group_id,
         display_name: via.display_name,
         priority: via.priority,
+        member_since: via.member_since,
     }
 }
 
@@ -187,6 +196,7 @@ fn to_api(effective: effective::Effective) -> EffectivePermissions {
                         group_id: via.group_id,
                         display_name: via.display_name,
                         priority: via.priority,
+                        member_since: via.member_since,
                         permission_group_id,
                     })
                     .collect(),

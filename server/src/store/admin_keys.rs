@@ -12,6 +12,7 @@ use super::{
     Storage, credentials,
     pages::{self, Order},
     tenants,
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -99,7 +100,7 @@ async fn revoke_in(
 ) -> Result<admin_key::Model, Error> {
     let key = admin_key::Entity::find_by_id(key_id.to_owned())
         .filter(admin_key::Column::TenantId.eq(tenant_id))
-        .one(txn)
+        .unique(txn)
         .await?
         .ok_or_else(|| Error::not_found("admin key", key_id))?;
     if key.revoked_at.is_some_and(|at| at <= now) {

@@ -12,6 +12,7 @@ use super::{
     Storage,
     audit::{self, Actor, Change},
     pages::{self, Order},
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -105,7 +106,7 @@ pub async fn delete(db: &Storage, actor: Actor, name: String) -> Result<(), Erro
     db.write(move |txn| {
         Box::pin(async move {
             let row = permission::Entity::find_by_id(name.clone())
-                .one(txn)
+                .unique(txn)
                 .await?
                 .ok_or_else(|| Error::not_found("permission", &name))?;
             let holders = holders(txn, &name).await?;

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::notify::CREDENTIALS;
+use super::unique::SelectUnique;
 use crate::error::Error;
 
 /// The two kinds of credential: SCIM tokens (one tenant's identity provider) and admin keys.
@@ -72,7 +73,7 @@ pub async fn find(
 ) -> Result<Option<StoredCredential>, Error> {
     Ok(match kind {
         CredentialKind::ScimToken => scim_token::Entity::find_by_id(id.to_owned())
-            .one(db)
+            .unique(db)
             .await?
             .map(|row| StoredCredential {
                 tenant_id: Some(row.tenant_id),
@@ -81,7 +82,7 @@ pub async fn find(
                 revoked_at: row.revoked_at,
             }),
         CredentialKind::AdminKey => admin_key::Entity::find_by_id(id.to_owned())
-            .one(db)
+            .unique(db)
             .await?
             .map(|row| StoredCredential {
                 tenant_id: row.tenant_id,

@@ -5,20 +5,23 @@
 //! highest-priority group that names one; an organization admin holds every permission of
 //! every product; an inactive user, or one in no mapped group, holds nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
 
 use entity::{
-    group_mapping, group_mapping_permission_group, group_member, permission_group, product,
-    scim_group, scim_user,
+    group_mapping, group_mapping_permission_group, group_member, permission, permission_group,
+    product, scim_group, scim_user,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationDef, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select, TransactionTrait, sea_query::Query,
 };
 
 use super::{
     catalog,
     products::{self, AccessType},
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -36,6 +39,8 @@ pub struct Via {
     pub group_id: String,
     pub display_name: String,
     pub priority: u64,
+    /// Since when the user is a member (unknown for memberships older than the record).
+    pub member_since: Option<DateTime<Utc>>,
 }
 
 /// A product's grant: the winning permission group and why it won.
@@ -85,7 +90,7 @@ async fn find_user(
         UserKey::ExternalId(id) => (query.filter(scim_user::Column::ExternalId.eq(*id)), *id),
     };
     query
-        .one(db)
+        .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("user", shown))
 }
@@ -126,15 +131,9 @@ fn named_permission_group() -> RelationDef {
         .into()
 }
 
-fn named_product() -> RelationDef {
-    group_mapping_permission_group::Entity::belongs_to(product::Entity)
-        .from(group_mapping_permission_group::Column::ProductId)
-        .to(product::Column::Id)
-        .into()
-}
-
 /// A permission group one of the user's groups names for a product; `at` is that group's
 /// index in the user's groups by priority.
+#[derive(Debug)]
 struct Contender {
     at: usize,
     id: String,
@@ -142,44 +141,281 @@ struct Contender {
     access_type: AccessType,
 }
 
-/// One of the user's mapped groups, and one permission group it names (if any).
-type GrantRow = (
-    String,
-    String,
-    i64,
-    bool,
-    bool,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// One of a user's mapped groups, and one permission group it names (if any).
+#[derive(Debug, FromQueryResult)]
+struct GrantRow {
+    user_id: String,
+    group_id: String,
+    display_name: String,
+    priority: i64,
+    is_organization_admin: bool,
+    is_billing_manager: bool,
+    added_at: Option<DateTime<Utc>>,
+    permission_group_id: Option<String>,
+}
 
-/// Every mapped group the user is in, with each permission group it names and that
-/// group's product, in one query that starts from the user's memberships.
-async fn grant_rows(db: &impl ConnectionTrait, user_id: &str) -> Result<Vec<GrantRow>, Error> {
-    Ok(group_member::Entity::find()
+/// A grant row of many users' read, with the user's name.
+#[derive(Debug, FromQueryResult)]
+struct NamedGrantRow {
+    user_name: String,
+    #[sea_orm(nested)]
+    row: GrantRow,
+}
+
+/// Memberships in mapped groups, with each permission group the group names: one query,
+/// whatever the number of users it covers. What a permission group is comes from
+/// `TenantProducts`, read once rather than once per row.
+fn grant_rows() -> Select<group_member::Entity> {
+    group_member::Entity::find()
         .select_only()
         .join(JoinType::InnerJoin, member_mapping())
         .join(JoinType::InnerJoin, member_group())
         .join(JoinType::LeftJoin, member_named())
-        .join(JoinType::LeftJoin, named_permission_group())
-        .join(JoinType::LeftJoin, named_product())
+        .column(group_member::Column::UserId)
         .column(group_member::Column::GroupId)
         .column(scim_group::Column::DisplayName)
         .column(group_mapping::Column::Priority)
         .column(group_mapping::Column::IsOrganizationAdmin)
         .column(group_mapping::Column::IsBillingManager)
-        .column(group_mapping_permission_group::Column::ProductId)
-        .column(product::Column::Name)
-        .column(permission_group::Column::Id)
-        .column(permission_group::Column::Name)
-        .column(permission_group::Column::AccessType)
-        .filter(group_member::Column::UserId.eq(user_id))
-        .into_tuple()
-        .all(db)
-        .await?)
+        .column(group_member::Column::AddedAt)
+        .column(group_mapping_permission_group::Column::PermissionGroupId)
+}
+
+/// A permission group as grants need it.
+#[derive(Debug)]
+struct PermissionGroupRef {
+    name: String,
+    access_type: AccessType,
+    product_id: String,
+}
+
+/// The tenant's products and their permission groups, in one small query.
+#[derive(Debug, Default)]
+struct TenantProducts {
+    names: BTreeMap<String, String>,
+    permission_groups: HashMap<String, PermissionGroupRef>,
+}
+
+impl TenantProducts {
+    async fn read(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, Error> {
+        let rows: Vec<(
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = product::Entity::find()
+            .select_only()
+            .join(JoinType::LeftJoin, product_permission_group())
+            .column(product::Column::Id)
+            .column(product::Column::Name)
+            .column_as(permission_group::Column::Id, "permission_group_id")
+            .column_as(permission_group::Column::Name, "permission_group_name")
+            .column(permission_group::Column::AccessType)
+            .filter(product::Column::TenantId.eq(tenant_id))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut products = Self::default();
+        for (product_id, product_name, id, name, access) in rows {
+            if let (Some(id), Some(name), Some(access)) = (id, name, access) {
+                let group = PermissionGroupRef {
+                    name,
+                    access_type: AccessType::of(&access),
+                    product_id: product_id.clone(),
+                };
+                products.permission_groups.insert(id, group);
+            }
+            products.names.insert(product_id, product_name);
+        }
+        Ok(products)
+    }
+}
+
+fn product_permission_group() -> RelationDef {
+    product::Entity::belongs_to(permission_group::Entity)
+        .from(product::Column::Id)
+        .to(permission_group::Column::ProductId)
+        .into()
+}
+
+/// One user's mapped groups in priority order, and per product the permission groups they
+/// name, highest priority first.
+#[derive(Debug, Default)]
+struct Ranked {
+    groups: Vec<Via>,
+    organization_admin_via: Vec<Via>,
+    billing_manager_via: Vec<Via>,
+    by_product: BTreeMap<String, Vec<Contender>>,
+}
+
+impl Ranked {
+    /// `rows`: one user's, in any order.
+    fn of(mut rows: Vec<GrantRow>, products: &TenantProducts) -> Self {
+        rows.sort_by(|a, b| (a.priority, &a.group_id).cmp(&(b.priority, &b.group_id)));
+        let mut ranked = Self::default();
+        for row in rows {
+            if ranked
+                .groups
+                .last()
+                .is_none_or(|last| last.group_id != row.group_id)
+            {
+                let via = Via {
+                    group_id: row.group_id,
+                    display_name: row.display_name,
+                    priority: u64::try_from(row.priority).unwrap_or(0),
+                    member_since: row.added_at,
+                };
+                if row.is_organization_admin {
+                    ranked.organization_admin_via.push(via.clone());
+                }
+                if row.is_billing_manager {
+                    ranked.billing_manager_via.push(via.clone());
+                }
+                ranked.groups.push(via);
+            }
+            let Some(id) = row.permission_group_id else {
+                continue;
+            };
+            // Read in the same transaction, so a named permission group is always there.
+            if let Some(group) = products.permission_groups.get(&id) {
+                let at = ranked.groups.len() - 1;
+                ranked
+                    .by_product
+                    .entry(group.product_id.clone())
+                    .or_default()
+                    .push(Contender {
+                        at,
+                        name: group.name.clone(),
+                        access_type: group.access_type,
+                        id,
+                    });
+            }
+        }
+        ranked
+    }
+
+    fn is_organization_admin(&self) -> bool {
+        !self.organization_admin_via.is_empty()
+    }
+
+    fn winners(&self) -> impl Iterator<Item = &Contender> {
+        self.by_product
+            .values()
+            .filter_map(|contenders| contenders.first())
+    }
+}
+
+/// What grants are resolved against: the tenant's products and permission groups, the
+/// catalog (for `full` and `readOnly` groups and organization admins) and what `custom`
+/// groups list.
+#[derive(Debug, Default)]
+struct Lookups {
+    products: TenantProducts,
+    catalog: Vec<permission::Model>,
+    listed: HashMap<String, Vec<String>>,
+}
+
+impl Lookups {
+    /// Only what `ranked` needs: the sign-in read skips what it can.
+    async fn complete_for(
+        db: &impl ConnectionTrait,
+        products: TenantProducts,
+        ranked: &Ranked,
+    ) -> Result<Self, Error> {
+        let admin = ranked.is_organization_admin();
+        let catalog = if admin
+            || ranked
+                .winners()
+                .any(|winner| winner.access_type != AccessType::Custom)
+        {
+            catalog::all(db).await?
+        } else {
+            Vec::new()
+        };
+        let custom: Vec<String> = ranked
+            .winners()
+            .filter(|winner| winner.access_type == AccessType::Custom && !admin)
+            .map(|winner| winner.id.clone())
+            .collect();
+        Ok(Self {
+            products,
+            catalog,
+            listed: products::listed_permissions(db, &custom).await?,
+        })
+    }
+
+    /// Everything any grant of the tenant can need.
+    async fn for_tenant(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, Error> {
+        let products = TenantProducts::read(db, tenant_id).await?;
+        let custom: Vec<String> = products
+            .permission_groups
+            .iter()
+            .filter(|(_, group)| group.access_type == AccessType::Custom)
+            .map(|(id, _)| id.clone())
+            .collect();
+        Ok(Self {
+            catalog: catalog::all(db).await?,
+            listed: products::listed_permissions(db, &custom).await?,
+            products,
+        })
+    }
+}
+
+/// The product grants of `ranked`, by product name.
+fn grants(ranked: &Ranked, lookups: &Lookups) -> Vec<ProductGrant> {
+    let admin = ranked.organization_admin_via.first();
+    let everything = || -> Vec<String> { lookups.catalog.iter().map(|p| p.name.clone()).collect() };
+    let mut products: BTreeMap<&str, &[Contender]> = ranked
+        .by_product
+        .iter()
+        .map(|(id, contenders)| (id.as_str(), contenders.as_slice()))
+        .collect();
+    if admin.is_some() {
+        for id in lookups.products.names.keys() {
+            products.entry(id).or_insert(&[]);
+        }
+    }
+    let mut granted = Vec::with_capacity(products.len());
+    for (product_id, contenders) in products {
+        let (granted_by, winner, permissions) = match (contenders.first(), admin) {
+            (Some(winner), Some(_)) => (&ranked.groups[winner.at], Some(winner), everything()),
+            (Some(winner), None) => {
+                let listed = lookups.listed.get(&winner.id).cloned().unwrap_or_default();
+                (
+                    &ranked.groups[winner.at],
+                    Some(winner),
+                    products::grants(winner.access_type, &lookups.catalog, listed),
+                )
+            }
+            (None, Some(admin)) => (admin, None, everything()),
+            (None, None) => continue,
+        };
+        granted.push(ProductGrant {
+            product_id: product_id.to_owned(),
+            product_name: lookups
+                .products
+                .names
+                .get(product_id)
+                .cloned()
+                .unwrap_or_default(),
+            permission_group_id: winner.map(|w| w.id.clone()),
+            permission_group_name: winner.map(|w| w.name.clone()),
+            permissions,
+            granted_by: granted_by.clone(),
+            outranked: contenders
+                .iter()
+                .skip(1)
+                .map(|c| (ranked.groups[c.at].clone(), c.id.clone()))
+                .collect(),
+        });
+    }
+    granted.sort_by(|a, b| {
+        a.product_name
+            .to_lowercase()
+            .cmp(&b.product_name.to_lowercase())
+    });
+    granted
 }
 
 /// The user's effective permissions, read in one transaction so they come from one
@@ -212,132 +448,123 @@ async fn compute(
         effective.nothing = Some(Nothing::Inactive);
         return Ok(effective);
     }
-    let mut rows = grant_rows(db, &effective.user.id).await?;
+    let rows: Vec<GrantRow> = grant_rows()
+        .filter(group_member::Column::UserId.eq(&effective.user.id))
+        .into_model()
+        .all(db)
+        .await?;
     if rows.is_empty() {
         effective.nothing = Some(Nothing::NoMappedGroups);
         return Ok(effective);
     }
-    rows.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
-
-    // The mapped groups in priority order, and per product its contenders in that order.
-    let mut groups: Vec<Via> = Vec::new();
-    let mut by_product: BTreeMap<String, (String, Vec<Contender>)> = BTreeMap::new();
-    for (
-        group_id,
-        display_name,
-        priority,
-        admin,
-        billing,
-        product_id,
-        product_name,
-        pg_id,
-        pg_name,
-        pg_access,
-    ) in rows
-    {
-        if groups.last().is_none_or(|last| last.group_id != group_id) {
-            let via = Via {
-                group_id,
-                display_name,
-                priority: u64::try_from(priority).unwrap_or(0),
-            };
-            if admin {
-                effective.organization_admin_via.push(via.clone());
-            }
-            if billing {
-                effective.billing_manager_via.push(via.clone());
-            }
-            groups.push(via);
-        }
-        if let (Some(product_id), Some(product_name), Some(pg_id), Some(pg_name), Some(pg_access)) =
-            (product_id, product_name, pg_id, pg_name, pg_access)
-        {
-            by_product
-                .entry(product_id)
-                .or_insert_with(|| (product_name, Vec::new()))
-                .1
-                .push(Contender {
-                    at: groups.len() - 1,
-                    id: pg_id,
-                    name: pg_name,
-                    access_type: AccessType::of(&pg_access),
-                });
-        }
-    }
-
-    let admin = effective.organization_admin_via.first().cloned();
-    let needs_catalog = admin.is_some()
-        || by_product.values().any(|(_, contenders)| {
-            contenders
-                .first()
-                .is_some_and(|c| c.access_type != AccessType::Custom)
-        });
-    let catalog = if needs_catalog {
-        catalog::all(db).await?
-    } else {
-        Vec::new()
-    };
-    let custom_winners: Vec<String> = by_product
-        .values()
-        .filter_map(|(_, contenders)| contenders.first())
-        .filter(|c| c.access_type == AccessType::Custom)
-        .map(|c| c.id.clone())
-        .collect();
-    let mut listed = products::listed_permissions(db, &custom_winners).await?;
-    let everything: Vec<String> = catalog.iter().map(|p| p.name.clone()).collect();
-
-    // An organization admin holds every product, named by its groups or not.
-    if admin.is_some() {
-        let all_products = product::Entity::find()
-            .filter(product::Column::TenantId.eq(tenant_id))
-            .all(db)
-            .await?;
-        for row in all_products {
-            by_product
-                .entry(row.id)
-                .or_insert_with(|| (row.name, Vec::new()));
-        }
-    }
-
-    for (product_id, (product_name, contenders)) in by_product {
-        let (granted_by, permission_group, permissions) = match (contenders.first(), &admin) {
-            (Some(winner), _) => {
-                let permissions = if admin.is_some() {
-                    everything.clone()
-                } else {
-                    let own = listed.remove(&winner.id).unwrap_or_default();
-                    products::grants(winner.access_type, &catalog, own)
-                };
-                (
-                    groups[winner.at].clone(),
-                    Some((winner.id.clone(), winner.name.clone())),
-                    permissions,
-                )
-            }
-            (None, Some(admin)) => (admin.clone(), None, everything.clone()),
-            (None, None) => continue,
-        };
-        let outranked = contenders
-            .iter()
-            .skip(1)
-            .map(|c| (groups[c.at].clone(), c.id.clone()))
-            .collect();
-        effective.products.push(ProductGrant {
-            product_id,
-            product_name,
-            permission_group_id: permission_group.as_ref().map(|g| g.0.clone()),
-            permission_group_name: permission_group.map(|g| g.1),
-            permissions,
-            granted_by,
-            outranked,
-        });
-    }
-    effective.products.sort_by(|a, b| {
-        a.product_name
-            .to_lowercase()
-            .cmp(&b.product_name.to_lowercase())
-    });
+    let products = TenantProducts::read(db, tenant_id).await?;
+    let ranked = Ranked::of(rows, &products);
+    let lookups = Lookups::complete_for(db, products, &ranked).await?;
+    effective.products = grants(&ranked, &lookups);
+    effective.organization_admin_via = ranked.organization_admin_via;
+    effective.billing_manager_via = ranked.billing_manager_via;
     Ok(effective)
+}
+
+/// What a change to mappings can alter for a user: its roles, and per product the
+/// permission group and the permissions it holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holding {
+    pub user_name: String,
+    pub organization_admin: bool,
+    pub billing_manager: bool,
+    /// By product id.
+    pub products: BTreeMap<String, HeldProduct>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldProduct {
+    pub product_name: String,
+    pub permission_group_id: Option<String>,
+    pub permissions: BTreeSet<String>,
+}
+
+/// The users a change can affect.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// The members of one group (a change to its mapping).
+    MembersOf(&'a str),
+    /// Every user of the tenant (a change to the priority order).
+    Tenant,
+}
+
+/// Everything needed to resolve the holdings of many users, read in the caller's
+/// transaction; resolving is left to `resolve`, off the database's time.
+#[derive(Debug)]
+pub struct HoldingRows {
+    rows: Vec<NamedGrantRow>,
+    lookups: Lookups,
+}
+
+/// Reads the grant rows of every active user in `scope`.
+pub async fn holding_rows(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    scope: Scope<'_>,
+) -> Result<HoldingRows, Error> {
+    let mut query = grant_rows()
+        .join(JoinType::InnerJoin, member_user())
+        .column(scim_user::Column::UserName)
+        .filter(group_member::Column::TenantId.eq(tenant_id))
+        .filter(scim_user::Column::Active.eq(true));
+    if let Scope::MembersOf(group_id) = scope {
+        query = query.filter(
+            group_member::Column::UserId.in_subquery(
+                Query::select()
+                    .column(group_member::Column::UserId)
+                    .from(group_member::Entity)
+                    .and_where(group_member::Column::GroupId.eq(group_id))
+                    .to_owned(),
+            ),
+        );
+    }
+    Ok(HoldingRows {
+        rows: query.into_model().all(db).await?,
+        lookups: Lookups::for_tenant(db, tenant_id).await?,
+    })
+}
+
+impl HoldingRows {
+    /// The holdings of every user that holds anything, by user id.
+    pub fn resolve(self) -> BTreeMap<String, Holding> {
+        let mut by_user: BTreeMap<String, (String, Vec<GrantRow>)> = BTreeMap::new();
+        for NamedGrantRow { user_name, row } in self.rows {
+            by_user
+                .entry(row.user_id.clone())
+                .or_insert_with(|| (user_name, Vec::new()))
+                .1
+                .push(row);
+        }
+        by_user
+            .into_iter()
+            .map(|(user_id, (user_name, rows))| {
+                let ranked = Ranked::of(rows, &self.lookups.products);
+                let products = grants(&ranked, &self.lookups)
+                    .into_iter()
+                    .map(|grant| {
+                        let held = HeldProduct {
+                            product_name: grant.product_name,
+                            permission_group_id: grant.permission_group_id,
+                            permissions: grant.permissions.into_iter().collect(),
+                        };
+                        (grant.product_id, held)
+                    })
+                    .collect();
+                let holding = Holding {
+                    user_name,
+                    organization_admin: ranked.is_organization_admin(),
+                    billing_manager: !ranked.billing_manager_via.is_empty(),
+                    products,
+                };
+                (user_id, holding)
+            })
+            .collect()
+    }
 }
 
 /// A user holding a permission group of a product, and the group that gives it.
@@ -397,29 +624,40 @@ async fn product_members_in(
     if user_ids.is_empty() {
         return Ok((Vec::new(), None));
     }
-    let mut rows: Vec<(String, String, String, i64, String, String, String)> =
-        group_member::Entity::find()
-            .select_only()
-            .join(JoinType::InnerJoin, member_named())
-            .join(JoinType::InnerJoin, member_mapping())
-            .join(JoinType::InnerJoin, member_group())
-            .join(JoinType::InnerJoin, named_permission_group())
-            .join(JoinType::InnerJoin, member_user())
-            .column(group_member::Column::UserId)
-            .column(scim_user::Column::UserName)
-            .column(group_member::Column::GroupId)
-            .column(group_mapping::Column::Priority)
-            .column(scim_group::Column::DisplayName)
-            .column(permission_group::Column::Id)
-            .column(permission_group::Column::Name)
-            .filter(group_mapping_permission_group::Column::ProductId.eq(product_id))
-            .filter(group_member::Column::UserId.is_in(user_ids))
-            .into_tuple()
-            .all(db)
-            .await?;
+    #[expect(clippy::type_complexity, reason = "one row of a select of columns")]
+    let mut rows: Vec<(
+        String,
+        String,
+        String,
+        i64,
+        Option<DateTime<Utc>>,
+        String,
+        String,
+        String,
+    )> = group_member::Entity::find()
+        .select_only()
+        .join(JoinType::InnerJoin, member_named())
+        .join(JoinType::InnerJoin, member_mapping())
+        .join(JoinType::InnerJoin, member_group())
+        .join(JoinType::InnerJoin, named_permission_group())
+        .join(JoinType::InnerJoin, member_user())
+        .column(group_member::Column::UserId)
+        .column(scim_user::Column::UserName)
+        .column(group_member::Column::GroupId)
+        .column(group_mapping::Column::Priority)
+        .column(group_member::Column::AddedAt)
+        .column(scim_group::Column::DisplayName)
+        .column(permission_group::Column::Id)
+        .column(permission_group::Column::Name)
+        .filter(group_mapping_permission_group::Column::ProductId.eq(product_id))
+        .filter(group_member::Column::UserId.is_in(user_ids))
+        .into_tuple()
+        .all(db)
+        .await?;
     rows.sort_by(|a, b| (&a.0, a.3, &a.2).cmp(&(&b.0, b.3, &b.2)));
     let mut members: Vec<ProductMember> = Vec::new();
-    for (user_id, user_name, group_id, priority, display_name, pg_id, pg_name) in rows {
+    for (user_id, user_name, group_id, priority, member_since, display_name, pg_id, pg_name) in rows
+    {
         if members.last().is_some_and(|m| m.user_id == user_id) {
             continue;
         }
@@ -432,6 +670,7 @@ async fn product_members_in(
                 group_id,
                 display_name,
                 priority: u64::try_from(priority).unwrap_or(0),
+                member_since,
             },
         });
     }

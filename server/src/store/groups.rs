@@ -1,7 +1,7 @@
 //! SCIM groups of a tenant and their membership rows. Adding or removing members touches
 //! only the named rows, so the cost does not grow with the group.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user};
@@ -16,6 +16,7 @@ use super::{
     Storage,
     member_changes::MemberChange,
     resources::{Page, Sort, check_version, text},
+    unique::SelectUnique,
     user_cache::UserCache,
     users,
 };
@@ -99,17 +100,20 @@ pub async fn users_with_tenants<'a>(
     Ok(found)
 }
 
+/// Adds members; one already in the group keeps the time it joined.
 pub async fn insert_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     group_id: &str,
     user_ids: &[String],
+    since: DateTime<Utc>,
 ) -> Result<(), Error> {
     for chunk in super::chunks::slices(user_ids, CHUNK) {
         let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
             group_id: Set(group_id.to_owned()),
             user_id: Set(user_id.clone()),
             tenant_id: Set(tenant_id.to_owned()),
+            added_at: Set(Some(since)),
         });
         let result = group_member::Entity::insert_many(rows)
             .on_conflict(
@@ -155,7 +159,7 @@ pub async fn create(
                     .insert(txn)
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-                insert_members(txn, &tenant_id, &row.id, &members).await?;
+                insert_members(txn, &tenant_id, &row.id, &members, now).await?;
                 Ok(row)
             })
         })
@@ -171,7 +175,7 @@ pub async fn get(
 ) -> Result<scim_group::Model, Error> {
     scim_group::Entity::find_by_id(id.to_owned())
         .filter(scim_group::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("Group", id))
 }
@@ -205,11 +209,7 @@ pub async fn replace(
                     .update(txn)
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-                group_member::Entity::delete_many()
-                    .filter(group_member::Column::GroupId.eq(&id))
-                    .exec(txn)
-                    .await?;
-                insert_members(txn, &tenant_id, &id, &members).await?;
+                set_members(txn, &tenant_id, &id, &members, now).await?;
                 Ok(row)
             })
         })
@@ -345,13 +345,11 @@ pub async fn apply_in(
             .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
     }
     if change.remove_all_members {
-        group_member::Entity::delete_many()
-            .filter(group_member::Column::GroupId.eq(id))
-            .exec(txn)
-            .await?;
+        set_members(txn, tenant_id, id, &add, now).await?;
+    } else {
+        remove_members(txn, id, &change.remove).await?;
+        insert_members(txn, tenant_id, id, &add, now).await?;
     }
-    remove_members(txn, id, &change.remove).await?;
-    insert_members(txn, tenant_id, id, &add).await?;
     let touched = if change.attributes.is_some() || change.remove_all_members {
         None
     } else {
@@ -380,6 +378,31 @@ pub async fn bump_versions(
         .exec_with_returning(txn)
         .await?
         .pop())
+}
+
+/// Makes `user_ids` the group's whole member list; members who stay keep the time they
+/// joined (a PUT that repeats the list must not make everyone a newcomer).
+async fn set_members(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+    user_ids: &[String],
+    since: DateTime<Utc>,
+) -> Result<(), Error> {
+    let current: Vec<String> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let staying: HashSet<&String> = user_ids.iter().collect();
+    let leaving: Vec<String> = current
+        .into_iter()
+        .filter(|user_id| !staying.contains(user_id))
+        .collect();
+    remove_members(txn, group_id, &leaving).await?;
+    insert_members(txn, tenant_id, group_id, user_ids, since).await
 }
 
 pub async fn remove_members(

@@ -17,6 +17,7 @@ use super::{
     Storage,
     audit::{self, Actor, Change},
     groups, tenants,
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -169,86 +170,95 @@ pub async fn put(
 ) -> Result<Mapping, Error> {
     let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
     db.write(move |txn| {
-        Box::pin(async move {
-            // One mapping change per tenant at a time, so priorities stay distinct.
-            tenants::lock(txn, &tenant_id).await?;
-            let group = groups::get(txn, &tenant_id, &group_id).await?;
-            let products = products_of(txn, &tenant_id, &spec.permission_group_ids).await?;
-            let existing = group_mapping::Entity::find_by_id(group_id.clone())
-                .one(txn)
-                .await?;
-            let before = of_groups(txn, std::slice::from_ref(&group))
-                .await?
-                .remove(&group_id)
-                .map(|mapping| mapping.spec);
-            let priority = match existing {
-                Some(row) => {
-                    let mut row = row.into_active_model();
-                    row.is_organization_admin = Set(spec.is_organization_admin);
-                    row.is_billing_manager = Set(spec.is_billing_manager);
-                    row.updated_at = Set(actor.at);
-                    row.update(txn).await?.priority
-                }
-                None => {
-                    let last: Option<i64> = group_mapping::Entity::find()
-                        .select_only()
-                        .column_as(group_mapping::Column::Priority.max(), "max")
-                        .filter(group_mapping::Column::TenantId.eq(&tenant_id))
-                        .into_tuple::<Option<i64>>()
-                        .one(txn)
-                        .await?
-                        .flatten();
-                    group_mapping::ActiveModel {
-                        group_id: Set(group_id.clone()),
-                        tenant_id: Set(tenant_id.clone()),
-                        is_organization_admin: Set(spec.is_organization_admin),
-                        is_billing_manager: Set(spec.is_billing_manager),
-                        priority: Set(last.map_or(1, |p| p + 1)),
-                        created_at: Set(actor.at),
-                        updated_at: Set(actor.at),
-                    }
-                    .insert(txn)
-                    .await?
-                    .priority
-                }
-            };
-            group_mapping_permission_group::Entity::delete_many()
-                .filter(group_mapping_permission_group::Column::GroupId.eq(&group_id))
-                .exec(txn)
-                .await?;
-            if !products.is_empty() {
-                let rows = products.iter().map(|(permission_group_id, product_id)| {
-                    group_mapping_permission_group::ActiveModel {
-                        group_id: Set(group_id.clone()),
-                        product_id: Set(product_id.clone()),
-                        permission_group_id: Set(permission_group_id.clone()),
-                        tenant_id: Set(tenant_id.clone()),
-                    }
-                });
-                group_mapping_permission_group::Entity::insert_many(rows)
-                    .exec_without_returning(txn)
-                    .await?;
-            }
-            let change = Change {
-                tenant_id: Some(&tenant_id),
-                action: if before.is_some() {
-                    "mapping.updated"
-                } else {
-                    "mapping.created"
-                },
-                target: format!("group:{group_id}"),
-                before: before.as_ref().map(mapping_json),
-                after: Some(mapping_json(&spec)),
-            };
-            audit::record(txn, &actor, change).await?;
-            Ok(Mapping {
-                group,
-                spec,
-                priority: u64::try_from(priority).unwrap_or(0),
-            })
-        })
+        Box::pin(async move { put_in(txn, &actor, &tenant_id, &group_id, spec).await })
     })
     .await
+}
+
+/// `put` inside `txn`.
+pub async fn put_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    tenant_id: &str,
+    group_id: &str,
+    spec: MappingSpec,
+) -> Result<Mapping, Error> {
+    // One mapping change per tenant at a time, so priorities stay distinct.
+    tenants::lock(txn, tenant_id).await?;
+    let group = groups::get(txn, tenant_id, group_id).await?;
+    let products = products_of(txn, tenant_id, &spec.permission_group_ids).await?;
+    let existing = group_mapping::Entity::find_by_id(group_id.to_owned())
+        .unique(txn)
+        .await?;
+    let before = of_groups(txn, std::slice::from_ref(&group))
+        .await?
+        .remove(group_id)
+        .map(|mapping| mapping.spec);
+    let priority = match existing {
+        Some(row) => {
+            let mut row = row.into_active_model();
+            row.is_organization_admin = Set(spec.is_organization_admin);
+            row.is_billing_manager = Set(spec.is_billing_manager);
+            row.updated_at = Set(actor.at);
+            row.update(txn).await?.priority
+        }
+        None => {
+            let last: Option<i64> = group_mapping::Entity::find()
+                .select_only()
+                .column_as(group_mapping::Column::Priority.max(), "max")
+                .filter(group_mapping::Column::TenantId.eq(tenant_id))
+                .into_tuple::<Option<i64>>()
+                .one(txn)
+                .await?
+                .flatten();
+            group_mapping::ActiveModel {
+                group_id: Set(group_id.to_owned()),
+                tenant_id: Set(tenant_id.to_owned()),
+                is_organization_admin: Set(spec.is_organization_admin),
+                is_billing_manager: Set(spec.is_billing_manager),
+                priority: Set(last.map_or(1, |p| p + 1)),
+                created_at: Set(actor.at),
+                updated_at: Set(actor.at),
+            }
+            .insert(txn)
+            .await?
+            .priority
+        }
+    };
+    group_mapping_permission_group::Entity::delete_many()
+        .filter(group_mapping_permission_group::Column::GroupId.eq(group_id))
+        .exec(txn)
+        .await?;
+    if !products.is_empty() {
+        let rows = products.iter().map(|(permission_group_id, product_id)| {
+            group_mapping_permission_group::ActiveModel {
+                group_id: Set(group_id.to_owned()),
+                product_id: Set(product_id.clone()),
+                permission_group_id: Set(permission_group_id.clone()),
+                tenant_id: Set(tenant_id.to_owned()),
+            }
+        });
+        group_mapping_permission_group::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let change = Change {
+        tenant_id: Some(tenant_id),
+        action: if before.is_some() {
+            "mapping.updated"
+        } else {
+            "mapping.created"
+        },
+        target: format!("group:{group_id}"),
+        before: before.as_ref().map(mapping_json),
+        after: Some(mapping_json(&spec)),
+    };
+    audit::record(txn, actor, change).await?;
+    Ok(Mapping {
+        group,
+        spec,
+        priority: u64::try_from(priority).unwrap_or(0),
+    })
 }
 
 /// Removes the mapping of `group_id`; the groups after it move up.
@@ -260,21 +270,29 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
     db.write(move |txn| {
-        Box::pin(async move {
-            tenants::lock(txn, &tenant_id).await?;
-            let before = get(txn, &tenant_id, &group_id).await?;
-            remove(txn, &tenant_id, &group_id, before.priority).await?;
-            let change = Change {
-                tenant_id: Some(&tenant_id),
-                action: "mapping.deleted",
-                target: format!("group:{group_id}"),
-                before: Some(mapping_json(&before.spec)),
-                after: None,
-            };
-            audit::record(txn, &actor, change).await
-        })
+        Box::pin(async move { delete_in(txn, &actor, &tenant_id, &group_id).await })
     })
     .await
+}
+
+/// `delete` inside `txn`.
+pub async fn delete_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    tenant_id: &str,
+    group_id: &str,
+) -> Result<(), Error> {
+    tenants::lock(txn, tenant_id).await?;
+    let before = get(txn, tenant_id, group_id).await?;
+    remove(txn, tenant_id, group_id, before.priority).await?;
+    let change = Change {
+        tenant_id: Some(tenant_id),
+        action: "mapping.deleted",
+        target: format!("group:{group_id}"),
+        before: Some(mapping_json(&before.spec)),
+        after: None,
+    };
+    audit::record(txn, actor, change).await
 }
 
 /// Removes a mapping and moves the groups after it up one place.
@@ -311,7 +329,7 @@ pub async fn forget(
     group_id: &str,
 ) -> Result<(), Error> {
     let Some(row) = group_mapping::Entity::find_by_id(group_id.to_owned())
-        .one(txn)
+        .unique(txn)
         .await?
     else {
         return Ok(());
@@ -336,29 +354,37 @@ pub async fn reorder(
 ) -> Result<Vec<String>, Error> {
     let tenant_id = tenant_id.to_owned();
     db.write(move |txn| {
-        Box::pin(async move {
-            tenants::lock(txn, &tenant_id).await?;
-            let before = order(txn, &tenant_id).await?;
-            check_order(&before, &group_ids)?;
-            for (at, group_id) in group_ids.iter().enumerate() {
-                group_mapping::Entity::update_many()
-                    .col_expr(group_mapping::Column::Priority, Expr::value(at as i64 + 1))
-                    .filter(group_mapping::Column::GroupId.eq(group_id))
-                    .exec(txn)
-                    .await?;
-            }
-            let change = Change {
-                tenant_id: Some(&tenant_id),
-                action: "priority.changed",
-                target: format!("tenant:{tenant_id}"),
-                before: Some(json!(before)),
-                after: Some(json!(group_ids)),
-            };
-            audit::record(txn, &actor, change).await?;
-            Ok(group_ids)
-        })
+        Box::pin(async move { reorder_in(txn, &actor, &tenant_id, group_ids).await })
     })
     .await
+}
+
+/// `reorder` inside `txn`.
+pub async fn reorder_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    tenant_id: &str,
+    group_ids: Vec<String>,
+) -> Result<Vec<String>, Error> {
+    tenants::lock(txn, tenant_id).await?;
+    let before = order(txn, tenant_id).await?;
+    check_order(&before, &group_ids)?;
+    for (at, group_id) in group_ids.iter().enumerate() {
+        group_mapping::Entity::update_many()
+            .col_expr(group_mapping::Column::Priority, Expr::value(at as i64 + 1))
+            .filter(group_mapping::Column::GroupId.eq(group_id))
+            .exec(txn)
+            .await?;
+    }
+    let change = Change {
+        tenant_id: Some(tenant_id),
+        action: "priority.changed",
+        target: format!("tenant:{tenant_id}"),
+        before: Some(json!(before)),
+        after: Some(json!(group_ids)),
+    };
+    audit::record(txn, actor, change).await?;
+    Ok(group_ids)
 }
 
 fn check_order(mapped: &[String], proposed: &[String]) -> Result<(), Error> {

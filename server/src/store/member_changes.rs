@@ -169,7 +169,7 @@ async fn apply_together(
             let add: Vec<String> = add.into_iter().map(|(id, _)| id.clone()).collect();
             let remove: Vec<String> = remove.into_iter().map(|(id, _)| id.clone()).collect();
             groups::remove_members(&savepoint, group_id, &remove).await?;
-            groups::insert_members(&savepoint, tenant_id, group_id, &add).await?;
+            groups::insert_members(&savepoint, tenant_id, group_id, &add, now).await?;
             let first_version = row.version - count + 1;
             for (offset, index) in (0_i64..).zip(members) {
                 let change = &changes[index];

@@ -20,6 +20,7 @@ use super::{
     catalog::{self, Access},
     pages::{self, Order},
     tenants,
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -151,7 +152,7 @@ pub async fn get(
 ) -> Result<product::Model, Error> {
     product::Entity::find_by_id(product_id.to_owned())
         .filter(product::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("product", product_id))
 }
@@ -381,7 +382,7 @@ async fn get_group_in(
     let row = permission_group::Entity::find_by_id(group_id.to_owned())
         .filter(permission_group::Column::TenantId.eq(tenant_id))
         .filter(permission_group::Column::ProductId.eq(product_id))
-        .one(txn)
+        .unique(txn)
         .await?
         .ok_or_else(|| Error::not_found("permission group", group_id))?;
     Ok(with_grants(txn, vec![row]).await?.remove(0))

@@ -12,6 +12,7 @@ use super::{
     Storage, credentials,
     pages::{self, Order},
     tenants,
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -132,7 +133,7 @@ async fn revoke_in(
 ) -> Result<scim_token::Model, Error> {
     let token = scim_token::Entity::find_by_id(token_id.to_owned())
         .filter(scim_token::Column::TenantId.eq(tenant_id))
-        .one(txn)
+        .unique(txn)
         .await?
         .ok_or_else(|| Error::not_found("SCIM token", token_id))?;
     if token.revoked_at.is_some_and(|at| at <= now) {

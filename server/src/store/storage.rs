@@ -188,6 +188,25 @@ impl Storage {
         }
     }
 
+    /// Runs `work` where a write would run, then takes back everything it did: a preview
+    /// of a change, computed by the very code that makes it, against the state it would
+    /// meet.
+    pub async fn rehearse<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        self.write(move |txn| {
+            Box::pin(async move {
+                let rehearsal = txn.begin().await?;
+                let outcome = work(&rehearsal).await;
+                rehearsal.rollback().await?;
+                outcome
+            })
+        })
+        .await
+    }
+
     async fn write_concurrently<T, F>(&self, pool: &DatabaseConnection, work: F) -> Result<T, Error>
     where
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T>,

@@ -13,6 +13,7 @@ use sea_orm::{
 use super::{
     Storage, credentials,
     pages::{self, Order},
+    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -54,7 +55,7 @@ pub async fn list(
 
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {
     tenant::Entity::find_by_id(id.to_owned())
-        .one(db)
+        .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("tenant", id))
 }
@@ -64,7 +65,7 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, E
 pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {
     tenant::Entity::find_by_id(id.to_owned())
         .lock_exclusive()
-        .one(db)
+        .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("tenant", id))
 }

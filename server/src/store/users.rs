@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
     Storage,
+    unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
     user_creates::NewUser,
 };
@@ -167,7 +168,7 @@ pub async fn get(
 ) -> Result<scim_user::Model, Error> {
     scim_user::Entity::find_by_id(id.to_owned())
         .filter(scim_user::Column::TenantId.eq(tenant_id))
-        .one(db)
+        .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("User", id))
 }
@@ -208,7 +209,7 @@ pub async fn find_by_user_name(
     let Some(row) = scim_user::Entity::find()
         .filter(scim_user::Column::TenantId.eq(tenant_id))
         .filter(scim_user::Column::UserNameLc.eq(user_name_lc))
-        .one(db.reads())
+        .unique(db.reads())
         .await?
     else {
         return Ok(None);
@@ -296,7 +297,7 @@ pub async fn modify(
                 let current = scim_user::Entity::find_by_id(id.clone())
                     .filter(scim_user::Column::TenantId.eq(&tenant_id))
                     .lock_exclusive()
-                    .one(txn)
+                    .unique(txn)
                     .await?
                     .ok_or_else(|| Error::not_found("User", &id))?;
                 check_version(if_match.as_deref(), current.version)?;

@@ -9,7 +9,9 @@ use crate::helpers::{Scim, TestApp, assert_admin_error, json_of, ops};
 on_every_backend!(
     configcat_worked_example,
     lookups_and_errors,
-    product_members_follow_the_priority_rule
+    product_members_follow_the_priority_rule,
+    dry_runs_preview_and_write_nothing,
+    member_since_survives_repeated_syncs,
 );
 
 struct Org<'a> {
@@ -414,4 +416,223 @@ async fn product_members_follow_the_priority_rule(app: TestApp) {
         )
         .await;
     assert_admin_error(resp, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+fn change_of<'v>(preview: &'v Value, user_id: &str) -> &'v Value {
+    preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["userId"] == user_id)
+        .unwrap_or_else(|| panic!("no change for {user_id} in {preview}"))
+}
+
+async fn dry_runs_preview_and_write_nothing(app: TestApp) {
+    let org = organization(&app).await;
+    let tenant = org.tenant().to_owned();
+    let priority_path = format!("/admin/v1/tenants/{tenant}/group-priority");
+    let stored_order = json_of(app.admin_get(&app.operator_key, &priority_path).await).await;
+    let dave_before = org.permissions("dave").await;
+
+    // Readers first: dave and carol would fall back to read-only on Main.
+    let readers_first: Vec<&String> = [
+        "Readers",
+        "Owners",
+        "Billing Managers",
+        "Product owners",
+        "Developers",
+    ]
+    .iter()
+    .map(|g| &org.groups[g])
+    .collect();
+    let resp = app
+        .admin_put(
+            &app.operator_key,
+            &format!("{priority_path}?dryRun=true"),
+            json!({ "groupIds": readers_first }),
+        )
+        .await;
+    resp.assert_status_is_ok();
+    let preview = json_of(resp).await;
+    assert_eq!(preview["dryRun"], true);
+    assert_eq!(preview["usersConsidered"], 5, "{preview}");
+    assert_eq!(preview["changes"].as_array().unwrap().len(), 2, "{preview}");
+    let dave = change_of(&preview, &org.users["dave"]);
+    assert_eq!(dave["userName"], "dave@acme.test");
+    let main = &dave["products"][0];
+    assert_eq!(main["productName"], "Main");
+    assert_eq!(
+        main["permissionGroupBefore"],
+        json!(org.permission_groups["Main/Administrators"])
+    );
+    assert_eq!(
+        main["permissionGroupAfter"],
+        json!(org.permission_groups["Main/Readers"])
+    );
+    assert_eq!(main["gained"], json!([]));
+    assert_eq!(main["lost"].as_array().unwrap().len(), 17, "{main}");
+    let carol = change_of(&preview, &org.users["carol"]);
+    assert_eq!(
+        carol["products"][0]["gained"],
+        json!([
+            "canViewProductAuditLog",
+            "canViewProductStatistics",
+            "canViewSdkKey"
+        ])
+    );
+    assert_eq!(
+        carol["products"][0]["lost"],
+        json!(["canCreateOrUpdateConfig", "canCreateOrUpdateSetting"])
+    );
+    // Nothing was written.
+    assert_eq!(
+        json_of(app.admin_get(&app.operator_key, &priority_path).await).await,
+        stored_order
+    );
+    assert_eq!(org.permissions("dave").await, dave_before);
+
+    // Mapping a group previews its members only.
+    let unmapped = format!(
+        "/admin/v1/tenants/{tenant}/groups/{}/mapping",
+        org.groups["Unmapped"]
+    );
+    let resp = app
+        .admin_put(
+            &app.operator_key,
+            &format!("{unmapped}?dryRun=true"),
+            json!({ "isBillingManager": true, "permissionGroupIds": [org.permission_groups["Docs/Readers"]] }),
+        )
+        .await;
+    resp.assert_status_is_ok();
+    let preview = json_of(resp).await;
+    assert_eq!(preview["usersConsidered"], 1, "{preview}");
+    let frank = change_of(&preview, &org.users["frank"]);
+    assert_eq!(frank["rolesGained"], json!(["billingManager"]));
+    assert_eq!(frank["products"][0]["productName"], "Docs");
+    assert_eq!(frank["products"][0]["lost"], json!([]));
+    assert!(frank["products"][0].get("permissionGroupBefore").is_none());
+    assert_admin_error(
+        app.admin_get(&app.operator_key, &unmapped).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(org.permissions("frank").await["reason"], "noMappedGroups");
+
+    // Unmapping Owners: alice would lose everything.
+    let owners = format!(
+        "/admin/v1/tenants/{tenant}/groups/{}/mapping",
+        org.groups["Owners"]
+    );
+    let resp = app
+        .admin_delete(&app.operator_key, &format!("{owners}?dryRun=true"))
+        .await;
+    resp.assert_status_is_ok();
+    let preview = json_of(resp).await;
+    let alice = change_of(&preview, &org.users["alice"]);
+    assert_eq!(alice["rolesLost"], json!(["organizationAdmin"]));
+    assert_eq!(alice["products"].as_array().unwrap().len(), 2);
+    assert_eq!(alice["products"][0]["lost"].as_array().unwrap().len(), 20);
+    app.admin_get(&app.operator_key, &owners)
+        .await
+        .assert_status_is_ok();
+    assert_eq!(org.permissions("alice").await["isOrganizationAdmin"], true);
+
+    // A change with no effect previews no change; a bad one fails as the change would.
+    let resp = app
+        .admin_put(
+            &app.operator_key,
+            &format!("{priority_path}?dryRun=true"),
+            stored_order.clone(),
+        )
+        .await;
+    resp.assert_status_is_ok();
+    assert_eq!(json_of(resp).await["changes"], json!([]));
+    let resp = app
+        .admin_put(
+            &app.operator_key,
+            &format!("{priority_path}?dryRun=true"),
+            json!({ "groupIds": [org.groups["Owners"]] }),
+        )
+        .await;
+    assert_admin_error(resp, StatusCode::BAD_REQUEST, "invalid_reference").await;
+    // Without dryRun the same change is made, and matches its preview.
+    app.admin_put(
+        &app.operator_key,
+        &priority_path,
+        json!({ "groupIds": readers_first }),
+    )
+    .await
+    .assert_status_is_ok();
+    let dave = org.permissions("dave").await;
+    assert_eq!(
+        product(&dave, "Main")["permissionGroupId"],
+        json!(org.permission_groups["Main/Readers"])
+    );
+}
+
+async fn member_since_survives_repeated_syncs(app: TestApp) {
+    let org = organization(&app).await;
+    let since = |permissions: &Value| {
+        product(permissions, "Docs")["grantedBy"]["memberSince"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no memberSince in {permissions}"))
+    };
+    let joined = since(&org.permissions("erin").await);
+    let joined_at = chrono::DateTime::parse_from_rfc3339(&joined).unwrap();
+    let age = chrono::Utc::now().signed_duration_since(joined_at);
+    assert!(
+        age.num_seconds() < 600 && age.num_seconds() >= 0,
+        "{joined}"
+    );
+
+    // Entra adding a member again, and Okta putting the same member list: no newcomer.
+    let readers = format!("/Groups/{}", org.groups["Readers"]);
+    org.scim
+        .send(
+            "PATCH",
+            &readers,
+            &ops(json!([{ "op": "add", "path": "members", "value": [{ "value": org.users["erin"] }] }])),
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_eq!(since(&org.permissions("erin").await), joined);
+    let same_members: Vec<Value> = ["carol", "dave", "erin"]
+        .iter()
+        .map(|n| json!({ "value": org.users[n] }))
+        .collect();
+    org.scim
+        .send(
+            "PUT",
+            &readers,
+            &json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Readers", "members": same_members }),
+        )
+        .await
+        .assert_status_is_ok();
+    assert_eq!(since(&org.permissions("erin").await), joined);
+
+    // Leaving and joining again starts anew.
+    app.advance(60);
+    org.scim
+        .send(
+            "PATCH",
+            &readers,
+            &ops(json!([{ "op": "remove", "path": format!("members[value eq \"{}\"]", org.users["erin"]) }])),
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    org.scim
+        .send(
+            "PATCH",
+            &readers,
+            &ops(json!([{ "op": "add", "path": "members", "value": [{ "value": org.users["erin"] }] }])),
+        )
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let rejoined = since(&org.permissions("erin").await);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&rejoined).unwrap() > joined_at,
+        "{rejoined} after {joined}"
+    );
 }
