@@ -48,6 +48,7 @@ from scim_provisioning_client.models import (
     IssuedAdminKey,
     IssuedScimToken,
     NoPermissionReason,
+    PermissionPreview,
     PermissionGroup,
     PermissionGroupInput,
     PermissionList,
@@ -232,6 +233,20 @@ def main(base_url: str, key_file: str) -> None:
         ScimGroupList,
     )
     assert groups.total_results == 1 and not groups.resources[0].members, groups
+
+    # A dry run previews (nothing changes for a deactivated member) and writes nothing.
+    preview = expect(
+        admin_put_group_mapping.sync_detailed(
+            tenant.id,
+            group.id,
+            client=admin,
+            body=GroupMappingInput(permission_group_ids=[developers_group.id]),
+            dry_run=True,
+        ),
+        200,
+        PermissionPreview,
+    )
+    assert preview.dry_run and preview.changes == [], preview
 
     # The synced group mapped; the (deactivated) member's effective permissions say why none.
     mapped = expect(

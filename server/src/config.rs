@@ -129,6 +129,15 @@ pub struct StorageArgs {
     /// embedded SQLite only, 0 turns it off.
     #[arg(long, env = "SCIM_USER_CACHE_ENTRIES", default_value_t = 10_000)]
     pub user_cache_entries: usize,
+    /// Most users a tenant's identity provider may create; past it SCIM creates get 403.
+    #[arg(long, env = "SCIM_MAX_USERS_PER_TENANT", default_value_t = TenantLimits::default().users)]
+    pub max_users_per_tenant: u64,
+    /// Most groups a tenant's identity provider may create; past it SCIM creates get 403.
+    #[arg(long, env = "SCIM_MAX_GROUPS_PER_TENANT", default_value_t = TenantLimits::default().groups)]
+    pub max_groups_per_tenant: u64,
+    /// Most groups of a tenant that may be mapped to permissions; past it a mapping is 409.
+    #[arg(long, env = "SCIM_MAX_MAPPED_GROUPS_PER_TENANT", default_value_t = TenantLimits::default().mapped_groups)]
+    pub max_mapped_groups_per_tenant: u64,
 }
 
 impl StorageArgs {
@@ -141,6 +150,30 @@ impl StorageArgs {
             sqlite_cache_kib: self.sqlite_cache_kib,
             postgres_connections: self.postgres_connections.max(2),
             user_cache_entries: self.user_cache_entries,
+            limits: TenantLimits {
+                users: self.max_users_per_tenant,
+                groups: self.max_groups_per_tenant,
+                mapped_groups: self.max_mapped_groups_per_tenant,
+            },
+        }
+    }
+}
+
+/// What one tenant may hold (ConfigCat's limits by default): a runaway identity provider
+/// or a mistaken assignment cannot fill the database for everyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantLimits {
+    pub users: u64,
+    pub groups: u64,
+    pub mapped_groups: u64,
+}
+
+impl Default for TenantLimits {
+    fn default() -> Self {
+        Self {
+            users: 10_000,
+            groups: 1_000,
+            mapped_groups: 500,
         }
     }
 }
@@ -165,6 +198,7 @@ pub struct StorageSettings {
     pub sqlite_cache_kib: u32,
     pub postgres_connections: u32,
     pub user_cache_entries: usize,
+    pub limits: TenantLimits,
 }
 
 impl Default for StorageSettings {
@@ -177,6 +211,7 @@ impl Default for StorageSettings {
             sqlite_cache_kib: 1024,
             postgres_connections: 16,
             user_cache_entries: 10_000,
+            limits: TenantLimits::default(),
         }
     }
 }

@@ -44,6 +44,10 @@ pub enum Error {
     /// seconds.
     #[error("{reason}")]
     Unavailable { reason: String, retry_after: u64 },
+    /// The tenant holds as many users, groups or mapped groups as it may; nothing was
+    /// created.
+    #[error("{0}")]
+    LimitReached(String),
     /// A database error; answered like `Unavailable`, since it says nothing about the request.
     #[error("database error: {0}")]
     Db(#[from] DbErr),

@@ -167,13 +167,22 @@ const added = await scim.PATCH("/scim/{tenantId}/v2/Groups/{id}", {
   body: { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: [{ value: user.id }] }] },
 });
 check(added.response.status === 204, "member added", added.error);
-ok(
+const preview = ok(
+  await admin.PUT("/admin/v1/tenants/{tenantId}/groups/{groupId}/mapping", {
+    params: { path: { tenantId: tenant.id, groupId: group.id }, query: { dryRun: true } },
+    body: { permissionGroupIds: [developers.id] },
+  }),
+  200,
+);
+check("dryRun" in preview && preview.dryRun && preview.changes.length === 0, "a dry run previews", preview);
+const mapped = ok(
   await admin.PUT("/admin/v1/tenants/{tenantId}/groups/{groupId}/mapping", {
     params: { path: { tenantId: tenant.id, groupId: group.id } },
     body: { permissionGroupIds: [developers.id] },
   }),
   200,
 );
+check("priority" in mapped && mapped.priority === 1, "the group is mapped first", mapped);
 const effective: Schemas["EffectivePermissions"] = ok(
   await admin.GET("/admin/v1/tenants/{tenantId}/users/{userId}/permissions", {
     params: { path: { tenantId: tenant.id, userId: user.id } },

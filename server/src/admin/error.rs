@@ -35,6 +35,8 @@ pub enum ErrorCode {
     InvalidReference,
     /// A field's value is not acceptable.
     ValidationFailed,
+    /// The tenant holds as many of something as it may (mapped groups).
+    LimitReached,
     /// Too many failed authentications from this client.
     RateLimited,
     /// An unexpected failure; `message` carries an incident id for the server log.
@@ -111,8 +113,10 @@ crate::status_sets! {
     Creation = [400, 401, 403, 409, 413, 415, 422, 429, 500, 503];
     /// Creating or replacing a resource below a tenant.
     Writing = [400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503];
-    /// Replacing something that always exists once its parent does (a mapping, the order).
+    /// Replacing something that always exists once its parent does (the priority order).
     Replacing = [400, 401, 403, 404, 413, 415, 429, 500, 503];
+    /// Creating or replacing a group's mapping (409: the tenant's mapped-group limit).
+    Mapping = [400, 401, 403, 404, 409, 413, 415, 429, 500, 503];
     /// Removing a resource that may still be in use.
     Removal = [400, 401, 403, 404, 409, 429, 500, 503];
     /// Issuing a credential of a tenant.
@@ -178,6 +182,9 @@ impl From<Error> for AdminError {
         match err {
             Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
             Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
+            Error::LimitReached(message) => {
+                Self::Conflict(body(ErrorCode::LimitReached, message))
+            }
             Error::BadReference(message) => {
                 Self::BadRequest(body(ErrorCode::InvalidReference, message))
             }

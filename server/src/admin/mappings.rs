@@ -10,7 +10,7 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    error::{AdminErrors, Replacing, Single},
+    error::{AdminErrors, Mapping, Replacing, Single},
     previews::{self, PermissionPreview},
 };
 use crate::{
@@ -159,7 +159,8 @@ impl MappingsApi {
     ///
     /// Creates or replaces what the synced group gives its members. A newly mapped group
     /// goes last in the priority order. Unknown permission groups, or two of one product,
-    /// are a 400 naming them. With `dryRun=true` nothing is written: the answer is a
+    /// are a 400 naming them; mapping more groups than the tenant may map is a 409
+    /// (`limit_reached`). With `dryRun=true` nothing is written: the answer is a
     /// `PermissionPreview` of every member whose permissions would change.
     #[oai(
         path = "/:tenantId/groups/:groupId/mapping",
@@ -180,7 +181,7 @@ impl MappingsApi {
         #[oai(name = "dryRun")]
         dry_run: Query<Option<bool>>,
         body: Json<GroupMappingInput>,
-    ) -> Result<PutGroupMappingResponse, AdminErrors<Replacing>> {
+    ) -> Result<PutGroupMappingResponse, AdminErrors<Mapping>> {
         auth.0.require_tenant(&tenant_id)?;
         let spec = MappingSpec {
             is_organization_admin: body.is_organization_admin.unwrap_or(false),

@@ -71,7 +71,7 @@ pub struct ProductPermissions {
     /// The permissions the user holds here, in name order (every catalog permission for an
     /// organization admin).
     pub permissions: Vec<String>,
-    /// The group that gave them.
+    // The group that gave them (a `$ref`: a description would wrap it in `allOf`).
     pub granted_by: GrantSource,
     /// Lower-priority groups that named a permission group for this product too.
     pub outranked: Vec<OutrankedGrant>,
@@ -110,7 +110,7 @@ pub struct EffectivePermissions {
     pub billing_manager_via: Vec<GrantSource>,
     /// The products the user holds permissions in, by name.
     pub products: Vec<ProductPermissions>,
-    /// Present when the user holds nothing at all.
+    // Present when the user holds nothing at all (a `$ref`, see above).
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<NoPermissionReason>,
 }
@@ -127,7 +127,7 @@ pub struct ProductMember {
     pub permission_group_id: String,
     /// That permission group's name.
     pub permission_group_name: String,
-    /// The group that gives it.
+    // The group that gives it (a `$ref`, see above).
     pub granted_by: GrantSource,
 }
 

@@ -56,6 +56,10 @@ pub enum ScimErrorResponse {
         #[oai(header = "WWW-Authenticate")]
         String,
     ),
+    /// The tenant holds as many users or groups as it may; nothing was created. `detail`
+    /// names the limit.
+    #[oai(status = 403, content_type = "application/scim+json")]
+    Forbidden(Json<ScimError>),
     /// The resource does not exist.
     #[oai(status = 404, content_type = "application/scim+json")]
     NotFound(Json<ScimError>),
@@ -101,7 +105,7 @@ crate::status_sets! {
     /// `POST /.search`: a listing with a body.
     Search = [400, 401, 413, 415, 429, 500, 503];
     /// Creating a resource.
-    Creation = [400, 401, 409, 413, 415, 429, 500, 503];
+    Creation = [400, 401, 403, 409, 413, 415, 429, 500, 503];
     /// Replacing or patching a resource.
     Change = [400, 401, 404, 409, 412, 413, 415, 429, 500, 503];
     /// Deleting a resource.
@@ -174,6 +178,9 @@ impl From<Error> for ScimErrorResponse {
                 Some(ScimType::Uniqueness),
                 detail,
             )),
+            Error::LimitReached(detail) => {
+                Self::Forbidden(body(StatusCode::FORBIDDEN, None, detail))
+            }
             Error::InvalidFilter(detail) => Self::BadRequest(body(
                 StatusCode::BAD_REQUEST,
                 Some(ScimType::InvalidFilter),

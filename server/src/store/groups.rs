@@ -13,6 +13,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use super::{
+    limits,
     Storage,
     member_changes::MemberChange,
     resources::{Page, Sort, check_version, text},
@@ -153,6 +154,7 @@ pub async fn create(
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
+                limits::room_for_group(txn, &tenant_id, storage.limits().groups).await?;
                 let members =
                     existing_users(txn, storage.user_cache(), &tenant_id, &members).await?;
                 let row = row

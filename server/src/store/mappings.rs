@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 use super::{
     Storage,
     audit::{self, Actor, Change},
-    groups, tenants,
+    groups,
+    limits::{self, Held},
+    tenants,
     unique::SelectUnique,
 };
 use crate::error::Error;
@@ -169,19 +171,21 @@ pub async fn put(
     spec: MappingSpec,
 ) -> Result<Mapping, Error> {
     let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
+    let limit = db.limits().mapped_groups;
     db.write(move |txn| {
-        Box::pin(async move { put_in(txn, &actor, &tenant_id, &group_id, spec).await })
+        Box::pin(async move { put_in(txn, &actor, &tenant_id, &group_id, spec, limit).await })
     })
     .await
 }
 
-/// `put` inside `txn`.
+/// `put` inside `txn`; a new mapping fails past `max_mapped` mapped groups.
 pub async fn put_in(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     tenant_id: &str,
     group_id: &str,
     spec: MappingSpec,
+    max_mapped: u64,
 ) -> Result<Mapping, Error> {
     // One mapping change per tenant at a time, so priorities stay distinct.
     tenants::lock(txn, tenant_id).await?;
@@ -211,6 +215,10 @@ pub async fn put_in(
                 .one(txn)
                 .await?
                 .flatten();
+            // The order is dense, so the last place is the number of mapped groups.
+            if u64::try_from(last.unwrap_or(0)).unwrap_or(u64::MAX) >= max_mapped {
+                return Err(limits::reached(Held::MappedGroups, max_mapped));
+            }
             group_mapping::ActiveModel {
                 group_id: Set(group_id.to_owned()),
                 tenant_id: Set(tenant_id.to_owned()),

@@ -13,6 +13,7 @@ pub mod db;
 pub mod effective;
 pub mod groups;
 pub mod health;
+pub mod limits;
 pub mod mappings;
 pub mod member_changes;
 pub mod notify;

@@ -66,6 +66,7 @@ pub async fn preview(
     proposal: Proposal,
 ) -> Result<Preview, Error> {
     let tenant_id = tenant_id.to_owned();
+    let max_mapped = db.limits().mapped_groups;
     let (before, after) = db
         .rehearse(move |txn| {
             Box::pin(async move {
@@ -78,7 +79,8 @@ pub async fn preview(
                 let before = effective::holding_rows(txn, &tenant_id, scope).await?;
                 match &proposal {
                     Proposal::Map { group_id, spec } => {
-                        mappings::put_in(txn, &actor, &tenant_id, group_id, spec.clone()).await?;
+                        mappings::put_in(txn, &actor, &tenant_id, group_id, spec.clone(), max_mapped)
+                            .await?;
                     }
                     Proposal::Unmap { group_id } => {
                         mappings::delete_in(txn, &actor, &tenant_id, group_id).await?;

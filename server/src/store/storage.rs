@@ -20,7 +20,10 @@ use super::{
     user_creates::{UserCreates, user_creates},
     writer::{Opener, WriteFuture, WriteQueue},
 };
-use crate::{config::StorageSettings, error::Error};
+use crate::{
+    config::{StorageSettings, TenantLimits},
+    error::Error,
+};
 
 /// Called with every SQL statement run, on every connection (tests use it to prove which
 /// tables a request touches).
@@ -42,6 +45,7 @@ struct Inner {
     /// Embedded database only: writes merged into few statements (see `coalesce.rs`).
     user_creates: Option<Arc<UserCreates>>,
     member_changes: Option<Arc<MemberChanges>>,
+    limits: TenantLimits,
 }
 
 enum Writes {
@@ -68,7 +72,14 @@ impl Storage {
             let pool = observe(db::connect_postgres(url, settings).await?);
             db::migrate(&pool).await?;
             let storage =
-                Self::assemble(pool.clone(), Writes::Concurrent(pool), None, health, None);
+                Self::assemble(
+                    pool.clone(),
+                    Writes::Concurrent(pool),
+                    None,
+                    health,
+                    None,
+                    settings.limits,
+                );
             storage.inner.notifications.listen(storage.reads()).await?;
             return Ok(storage);
         }
@@ -120,6 +131,7 @@ impl Storage {
             checkpointer,
             health,
             users,
+            settings.limits,
         ))
     }
 
@@ -129,6 +141,7 @@ impl Storage {
         checkpointer: Option<Checkpointer>,
         health: Arc<StorageHealth>,
         users: Option<UserCache>,
+        limits: TenantLimits,
     ) -> Self {
         let queued = matches!(writes, Writes::Queued(_));
         let user_creates = queued.then(|| Arc::new(user_creates()));
@@ -143,8 +156,14 @@ impl Storage {
                 user_creates,
                 member_changes,
                 users,
+                limits,
             }),
         }
+    }
+
+    /// What each tenant may hold.
+    pub fn limits(&self) -> TenantLimits {
+        self.inner.limits
     }
 
     pub fn user_creates(&self) -> Option<&Arc<UserCreates>> {

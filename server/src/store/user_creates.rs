@@ -12,6 +12,7 @@ use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TryInto
 
 use super::{
     Storage,
+    limits::{self, Held},
     coalesce::{Coalesced, Results, savepoint, settle},
     users::{insert_values, taken},
 };
@@ -34,10 +35,57 @@ pub fn user_creates() -> UserCreates {
 
 fn run<'t>(
     txn: &'t DatabaseTransaction,
-    _: &'t Storage,
+    storage: &'t Storage,
     creates: Vec<NewUser>,
 ) -> Results<'t, scim_user::Model> {
-    Box::pin(insert(txn, creates))
+    Box::pin(insert_within_limit(txn, creates, storage.limits().users))
+}
+
+/// Refuses the creates past their tenant's user limit (in arrival order), counting each
+/// tenant once for the whole batch, and inserts the others.
+async fn insert_within_limit(
+    txn: &DatabaseTransaction,
+    creates: Vec<NewUser>,
+    limit: u64,
+) -> Vec<Result<scim_user::Model, Error>> {
+    let mut left: HashMap<String, Result<u64, String>> = HashMap::new();
+    let mut refused: Vec<Option<Error>> = Vec::with_capacity(creates.len());
+    let mut admitted = Vec::with_capacity(creates.len());
+    for pending in creates {
+        let tenant_id = pending.row.tenant_id.as_ref().clone();
+        if !left.contains_key(&tenant_id) {
+            let counted = limits::users_left(txn, &tenant_id, limit)
+                .await
+                .map_err(|err| err.to_string());
+            left.insert(tenant_id.clone(), counted);
+        }
+        let verdict = match left.get_mut(&tenant_id) {
+            Some(Ok(0)) => Some(limits::reached(Held::Users, limit)),
+            Some(Ok(n)) => {
+                *n -= 1;
+                None
+            }
+            Some(Err(err)) => Some(Error::unavailable(
+                format!("counting the tenant's users failed: {err}"),
+                crate::error::DATABASE_RETRY_SECS,
+            )),
+            None => None,
+        };
+        if verdict.is_none() {
+            admitted.push(pending);
+        }
+        refused.push(verdict);
+    }
+    let mut inserted = insert(txn, admitted).await.into_iter();
+    refused
+        .into_iter()
+        .map(|verdict| match verdict {
+            Some(err) => Err(err),
+            None => inserted.next().unwrap_or_else(|| {
+                Err(Error::Internal(anyhow::anyhow!("a create got no answer")))
+            }),
+        })
+        .collect()
 }
 
 /// Inserts `creates` together, or one by one if that fails; one answer per create.

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
+    limits,
     Storage,
     unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
@@ -143,8 +144,10 @@ pub async fn create(
         };
         creates.submit(db, user).await
     } else {
+        let limit = db.limits().users;
         db.write(move |txn| {
             Box::pin(async move {
+                limits::room_for_user(txn, row.tenant_id.as_ref(), limit).await?;
                 let row = row
                     .insert(txn)
                     .await

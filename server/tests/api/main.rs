@@ -34,6 +34,7 @@ mod scim_tokens;
 mod scim_users;
 mod secrets;
 mod synced_lists;
+mod tenant_limits;
 mod tenants;
 mod throttling;
 mod user_permissions;

@@ -57,3 +57,47 @@ async fn revocation_and_rotation_reach_every_replica() {
         .assert_status(StatusCode::NO_CONTENT);
     eventually(&replica, &tenant, &third, StatusCode::UNAUTHORIZED).await;
 }
+
+/// Effective permissions read through a second server follow changes made through the
+/// first, at the very next read: nothing about them is cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permission_changes_are_seen_by_every_replica() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let replica = app.replica().await;
+    let scim = app.scim("Acme").await;
+    let tenant = scim.tenant.clone();
+    let user = scim
+        .create_user(json!({ "userName": "ada@acme.test", "active": true }))
+        .await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let group = scim
+        .create_group(json!({ "displayName": "Admins", "members": [{ "value": user_id }] }))
+        .await;
+    let permissions = format!("/admin/v1/tenants/{tenant}/users/{user_id}/permissions");
+    let read = || async {
+        let resp = replica.admin_get(&app.operator_key, &permissions).await;
+        resp.assert_status_is_ok();
+        crate::helpers::json_of(resp).await
+    };
+    assert_eq!(read().await["reason"], "noMappedGroups");
+
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{tenant}/groups/{group}/mapping"),
+        json!({ "isOrganizationAdmin": true }),
+    )
+    .await
+    .assert_status_is_ok();
+    assert_eq!(read().await["isOrganizationAdmin"], true);
+
+    scim.send(
+        "PATCH",
+        &format!("/Users/{user_id}"),
+        &crate::helpers::ops(json!([{ "op": "replace", "path": "active", "value": false }])),
+    )
+    .await
+    .assert_status_is_ok();
+    assert_eq!(read().await["reason"], "inactive");
+}

@@ -1,0 +1,77 @@
+//! Enforcing what one tenant may hold (`TenantLimits`). Counts are taken inside the
+//! creating transaction: on SQLite the single writer makes them exact, on PostgreSQL the
+//! tenant's row lock does (creates of one tenant wait for each other's commit there).
+
+use entity::{scim_group, scim_user};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use super::tenants;
+use crate::error::Error;
+
+/// What a tenant is over its limit of.
+#[derive(Debug, Clone, Copy)]
+pub enum Held {
+    Users,
+    Groups,
+    MappedGroups,
+}
+
+impl Held {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+            Self::Groups => "groups",
+            Self::MappedGroups => "mapped groups",
+        }
+    }
+}
+
+pub fn reached(held: Held, limit: u64) -> Error {
+    Error::LimitReached(format!(
+        "tenant limit reached: at most {limit} {} per tenant; nothing was created (delete some, or ask the operator to raise the limit)",
+        held.name()
+    ))
+}
+
+/// How many more users the tenant may hold.
+pub async fn users_left(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    limit: u64,
+) -> Result<u64, Error> {
+    let held = scim_user::Entity::find()
+        .filter(scim_user::Column::TenantId.eq(tenant_id))
+        .count(txn)
+        .await?;
+    Ok(limit.saturating_sub(held))
+}
+
+/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more users.
+pub async fn room_for_user(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    limit: u64,
+) -> Result<(), Error> {
+    tenants::lock(txn, tenant_id).await?;
+    if users_left(txn, tenant_id, limit).await? == 0 {
+        return Err(reached(Held::Users, limit));
+    }
+    Ok(())
+}
+
+/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more groups.
+pub async fn room_for_group(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    limit: u64,
+) -> Result<(), Error> {
+    tenants::lock(txn, tenant_id).await?;
+    let held = scim_group::Entity::find()
+        .filter(scim_group::Column::TenantId.eq(tenant_id))
+        .count(txn)
+        .await?;
+    if held >= limit {
+        return Err(reached(Held::Groups, limit));
+    }
+    Ok(())
+}
