@@ -184,6 +184,34 @@ async fn bench(label: &str, database_url: Option<String>) {
         )
         .await;
     }
+    {
+        // A dryRun priority change over the whole tenant: the mapped order reversed.
+        let priority = admin("/group-priority".into());
+        let mut order: Vec<&String> = groups.iter().take(MAPPED).collect();
+        order.reverse();
+        let mut took = Vec::new();
+        let mut changed = 0;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let resp = http
+                .put(format!("{priority}?dryRun=true"))
+                .bearer_auth(key.as_str())
+                .json(&json!({ "groupIds": order }))
+                .send()
+                .await
+                .unwrap();
+            assert!(resp.status().is_success());
+            let preview: Value = resp.json().await.unwrap();
+            took.push(started.elapsed());
+            changed = preview["changes"].as_array().unwrap().len();
+        }
+        took.sort();
+        println!(
+            "{label}: PUT …/group-priority?dryRun=true (500 mapped groups reversed): median {:.1} ms, max {:.1} ms, {changed} users would change",
+            took[took.len() / 2].as_secs_f64() * 1000.0,
+            took[took.len() - 1].as_secs_f64() * 1000.0,
+        );
+    }
 }
 
 #[tokio::main]

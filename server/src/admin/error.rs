@@ -182,9 +182,7 @@ impl From<Error> for AdminError {
         match err {
             Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
             Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
-            Error::LimitReached(message) => {
-                Self::Conflict(body(ErrorCode::LimitReached, message))
-            }
+            Error::LimitReached(message) => Self::Conflict(body(ErrorCode::LimitReached, message)),
             Error::BadReference(message) => {
                 Self::BadRequest(body(ErrorCode::InvalidReference, message))
             }

@@ -13,8 +13,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use super::{
-    limits,
-    Storage,
+    Storage, limits,
     member_changes::MemberChange,
     resources::{Page, Sort, check_version, text},
     unique::SelectUnique,

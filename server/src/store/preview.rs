@@ -79,8 +79,15 @@ pub async fn preview(
                 let before = effective::holding_rows(txn, &tenant_id, scope).await?;
                 match &proposal {
                     Proposal::Map { group_id, spec } => {
-                        mappings::put_in(txn, &actor, &tenant_id, group_id, spec.clone(), max_mapped)
-                            .await?;
+                        mappings::put_in(
+                            txn,
+                            &actor,
+                            &tenant_id,
+                            group_id,
+                            spec.clone(),
+                            max_mapped,
+                        )
+                        .await?;
                     }
                     Proposal::Unmap { group_id } => {
                         mappings::delete_in(txn, &actor, &tenant_id, group_id).await?;

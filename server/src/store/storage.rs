@@ -71,15 +71,14 @@ impl Storage {
         if db::is_postgres_url(url) {
             let pool = observe(db::connect_postgres(url, settings).await?);
             db::migrate(&pool).await?;
-            let storage =
-                Self::assemble(
-                    pool.clone(),
-                    Writes::Concurrent(pool),
-                    None,
-                    health,
-                    None,
-                    settings.limits,
-                );
+            let storage = Self::assemble(
+                pool.clone(),
+                Writes::Concurrent(pool),
+                None,
+                health,
+                None,
+                settings.limits,
+            );
             storage.inner.notifications.listen(storage.reads()).await?;
             return Ok(storage);
         }

@@ -12,8 +12,8 @@ use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TryInto
 
 use super::{
     Storage,
-    limits::{self, Held},
     coalesce::{Coalesced, Results, savepoint, settle},
+    limits::{self, Held},
     users::{insert_values, taken},
 };
 use crate::error::Error;
@@ -81,9 +81,9 @@ async fn insert_within_limit(
         .into_iter()
         .map(|verdict| match verdict {
             Some(err) => Err(err),
-            None => inserted.next().unwrap_or_else(|| {
-                Err(Error::Internal(anyhow::anyhow!("a create got no answer")))
-            }),
+            None => inserted
+                .next()
+                .unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a create got no answer")))),
         })
         .collect()
 }

@@ -13,8 +13,7 @@ use serde_json::{Map, Value};
 
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
-    limits,
-    Storage,
+    Storage, limits,
     unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
     user_creates::NewUser,

@@ -83,7 +83,10 @@ async fn limits_hold(app: TestApp) {
     let resp = scim.post("/Groups", &group("Extra")).await;
     let error = assert_scim_error(resp, StatusCode::FORBIDDEN).await;
     assert!(
-        error["detail"].as_str().unwrap().contains("at most 2 groups"),
+        error["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2 groups"),
         "{error}"
     );
     assert_eq!(total(&scim, "/Groups").await, 2);
