@@ -97,7 +97,7 @@ async fn bench(label: &str, database_url: Option<String>) {
     for (g, group) in groups.iter().enumerate().take(MAPPED) {
         let ids: Vec<&String> = (0..5)
             .filter(|p| (g + p) % 3 == 0)
-            .map(|p| &permission_groups[p][g % 3])
+            .map(|p| &permission_groups[p][(g / 3) % 3])
             .collect();
         let resp = http
             .put(admin(format!("/groups/{group}/mapping")))
