@@ -104,8 +104,8 @@ crate::status_sets! {
     Listing = [400, 401, 429, 500, 503];
     /// `POST /.search`: a listing with a body.
     Search = [400, 401, 413, 415, 429, 500, 503];
-    /// Creating a resource.
-    Creation = [400, 401, 403, 409, 413, 415, 429, 500, 503];
+    /// Creating a resource (404: the tenant was deleted while the create ran).
+    Creation = [400, 401, 403, 404, 409, 413, 415, 429, 500, 503];
     /// Replacing or patching a resource.
     Change = [400, 401, 404, 409, 412, 413, 415, 429, 500, 503];
     /// Deleting a resource.

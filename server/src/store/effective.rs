@@ -189,6 +189,15 @@ struct PermissionGroupRef {
     product_id: String,
 }
 
+/// A product, and one of its permission groups (id, name, access type) if it has any.
+type ProductRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// The tenant's products and their permission groups, in one small query.
 #[derive(Debug, Default)]
 struct TenantProducts {
@@ -198,13 +207,7 @@ struct TenantProducts {
 
 impl TenantProducts {
     async fn read(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, Error> {
-        let rows: Vec<(
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        )> = product::Entity::find()
+        let rows: Vec<ProductRow> = product::Entity::find()
             .select_only()
             .join(JoinType::LeftJoin, product_permission_group())
             .column(product::Column::Id)

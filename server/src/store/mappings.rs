@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use entity::{group_mapping, group_mapping_permission_group, permission_group, scim_group};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -207,6 +207,13 @@ pub async fn put_in(
             row.update(txn).await?.priority
         }
         None => {
+            let mapped = group_mapping::Entity::find()
+                .filter(group_mapping::Column::TenantId.eq(tenant_id))
+                .count(txn)
+                .await?;
+            if mapped >= max_mapped {
+                return Err(limits::reached(Held::MappedGroups, max_mapped));
+            }
             let last: Option<i64> = group_mapping::Entity::find()
                 .select_only()
                 .column_as(group_mapping::Column::Priority.max(), "max")
@@ -215,10 +222,6 @@ pub async fn put_in(
                 .one(txn)
                 .await?
                 .flatten();
-            // The order is dense, so the last place is the number of mapped groups.
-            if u64::try_from(last.unwrap_or(0)).unwrap_or(u64::MAX) >= max_mapped {
-                return Err(limits::reached(Held::MappedGroups, max_mapped));
-            }
             group_mapping::ActiveModel {
                 group_id: Set(group_id.to_owned()),
                 tenant_id: Set(tenant_id.to_owned()),
@@ -336,13 +339,14 @@ pub async fn forget(
     tenant_id: &str,
     group_id: &str,
 ) -> Result<(), Error> {
+    // Locked before reading the priority, so a concurrent reorder cannot move it.
+    tenants::lock(txn, tenant_id).await?;
     let Some(row) = group_mapping::Entity::find_by_id(group_id.to_owned())
         .unique(txn)
         .await?
     else {
         return Ok(());
     };
-    tenants::lock(txn, tenant_id).await?;
     remove(
         txn,
         tenant_id,

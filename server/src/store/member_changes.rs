@@ -159,15 +159,31 @@ async fn apply_together(
                 continue;
             };
             // Arrival order: the last change naming a user decides whether it is a member.
+            // One removed and added again left the group in between: removing it first
+            // makes its membership start anew, as the PATCHes run one by one would.
             let mut member: BTreeMap<&String, bool> = BTreeMap::new();
+            let mut removed: BTreeSet<&String> = BTreeSet::new();
             for &index in &members {
                 let change = &changes[index];
                 member.extend(change.remove.iter().map(|id| (id, false)));
+                removed.extend(change.remove.iter());
                 member.extend(change.add.iter().map(|id| (id, true)));
             }
-            let (add, remove): (Vec<_>, Vec<_>) = member.into_iter().partition(|(_, is)| *is);
+            let (add, remove): (Vec<_>, Vec<_>) = member
+                .into_iter()
+                .partition(|(id, is)| *is && !removed.contains(id));
             let add: Vec<String> = add.into_iter().map(|(id, _)| id.clone()).collect();
-            let remove: Vec<String> = remove.into_iter().map(|(id, _)| id.clone()).collect();
+            let mut remove_then_add: Vec<String> = Vec::new();
+            let remove: Vec<String> = remove
+                .into_iter()
+                .map(|(id, is)| {
+                    if is {
+                        remove_then_add.push(id.clone());
+                    }
+                    id.clone()
+                })
+                .collect();
+            let add = [add, remove_then_add].concat();
             groups::remove_members(&savepoint, group_id, &remove).await?;
             groups::insert_members(&savepoint, tenant_id, group_id, &add, now).await?;
             let first_version = row.version - count + 1;

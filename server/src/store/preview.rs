@@ -10,6 +10,7 @@ use super::{
     audit::Actor,
     effective::{self, HeldProduct, Holding, Scope},
     mappings::{self, MappingSpec},
+    tenants,
 };
 use crate::error::Error;
 
@@ -76,6 +77,8 @@ pub async fn preview(
                     }
                     Proposal::Reorder { .. } => Scope::Tenant,
                 };
+                // Mapping changes of the tenant wait for this one, as for the change itself.
+                tenants::lock(txn, &tenant_id).await?;
                 let before = effective::holding_rows(txn, &tenant_id, scope).await?;
                 match &proposal {
                     Proposal::Map { group_id, spec } => {
@@ -127,7 +130,14 @@ fn compare(mut before: BTreeMap<String, Holding>, after: BTreeMap<String, Holdin
 }
 
 fn shift(user_id: String, was: Holding, will: Holding) -> Option<Shift> {
-    if was == will {
+    // A user in mapped groups that give nothing holds as little as one in none.
+    if (was.organization_admin, was.billing_manager, &was.products)
+        == (
+            will.organization_admin,
+            will.billing_manager,
+            &will.products,
+        )
+    {
         return None;
     }
     let roles = |holding: &Holding| -> BTreeSet<Role> {

@@ -214,8 +214,15 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
+        let postgres = self.backend() == DatabaseBackend::Postgres;
         self.write(move |txn| {
             Box::pin(async move {
+                // One snapshot for the whole rehearsal, so what others commit meanwhile
+                // cannot pass for its effect (SQLite's single writer gives that already).
+                if postgres {
+                    txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        .await?;
+                }
                 let rehearsal = txn.begin().await?;
                 let outcome = work(&rehearsal).await;
                 rehearsal.rollback().await?;

@@ -8,6 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    sea_query::LockType,
 };
 
 use super::{
@@ -61,10 +62,13 @@ pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, E
 }
 
 /// Reads the tenant and, on PostgreSQL, locks its row until the transaction ends, so
-/// concurrent changes to what the tenant owns (token rotation) happen one at a time.
+/// concurrent changes to what the tenant owns (token rotation, mappings, creates counted
+/// against its limits) happen one at a time. `FOR NO KEY UPDATE`: lockers exclude each
+/// other, while inserts that merely reference the tenant (their foreign-key check takes
+/// `KEY SHARE`) are not held up.
 pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, Error> {
     tenant::Entity::find_by_id(id.to_owned())
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .unique(db)
         .await?
         .ok_or_else(|| Error::not_found("tenant", id))

@@ -22,13 +22,10 @@ pub trait SelectUnique<E: EntityTrait> {
 }
 
 impl<E: EntityTrait> SelectUnique<E> for Select<E> {
-    fn unique<'db, C: ConnectionTrait>(
-        self,
-        db: &'db C,
-    ) -> impl Future<Output = Result<Option<E::Model>, DbErr>> + Send + 'db
+    async fn unique<'db, C: ConnectionTrait>(self, db: &'db C) -> Result<Option<E::Model>, DbErr>
     where
         Self: 'db,
     {
-        async move { Ok(self.all(db).await?.into_iter().next()) }
+        Ok(self.all(db).await?.into_iter().next())
     }
 }

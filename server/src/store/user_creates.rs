@@ -42,48 +42,69 @@ fn run<'t>(
 }
 
 /// Refuses the creates past their tenant's user limit (in arrival order), counting each
-/// tenant once for the whole batch, and inserts the others.
+/// tenant once for the whole batch, and inserts the others. A create that fails anyway (a
+/// `userName` taken) gives its place back to the next one refused.
 async fn insert_within_limit(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
     limit: u64,
 ) -> Vec<Result<scim_user::Model, Error>> {
     let mut left: HashMap<String, Result<u64, String>> = HashMap::new();
-    let mut refused: Vec<Option<Error>> = Vec::with_capacity(creates.len());
-    let mut admitted = Vec::with_capacity(creates.len());
-    for pending in creates {
-        let tenant_id = pending.row.tenant_id.as_ref().clone();
-        if !left.contains_key(&tenant_id) {
-            let counted = limits::users_left(txn, &tenant_id, limit)
-                .await
-                .map_err(|err| err.to_string());
-            left.insert(tenant_id.clone(), counted);
-        }
-        let verdict = match left.get_mut(&tenant_id) {
-            Some(Ok(0)) => Some(limits::reached(Held::Users, limit)),
-            Some(Ok(n)) => {
-                *n -= 1;
-                None
+    let mut answers: Vec<Option<Result<scim_user::Model, Error>>> =
+        creates.iter().map(|_| None).collect();
+    let mut waiting: Vec<(usize, NewUser)> = creates.into_iter().enumerate().collect();
+    loop {
+        let (mut admitted, mut places, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+        for (at, pending) in waiting {
+            let tenant_id = pending.row.tenant_id.as_ref().clone();
+            if !left.contains_key(&tenant_id) {
+                let counted = limits::users_left(txn, &tenant_id, limit)
+                    .await
+                    .map_err(|err| err.to_string());
+                left.insert(tenant_id.clone(), counted);
             }
-            Some(Err(err)) => Some(Error::unavailable(
-                format!("counting the tenant's users failed: {err}"),
-                crate::error::DATABASE_RETRY_SECS,
-            )),
-            None => None,
-        };
-        if verdict.is_none() {
-            admitted.push(pending);
+            match left.get_mut(&tenant_id) {
+                Some(Ok(0)) => refused.push((at, pending)),
+                Some(Ok(n)) => {
+                    *n -= 1;
+                    places.push((at, tenant_id));
+                    admitted.push(pending);
+                }
+                Some(Err(err)) => {
+                    answers[at] = Some(Err(Error::unavailable(
+                        format!("counting the tenant's users failed: {err}"),
+                        crate::error::DATABASE_RETRY_SECS,
+                    )));
+                }
+                None => refused.push((at, pending)),
+            }
         }
-        refused.push(verdict);
+        waiting = refused;
+        if admitted.is_empty() {
+            break;
+        }
+        let mut given_back = false;
+        for ((at, tenant_id), result) in places.into_iter().zip(insert(txn, admitted).await) {
+            if result.is_err()
+                && let Some(Ok(n)) = left.get_mut(&tenant_id)
+            {
+                *n += 1;
+                given_back = true;
+            }
+            answers[at] = Some(result);
+        }
+        if !given_back || waiting.is_empty() {
+            break;
+        }
     }
-    let mut inserted = insert(txn, admitted).await.into_iter();
-    refused
+    for (at, _) in waiting {
+        answers[at] = Some(Err(limits::reached(Held::Users, limit)));
+    }
+    answers
         .into_iter()
-        .map(|verdict| match verdict {
-            Some(err) => Err(err),
-            None => inserted
-                .next()
-                .unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a create got no answer")))),
+        .map(|answer| {
+            answer
+                .unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a create got no answer"))))
         })
         .collect()
 }

@@ -20,6 +20,7 @@ fn small() -> Settings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite() {
     limits_hold(TestApp::sqlite_with(small()).await).await;
+    a_failed_create_takes_no_place(TestApp::sqlite_with(small()).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,6 +28,34 @@ async fn postgres() {
     if let Some(app) = TestApp::postgres_with(small()).await {
         limits_hold(app).await;
     }
+    if let Some(app) = TestApp::postgres_with(small()).await {
+        a_failed_create_takes_no_place(app).await;
+    }
+}
+
+/// Two places left and three creates at once, one of them a taken `userName`: the other
+/// two are stored (a create that fails must not hold a place another could use).
+async fn a_failed_create_takes_no_place(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    scim.post("/Users", &user("taken@acme.test"))
+        .await
+        .assert_status(StatusCode::CREATED);
+    let bodies = [
+        user("taken@acme.test"),
+        user("a@acme.test"),
+        user("b@acme.test"),
+    ];
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(bodies.iter().map(|body| scim.post("/Users", body)))
+            .await
+            .iter()
+            .map(|resp| resp.0.status())
+            .collect();
+    assert_eq!(
+        statuses,
+        [StatusCode::CONFLICT, StatusCode::CREATED, StatusCode::CREATED]
+    );
+    assert_eq!(total(&scim, "/Users").await, 3);
 }
 
 fn user(name: &str) -> Value {

@@ -519,6 +519,14 @@ async fn dry_runs_preview_and_write_nothing(app: TestApp) {
     .await;
     assert_eq!(org.permissions("frank").await["reason"], "noMappedGroups");
 
+    // A mapping that gives nothing changes nobody's permissions.
+    let resp = app
+        .admin_put(&app.operator_key, &format!("{unmapped}?dryRun=true"), json!({}))
+        .await;
+    resp.assert_status_is_ok();
+    let preview = json_of(resp).await;
+    assert_eq!(preview["changes"], json!([]), "{preview}");
+
     // Unmapping Owners: alice would lose everything.
     let owners = format!(
         "/admin/v1/tenants/{tenant}/groups/{}/mapping",
