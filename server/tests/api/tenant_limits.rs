@@ -53,7 +53,11 @@ async fn a_failed_create_takes_no_place(app: TestApp) {
             .collect();
     assert_eq!(
         statuses,
-        [StatusCode::CONFLICT, StatusCode::CREATED, StatusCode::CREATED]
+        [
+            StatusCode::CONFLICT,
+            StatusCode::CREATED,
+            StatusCode::CREATED
+        ]
     );
     assert_eq!(total(&scim, "/Users").await, 3);
 }

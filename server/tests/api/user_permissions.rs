@@ -521,7 +521,11 @@ async fn dry_runs_preview_and_write_nothing(app: TestApp) {
 
     // A mapping that gives nothing changes nobody's permissions.
     let resp = app
-        .admin_put(&app.operator_key, &format!("{unmapped}?dryRun=true"), json!({}))
+        .admin_put(
+            &app.operator_key,
+            &format!("{unmapped}?dryRun=true"),
+            json!({}),
+        )
         .await;
     resp.assert_status_is_ok();
     let preview = json_of(resp).await;
