@@ -2,7 +2,7 @@
 
 use poem_openapi::{Enum, Object};
 
-use crate::store::preview::{self, Preview, Role};
+use crate::store::preview::{Preview, Role};
 
 /// A role a change gives or takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -85,7 +85,7 @@ pub fn to_api(preview: Preview) -> PermissionPreview {
                 products: shift
                     .products
                     .into_iter()
-                    .map(|product: preview::ProductShift| ProductPermissionChange {
+                    .map(|product| ProductPermissionChange {
                         product_id: product.product_id,
                         product_name: product.product_name,
                         permission_group_before: product.permission_group_before,

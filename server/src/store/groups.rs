@@ -153,7 +153,13 @@ pub async fn create(
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
-                limits::room_for_group(txn, &tenant_id, storage.limits().groups).await?;
+                limits::make_room(
+                    txn,
+                    &tenant_id,
+                    limits::Held::Groups,
+                    storage.limits().groups,
+                )
+                .await?;
                 let members =
                     existing_users(txn, storage.user_cache(), &tenant_id, &members).await?;
                 let row = row

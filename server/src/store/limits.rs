@@ -2,7 +2,7 @@
 //! creating transaction: on SQLite the single writer makes them exact, on PostgreSQL the
 //! tenant's row lock does (creates of one tenant wait for each other's commit there).
 
-use entity::{scim_group, scim_user};
+use entity::{group_mapping, scim_group, scim_user};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::tenants;
@@ -46,32 +46,46 @@ pub async fn users_left(
     Ok(limit.saturating_sub(held))
 }
 
-/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more users.
-pub async fn room_for_user(
+/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more users or groups.
+pub async fn make_room(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
+    held: Held,
     limit: u64,
 ) -> Result<(), Error> {
     tenants::lock(txn, tenant_id).await?;
-    if users_left(txn, tenant_id, limit).await? == 0 {
-        return Err(reached(Held::Users, limit));
-    }
-    Ok(())
+    ensure_room(txn, tenant_id, held, limit).await
 }
 
-/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more groups.
-pub async fn room_for_group(
+/// Fails if the tenant may hold no more of `held`; the caller holds the tenant's lock.
+pub async fn ensure_room(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
+    held: Held,
     limit: u64,
 ) -> Result<(), Error> {
-    tenants::lock(txn, tenant_id).await?;
-    let held = scim_group::Entity::find()
-        .filter(scim_group::Column::TenantId.eq(tenant_id))
-        .count(txn)
-        .await?;
-    if held >= limit {
-        return Err(reached(Held::Groups, limit));
+    let count = match held {
+        Held::Users => {
+            scim_user::Entity::find()
+                .filter(scim_user::Column::TenantId.eq(tenant_id))
+                .count(txn)
+                .await?
+        }
+        Held::Groups => {
+            scim_group::Entity::find()
+                .filter(scim_group::Column::TenantId.eq(tenant_id))
+                .count(txn)
+                .await?
+        }
+        Held::MappedGroups => {
+            group_mapping::Entity::find()
+                .filter(group_mapping::Column::TenantId.eq(tenant_id))
+                .count(txn)
+                .await?
+        }
+    };
+    if count >= limit {
+        return Err(reached(held, limit));
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use entity::{group_mapping, group_mapping_permission_group, permission_group, scim_group};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -207,13 +207,8 @@ pub async fn put_in(
             row.update(txn).await?.priority
         }
         None => {
-            let mapped = group_mapping::Entity::find()
-                .filter(group_mapping::Column::TenantId.eq(tenant_id))
-                .count(txn)
-                .await?;
-            if mapped >= max_mapped {
-                return Err(limits::reached(Held::MappedGroups, max_mapped));
-            }
+            // The tenant is locked above.
+            limits::ensure_room(txn, tenant_id, Held::MappedGroups, max_mapped).await?;
             let last: Option<i64> = group_mapping::Entity::find()
                 .select_only()
                 .column_as(group_mapping::Column::Priority.max(), "max")

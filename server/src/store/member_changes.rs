@@ -169,21 +169,15 @@ async fn apply_together(
                 removed.extend(change.remove.iter());
                 member.extend(change.add.iter().map(|id| (id, true)));
             }
-            let (add, remove): (Vec<_>, Vec<_>) = member
-                .into_iter()
-                .partition(|(id, is)| *is && !removed.contains(id));
-            let add: Vec<String> = add.into_iter().map(|(id, _)| id.clone()).collect();
-            let mut remove_then_add: Vec<String> = Vec::new();
-            let remove: Vec<String> = remove
-                .into_iter()
-                .map(|(id, is)| {
-                    if is {
-                        remove_then_add.push(id.clone());
-                    }
-                    id.clone()
-                })
-                .collect();
-            let add = [add, remove_then_add].concat();
+            let (mut add, mut remove) = (Vec::new(), Vec::new());
+            for (id, is_member) in member {
+                if !is_member || removed.contains(id) {
+                    remove.push(id.clone());
+                }
+                if is_member {
+                    add.push(id.clone());
+                }
+            }
             groups::remove_members(&savepoint, group_id, &remove).await?;
             groups::insert_members(&savepoint, tenant_id, group_id, &add, now).await?;
             let first_version = row.version - count + 1;

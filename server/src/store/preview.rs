@@ -109,11 +109,10 @@ pub async fn preview(
 }
 
 /// The users whose holdings differ between `before` and `after`.
-fn compare(mut before: BTreeMap<String, Holding>, after: BTreeMap<String, Holding>) -> Preview {
+fn compare(mut before: BTreeMap<String, Holding>, mut after: BTreeMap<String, Holding>) -> Preview {
     let mut users: BTreeSet<String> = before.keys().cloned().collect();
     users.extend(after.keys().cloned());
     let users_considered = users.len();
-    let mut after = after;
     let mut shifts: Vec<Shift> = users
         .into_iter()
         .filter_map(|user_id| {

@@ -4,7 +4,7 @@
 //! it had run alone. If the merged statement fails for any other reason, each create is
 //! retried alone in its own savepoint, so one bad create never fails its neighbours.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 use entity::{scim_user, scim_user_value};
 use sea_orm::sea_query::OnConflict;
@@ -57,26 +57,26 @@ async fn insert_within_limit(
         let (mut admitted, mut places, mut refused) = (Vec::new(), Vec::new(), Vec::new());
         for (at, pending) in waiting {
             let tenant_id = pending.row.tenant_id.as_ref().clone();
-            if !left.contains_key(&tenant_id) {
-                let counted = limits::users_left(txn, &tenant_id, limit)
-                    .await
-                    .map_err(|err| err.to_string());
-                left.insert(tenant_id.clone(), counted);
-            }
-            match left.get_mut(&tenant_id) {
-                Some(Ok(0)) => refused.push((at, pending)),
-                Some(Ok(n)) => {
+            let room = match left.entry(tenant_id.clone()) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => {
+                    let counted = limits::users_left(txn, entry.key(), limit).await;
+                    entry.insert(counted.map_err(|err| err.to_string()))
+                }
+            };
+            match room {
+                Ok(0) => refused.push((at, pending)),
+                Ok(n) => {
                     *n -= 1;
                     places.push((at, tenant_id));
                     admitted.push(pending);
                 }
-                Some(Err(err)) => {
+                Err(err) => {
                     answers[at] = Some(Err(Error::unavailable(
                         format!("counting the tenant's users failed: {err}"),
                         crate::error::DATABASE_RETRY_SECS,
                     )));
                 }
-                None => refused.push((at, pending)),
             }
         }
         waiting = refused;

@@ -146,7 +146,7 @@ pub async fn create(
         let limit = db.limits().users;
         db.write(move |txn| {
             Box::pin(async move {
-                limits::room_for_user(txn, row.tenant_id.as_ref(), limit).await?;
+                limits::make_room(txn, row.tenant_id.as_ref(), limits::Held::Users, limit).await?;
                 let row = row
                     .insert(txn)
                     .await
