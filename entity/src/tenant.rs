@@ -13,6 +13,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name_lc: String,
     pub created_at: DateTimeUtc,
+    /// Bumped by every change to the tenant's products, permission groups or the catalog,
+    /// so cached copies of them can be checked against it.
+    pub permissions_version: i64,
     #[sea_orm(has_many)]
     pub scim_tokens: HasMany<super::scim_token::Entity>,
     #[sea_orm(has_many)]

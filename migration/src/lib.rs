@@ -9,6 +9,7 @@ mod m20261128_000002_create_users_and_groups;
 mod m20261129_000003_create_storage_probe;
 mod m20261129_000004_create_permissions;
 mod m20261129_000005_add_member_since;
+mod m20261129_000006_add_permissions_version;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_create_storage_probe::Migration),
             Box::new(m20261129_000004_create_permissions::Migration),
             Box::new(m20261129_000005_add_member_since::Migration),
+            Box::new(m20261129_000006_add_permissions_version::Migration),
         ]
     }
 }

@@ -238,8 +238,7 @@ impl UserPermissionsApi {
         user_id: Path<String>,
     ) -> Result<EffectivePermissionsResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
-        let effective =
-            effective::of_user(state.db.reads(), &tenant_id, UserKey::Id(&user_id)).await?;
+        let effective = effective::of_user(&state.db, &tenant_id, UserKey::Id(&user_id)).await?;
         Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
     }
 
@@ -277,7 +276,7 @@ impl UserPermissionsApi {
                 );
             }
         };
-        let effective = effective::of_user(state.db.reads(), &tenant_id, key).await?;
+        let effective = effective::of_user(&state.db, &tenant_id, key).await?;
         Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
     }
 

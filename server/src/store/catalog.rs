@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{
     Storage,
     audit::{self, Actor, Change},
+    grant_lookups,
     pages::{self, Order},
     unique::SelectUnique,
 };
@@ -77,6 +78,7 @@ pub async fn create(
 ) -> Result<permission::Model, Error> {
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::catalog_changed(txn).await?;
             let row = permission::ActiveModel {
                 name: Set(name.clone()),
                 access: Set(access.as_str().to_owned()),
@@ -105,6 +107,7 @@ pub async fn create(
 pub async fn delete(db: &Storage, actor: Actor, name: String) -> Result<(), Error> {
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::catalog_changed(txn).await?;
             let row = permission::Entity::find_by_id(name.clone())
                 .unique(txn)
                 .await?

@@ -5,7 +5,8 @@ use std::{path::Path, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, IsolationLevel, TransactionTrait,
     sqlx::{
         self,
         sqlite::{SqliteJournalMode, SqliteSynchronous},
@@ -34,6 +35,21 @@ pub fn is_sqlite_memory_url(url: &str) -> bool {
 
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// A read-only transaction that sees one snapshot throughout: SQLite's do (WAL), on
+/// PostgreSQL that takes REPEATABLE READ.
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, Error> {
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let (isolation, access) = if postgres {
+        (
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(db.begin_with_config(isolation, access).await?)
 }
 
 /// What a SQLite connection is for.

@@ -1,27 +1,32 @@
 //! Effective permissions (ConfigCat's rules), computed from the database on every read, so
 //! every change (membership over SCIM, deactivation, mappings, priorities) counts at the
-//! next read on every replica. A user is an organization admin if any of its mapped groups
+//! next read on every replica (what is kept in memory is checked against the database at
+//! each read, see `grant_lookups.rs`). A user is an organization admin if any of its mapped groups
 //! is, a billing manager likewise; for each product it gets the permission group of its
 //! highest-priority group that names one; an organization admin holds every permission of
 //! every product; an inactive user, or one in no mapped group, holds nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
 
 use entity::{
-    group_mapping, group_mapping_permission_group, group_member, permission, permission_group,
-    product, scim_group, scim_user,
+    group_mapping, group_mapping_permission_group, group_member, permission_group, scim_group,
+    scim_user, tenant,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select, TransactionTrait, sea_query::Query,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select, TransactionTrait,
+    sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement, UnionType},
 };
 
 use super::{
-    catalog,
+    Storage, db,
+    grant_lookups::{Lookups, TenantProducts},
     products::{self, AccessType},
-    unique::SelectUnique,
 };
 use crate::error::Error;
 
@@ -68,31 +73,11 @@ pub enum Nothing {
 
 #[derive(Debug, Clone)]
 pub struct Effective {
-    pub user: scim_user::Model,
+    pub user: SignedUser,
     pub organization_admin_via: Vec<Via>,
     pub billing_manager_via: Vec<Via>,
     pub products: Vec<ProductGrant>,
     pub nothing: Option<Nothing>,
-}
-
-async fn find_user(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
-    key: &UserKey<'_>,
-) -> Result<scim_user::Model, Error> {
-    let query = scim_user::Entity::find().filter(scim_user::Column::TenantId.eq(tenant_id));
-    let (query, shown) = match key {
-        UserKey::Id(id) => (query.filter(scim_user::Column::Id.eq(*id)), *id),
-        UserKey::UserName(name) => (
-            query.filter(scim_user::Column::UserNameLc.eq(name.to_lowercase())),
-            *name,
-        ),
-        UserKey::ExternalId(id) => (query.filter(scim_user::Column::ExternalId.eq(*id)), *id),
-    };
-    query
-        .unique(db)
-        .await?
-        .ok_or_else(|| Error::not_found("user", shown))
 }
 
 /// The joins these reads take, each from the table on its left.
@@ -181,67 +166,6 @@ fn grant_rows() -> Select<group_member::Entity> {
         .column(group_mapping_permission_group::Column::PermissionGroupId)
 }
 
-/// A permission group as grants need it.
-#[derive(Debug)]
-struct PermissionGroupRef {
-    name: String,
-    access_type: AccessType,
-    product_id: String,
-}
-
-/// A product, and one of its permission groups (id, name, access type) if it has any.
-type ProductRow = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// The tenant's products and their permission groups, in one small query.
-#[derive(Debug, Default)]
-struct TenantProducts {
-    names: BTreeMap<String, String>,
-    permission_groups: HashMap<String, PermissionGroupRef>,
-}
-
-impl TenantProducts {
-    async fn read(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, Error> {
-        let rows: Vec<ProductRow> = product::Entity::find()
-            .select_only()
-            .join(JoinType::LeftJoin, product_permission_group())
-            .column(product::Column::Id)
-            .column(product::Column::Name)
-            .column_as(permission_group::Column::Id, "permission_group_id")
-            .column_as(permission_group::Column::Name, "permission_group_name")
-            .column(permission_group::Column::AccessType)
-            .filter(product::Column::TenantId.eq(tenant_id))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let mut products = Self::default();
-        for (product_id, product_name, id, name, access) in rows {
-            if let (Some(id), Some(name), Some(access)) = (id, name, access) {
-                let group = PermissionGroupRef {
-                    name,
-                    access_type: AccessType::of(&access),
-                    product_id: product_id.clone(),
-                };
-                products.permission_groups.insert(id, group);
-            }
-            products.names.insert(product_id, product_name);
-        }
-        Ok(products)
-    }
-}
-
-fn product_permission_group() -> RelationDef {
-    product::Entity::belongs_to(permission_group::Entity)
-        .from(product::Column::Id)
-        .to(permission_group::Column::ProductId)
-        .into()
-}
-
 /// One user's mapped groups in priority order, and per product the permission groups they
 /// name, highest priority first.
 #[derive(Debug, Default)]
@@ -301,68 +225,6 @@ impl Ranked {
     fn is_organization_admin(&self) -> bool {
         !self.organization_admin_via.is_empty()
     }
-
-    fn winners(&self) -> impl Iterator<Item = &Contender> {
-        self.by_product
-            .values()
-            .filter_map(|contenders| contenders.first())
-    }
-}
-
-/// What grants are resolved against: the tenant's products and permission groups, the
-/// catalog (for `full` and `readOnly` groups and organization admins) and what `custom`
-/// groups list.
-#[derive(Debug, Default)]
-struct Lookups {
-    products: TenantProducts,
-    catalog: Vec<permission::Model>,
-    listed: HashMap<String, Vec<String>>,
-}
-
-impl Lookups {
-    /// Only what `ranked` needs: the sign-in read skips what it can.
-    async fn complete_for(
-        db: &impl ConnectionTrait,
-        products: TenantProducts,
-        ranked: &Ranked,
-    ) -> Result<Self, Error> {
-        let admin = ranked.is_organization_admin();
-        let catalog = if admin
-            || ranked
-                .winners()
-                .any(|winner| winner.access_type != AccessType::Custom)
-        {
-            catalog::all(db).await?
-        } else {
-            Vec::new()
-        };
-        let custom: Vec<String> = ranked
-            .winners()
-            .filter(|winner| winner.access_type == AccessType::Custom && !admin)
-            .map(|winner| winner.id.clone())
-            .collect();
-        Ok(Self {
-            products,
-            catalog,
-            listed: products::listed_permissions(db, &custom).await?,
-        })
-    }
-
-    /// Everything any grant of the tenant can need.
-    async fn for_tenant(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, Error> {
-        let products = TenantProducts::read(db, tenant_id).await?;
-        let custom: Vec<String> = products
-            .permission_groups
-            .iter()
-            .filter(|(_, group)| group.access_type == AccessType::Custom)
-            .map(|(id, _)| id.clone())
-            .collect();
-        Ok(Self {
-            catalog: catalog::all(db).await?,
-            listed: products::listed_permissions(db, &custom).await?,
-            products,
-        })
-    }
 }
 
 /// The product grants of `ranked`, by product name.
@@ -421,52 +283,245 @@ fn grants(ranked: &Ranked, lookups: &Lookups) -> Vec<ProductGrant> {
     granted
 }
 
-/// The user's effective permissions, read in one transaction so they come from one
-/// consistent state of the database.
-pub async fn of_user(
-    db: &DatabaseConnection,
-    tenant_id: &str,
-    key: UserKey<'_>,
-) -> Result<Effective, Error> {
-    let txn = db.begin().await?;
-    let effective = compute(&txn, tenant_id, key).await;
-    txn.commit().await?;
-    effective
+/// The user as the sign-in read sees it.
+#[derive(Debug, Clone)]
+pub struct SignedUser {
+    pub id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
 }
 
-async fn compute(
-    db: &impl ConnectionTrait,
+/// A row of the sign-in read: the user's own (`kind` 0, with its tenant's permissions
+/// version) or, for an active user, one per mapped group it is in and permission group
+/// that group names (`kind` 1).
+#[derive(Debug, FromQueryResult)]
+struct SignInRow {
+    kind: i32,
+    user_id: String,
+    user_name: Option<String>,
+    external_id: Option<String>,
+    active: Option<bool>,
+    permissions_version: Option<i64>,
+    group_id: Option<String>,
+    display_name: Option<String>,
+    priority: Option<i64>,
+    is_organization_admin: Option<bool>,
+    is_billing_manager: Option<bool>,
+    added_at: Option<DateTime<Utc>>,
+    permission_group_id: Option<String>,
+}
+
+/// Both kinds of rows in one statement, hence from one snapshot of the database without
+/// a transaction around them.
+fn sign_in_statement(tenant_id: &str, key: &UserKey<'_>) -> SelectStatement {
+    let user_is = Condition::all()
+        .add(scim_user::Column::TenantId.eq(tenant_id))
+        .add(match key {
+            UserKey::Id(id) => scim_user::Column::Id.eq(*id),
+            UserKey::UserName(name) => scim_user::Column::UserNameLc.eq(name.to_lowercase()),
+            UserKey::ExternalId(id) => scim_user::Column::ExternalId.eq(*id),
+        });
+    let null = || Expr::cust("NULL");
+    let mut grants = Query::select();
+    grants
+        .expr_as(Expr::cust("1"), "kind")
+        .expr_as(scim_user::Column::Id.into_expr(), "user_id")
+        .expr_as(null(), "user_name")
+        .expr_as(null(), "external_id")
+        .expr_as(null(), "active")
+        .expr_as(null(), "permissions_version")
+        .expr_as(group_member::Column::GroupId.into_expr(), "group_id")
+        .expr_as(scim_group::Column::DisplayName.into_expr(), "display_name")
+        .expr_as(group_mapping::Column::Priority.into_expr(), "priority")
+        .expr_as(
+            group_mapping::Column::IsOrganizationAdmin.into_expr(),
+            "is_organization_admin",
+        )
+        .expr_as(
+            group_mapping::Column::IsBillingManager.into_expr(),
+            "is_billing_manager",
+        )
+        .expr_as(group_member::Column::AddedAt.into_expr(), "added_at")
+        .expr_as(
+            group_mapping_permission_group::Column::PermissionGroupId.into_expr(),
+            "permission_group_id",
+        )
+        .from(scim_user::Entity)
+        .inner_join(
+            group_member::Entity,
+            group_member::Column::UserId
+                .into_expr()
+                .equals(scim_user::Column::Id.as_column_ref()),
+        )
+        .inner_join(
+            group_mapping::Entity,
+            group_mapping::Column::GroupId
+                .into_expr()
+                .equals(group_member::Column::GroupId.as_column_ref()),
+        )
+        .inner_join(
+            scim_group::Entity,
+            scim_group::Column::Id
+                .into_expr()
+                .equals(group_member::Column::GroupId.as_column_ref()),
+        )
+        .left_join(
+            group_mapping_permission_group::Entity,
+            group_mapping_permission_group::Column::GroupId
+                .into_expr()
+                .equals(group_member::Column::GroupId.as_column_ref()),
+        )
+        .cond_where(user_is.clone())
+        .and_where(scim_user::Column::Active.eq(true));
+    let mut user = Query::select();
+    user.expr_as(Expr::cust("0"), "kind")
+        .expr_as(scim_user::Column::Id.into_expr(), "user_id")
+        .expr_as(scim_user::Column::UserName.into_expr(), "user_name")
+        .expr_as(scim_user::Column::ExternalId.into_expr(), "external_id")
+        .expr_as(scim_user::Column::Active.into_expr(), "active")
+        .expr_as(
+            tenant::Column::PermissionsVersion.into_expr(),
+            "permissions_version",
+        );
+    for column in [
+        "group_id",
+        "display_name",
+        "priority",
+        "is_organization_admin",
+        "is_billing_manager",
+        "added_at",
+        "permission_group_id",
+    ] {
+        user.expr_as(null(), column);
+    }
+    user.from(scim_user::Entity)
+        .inner_join(
+            tenant::Entity,
+            tenant::Column::Id
+                .into_expr()
+                .equals(scim_user::Column::TenantId.as_column_ref()),
+        )
+        .cond_where(user_is)
+        .union(UnionType::All, grants);
+    user
+}
+
+/// One sign-in read: the user, its tenant's permissions version and its grant rows.
+struct SignIn {
+    user: SignedUser,
+    permissions_version: i64,
+    rows: Vec<GrantRow>,
+}
+
+impl SignIn {
+    async fn read(
+        db: &impl ConnectionTrait,
+        tenant_id: &str,
+        key: &UserKey<'_>,
+    ) -> Result<Self, Error> {
+        let statement = db
+            .get_database_backend()
+            .build(&sign_in_statement(tenant_id, key));
+        let mut user = None;
+        let mut rows = Vec::new();
+        for row in SignInRow::find_by_statement(statement).all(db).await? {
+            if row.kind == 0 {
+                user = Some((
+                    SignedUser {
+                        id: row.user_id,
+                        user_name: row.user_name.unwrap_or_default(),
+                        external_id: row.external_id,
+                        active: row.active.unwrap_or(false),
+                    },
+                    row.permissions_version.unwrap_or_default(),
+                ));
+                continue;
+            }
+            rows.push(GrantRow {
+                user_id: row.user_id,
+                group_id: row.group_id.unwrap_or_default(),
+                display_name: row.display_name.unwrap_or_default(),
+                priority: row.priority.unwrap_or_default(),
+                is_organization_admin: row.is_organization_admin.unwrap_or(false),
+                is_billing_manager: row.is_billing_manager.unwrap_or(false),
+                added_at: row.added_at,
+                permission_group_id: row.permission_group_id,
+            });
+        }
+        let (user, permissions_version) = user.ok_or_else(|| {
+            let shown = match key {
+                UserKey::Id(shown) | UserKey::UserName(shown) | UserKey::ExternalId(shown) => {
+                    *shown
+                }
+            };
+            Error::not_found("user", shown)
+        })?;
+        Ok(Self {
+            user,
+            permissions_version,
+            rows,
+        })
+    }
+
+    fn nothing(&self) -> Option<Nothing> {
+        if !self.user.active {
+            Some(Nothing::Inactive)
+        } else if self.rows.is_empty() {
+            Some(Nothing::NoMappedGroups)
+        } else {
+            None
+        }
+    }
+
+    fn resolve(self, lookups: &Lookups) -> Effective {
+        let mut effective = Effective {
+            nothing: self.nothing(),
+            user: self.user,
+            organization_admin_via: Vec::new(),
+            billing_manager_via: Vec::new(),
+            products: Vec::new(),
+        };
+        if effective.nothing.is_none() {
+            let ranked = Ranked::of(self.rows, &lookups.products);
+            effective.products = grants(&ranked, lookups);
+            effective.organization_admin_via = ranked.organization_admin_via;
+            effective.billing_manager_via = ranked.billing_manager_via;
+        }
+        effective
+    }
+}
+
+/// The user's effective permissions, from one consistent state of the database: usually
+/// one statement, resolved against this process's copy of the tenant's lookups when the
+/// version read with the user says it is current.
+pub async fn of_user(
+    storage: &Storage,
     tenant_id: &str,
     key: UserKey<'_>,
 ) -> Result<Effective, Error> {
-    let user = find_user(db, tenant_id, &key).await?;
-    let mut effective = Effective {
-        user,
-        organization_admin_via: Vec::new(),
-        billing_manager_via: Vec::new(),
-        products: Vec::new(),
-        nothing: None,
-    };
-    if !effective.user.active {
-        effective.nothing = Some(Nothing::Inactive);
-        return Ok(effective);
+    let sign_in = SignIn::read(storage.reads(), tenant_id, &key).await?;
+    if sign_in.nothing().is_some() {
+        return Ok(sign_in.resolve(&Lookups::default()));
     }
-    let rows: Vec<GrantRow> = grant_rows()
-        .filter(group_member::Column::UserId.eq(&effective.user.id))
-        .into_model()
-        .all(db)
-        .await?;
-    if rows.is_empty() {
-        effective.nothing = Some(Nothing::NoMappedGroups);
-        return Ok(effective);
+    let cache = storage.grant_lookups();
+    if let Some(lookups) = cache.get(tenant_id, sign_in.permissions_version) {
+        return Ok(sign_in.resolve(&lookups));
     }
-    let products = TenantProducts::read(db, tenant_id).await?;
-    let ranked = Ranked::of(rows, &products);
-    let lookups = Lookups::complete_for(db, products, &ranked).await?;
-    effective.products = grants(&ranked, &lookups);
-    effective.organization_admin_via = ranked.organization_admin_via;
-    effective.billing_manager_via = ranked.billing_manager_via;
-    Ok(effective)
+    // Not kept, or kept at another version: read both again in one snapshot and keep
+    // the lookups for the next reads.
+    let txn = db::begin_snapshot(storage.reads()).await?;
+    let read = async {
+        let sign_in = SignIn::read(&txn, tenant_id, &key).await?;
+        let lookups = Lookups::read(&txn, tenant_id).await?;
+        Ok::<_, Error>((sign_in, lookups))
+    }
+    .await;
+    txn.commit().await?;
+    let (sign_in, lookups) = read?;
+    let lookups = Arc::new(lookups);
+    cache.keep(tenant_id, sign_in.permissions_version, Arc::clone(&lookups));
+    Ok(sign_in.resolve(&lookups))
 }
 
 /// What a change to mappings can alter for a user: its roles, and per product the
@@ -528,7 +583,7 @@ pub async fn holding_rows(
     }
     Ok(HoldingRows {
         rows: query.into_model().all(db).await?,
-        lookups: Lookups::for_tenant(db, tenant_id).await?,
+        lookups: Lookups::read(db, tenant_id).await?,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod coalesce;
 pub mod credentials;
 pub mod db;
 pub mod effective;
+pub mod grant_lookups;
 pub mod groups;
 pub mod health;
 pub mod limits;

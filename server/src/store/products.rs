@@ -18,6 +18,7 @@ use super::{
     Storage,
     audit::{self, Actor, Change},
     catalog::{self, Access},
+    grant_lookups,
     pages::{self, Order},
     tenants,
     unique::SelectUnique,
@@ -100,6 +101,7 @@ pub async fn create(
     let tenant_id = tenant_id.to_owned();
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::changed(txn, &tenant_id).await?;
             tenants::get(txn, &tenant_id).await?;
             let row = product::ActiveModel {
                 id: Set(uuid::Uuid::now_v7().to_string()),
@@ -167,6 +169,7 @@ pub async fn rename(
     let (tenant_id, product_id) = (tenant_id.to_owned(), product_id.to_owned());
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::changed(txn, &tenant_id).await?;
             let before = get(txn, &tenant_id, &product_id).await?;
             let mut row = before.clone().into_active_model();
             row.name_lc = Set(name.to_lowercase());
@@ -199,6 +202,7 @@ pub async fn delete(
     let (tenant_id, product_id) = (tenant_id.to_owned(), product_id.to_owned());
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::changed(txn, &tenant_id).await?;
             let before = get(txn, &tenant_id, &product_id).await?;
             delete_in(txn, &product_id).await?;
             let change = Change {
@@ -398,6 +402,7 @@ pub async fn create_group(
     let (tenant_id, product_id) = (tenant_id.to_owned(), product_id.to_owned());
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::changed(txn, &tenant_id).await?;
             get(txn, &tenant_id, &product_id).await?;
             check(txn, &spec).await?;
             let row = permission_group::ActiveModel {
@@ -475,6 +480,7 @@ pub async fn replace_group(
     );
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::changed(txn, &tenant_id).await?;
             let before = get_group_in(txn, &tenant_id, &product_id, &group_id).await?;
             check(txn, &spec).await?;
             let mut row = before.row.clone().into_active_model();
@@ -518,6 +524,7 @@ pub async fn delete_group(
     );
     db.write(move |txn| {
         Box::pin(async move {
+            grant_lookups::changed(txn, &tenant_id).await?;
             let before = get_group_in(txn, &tenant_id, &product_id, &group_id).await?;
             let users = mapped_groups(txn, &group_id).await?;
             if !users.is_empty() && !force {

@@ -13,6 +13,7 @@ use sea_orm::{
 use super::{
     checkpointer::Checkpointer,
     db,
+    grant_lookups::LookupsCache,
     health::StorageHealth,
     member_changes::{MemberChanges, member_changes},
     notify::Notifications,
@@ -46,6 +47,7 @@ struct Inner {
     user_creates: Option<Arc<UserCreates>>,
     member_changes: Option<Arc<MemberChanges>>,
     limits: TenantLimits,
+    grant_lookups: LookupsCache,
 }
 
 enum Writes {
@@ -156,6 +158,7 @@ impl Storage {
                 member_changes,
                 users,
                 limits,
+                grant_lookups: LookupsCache::default(),
             }),
         }
     }
@@ -176,6 +179,12 @@ impl Storage {
     /// The cache of users, where there is one (see `user_cache.rs`).
     pub fn user_cache(&self) -> Option<&UserCache> {
         self.inner.users.as_ref()
+    }
+
+    /// What this process keeps of each tenant's products and catalog (see
+    /// `grant_lookups.rs`).
+    pub fn grant_lookups(&self) -> &LookupsCache {
+        &self.inner.grant_lookups
     }
 
     /// The pool for reads. On SQLite its connections never write.

@@ -24,6 +24,7 @@ pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tena
         name: Set(name.to_owned()),
         name_lc: Set(name.to_lowercase()),
         created_at: Set(now),
+        permissions_version: Set(0),
     };
     let name = name.to_owned();
     db.write(move |txn| {

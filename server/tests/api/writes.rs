@@ -22,6 +22,7 @@ fn new_tenant(name: &str) -> tenant::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         name: Set(name.to_owned()),
         name_lc: Set(name.to_lowercase()),
+        permissions_version: Set(0),
         created_at: Set(chrono::Utc::now()),
     }
 }
