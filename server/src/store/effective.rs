@@ -18,9 +18,10 @@ use entity::{
     scim_user, tenant,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select, TransactionTrait,
-    sea_query::{Condition, Expr, ExprTrait, Query, SelectStatement, UnionType},
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect, RelationDef, Select,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 
 use super::{
@@ -292,68 +293,42 @@ pub struct SignedUser {
     pub active: bool,
 }
 
-/// A row of the sign-in read: the user's own (`kind` 0, with its tenant's permissions
-/// version) or, for an active user, one per mapped group it is in and permission group
-/// that group names (`kind` 1).
+/// The sign-in read's one row: the user, its tenant's permissions version and, for an
+/// active user, its grant rows as one JSON array of `GrantTuple`s (absent on PostgreSQL
+/// when there are none). One row rather than one per group: each row costs the SQLite
+/// driver a hand-over between threads and a copy of every value.
 #[derive(Debug, FromQueryResult)]
 struct SignInRow {
-    kind: i32,
     user_id: String,
-    user_name: Option<String>,
+    user_name: String,
     external_id: Option<String>,
-    active: Option<bool>,
-    permissions_version: Option<i64>,
-    group_id: Option<String>,
-    display_name: Option<String>,
-    priority: Option<i64>,
-    is_organization_admin: Option<bool>,
-    is_billing_manager: Option<bool>,
-    added_at: Option<DateTime<Utc>>,
-    permission_group_id: Option<String>,
+    active: bool,
+    permissions_version: i64,
+    grants: Option<String>,
 }
 
-/// Both kinds of rows in one statement, hence from one snapshot of the database without
-/// a transaction around them.
-fn sign_in_statement(tenant_id: &str, key: &UserKey<'_>) -> SelectStatement {
-    let user_is = Condition::all()
-        .add(scim_user::Column::TenantId.eq(tenant_id))
-        .add(match key {
-            UserKey::Id(id) => scim_user::Column::Id.eq(*id),
-            UserKey::UserName(name) => scim_user::Column::UserNameLc.eq(name.to_lowercase()),
-            UserKey::ExternalId(id) => scim_user::Column::ExternalId.eq(*id),
-        });
-    let null = || Expr::cust("NULL");
+/// A grant row as the aggregate spells it: group id, display name, priority, organization
+/// admin and billing manager (0 or 1), member since (RFC 3339) and the permission group
+/// the group names, if any.
+#[derive(Debug, serde::Deserialize)]
+struct GrantTuple(String, String, i64, u8, u8, Option<String>, Option<String>);
+
+/// Everything in one statement, hence from one snapshot of the database without a
+/// transaction around it.
+fn sign_in_statement(
+    backend: DatabaseBackend,
+    tenant_id: &str,
+    key: &UserKey<'_>,
+) -> SelectStatement {
+    const GRANT: &str = r#""group_member"."group_id", "scim_group"."display_name", "group_mapping"."priority", CASE WHEN "group_mapping"."is_organization_admin" THEN 1 ELSE 0 END, CASE WHEN "group_mapping"."is_billing_manager" THEN 1 ELSE 0 END, "group_member"."added_at", "group_mapping_permission_group"."permission_group_id""#;
+    let aggregate = match backend {
+        DatabaseBackend::Postgres => format!("CAST(json_agg(json_build_array({GRANT})) AS text)"),
+        _ => format!("json_group_array(json_array({GRANT}))"),
+    };
     let mut grants = Query::select();
     grants
-        .expr_as(Expr::cust("1"), "kind")
-        .expr_as(scim_user::Column::Id.into_expr(), "user_id")
-        .expr_as(null(), "user_name")
-        .expr_as(null(), "external_id")
-        .expr_as(null(), "active")
-        .expr_as(null(), "permissions_version")
-        .expr_as(group_member::Column::GroupId.into_expr(), "group_id")
-        .expr_as(scim_group::Column::DisplayName.into_expr(), "display_name")
-        .expr_as(group_mapping::Column::Priority.into_expr(), "priority")
-        .expr_as(
-            group_mapping::Column::IsOrganizationAdmin.into_expr(),
-            "is_organization_admin",
-        )
-        .expr_as(
-            group_mapping::Column::IsBillingManager.into_expr(),
-            "is_billing_manager",
-        )
-        .expr_as(group_member::Column::AddedAt.into_expr(), "added_at")
-        .expr_as(
-            group_mapping_permission_group::Column::PermissionGroupId.into_expr(),
-            "permission_group_id",
-        )
-        .from(scim_user::Entity)
-        .inner_join(
-            group_member::Entity,
-            group_member::Column::UserId
-                .into_expr()
-                .equals(scim_user::Column::Id.as_column_ref()),
-        )
+        .expr(Expr::cust(aggregate))
+        .from(group_member::Entity)
         .inner_join(
             group_mapping::Entity,
             group_mapping::Column::GroupId
@@ -372,10 +347,18 @@ fn sign_in_statement(tenant_id: &str, key: &UserKey<'_>) -> SelectStatement {
                 .into_expr()
                 .equals(group_member::Column::GroupId.as_column_ref()),
         )
-        .cond_where(user_is.clone())
+        .and_where(
+            group_member::Column::UserId
+                .into_expr()
+                .equals(scim_user::Column::Id.as_column_ref()),
+        )
         .and_where(scim_user::Column::Active.eq(true));
-    let mut user = Query::select();
-    user.expr_as(Expr::cust("0"), "kind")
+    let user_is = match key {
+        UserKey::Id(id) => scim_user::Column::Id.eq(*id),
+        UserKey::UserName(name) => scim_user::Column::UserNameLc.eq(name.to_lowercase()),
+        UserKey::ExternalId(id) => scim_user::Column::ExternalId.eq(*id),
+    };
+    Query::select()
         .expr_as(scim_user::Column::Id.into_expr(), "user_id")
         .expr_as(scim_user::Column::UserName.into_expr(), "user_name")
         .expr_as(scim_user::Column::ExternalId.into_expr(), "external_id")
@@ -383,28 +366,18 @@ fn sign_in_statement(tenant_id: &str, key: &UserKey<'_>) -> SelectStatement {
         .expr_as(
             tenant::Column::PermissionsVersion.into_expr(),
             "permissions_version",
-        );
-    for column in [
-        "group_id",
-        "display_name",
-        "priority",
-        "is_organization_admin",
-        "is_billing_manager",
-        "added_at",
-        "permission_group_id",
-    ] {
-        user.expr_as(null(), column);
-    }
-    user.from(scim_user::Entity)
+        )
+        .expr_as(Expr::SubQuery(None, Box::new(grants.into())), "grants")
+        .from(scim_user::Entity)
         .inner_join(
             tenant::Entity,
             tenant::Column::Id
                 .into_expr()
                 .equals(scim_user::Column::TenantId.as_column_ref()),
         )
-        .cond_where(user_is)
-        .union(UnionType::All, grants);
-    user
+        .and_where(scim_user::Column::TenantId.eq(tenant_id))
+        .and_where(user_is)
+        .to_owned()
 }
 
 /// One sign-in read: the user, its tenant's permissions version and its grant rows.
@@ -420,46 +393,56 @@ impl SignIn {
         tenant_id: &str,
         key: &UserKey<'_>,
     ) -> Result<Self, Error> {
-        let statement = db
-            .get_database_backend()
-            .build(&sign_in_statement(tenant_id, key));
-        let mut user = None;
-        let mut rows = Vec::new();
-        for row in SignInRow::find_by_statement(statement).all(db).await? {
-            if row.kind == 0 {
-                user = Some((
-                    SignedUser {
-                        id: row.user_id,
-                        user_name: row.user_name.unwrap_or_default(),
-                        external_id: row.external_id,
-                        active: row.active.unwrap_or(false),
-                    },
-                    row.permissions_version.unwrap_or_default(),
-                ));
-                continue;
-            }
+        let backend = db.get_database_backend();
+        let statement = backend.build(&sign_in_statement(backend, tenant_id, key));
+        let row = SignInRow::find_by_statement(statement)
+            .one(db)
+            .await?
+            .ok_or_else(|| {
+                let shown = match key {
+                    UserKey::Id(shown) | UserKey::UserName(shown) | UserKey::ExternalId(shown) => {
+                        *shown
+                    }
+                };
+                Error::not_found("user", shown)
+            })?;
+        let tuples: Vec<GrantTuple> = match row.grants.as_deref() {
+            Some(json) => serde_json::from_str(json).map_err(|err| {
+                DbErr::Type(format!(
+                    "the grants of user {} read back as {err}",
+                    row.user_id
+                ))
+            })?,
+            None => Vec::new(),
+        };
+        let mut rows = Vec::with_capacity(tuples.len());
+        for GrantTuple(group_id, display_name, priority, admin, billing, since, named) in tuples {
+            let added_at = since
+                .map(|since| {
+                    DateTime::parse_from_rfc3339(&since)
+                        .map(|at| at.with_timezone(&Utc))
+                        .map_err(|err| DbErr::Type(format!("member since {since:?}: {err}")))
+                })
+                .transpose()?;
             rows.push(GrantRow {
-                user_id: row.user_id,
-                group_id: row.group_id.unwrap_or_default(),
-                display_name: row.display_name.unwrap_or_default(),
-                priority: row.priority.unwrap_or_default(),
-                is_organization_admin: row.is_organization_admin.unwrap_or(false),
-                is_billing_manager: row.is_billing_manager.unwrap_or(false),
-                added_at: row.added_at,
-                permission_group_id: row.permission_group_id,
+                user_id: row.user_id.clone(),
+                group_id,
+                display_name,
+                priority,
+                is_organization_admin: admin != 0,
+                is_billing_manager: billing != 0,
+                added_at,
+                permission_group_id: named,
             });
         }
-        let (user, permissions_version) = user.ok_or_else(|| {
-            let shown = match key {
-                UserKey::Id(shown) | UserKey::UserName(shown) | UserKey::ExternalId(shown) => {
-                    *shown
-                }
-            };
-            Error::not_found("user", shown)
-        })?;
         Ok(Self {
-            user,
-            permissions_version,
+            user: SignedUser {
+                id: row.user_id,
+                user_name: row.user_name,
+                external_id: row.external_id,
+                active: row.active,
+            },
+            permissions_version: row.permissions_version,
             rows,
         })
     }

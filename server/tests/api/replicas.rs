@@ -59,7 +59,7 @@ async fn revocation_and_rotation_reach_every_replica() {
 }
 
 /// Effective permissions read through a second server follow changes made through the
-/// first, at the very next read: nothing about them is cached.
+/// first, at the very next read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permission_changes_are_seen_by_every_replica() {
     let Some(app) = TestApp::postgres().await else {
@@ -100,4 +100,71 @@ async fn permission_changes_are_seen_by_every_replica() {
     .await
     .assert_status_is_ok();
     assert_eq!(read().await["reason"], "inactive");
+}
+
+/// What a replica keeps of a tenant's products and catalog in memory is checked against
+/// the database at each read: a change made through another server counts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_changes_are_seen_by_every_replica() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let replica = app.replica().await;
+    let scim = app.scim("Acme").await;
+    let tenant = scim.tenant.clone();
+    let user = scim
+        .create_user(json!({ "userName": "ada@acme.test", "active": true }))
+        .await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let group = scim
+        .create_group(json!({ "displayName": "Devs", "members": [{ "value": user_id }] }))
+        .await;
+    let product = app.create_product(&tenant, "Main").await;
+    let developers = app
+        .create_permission_group(
+            &tenant,
+            &product,
+            json!({ "name": "Developers", "accessType": "custom", "permissions": ["canViewSdkKey"] }),
+        )
+        .await;
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{tenant}/groups/{group}/mapping"),
+        json!({ "permissionGroupIds": [developers] }),
+    )
+    .await
+    .assert_status_is_ok();
+    let permissions = format!("/admin/v1/tenants/{tenant}/users/{user_id}/permissions");
+    let held = || async {
+        let resp = replica.admin_get(&app.operator_key, &permissions).await;
+        resp.assert_status_is_ok();
+        crate::helpers::json_of(resp).await["products"][0]["permissions"].clone()
+    };
+    assert_eq!(held().await, json!(["canViewSdkKey"]));
+
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{tenant}/products/{product}/permission-groups/{developers}"),
+        json!({ "name": "Developers", "accessType": "custom", "permissions": ["canRotateSdkKey", "canViewSdkKey"] }),
+    )
+    .await
+    .assert_status_is_ok();
+    assert_eq!(held().await, json!(["canRotateSdkKey", "canViewSdkKey"]));
+
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{tenant}/products/{product}/permission-groups/{developers}"),
+        json!({ "name": "Developers", "accessType": "full" }),
+    )
+    .await
+    .assert_status_is_ok();
+    let full = held().await.as_array().unwrap().len();
+    app.admin_post(
+        &app.operator_key,
+        "/admin/v1/permission-catalog",
+        json!({ "name": "canDeployRockets", "access": "write", "description": "Launch." }),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    assert_eq!(held().await.as_array().unwrap().len(), full + 1);
 }

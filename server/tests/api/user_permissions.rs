@@ -12,6 +12,7 @@ on_every_backend!(
     product_members_follow_the_priority_rule,
     dry_runs_preview_and_write_nothing,
     member_since_survives_repeated_syncs,
+    changes_to_products_and_the_catalog_count_at_the_next_read,
 );
 
 struct Org<'a> {
@@ -647,4 +648,107 @@ async fn member_since_survives_repeated_syncs(app: TestApp) {
         chrono::DateTime::parse_from_rfc3339(&rejoined).unwrap() > joined_at,
         "{rejoined} after {joined}"
     );
+}
+
+fn names(grant: &Value) -> Vec<&str> {
+    grant["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect()
+}
+
+/// Each read below follows one that kept the tenant's products and the catalog in memory:
+/// every kind of change to them must reach the very next read.
+async fn changes_to_products_and_the_catalog_count_at_the_next_read(app: TestApp) {
+    let org = organization(&app).await;
+    let tenant = org.tenant().to_owned();
+    let key = &app.operator_key;
+    let carol = org.permissions("carol").await;
+    let main_id = product(&carol, "Main")["productId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let docs_id = product(&carol, "Docs")["productId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let developers = format!(
+        "/admin/v1/tenants/{tenant}/products/{main_id}/permission-groups/{}",
+        org.permission_groups["Main/Developers"]
+    );
+
+    app.admin_put(
+        key,
+        &developers,
+        json!({ "name": "Developers", "accessType": "custom", "permissions": ["canDeleteConfig"] }),
+    )
+    .await
+    .assert_status_is_ok();
+    let carol = org.permissions("carol").await;
+    assert_eq!(names(product(&carol, "Main")), ["canDeleteConfig"]);
+
+    app.admin_put(
+        key,
+        &format!("/admin/v1/tenants/{tenant}/products/{main_id}"),
+        json!({ "name": "Main app" }),
+    )
+    .await
+    .assert_status_is_ok();
+    let carol = org.permissions("carol").await;
+    assert_eq!(product(&carol, "Main app")["productId"], json!(main_id));
+
+    // The catalog is the deployment's: a new permission reaches full groups and admins.
+    let alice = org.permissions("alice").await;
+    assert!(!names(product(&alice, "Docs")).contains(&"canDeployRockets"));
+    app.admin_post(
+        key,
+        "/admin/v1/permission-catalog",
+        json!({ "name": "canDeployRockets", "access": "write", "description": "Launch." }),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    let alice = org.permissions("alice").await;
+    assert!(names(product(&alice, "Docs")).contains(&"canDeployRockets"));
+    let dave = org.permissions("dave").await;
+    assert!(names(product(&dave, "Main app")).contains(&"canDeployRockets"));
+    app.admin_delete(key, "/admin/v1/permission-catalog/canDeployRockets")
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let dave = org.permissions("dave").await;
+    assert!(!names(product(&dave, "Main app")).contains(&"canDeployRockets"));
+
+    // Organization admins hold every product, new ones too.
+    app.create_product(&tenant, "Extra").await;
+    let alice = org.permissions("alice").await;
+    assert_eq!(
+        product(&alice, "Extra")["grantedBy"]["displayName"],
+        "Owners"
+    );
+
+    // Without its permission group, Developers names nothing: Readers wins Main for carol.
+    app.admin_delete(key, &format!("{developers}?force=true"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let carol = org.permissions("carol").await;
+    assert_eq!(
+        product(&carol, "Main app")["permissionGroupName"],
+        "Readers"
+    );
+
+    app.admin_delete(
+        key,
+        &format!("/admin/v1/tenants/{tenant}/products/{docs_id}"),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    let carol = org.permissions("carol").await;
+    let held: Vec<&Value> = carol["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["productName"])
+        .collect();
+    assert_eq!(held, [&json!("Main app")]);
 }
