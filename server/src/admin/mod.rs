@@ -6,6 +6,7 @@ pub mod admin_keys;
 pub mod auth;
 pub mod catalog;
 pub mod credentials;
+pub mod direct_json;
 pub mod error;
 pub mod mappings;
 pub mod previews;

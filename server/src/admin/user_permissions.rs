@@ -8,9 +8,11 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use serde::Serialize;
 
 use super::{
     auth::AdminAuth,
+    direct_json::{self, DirectJson},
     error::{AdminError, AdminErrors, Finding, Listing, Single},
     validate,
 };
@@ -21,8 +23,9 @@ use crate::{
 };
 
 /// A mapped group a grant comes from.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct GrantSource {
     /// The synced group's id.
     pub group_id: String,
@@ -33,12 +36,17 @@ pub struct GrantSource {
     /// Since when the user is a member of it; absent for memberships recorded before this
     /// was kept.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "direct_json::rfc3339::option"
+    )]
     pub member_since: Option<DateTime<Utc>>,
 }
 
 /// A lower-priority group that named another permission group for the product.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct OutrankedGrant {
     /// The synced group's id.
     pub group_id: String,
@@ -48,14 +56,19 @@ pub struct OutrankedGrant {
     pub priority: u64,
     /// Since when the user is a member of it (absent if unknown).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "direct_json::rfc3339::option"
+    )]
     pub member_since: Option<DateTime<Utc>>,
     /// The permission group it names for the product.
     pub permission_group_id: String,
 }
 
 /// What the user may do in one product.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct ProductPermissions {
     /// The product's id.
     pub product_id: String,
@@ -64,9 +77,11 @@ pub struct ProductPermissions {
     /// The permission group the user gets here; absent for an organization admin whose
     /// groups name none for this product.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permission_group_id: Option<String>,
     /// That permission group's name.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permission_group_name: Option<String>,
     /// The permissions the user holds here, in name order (every catalog permission for an
     /// organization admin).
@@ -78,8 +93,9 @@ pub struct ProductPermissions {
 }
 
 /// Why a user holds no permission at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub enum NoPermissionReason {
     /// The identity provider deactivated the user (`active: false`).
     Inactive,
@@ -88,8 +104,9 @@ pub enum NoPermissionReason {
 }
 
 /// A user's effective permissions, with where each comes from.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 #[oai(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct EffectivePermissions {
     /// The user's SCIM id.
     pub user_id: String,
@@ -97,6 +114,7 @@ pub struct EffectivePermissions {
     pub user_name: String,
     /// The identity provider's id for the user, if it sent one.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Whether the identity provider has the user active.
     pub active: bool,
@@ -112,6 +130,7 @@ pub struct EffectivePermissions {
     pub products: Vec<ProductPermissions>,
     // Present when the user holds nothing at all (a `$ref`, see above).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<NoPermissionReason>,
 }
 
@@ -153,7 +172,7 @@ pub enum ProductMembersResponse {
 pub enum EffectivePermissionsResponse {
     /// The user's effective permissions.
     #[oai(status = 200)]
-    Ok(Json<EffectivePermissions>),
+    Ok(DirectJson<EffectivePermissions>),
 }
 
 fn source(via: Via) -> GrantSource {
@@ -239,7 +258,9 @@ impl UserPermissionsApi {
     ) -> Result<EffectivePermissionsResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
         let effective = effective::of_user(&state.db, &tenant_id, UserKey::Id(&user_id)).await?;
-        Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
+        Ok(EffectivePermissionsResponse::Ok(DirectJson(to_api(
+            effective,
+        ))))
     }
 
     /// Find a user's effective permissions
@@ -277,7 +298,9 @@ impl UserPermissionsApi {
             }
         };
         let effective = effective::of_user(&state.db, &tenant_id, key).await?;
-        Ok(EffectivePermissionsResponse::Ok(Json(to_api(effective))))
+        Ok(EffectivePermissionsResponse::Ok(DirectJson(to_api(
+            effective,
+        ))))
     }
 
     /// List a product's members
@@ -330,5 +353,95 @@ impl UserPermissionsApi {
             items,
             next_cursor,
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    fn source(group: &str, member_since: Option<DateTime<Utc>>) -> GrantSource {
+        GrantSource {
+            group_id: format!("{group}-id"),
+            display_name: group.to_owned(),
+            priority: 3,
+            member_since,
+        }
+    }
+
+    /// `DirectJson` writes these with serde; the schema and clients follow poem-openapi's
+    /// writing: both must give the same JSON, with every optional field present and absent.
+    #[test]
+    fn same_as_poem_openapi() {
+        let since = Utc.with_ymd_and_hms(2026, 11, 29, 8, 30, 5).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        let full = EffectivePermissions {
+            user_id: "u1".to_owned(),
+            user_name: "ada@example.org".to_owned(),
+            external_id: Some("ext \"1\" é".to_owned()),
+            active: true,
+            is_organization_admin: true,
+            is_billing_manager: false,
+            organization_admin_via: vec![source("Owners", Some(since)), source("Old", None)],
+            billing_manager_via: Vec::new(),
+            products: vec![
+                ProductPermissions {
+                    product_id: "p1".to_owned(),
+                    product_name: "Main".to_owned(),
+                    permission_group_id: Some("pg1".to_owned()),
+                    permission_group_name: Some("Developers".to_owned()),
+                    permissions: vec!["canViewSdkKey".to_owned()],
+                    granted_by: source("Developers", Some(since)),
+                    outranked: vec![
+                        OutrankedGrant {
+                            group_id: "g2".to_owned(),
+                            display_name: "Readers".to_owned(),
+                            priority: 7,
+                            member_since: Some(since),
+                            permission_group_id: "pg2".to_owned(),
+                        },
+                        OutrankedGrant {
+                            group_id: "g3".to_owned(),
+                            display_name: "Others".to_owned(),
+                            priority: 9,
+                            member_since: None,
+                            permission_group_id: "pg3".to_owned(),
+                        },
+                    ],
+                },
+                ProductPermissions {
+                    product_id: "p2".to_owned(),
+                    product_name: "Docs".to_owned(),
+                    permission_group_id: None,
+                    permission_group_name: None,
+                    permissions: Vec::new(),
+                    granted_by: source("Owners", None),
+                    outranked: Vec::new(),
+                },
+            ],
+            reason: None,
+        };
+        let nothing = EffectivePermissions {
+            external_id: None,
+            active: false,
+            is_organization_admin: false,
+            organization_admin_via: Vec::new(),
+            products: Vec::new(),
+            reason: Some(NoPermissionReason::Inactive),
+            ..full.clone()
+        };
+        let no_groups = EffectivePermissions {
+            reason: Some(NoPermissionReason::NoMappedGroups),
+            ..nothing.clone()
+        };
+        for answer in [full, nothing, no_groups] {
+            assert_eq!(
+                serde_json::to_value(&answer).unwrap(),
+                answer.to_json().unwrap()
+            );
+        }
     }
 }
