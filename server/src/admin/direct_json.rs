@@ -46,10 +46,6 @@ pub mod rfc3339 {
     use chrono::{DateTime, Utc};
     use serde::Serializer;
 
-    #[expect(
-        clippy::ref_option,
-        reason = "the signature serde's `serialize_with` calls"
-    )]
     pub fn option<S: Serializer>(at: &Option<DateTime<Utc>>, out: S) -> Result<S::Ok, S::Error> {
         match at {
             Some(at) => out.serialize_str(&at.to_rfc3339()),
