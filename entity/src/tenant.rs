@@ -16,6 +16,8 @@ pub struct Model {
     /// Bumped by every change to the tenant's products, permission groups or the catalog,
     /// so cached copies of them can be checked against it.
     pub permissions_version: i64,
+    /// How many users the tenant holds; kept by triggers on `scim_user`.
+    pub user_count: i64,
     #[sea_orm(has_many)]
     pub scim_tokens: HasMany<super::scim_token::Entity>,
     #[sea_orm(has_many)]

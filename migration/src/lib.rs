@@ -10,6 +10,7 @@ mod m20261129_000003_create_storage_probe;
 mod m20261129_000004_create_permissions;
 mod m20261129_000005_add_member_since;
 mod m20261129_000006_add_permissions_version;
+mod m20261129_000007_count_users_per_tenant;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_create_permissions::Migration),
             Box::new(m20261129_000005_add_member_since::Migration),
             Box::new(m20261129_000006_add_permissions_version::Migration),
+            Box::new(m20261129_000007_count_users_per_tenant::Migration),
         ]
     }
 }

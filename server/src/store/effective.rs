@@ -313,6 +313,19 @@ struct SignInRow {
 #[derive(Debug, serde::Deserialize)]
 struct GrantTuple(String, String, i64, u8, u8, Option<String>, Option<String>);
 
+/// A membership's start as the aggregate spells it: RFC 3339 as sqlx writes it on SQLite
+/// and PostgreSQL writes it in JSON, or SQLite's own `YYYY-MM-DD HH:MM:SS` (UTC), which a
+/// row written by hand may hold.
+fn member_since(text: &str) -> Result<DateTime<Utc>, DbErr> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                .map(|at| at.and_utc())
+        })
+        .map_err(|err| DbErr::Type(format!("member since {text:?}: {err}")))
+}
+
 /// Everything in one statement, hence from one snapshot of the database without a
 /// transaction around it.
 fn sign_in_statement(
@@ -417,13 +430,7 @@ impl SignIn {
         };
         let mut rows = Vec::with_capacity(tuples.len());
         for GrantTuple(group_id, display_name, priority, admin, billing, since, named) in tuples {
-            let added_at = since
-                .map(|since| {
-                    DateTime::parse_from_rfc3339(&since)
-                        .map(|at| at.with_timezone(&Utc))
-                        .map_err(|err| DbErr::Type(format!("member since {since:?}: {err}")))
-                })
-                .transpose()?;
+            let added_at = since.as_deref().map(member_since).transpose()?;
             rows.push(GrantRow {
                 user_id: row.user_id.clone(),
                 group_id,
@@ -716,4 +723,29 @@ async fn product_members_in(
         });
     }
     Ok((members, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn member_since_reads_every_spelling() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 29, 8, 30, 5).unwrap();
+        for text in [
+            "2026-11-29T08:30:05+00:00",
+            "2026-11-29T09:30:05+01:00",
+            "2026-11-29T08:30:05Z",
+            "2026-11-29 08:30:05",
+        ] {
+            assert_eq!(member_since(text).unwrap(), at, "{text}");
+        }
+        assert_eq!(
+            member_since("2026-11-29T08:30:05.250+00:00").unwrap(),
+            at + chrono::Duration::milliseconds(250)
+        );
+        assert!(member_since("yesterday").is_err());
+    }
 }

@@ -1,9 +1,13 @@
 //! Enforcing what one tenant may hold (`TenantLimits`). Counts are taken inside the
 //! creating transaction: on SQLite the single writer makes them exact, on PostgreSQL the
 //! tenant's row lock does (creates of one tenant wait for each other's commit there).
+//! Users, created far more often than the rest, are counted by the database as they come
+//! and go (`tenant.user_count`), so checking costs one row whatever the tenant's size.
 
-use entity::{group_mapping, scim_group, scim_user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use entity::{group_mapping, scim_group, tenant};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 
 use super::tenants;
 use crate::error::Error;
@@ -39,11 +43,20 @@ pub async fn users_left(
     tenant_id: &str,
     limit: u64,
 ) -> Result<u64, Error> {
-    let held = scim_user::Entity::find()
-        .filter(scim_user::Column::TenantId.eq(tenant_id))
-        .count(txn)
+    Ok(limit.saturating_sub(users_held(txn, tenant_id).await?))
+}
+
+/// The tenant's user count (0 for a tenant that is gone: its creates fail on their own).
+async fn users_held(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<u64, Error> {
+    let counts: Vec<i64> = tenant::Entity::find_by_id(tenant_id.to_owned())
+        .select_only()
+        .column(tenant::Column::UserCount)
+        .into_tuple()
+        .all(txn)
         .await?;
-    Ok(limit.saturating_sub(held))
+    Ok(counts
+        .first()
+        .map_or(0, |count| u64::try_from(*count).unwrap_or(0)))
 }
 
 /// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more users or groups.
@@ -65,12 +78,7 @@ pub async fn ensure_room(
     limit: u64,
 ) -> Result<(), Error> {
     let count = match held {
-        Held::Users => {
-            scim_user::Entity::find()
-                .filter(scim_user::Column::TenantId.eq(tenant_id))
-                .count(txn)
-                .await?
-        }
+        Held::Users => users_held(txn, tenant_id).await?,
         Held::Groups => {
             scim_group::Entity::find()
                 .filter(scim_group::Column::TenantId.eq(tenant_id))

@@ -25,6 +25,7 @@ pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tena
         name_lc: Set(name.to_lowercase()),
         created_at: Set(now),
         permissions_version: Set(0),
+        user_count: Set(0),
     };
     let name = name.to_owned();
     db.write(move |txn| {

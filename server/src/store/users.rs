@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
-    Storage, limits,
+    Storage, limits, tenants,
     unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
     user_creates::NewUser,
@@ -337,6 +337,10 @@ pub async fn delete(
     let outcome = db
         .write(move |txn| {
             Box::pin(async move {
+                // The delete updates the tenant's user count: taking the tenant's lock
+                // first keeps the order creates take (PostgreSQL would otherwise find a
+                // deadlock with a group create naming this user as a member).
+                tenants::lock(txn, &tenant_id).await?;
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
                 group_member::Entity::delete_many()

@@ -60,6 +60,29 @@ async fn a_failed_create_takes_no_place(app: TestApp) {
         ]
     );
     assert_eq!(total(&scim, "/Users").await, 3);
+    assert_eq!(
+        user_count(&app, &scim.tenant).await,
+        3,
+        "a conflict is not counted"
+    );
+    let listed = json_of(scim.get("/Users").await).await;
+    for resource in listed["Resources"].as_array().unwrap() {
+        scim.delete(&format!("/Users/{}", resource["id"].as_str().unwrap()))
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+    }
+    assert_eq!(user_count(&app, &scim.tenant).await, 0);
+}
+
+/// The count the database keeps for the limit check.
+async fn user_count(app: &TestApp, tenant_id: &str) -> i64 {
+    use sea_orm::EntityTrait;
+    entity::tenant::Entity::find_by_id(tenant_id.to_owned())
+        .one(app.state.db.reads())
+        .await
+        .unwrap()
+        .unwrap()
+        .user_count
 }
 
 fn user(name: &str) -> Value {

@@ -23,6 +23,7 @@ fn new_tenant(name: &str) -> tenant::ActiveModel {
         name: Set(name.to_owned()),
         name_lc: Set(name.to_lowercase()),
         permissions_version: Set(0),
+        user_count: Set(0),
         created_at: Set(chrono::Utc::now()),
     }
 }
