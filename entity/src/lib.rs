@@ -1,6 +1,7 @@
 //! sea-orm models, one file per table. No logic lives here: domain rules are in
 //! `server::store`, and the tables themselves are defined by the `migration` crate.
 
+pub mod activity_entry;
 pub mod admin_key;
 pub mod audit_event;
 pub mod group_mapping;

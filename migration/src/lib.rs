@@ -11,6 +11,7 @@ mod m20261129_000004_create_permissions;
 mod m20261129_000005_add_member_since;
 mod m20261129_000006_add_permissions_version;
 mod m20261129_000007_count_users_per_tenant;
+mod m20261129_000008_create_activity;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_add_member_since::Migration),
             Box::new(m20261129_000006_add_permissions_version::Migration),
             Box::new(m20261129_000007_count_users_per_tenant::Migration),
+            Box::new(m20261129_000008_create_activity::Migration),
         ]
     }
 }

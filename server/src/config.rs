@@ -93,6 +93,13 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
+    /// Provisioning log entries waiting to be written at most; past that new entries are
+    /// dropped (and counted), never slowing SCIM down.
+    #[arg(long, env = "SCIM_ACTIVITY_QUEUE", default_value_t = ActivitySettings::default().queue_capacity)]
+    pub activity_queue: usize,
+    /// Bytes of each request and response body the provisioning log keeps (after redaction).
+    #[arg(long, env = "SCIM_ACTIVITY_BODY_BYTES", default_value_t = ActivitySettings::default().body_bytes)]
+    pub activity_body_bytes: usize,
     /// SCIM list page size when the client sends no `count`.
     #[arg(long, env = "SCIM_DEFAULT_PAGE_SIZE", default_value_t = 100)]
     pub default_page_size: u64,
@@ -233,6 +240,11 @@ impl ServeArgs {
             default_page_size: self.default_page_size.min(self.max_page_size),
             max_page_size: self.max_page_size.max(1),
             storage: self.storage.settings(),
+            activity: ActivitySettings {
+                queue_capacity: self.activity_queue.max(1),
+                body_bytes: self.activity_body_bytes,
+                ..ActivitySettings::default()
+            },
             ..Settings::default()
         }
     }
@@ -266,6 +278,26 @@ pub struct Settings {
     /// `filter.maxResults`.
     pub max_page_size: u64,
     pub storage: StorageSettings,
+    pub activity: ActivitySettings,
+}
+
+/// How the provisioning log records (see `activity`).
+#[derive(Debug, Clone)]
+pub struct ActivitySettings {
+    pub queue_capacity: usize,
+    pub body_bytes: usize,
+    /// Entries written per insert.
+    pub batch: usize,
+}
+
+impl Default for ActivitySettings {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 10_000,
+            body_bytes: 8 * 1024,
+            batch: 256,
+        }
+    }
 }
 
 /// 2 MiB: far above any admin request or SCIM resource Entra sends.
@@ -286,6 +318,7 @@ impl Default for Settings {
             default_page_size: 100,
             max_page_size: 1000,
             storage: StorageSettings::default(),
+            activity: ActivitySettings::default(),
         }
     }
 }

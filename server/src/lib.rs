@@ -1,6 +1,7 @@
 //! The SCIM provisioning server as a library: `app()` assembles every route, so the
 //! binary, the integration tests and the benchmarks all run exactly the same thing.
 
+pub mod activity;
 pub mod admin;
 pub mod anonymous;
 pub mod any_case;
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .nest("/docs", docs)
         .nest("/", service)
         .around(render_errors)
+        .around(activity::middleware::record)
         .with(Tracing)
         .data(state)
 }

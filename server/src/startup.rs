@@ -99,11 +99,13 @@ impl Application {
     }
 }
 
-/// After the last request: queue the buffered credential usage, then close the writer,
+/// After the last request: queue the buffered credential usage and the provisioning log's
+/// last entries, then close the writer,
 /// which commits everything queued before it stops.
 pub async fn shutdown(state: &AppState) {
     if let Err(err) = state.auth.flush_usage().await {
         tracing::warn!(error = %err, "could not record credential usage at shutdown");
     }
+    state.activity.close().await;
     state.db.close().await;
 }

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use crate::{auth::Authenticator, clock::Clock, config::Settings, error::Error, store::Storage};
+use crate::{
+    activity::Recorder, auth::Authenticator, clock::Clock, config::Settings, error::Error,
+    store::Storage,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,6 +14,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub clock: Arc<Clock>,
     pub settings: Arc<Settings>,
+    /// The provisioning log's queue.
+    pub activity: Arc<Recorder>,
 }
 
 impl AppState {
@@ -32,8 +37,10 @@ impl AppState {
                 }
             }
         });
+        let activity = Arc::new(Recorder::start(db.clone(), &settings.activity));
         Ok(Self {
             db,
+            activity,
             auth,
             clock,
             settings: Arc::new(settings),

@@ -7,6 +7,7 @@ use poem_openapi::{SecurityScheme, auth::Bearer};
 
 use super::error::ScimErrorResponse;
 use crate::{
+    activity::middleware::Attribution,
     auth::{Principal, token::CredentialKind},
     state::{AppState, client_address},
 };
@@ -47,10 +48,15 @@ async fn check_scim_token(req: &Request, bearer: Bearer) -> poem::Result<ScimCal
         Ok(Principal::ScimTenant {
             token_id,
             tenant_id,
-        }) if tenant_id == tenant_in_url => Ok(ScimCaller {
-            tenant_id,
-            token_id,
-        }),
+        }) if tenant_id == tenant_in_url => {
+            if let Some(attribution) = req.data::<Attribution>() {
+                attribution.set_token(&token_id);
+            }
+            Ok(ScimCaller {
+                tenant_id,
+                token_id,
+            })
+        }
         Ok(_) => {
             state.auth.reject(&client);
             Err(ScimErrorResponse::unauthorized().into())

@@ -1,0 +1,120 @@
+//! Records every request under `/scim/…` once its answer is final (it wraps the error
+//! rendering, so rejected requests are seen with the body the client got). The request
+//! body is copied as the handler reads it, never read ahead of it, so the body limit and
+//! streaming behave exactly as without recording.
+
+use std::{
+    sync::{Arc, Mutex, OnceLock, PoisonError},
+    time::Instant,
+};
+
+use futures_util::StreamExt;
+use poem::{Body, Endpoint, IntoResponse, Request, Response, http::header::USER_AGENT};
+use serde_json::Value;
+
+use super::{
+    NewEntry,
+    classify::{Exchange, classify},
+    redact,
+};
+use crate::state::{AppState, client_address};
+
+/// Request bodies copied at most, for classification and for the log.
+const COPIED_BYTES: usize = 256 * 1024;
+
+/// Which SCIM token authenticated the request, filled in by the SCIM security scheme.
+#[derive(Debug, Clone, Default)]
+pub struct Attribution(Arc<OnceLock<String>>);
+
+impl Attribution {
+    pub fn set_token(&self, token_id: &str) {
+        let _ = self.0.set(token_id.to_owned());
+    }
+
+    fn token(&self) -> Option<String> {
+        self.0.get().cloned()
+    }
+}
+
+/// The `{tenantId}` segment of a SCIM path.
+fn tenant_of(path: &str) -> Option<String> {
+    let tenant = path.strip_prefix("/scim/")?.split('/').next()?;
+    (!tenant.is_empty()).then(|| tenant.to_owned())
+}
+
+pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    let state = req.data::<AppState>().cloned();
+    let Some(state) = state.filter(|_| path == "/scim" || path.starts_with("/scim/")) else {
+        return ep.call(req).await.map(IntoResponse::into_response);
+    };
+    let started = Instant::now();
+    let at = state.clock.now();
+    let method = req.method().to_string();
+    let query = req.uri().query().map(redact::query);
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let client = client_address(&req);
+    let attribution = Attribution::default();
+    req.set_data(attribution.clone());
+    let copied = Arc::new(Mutex::new(Vec::new()));
+    let copy = Arc::clone(&copied);
+    let body = req.take_body().into_bytes_stream().map(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            let mut copy = copy.lock().unwrap_or_else(PoisonError::into_inner);
+            let room = COPIED_BYTES.saturating_sub(copy.len()).min(bytes.len());
+            copy.extend_from_slice(&bytes[..room]);
+        }
+        chunk
+    });
+    req.set_body(Body::from_bytes_stream(body));
+
+    let mut resp = match ep.call(req).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    };
+    let answer = resp.take_body().into_vec().await.unwrap_or_default();
+    resp.set_body(answer.clone());
+
+    let sent = std::mem::take(&mut *copied.lock().unwrap_or_else(PoisonError::into_inner));
+    let request: Option<Value> = serde_json::from_slice(&sent).ok();
+    let response: Option<Value> = serde_json::from_slice(&answer).ok();
+    let status = resp.status().as_u16();
+    let classified = classify(&Exchange {
+        method: &method,
+        path: &path,
+        status,
+        user_agent: user_agent.as_deref(),
+        request: request.as_ref(),
+        response: response.as_ref(),
+    });
+    let keep = state.activity.body_bytes();
+    state.activity.record(NewEntry {
+        at,
+        tenant_id: tenant_of(&path),
+        token_id: attribution.token(),
+        client_address: client,
+        user_agent,
+        method,
+        query,
+        resource_type: classified.resource_type.map(str::to_owned),
+        resource_id: classified.resource_id,
+        operation: classified.operation.to_owned(),
+        status,
+        scim_type: response
+            .as_ref()
+            .and_then(|body| body.get("scimType"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        idp: classified.idp.to_owned(),
+        summary: classified.summary,
+        request_body: redact::body(&sent, keep),
+        response_body: redact::body(&answer, keep),
+        path,
+    });
+    Ok(resp)
+}
