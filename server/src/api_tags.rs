@@ -15,6 +15,8 @@ pub enum ApiTag {
     /// The permission catalog, products and their permission groups: what synced groups
     /// can be given.
     Permissions,
+    /// The provisioning log: every request an identity provider sent, redacted.
+    Activity,
     /// SCIM 2.0 service discovery (RFC 7644 §4).
     ScimDiscovery,
     /// SCIM 2.0 Users (RFC 7643 §4.1, RFC 7644 §3).

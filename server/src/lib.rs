@@ -43,6 +43,7 @@ pub fn api() -> impl OpenApi {
         admin::mappings::MappingsApi,
         admin::synced::SyncedApi,
         admin::user_permissions::UserPermissionsApi,
+        admin::activity::ActivityApi,
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,
         scim::groups::GroupsApi,

@@ -45,7 +45,10 @@ fn resource_type(segment: &str) -> Option<&'static str> {
 const DISCOVERY: [&str; 3] = ["ServiceProviderConfig", "Schemas", "ResourceTypes"];
 
 /// `(operation, resource type, resource id in the path)`.
-fn operation(method: &str, segments: &[&str]) -> (&'static str, Option<&'static str>, Option<String>) {
+fn operation(
+    method: &str,
+    segments: &[&str],
+) -> (&'static str, Option<&'static str>, Option<String>) {
     match (method, segments) {
         ("GET", [first, ..]) if DISCOVERY.contains(first) => ("discovery", None, None),
         ("POST", [".search"]) => ("search", None, None),
@@ -163,7 +166,9 @@ fn sets_active(request: Option<&Value>) -> Option<bool> {
         Value::String(s) => s.to_ascii_lowercase().parse().ok(),
         _ => None,
     };
-    let mut set = request.and_then(|body| body.get("active")).and_then(as_bool);
+    let mut set = request
+        .and_then(|body| body.get("active"))
+        .and_then(as_bool);
     for op in operations(request) {
         let path = op.get("path").and_then(Value::as_str);
         match (path, op.get("value")) {
@@ -225,23 +230,25 @@ pub fn classify(exchange: &Exchange<'_>) -> Classified {
                     .and_then(|body| body.get("totalResults"))
                     .and_then(Value::as_u64)
                     .unwrap_or(0);
-                let verb = if operation == "list" { "listed" } else { "searched" };
+                let verb = if operation == "list" {
+                    "listed"
+                } else {
+                    "searched"
+                };
                 format!("{verb} {what}: {found} found")
             }
-            "patch" if resource_type == Some("Group") => {
-                match member_changes(exchange.request) {
-                    (0, 0) => format!("updated {subject}"),
-                    (added, 0) => format!("added {} to {subject}", plural(added, "member")),
-                    (0, removed) => {
-                        format!("removed {} from {subject}", plural(removed, "member"))
-                    }
-                    (added, removed) => format!(
-                        "added {} and removed {} in {subject}",
-                        plural(added, "member"),
-                        plural(removed, "member")
-                    ),
+            "patch" if resource_type == Some("Group") => match member_changes(exchange.request) {
+                (0, 0) => format!("updated {subject}"),
+                (added, 0) => format!("added {} to {subject}", plural(added, "member")),
+                (0, removed) => {
+                    format!("removed {} from {subject}", plural(removed, "member"))
                 }
-            }
+                (added, removed) => format!(
+                    "added {} and removed {} in {subject}",
+                    plural(added, "member"),
+                    plural(removed, "member")
+                ),
+            },
             "patch" => match sets_active(exchange.request) {
                 Some(false) => format!("deactivated {subject}"),
                 Some(true) => format!("updated {subject} (active)"),
@@ -272,7 +279,13 @@ mod tests {
 
     use super::*;
 
-    fn run(method: &str, path: &str, status: u16, request: Option<Value>, response: Option<Value>) -> Classified {
+    fn run(
+        method: &str,
+        path: &str,
+        status: u16,
+        request: Option<Value>,
+        response: Option<Value>,
+    ) -> Classified {
         classify(&Exchange {
             method,
             path,
@@ -304,7 +317,8 @@ mod tests {
         assert_eq!(added.summary, "added 3 members to group g1");
         assert_eq!(added.idp, "entra", "capitalised ops are Entra's");
 
-        let deactivate = json!({ "Operations": [{ "op": "Replace", "path": "active", "value": "False" }] });
+        let deactivate =
+            json!({ "Operations": [{ "op": "Replace", "path": "active", "value": "False" }] });
         let off = run(
             "PATCH",
             "/scim/t1/v2/Users/u1",

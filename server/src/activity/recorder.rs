@@ -103,7 +103,10 @@ impl Recorder {
         if !queued {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if dropped.is_power_of_two() {
-                tracing::warn!(dropped, "the provisioning log's queue is full; entries dropped");
+                tracing::warn!(
+                    dropped,
+                    "the provisioning log's queue is full; entries dropped"
+                );
             }
         }
     }

@@ -73,10 +73,8 @@ fn redact_value(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact_value),
-        Value::String(text) => {
-            if text.contains("scim_") || text.contains("sadm_") {
-                *text = redact_words(text);
-            }
+        Value::String(text) if text.contains("scim_") || text.contains("sadm_") => {
+            *text = redact_words(text);
         }
         _ => {}
     }
@@ -139,7 +137,10 @@ mod tests {
         let kept = body(raw.as_bytes(), 10_000).unwrap();
         assert!(!kept.contains("hunter2"), "{kept}");
         assert!(!kept.contains("s3cr3t"), "{kept}");
-        assert!(!kept.contains(r#""x""#) && !kept.contains(r#""y""#), "{kept}");
+        assert!(
+            !kept.contains(r#""x""#) && !kept.contains(r#""y""#),
+            "{kept}"
+        );
         assert!(kept.contains(r#""userName":"ada""#), "{kept}");
         assert!(kept.contains("token [redacted] here"), "{kept}");
     }
@@ -150,7 +151,9 @@ mod tests {
         let kept = body(form.as_bytes(), 100).unwrap();
         assert_eq!(kept, format!("[{} bytes, not JSON: not kept]", form.len()));
         assert_eq!(
-            query(&format!("filter=userName%20eq%20%22ada%22&access_token={TOKEN}&x={TOKEN}")),
+            query(&format!(
+                "filter=userName%20eq%20%22ada%22&access_token={TOKEN}&x={TOKEN}"
+            )),
             "filter=userName%20eq%20%22ada%22&access_token=[redacted]&x=[redacted]"
         );
         assert_eq!(body(b"", 10), None);

@@ -2,6 +2,7 @@
 //! as `{code, message}`. One file per resource; handlers check access, validate, call one
 //! `store` function and shape the answer.
 
+pub mod activity;
 pub mod admin_keys;
 pub mod auth;
 pub mod catalog;

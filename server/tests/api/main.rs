@@ -12,6 +12,7 @@
 #[macro_use]
 mod helpers;
 
+mod activity;
 mod admin_keys;
 mod bootstrap;
 mod durability;

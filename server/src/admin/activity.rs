@@ -1,0 +1,423 @@
+//! `…/activity`: the provisioning log of a tenant, and of every tenant for operators.
+//! Newest first, by cursor, with filters; one entry with its (redacted) bodies.
+
+use chrono::{DateTime, Utc};
+use entity::activity_entry;
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+use super::{
+    auth::AdminAuth,
+    error::{AdminError, AdminErrors, Listing, Single},
+    validate,
+};
+use crate::{
+    AppState,
+    api_tags::ApiTag,
+    store::activity::{self, ActivityFilter},
+};
+
+/// What a request did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ActivityOperation {
+    Create,
+    Replace,
+    Patch,
+    Delete,
+    Get,
+    List,
+    Search,
+    Discovery,
+    /// The SCIM token was missing, wrong, expired or of another tenant.
+    AuthFailed,
+    /// Refused before it reached a resource (unknown path, body too large, too many
+    /// requests, unsupported media type).
+    Rejected,
+}
+
+impl ActivityOperation {
+    const ALL: [(Self, &'static str); 10] = [
+        (Self::Create, "create"),
+        (Self::Replace, "replace"),
+        (Self::Patch, "patch"),
+        (Self::Delete, "delete"),
+        (Self::Get, "get"),
+        (Self::List, "list"),
+        (Self::Search, "search"),
+        (Self::Discovery, "discovery"),
+        (Self::AuthFailed, "auth_failed"),
+        (Self::Rejected, "rejected"),
+    ];
+
+    fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(op, _)| *op == self)
+            .map_or("rejected", |(_, name)| name)
+    }
+
+    fn of(stored: &str) -> Self {
+        Self::ALL
+            .iter()
+            .find(|(_, name)| *name == stored)
+            .map_or(Self::Rejected, |(op, _)| *op)
+    }
+}
+
+/// The identity provider a request came from, by its user agent or its dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum IdentityProvider {
+    Entra,
+    Okta,
+    Onelogin,
+    Other,
+}
+
+impl IdentityProvider {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Entra => "entra",
+            Self::Okta => "okta",
+            Self::Onelogin => "onelogin",
+            Self::Other => "other",
+        }
+    }
+
+    fn of(stored: &str) -> Self {
+        [Self::Entra, Self::Okta, Self::Onelogin]
+            .into_iter()
+            .find(|idp| idp.as_str() == stored)
+            .unwrap_or(Self::Other)
+    }
+}
+
+/// A class of HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum StatusClass {
+    #[oai(rename = "2xx")]
+    Success,
+    #[oai(rename = "4xx")]
+    ClientError,
+    #[oai(rename = "5xx")]
+    ServerError,
+}
+
+/// The SCIM resource type a logged request acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum LoggedResourceType {
+    User,
+    Group,
+}
+
+/// One request received under `/scim/…`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ActivityEntry {
+    /// Increases with every entry; pass as `cursor` to read older ones.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The tenant in the path (absent when the path names none).
+    #[oai(skip_serializing_if_is_none)]
+    pub tenant_id: Option<String>,
+    /// The SCIM token that authenticated the request (its id, never the token).
+    #[oai(skip_serializing_if_is_none)]
+    pub token_id: Option<String>,
+    pub client_address: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub user_agent: Option<String>,
+    pub method: String,
+    pub path: String,
+    /// With secret-looking values replaced.
+    #[oai(skip_serializing_if_is_none)]
+    pub query: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    pub resource_type: Option<LoggedResourceType>,
+    #[oai(skip_serializing_if_is_none)]
+    pub resource_id: Option<String>,
+    pub operation: ActivityOperation,
+    pub status: u16,
+    /// The SCIM error's `scimType`, if the answer was one that has it.
+    #[oai(skip_serializing_if_is_none)]
+    pub scim_type: Option<String>,
+    /// From the request's arrival to its answer, in microseconds.
+    pub latency_us: u64,
+    pub idp: IdentityProvider,
+    /// One line: "added 3 members to group Sales", "rejected: …".
+    pub summary: String,
+}
+
+/// An entry with its bodies.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ActivityEntryDetail {
+    #[oai(flatten)]
+    pub entry: ActivityEntry,
+    /// The request body as JSON text, secrets replaced with `[redacted]`, cut to the
+    /// server's configured size (a cut body ends with `…`); a body that is not JSON is
+    /// described, not kept.
+    #[oai(skip_serializing_if_is_none)]
+    pub request_body: Option<String>,
+    /// The response body, kept the same way.
+    #[oai(skip_serializing_if_is_none)]
+    pub response_body: Option<String>,
+}
+
+/// A page of the log, newest first.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ActivityPage {
+    pub items: Vec<ActivityEntry>,
+    /// Pass as `cursor` for older entries; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum ActivityPageResponse {
+    /// Entries, newest first.
+    #[oai(status = 200)]
+    Ok(Json<ActivityPage>),
+}
+
+#[derive(ApiResponse)]
+pub enum ActivityEntryResponse {
+    /// The entry with its bodies.
+    #[oai(status = 200)]
+    Ok(Json<ActivityEntryDetail>),
+}
+
+fn entry(row: &activity_entry::Model) -> ActivityEntry {
+    ActivityEntry {
+        id: row.id,
+        at: row.at,
+        tenant_id: row.tenant_id.clone(),
+        token_id: row.token_id.clone(),
+        client_address: row.client_address.clone(),
+        user_agent: row.user_agent.clone(),
+        method: row.method.clone(),
+        path: row.path.clone(),
+        query: row.query.clone(),
+        resource_type: row.resource_type.as_deref().and_then(|kind| match kind {
+            "User" => Some(LoggedResourceType::User),
+            "Group" => Some(LoggedResourceType::Group),
+            _ => None,
+        }),
+        resource_id: row.resource_id.clone(),
+        operation: ActivityOperation::of(&row.operation),
+        status: u16::try_from(row.status).unwrap_or_default(),
+        scim_type: row.scim_type.clone(),
+        latency_us: u64::try_from(row.latency_us).unwrap_or_default(),
+        idp: IdentityProvider::of(&row.idp),
+        summary: row.summary.clone(),
+    }
+}
+
+/// The filters both lists take.
+#[expect(clippy::too_many_arguments, reason = "one per query parameter")]
+fn filter(
+    tenant_id: Option<String>,
+    operation: Option<ActivityOperation>,
+    status_class: Option<StatusClass>,
+    resource_type: Option<LoggedResourceType>,
+    resource_id: Option<String>,
+    idp: Option<IdentityProvider>,
+    text: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> ActivityFilter {
+    ActivityFilter {
+        tenant_id,
+        operation: operation.map(|op| op.as_str().to_owned()),
+        status_class: status_class.map(|class| match class {
+            StatusClass::Success => 2,
+            StatusClass::ClientError => 4,
+            StatusClass::ServerError => 5,
+        }),
+        resource_type: resource_type.map(|kind| match kind {
+            LoggedResourceType::User => "User".to_owned(),
+            LoggedResourceType::Group => "Group".to_owned(),
+        }),
+        resource_id,
+        idp: idp.map(|idp| idp.as_str().to_owned()),
+        text: text.filter(|text| !text.is_empty()),
+        since,
+        until,
+    }
+}
+
+fn cursor(cursor: Option<&str>) -> Result<Option<i64>, AdminError> {
+    cursor
+        .map(|cursor| {
+            cursor
+                .parse()
+                .map_err(|_| AdminError::invalid("cursor is not one this API gave"))
+        })
+        .transpose()
+}
+
+async fn page(
+    state: &AppState,
+    filter: &ActivityFilter,
+    limit: Option<u32>,
+    after: Option<&str>,
+) -> Result<ActivityPageResponse, AdminErrors<Listing>> {
+    let limit = validate::page_limit(limit)?;
+    let (rows, next_cursor) =
+        activity::list(state.db.reads(), filter, cursor(after)?, limit).await?;
+    Ok(ActivityPageResponse::Ok(Json(ActivityPage {
+        items: rows.iter().map(entry).collect(),
+        next_cursor,
+    })))
+}
+
+pub struct ActivityApi;
+
+#[OpenApi(prefix_path = "/admin/v1", tag = "ApiTag::Activity")]
+impl ActivityApi {
+    /// List a tenant's provisioning log
+    ///
+    /// Every request its identity provider sent under `/scim/{tenantId}/v2`, rejected ones
+    /// too, newest first. Recording is asynchronous: an entry appears within moments of its
+    /// answer.
+    #[oai(
+        path = "/tenants/:tenantId/activity",
+        method = "get",
+        operation_id = "admin_list_tenant_activity"
+    )]
+    #[expect(clippy::too_many_arguments, reason = "one per query parameter")]
+    async fn list_tenant_activity(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// Only this operation.
+        operation: Query<Option<ActivityOperation>>,
+        /// Only answers of this status class.
+        #[oai(name = "statusClass")]
+        status_class: Query<Option<StatusClass>>,
+        /// Only requests on this resource type.
+        #[oai(name = "resourceType")]
+        resource_type: Query<Option<LoggedResourceType>>,
+        /// Only requests on this resource.
+        #[oai(name = "resourceId")]
+        resource_id: Query<Option<String>>,
+        /// Only requests from this identity provider.
+        idp: Query<Option<IdentityProvider>>,
+        /// Only entries whose summary contains this, without case.
+        text: Query<Option<String>>,
+        /// Only entries at or after this time.
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only entries before this time.
+        until: Query<Option<DateTime<Utc>>>,
+        /// Most entries in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+        /// `nextCursor` of the previous page; opaque.
+        cursor: Query<Option<String>>,
+    ) -> Result<ActivityPageResponse, AdminErrors<Listing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let filter = filter(
+            Some(tenant_id.0),
+            operation.0,
+            status_class.0,
+            resource_type.0,
+            resource_id.0,
+            idp.0,
+            text.0,
+            since.0,
+            until.0,
+        );
+        page(&state, &filter, limit.0, cursor.as_deref()).await
+    }
+
+    /// Get an entry of a tenant's provisioning log
+    ///
+    /// With the request and response bodies, secrets replaced.
+    #[oai(
+        path = "/tenants/:tenantId/activity/:entryId",
+        method = "get",
+        operation_id = "admin_get_tenant_activity"
+    )]
+    async fn get_tenant_activity(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The entry's id.
+        #[oai(name = "entryId")]
+        entry_id: Path<i64>,
+    ) -> Result<ActivityEntryResponse, AdminErrors<Single>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let row = activity::get(state.db.reads(), Some(&tenant_id), entry_id.0).await?;
+        Ok(ActivityEntryResponse::Ok(Json(ActivityEntryDetail {
+            entry: entry(&row),
+            request_body: row.request_body,
+            response_body: row.response_body,
+        })))
+    }
+
+    /// List every tenant's provisioning log
+    ///
+    /// For operators: the same as a tenant's, across tenants, with requests that named no
+    /// tenant or an unknown one.
+    #[oai(
+        path = "/activity",
+        method = "get",
+        operation_id = "admin_list_activity"
+    )]
+    #[expect(clippy::too_many_arguments, reason = "one per query parameter")]
+    async fn list_activity(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// Only this tenant's entries.
+        #[oai(name = "tenantId")]
+        tenant_id: Query<Option<String>>,
+        /// Only this operation.
+        operation: Query<Option<ActivityOperation>>,
+        /// Only answers of this status class.
+        #[oai(name = "statusClass")]
+        status_class: Query<Option<StatusClass>>,
+        /// Only requests on this resource type.
+        #[oai(name = "resourceType")]
+        resource_type: Query<Option<LoggedResourceType>>,
+        /// Only requests on this resource.
+        #[oai(name = "resourceId")]
+        resource_id: Query<Option<String>>,
+        /// Only requests from this identity provider.
+        idp: Query<Option<IdentityProvider>>,
+        /// Only entries whose summary contains this, without case.
+        text: Query<Option<String>>,
+        /// Only entries at or after this time.
+        since: Query<Option<DateTime<Utc>>>,
+        /// Only entries before this time.
+        until: Query<Option<DateTime<Utc>>>,
+        /// Most entries in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+        /// `nextCursor` of the previous page; opaque.
+        cursor: Query<Option<String>>,
+    ) -> Result<ActivityPageResponse, AdminErrors<Listing>> {
+        auth.0.require_operator()?;
+        let filter = filter(
+            tenant_id.0,
+            operation.0,
+            status_class.0,
+            resource_type.0,
+            resource_id.0,
+            idp.0,
+            text.0,
+            since.0,
+            until.0,
+        );
+        page(&state, &filter, limit.0, cursor.as_deref()).await
+    }
+}
