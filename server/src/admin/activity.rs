@@ -121,6 +121,7 @@ pub enum LoggedResourceType {
 pub struct ActivityEntry {
     /// Increases with every entry; pass as `cursor` to read older ones.
     pub id: i64,
+    /// When the request arrived.
     pub at: DateTime<Utc>,
     /// The tenant in the path (absent when the path names none).
     #[oai(skip_serializing_if_is_none)]
@@ -128,19 +129,25 @@ pub struct ActivityEntry {
     /// The SCIM token that authenticated the request (its id, never the token).
     #[oai(skip_serializing_if_is_none)]
     pub token_id: Option<String>,
+    /// The address the request came from.
     pub client_address: String,
+    /// The request's `User-Agent`.
     #[oai(skip_serializing_if_is_none)]
     pub user_agent: Option<String>,
+    /// The HTTP method.
     pub method: String,
+    /// The path, without the query.
     pub path: String,
     /// With secret-looking values replaced.
     #[oai(skip_serializing_if_is_none)]
     pub query: Option<String>,
     #[oai(skip_serializing_if_is_none)]
     pub resource_type: Option<LoggedResourceType>,
+    /// The resource's id: from the path, or the id a create gave it.
     #[oai(skip_serializing_if_is_none)]
     pub resource_id: Option<String>,
     pub operation: ActivityOperation,
+    /// The HTTP status of the answer.
     pub status: u16,
     /// The SCIM error's `scimType`, if the answer was one that has it.
     #[oai(skip_serializing_if_is_none)]
@@ -172,6 +179,7 @@ pub struct ActivityEntryDetail {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct ActivityPage {
+    /// Newest first.
     pub items: Vec<ActivityEntry>,
     /// Pass as `cursor` for older entries; absent on the last page.
     #[oai(skip_serializing_if_is_none)]
