@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
+    /// Record every SCIM request in the provisioning log (`…/activity`). Off by default for
+    /// now: recording still costs reads up to half their throughput (see the README).
+    #[arg(long, env = "SCIM_ACTIVITY_LOG")]
+    pub activity_log: bool,
     /// Provisioning log entries waiting to be written at most; past that new entries are
     /// dropped (and counted), never slowing SCIM down.
     #[arg(long, env = "SCIM_ACTIVITY_QUEUE", default_value_t = ActivitySettings::default().queue_capacity)]
@@ -241,6 +245,7 @@ impl ServeArgs {
             max_page_size: self.max_page_size.max(1),
             storage: self.storage.settings(),
             activity: ActivitySettings {
+                enabled: self.activity_log,
                 queue_capacity: self.activity_queue.max(1),
                 body_bytes: self.activity_body_bytes,
                 ..ActivitySettings::default()
@@ -284,6 +289,7 @@ pub struct Settings {
 /// How the provisioning log records (see `activity`).
 #[derive(Debug, Clone)]
 pub struct ActivitySettings {
+    pub enabled: bool,
     pub queue_capacity: usize,
     pub body_bytes: usize,
     /// Entries written per insert.
@@ -293,6 +299,7 @@ pub struct ActivitySettings {
 impl Default for ActivitySettings {
     fn default() -> Self {
         Self {
+            enabled: false,
             queue_capacity: 10_000,
             body_bytes: 8 * 1024,
             batch: 256,

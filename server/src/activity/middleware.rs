@@ -45,7 +45,10 @@ fn tenant_of(path: &str) -> Option<String> {
 pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
     let path = req.uri().path().to_owned();
     let state = req.data::<AppState>().cloned();
-    let Some(state) = state.filter(|_| path == "/scim" || path.starts_with("/scim/")) else {
+    let recorded = |state: &AppState| {
+        state.activity.enabled() && (path == "/scim" || path.starts_with("/scim/"))
+    };
+    let Some(state) = state.filter(recorded) else {
         return ep.call(req).await.map(IntoResponse::into_response);
     };
     let started = Instant::now();

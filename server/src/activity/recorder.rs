@@ -69,6 +69,7 @@ pub struct Recorder {
     dropped: Arc<AtomicU64>,
     writer: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     body_bytes: usize,
+    enabled: bool,
 }
 
 impl Recorder {
@@ -86,7 +87,13 @@ impl Recorder {
             dropped,
             writer: tokio::sync::Mutex::new(Some(writer)),
             body_bytes: settings.body_bytes,
+            enabled: settings.enabled,
         }
+    }
+
+    /// Whether requests are recorded at all.
+    pub fn enabled(&self) -> bool {
+        self.enabled
     }
 
     /// Bytes of each body kept.

@@ -241,3 +241,22 @@ async fn queued_entries_are_written_at_shutdown(app: TestApp) {
     assert_eq!(items.len(), 20);
     assert_eq!(app.state.activity.dropped(), 0);
 }
+
+/// Off (the server's default for now), nothing is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_recorded_when_off() {
+    let mut settings = crate::helpers::test_settings();
+    settings.activity.enabled = false;
+    let app = TestApp::sqlite_with(settings).await;
+    let scim = app.scim("Acme").await;
+    scim.get("/Users").await.assert_status_is_ok();
+    app.state.activity.close().await;
+    let resp = app
+        .admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/activity", scim.tenant),
+        )
+        .await;
+    resp.assert_status_is_ok();
+    assert_eq!(json_of(resp).await["items"], json!([]));
+}

@@ -66,6 +66,12 @@ pub fn test_settings() -> Settings {
             p_cost: 1,
         },
         auth_failure_limit: 1000,
+        // Every test runs with the provisioning log on, so every SCIM test also proves
+        // recording changes no answer.
+        activity: server::config::ActivitySettings {
+            enabled: true,
+            ..server::config::ActivitySettings::default()
+        },
         ..Settings::default()
     }
 }
