@@ -8,16 +8,20 @@ use std::{
     time::Instant,
 };
 
+use entity::activity_entry;
 use futures_util::StreamExt;
 use poem::{Body, Endpoint, IntoResponse, Request, Response, http::header::USER_AGENT};
+use sea_orm::Set;
 use serde_json::Value;
 
 use super::{
-    NewEntry,
     classify::{Exchange, classify},
     redact,
 };
-use crate::state::{AppState, client_address};
+use crate::{
+    scim::auth::tenant_in_scim_path,
+    state::{AppState, client_address},
+};
 
 /// Request bodies copied at most, for classification and for the log.
 const COPIED_BYTES: usize = 256 * 1024;
@@ -34,12 +38,6 @@ impl Attribution {
     fn token(&self) -> Option<String> {
         self.0.get().cloned()
     }
-}
-
-/// The `{tenantId}` segment of a SCIM path.
-fn tenant_of(path: &str) -> Option<String> {
-    let tenant = path.strip_prefix("/scim/")?.split('/').next()?;
-    (!tenant.is_empty()).then(|| tenant.to_owned())
 }
 
 pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
@@ -79,7 +77,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         Ok(resp) => resp.into_response(),
         Err(err) => err.into_response(),
     };
-    let answer = resp.take_body().into_vec().await.unwrap_or_default();
+    let answer = resp.take_body().into_bytes().await.unwrap_or_default();
     resp.set_body(answer.clone());
 
     let sent = std::mem::take(&mut *copied.lock().unwrap_or_else(PoisonError::into_inner));
@@ -94,30 +92,33 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         request: request.as_ref(),
         response: response.as_ref(),
     });
+    let scim_type = response
+        .as_ref()
+        .and_then(|body| body.get("scimType"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let keep = state.activity.body_bytes();
-    state.activity.record(NewEntry {
-        at,
-        tenant_id: tenant_of(&path),
-        token_id: attribution.token(),
-        client_address: client,
-        user_agent,
-        method,
-        query,
-        resource_type: classified.resource_type.map(str::to_owned),
-        resource_id: classified.resource_id,
-        operation: classified.operation.to_owned(),
-        status,
-        scim_type: response
-            .as_ref()
-            .and_then(|body| body.get("scimType"))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        latency_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        idp: classified.idp.to_owned(),
-        summary: classified.summary,
-        request_body: redact::body(&sent, keep),
-        response_body: redact::body(&answer, keep),
-        path,
+    let tenant_id = Some(tenant_in_scim_path(&path)).filter(|tenant| !tenant.is_empty());
+    state.activity.record(activity_entry::ActiveModel {
+        at: Set(at),
+        tenant_id: Set(tenant_id.map(str::to_owned)),
+        token_id: Set(attribution.token()),
+        client_address: Set(client),
+        user_agent: Set(user_agent),
+        method: Set(method),
+        query: Set(query),
+        resource_type: Set(classified.resource_type.map(str::to_owned)),
+        resource_id: Set(classified.resource_id),
+        operation: Set(classified.operation.to_owned()),
+        status: Set(i32::from(status)),
+        scim_type: Set(scim_type),
+        latency_us: Set(i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX)),
+        idp: Set(classified.idp.to_owned()),
+        summary: Set(classified.summary),
+        request_body: Set(redact::body(sent.len(), request, keep)),
+        response_body: Set(redact::body(answer.len(), response, keep)),
+        path: Set(path),
+        ..Default::default()
     });
     Ok(resp)
 }

@@ -9,4 +9,4 @@ pub mod middleware;
 pub mod recorder;
 pub mod redact;
 
-pub use recorder::{NewEntry, Recorder};
+pub use recorder::Recorder;

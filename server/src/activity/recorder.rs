@@ -8,64 +8,14 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use chrono::{DateTime, Utc};
 use entity::activity_entry;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::EntityTrait;
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{config::ActivitySettings, store::Storage};
 
-/// One entry as the middleware hands it over.
-#[derive(Debug, Clone)]
-pub struct NewEntry {
-    pub at: DateTime<Utc>,
-    pub tenant_id: Option<String>,
-    pub token_id: Option<String>,
-    pub client_address: String,
-    pub user_agent: Option<String>,
-    pub method: String,
-    pub path: String,
-    pub query: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_id: Option<String>,
-    pub operation: String,
-    pub status: u16,
-    pub scim_type: Option<String>,
-    pub latency_us: u64,
-    pub idp: String,
-    pub summary: String,
-    pub request_body: Option<String>,
-    pub response_body: Option<String>,
-}
-
-impl NewEntry {
-    fn into_row(self) -> activity_entry::ActiveModel {
-        activity_entry::ActiveModel {
-            at: Set(self.at),
-            tenant_id: Set(self.tenant_id),
-            token_id: Set(self.token_id),
-            client_address: Set(self.client_address),
-            user_agent: Set(self.user_agent),
-            method: Set(self.method),
-            path: Set(self.path),
-            query: Set(self.query),
-            resource_type: Set(self.resource_type),
-            resource_id: Set(self.resource_id),
-            operation: Set(self.operation),
-            status: Set(i32::from(self.status)),
-            scim_type: Set(self.scim_type),
-            latency_us: Set(i64::try_from(self.latency_us).unwrap_or(i64::MAX)),
-            idp: Set(self.idp),
-            summary: Set(self.summary),
-            request_body: Set(self.request_body),
-            response_body: Set(self.response_body),
-            ..Default::default()
-        }
-    }
-}
-
 pub struct Recorder {
-    queue: Mutex<Option<mpsc::Sender<NewEntry>>>,
+    queue: Mutex<Option<mpsc::Sender<activity_entry::ActiveModel>>>,
     dropped: Arc<AtomicU64>,
     writer: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     body_bytes: usize,
@@ -102,7 +52,7 @@ impl Recorder {
     }
 
     /// Queues `entry`, or drops it if the queue is full (or closed).
-    pub fn record(&self, entry: NewEntry) {
+    pub fn record(&self, entry: activity_entry::ActiveModel) {
         let queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         let queued = queue
             .as_ref()
@@ -139,13 +89,13 @@ impl Recorder {
 
 async fn write(
     storage: Storage,
-    mut entries: mpsc::Receiver<NewEntry>,
+    mut entries: mpsc::Receiver<activity_entry::ActiveModel>,
     batch: usize,
     dropped: Arc<AtomicU64>,
 ) {
     let mut taken = Vec::with_capacity(batch);
     while entries.recv_many(&mut taken, batch).await > 0 {
-        let rows: Vec<_> = taken.drain(..).map(NewEntry::into_row).collect();
+        let rows = std::mem::take(&mut taken);
         let count = rows.len() as u64;
         let written = storage
             .write(move |txn| {

@@ -80,19 +80,20 @@ fn redact_value(value: &mut Value) {
     }
 }
 
-/// A body as the log keeps it: JSON with its secrets replaced (re-written compactly) and
-/// cut to `max` bytes. Anything that does not parse as JSON (a form, a body cut short) is
-/// not kept, only its size: secrets in it could not be found reliably.
-pub fn body(raw: &[u8], max: usize) -> Option<String> {
-    if raw.is_empty() {
+/// A body as the log keeps it: its JSON (`parsed`, as the recorder already read it) with
+/// its secrets replaced, re-written compactly and cut to `max` bytes. A body of `len`
+/// bytes that did not parse as JSON (a form, a body cut short) is not kept, only its size:
+/// secrets in it could not be found reliably.
+pub fn body(len: usize, parsed: Option<Value>, max: usize) -> Option<String> {
+    if len == 0 {
         return None;
     }
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(mut json) => {
+    match parsed {
+        Some(mut json) => {
             redact_value(&mut json);
             Some(cut(json.to_string(), max))
         }
-        Err(_) => Some(format!("[{} bytes, not JSON: not kept]", raw.len())),
+        None => Some(format!("[{len} bytes, not JSON: not kept]")),
     }
 }
 
@@ -134,7 +135,7 @@ mod tests {
         let raw = format!(
             r#"{{"userName":"ada","password":"hunter2","nested":{{"client_secret":"x","Api-Key":"y"}},"note":"token {TOKEN} here","list":["{TOKEN}"]}}"#
         );
-        let kept = body(raw.as_bytes(), 10_000).unwrap();
+        let kept = body(raw.len(), serde_json::from_str(&raw).ok(), 10_000).unwrap();
         assert!(!kept.contains("hunter2"), "{kept}");
         assert!(!kept.contains("s3cr3t"), "{kept}");
         assert!(
@@ -148,7 +149,7 @@ mod tests {
     #[test]
     fn text_bodies_and_queries_lose_credentials() {
         let form = format!("password={TOKEN}");
-        let kept = body(form.as_bytes(), 100).unwrap();
+        let kept = body(form.len(), serde_json::from_str(&form).ok(), 100).unwrap();
         assert_eq!(kept, format!("[{} bytes, not JSON: not kept]", form.len()));
         assert_eq!(
             query(&format!(
@@ -156,7 +157,7 @@ mod tests {
             )),
             "filter=userName%20eq%20%22ada%22&access_token=[redacted]&x=[redacted]"
         );
-        assert_eq!(body(b"", 10), None);
+        assert_eq!(body(0, None, 10), None);
     }
 
     #[test]

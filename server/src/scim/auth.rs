@@ -30,7 +30,7 @@ pub struct ScimCaller {
 pub struct ScimAuth(pub ScimCaller);
 
 /// The `{tenantId}` segment of `/scim/{tenantId}/v2/…`.
-fn tenant_in_scim_path(path: &str) -> &str {
+pub(crate) fn tenant_in_scim_path(path: &str) -> &str {
     path.strip_prefix("/scim/")
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default()
