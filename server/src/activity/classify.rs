@@ -2,7 +2,28 @@
 //! it names, the operation, the identity provider that sent it and a one-line summary an
 //! admin can scan ("added 3 members to group Sales", "rejected: userName already exists").
 
+use serde::Deserialize;
 use serde_json::Value;
+
+/// What the recorder reads of a response body: only the members a summary names, so the
+/// rest of the body is skipped rather than built into a tree.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    pub id: Option<String>,
+    pub user_name: Option<String>,
+    pub display_name: Option<String>,
+    pub detail: Option<String>,
+    pub scim_type: Option<String>,
+    pub total_results: Option<u64>,
+}
+
+impl Answer {
+    /// The members read from `raw`; none when it is not a JSON object of that shape.
+    pub fn read(raw: &[u8]) -> Self {
+        serde_json::from_slice(raw).unwrap_or_default()
+    }
+}
 
 /// One request and its answer, as the recorder saw them.
 pub struct Exchange<'a> {
@@ -11,7 +32,7 @@ pub struct Exchange<'a> {
     pub status: u16,
     pub user_agent: Option<&'a str>,
     pub request: Option<&'a Value>,
-    pub response: Option<&'a Value>,
+    pub response: &'a Answer,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -120,7 +141,11 @@ fn named(exchange: &Exchange<'_>, kind: Option<&str>, id: Option<&str>) -> Strin
         Some("Group") => "displayName",
         _ => "userName",
     };
-    let shown = text(exchange.response, name)
+    let answered = match kind {
+        Some("Group") => exchange.response.display_name.as_deref(),
+        _ => exchange.response.user_name.as_deref(),
+    };
+    let shown = answered
         .or_else(|| text(exchange.request, name))
         .or(id)
         .unwrap_or("?");
@@ -205,14 +230,14 @@ pub fn classify(exchange: &Exchange<'_>) -> Classified {
     }
     let resource_id = path_id.or_else(|| {
         (operation == "create" && status < 300)
-            .then(|| text(exchange.response, "id").map(str::to_owned))
+            .then(|| exchange.response.id.clone())
             .flatten()
     });
     let subject = named(exchange, resource_type, resource_id.as_deref());
     let summary = if operation == "auth_failed" {
         "rejected: missing, wrong or expired SCIM token".to_owned()
     } else if status >= 400 {
-        let detail = text(exchange.response, "detail").unwrap_or("no detail");
+        let detail = exchange.response.detail.as_deref().unwrap_or("no detail");
         let verdict = if status >= 500 { "failed" } else { "rejected" };
         format!("{verdict}: {detail}")
     } else {
@@ -225,11 +250,7 @@ pub fn classify(exchange: &Exchange<'_>) -> Classified {
                 let what = resource_type.map_or("resources", |kind| {
                     if kind == "Group" { "groups" } else { "users" }
                 });
-                let found = exchange
-                    .response
-                    .and_then(|body| body.get("totalResults"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
+                let found = exchange.response.total_results.unwrap_or(0);
                 let verb = if operation == "list" {
                     "listed"
                 } else {
@@ -292,7 +313,9 @@ mod tests {
             status,
             user_agent: None,
             request: request.as_ref(),
-            response: response.as_ref(),
+            response: &response
+                .map(|body| serde_json::from_value(body).unwrap())
+                .unwrap_or_default(),
         })
     }
 

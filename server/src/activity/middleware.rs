@@ -15,7 +15,7 @@ use sea_orm::Set;
 use serde_json::Value;
 
 use super::{
-    classify::{Exchange, classify},
+    classify::{Answer, Exchange, classify},
     redact,
 };
 use crate::{
@@ -82,7 +82,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
 
     let sent = std::mem::take(&mut *copied.lock().unwrap_or_else(PoisonError::into_inner));
     let request: Option<Value> = serde_json::from_slice(&sent).ok();
-    let response: Option<Value> = serde_json::from_slice(&answer).ok();
+    let response = Answer::read(&answer);
     let status = resp.status().as_u16();
     let classified = classify(&Exchange {
         method: &method,
@@ -90,13 +90,8 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         status,
         user_agent: user_agent.as_deref(),
         request: request.as_ref(),
-        response: response.as_ref(),
+        response: &response,
     });
-    let scim_type = response
-        .as_ref()
-        .and_then(|body| body.get("scimType"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
     let keep = state.activity.body_bytes();
     let tenant_id = Some(tenant_in_scim_path(&path)).filter(|tenant| !tenant.is_empty());
     state.activity.record(activity_entry::ActiveModel {
@@ -111,12 +106,12 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         resource_id: Set(classified.resource_id),
         operation: Set(classified.operation.to_owned()),
         status: Set(i32::from(status)),
-        scim_type: Set(scim_type),
+        scim_type: Set(response.scim_type),
         latency_us: Set(i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX)),
         idp: Set(classified.idp.to_owned()),
         summary: Set(classified.summary),
-        request_body: Set(redact::body(sent.len(), request, keep)),
-        response_body: Set(redact::body(answer.len(), response, keep)),
+        request_body: Set(redact::body(&sent, keep)),
+        response_body: Set(redact::body(&answer, keep)),
         path: Set(path),
         ..Default::default()
     });

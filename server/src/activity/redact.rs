@@ -17,13 +17,31 @@ const SECRET_NAMES: [&str; 7] = [
     "bearer",
 ];
 
+/// `bytes` lowercased (ASCII) without `_` and `-`: the form secret names are compared in.
+fn folded(bytes: impl Iterator<Item = u8>) -> impl Iterator<Item = u8> {
+    bytes
+        .filter(|b| *b != b'_' && *b != b'-')
+        .map(|b| b.to_ascii_lowercase())
+}
+
 fn is_secret_name(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect();
-    SECRET_NAMES.iter().any(|secret| folded.contains(secret))
+    let folded: Vec<u8> = folded(name.bytes()).collect();
+    SECRET_NAMES
+        .iter()
+        .any(|secret| memchr::memmem::find(&folded, secret.as_bytes()).is_some())
+}
+
+/// Whether `raw` could hold anything redaction would replace: a secret name or a
+/// credential prefix anywhere in it (in a name or a value), or a JSON `\u` escape that
+/// could spell one. Most bodies hold none and are kept as sent, without being parsed.
+fn may_hold_secrets(raw: &[u8]) -> bool {
+    let folded: Vec<u8> = folded(raw.iter().copied()).collect();
+    ["scim_", "sadm_", "\\u"]
+        .iter()
+        .any(|marker| memchr::memmem::find(raw, marker.as_bytes()).is_some())
+        || SECRET_NAMES
+            .iter()
+            .any(|secret| memchr::memmem::find(&folded, secret.as_bytes()).is_some())
 }
 
 /// Whether a word is shaped like a credential this server issues.
@@ -80,20 +98,25 @@ fn redact_value(value: &mut Value) {
     }
 }
 
-/// A body as the log keeps it: its JSON (`parsed`, as the recorder already read it) with
-/// its secrets replaced, re-written compactly and cut to `max` bytes. A body of `len`
-/// bytes that did not parse as JSON (a form, a body cut short) is not kept, only its size:
-/// secrets in it could not be found reliably.
-pub fn body(len: usize, parsed: Option<Value>, max: usize) -> Option<String> {
-    if len == 0 {
+/// A body as the log keeps it, cut to `max` bytes. A body with nothing secret-shaped in
+/// it is kept as sent. Otherwise its JSON is kept with the secrets replaced (re-written
+/// compactly); a body that is not JSON (a form, a body cut short) is then not kept, only
+/// its size: secrets in it could not be found reliably.
+pub fn body(raw: &[u8], max: usize) -> Option<String> {
+    if raw.is_empty() {
         return None;
     }
-    match parsed {
-        Some(mut json) => {
+    if !may_hold_secrets(raw)
+        && let Ok(text) = std::str::from_utf8(raw)
+    {
+        return Some(cut(text, max));
+    }
+    match serde_json::from_slice::<Value>(raw) {
+        Ok(mut json) => {
             redact_value(&mut json);
-            Some(cut(json.to_string(), max))
+            Some(cut(&json.to_string(), max))
         }
-        None => Some(format!("[{len} bytes, not JSON: not kept]")),
+        Err(_) => Some(format!("[{} bytes, not JSON: not kept]", raw.len())),
     }
 }
 
@@ -111,17 +134,15 @@ pub fn query(raw: &str) -> String {
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, marked when cut.
-pub fn cut(mut text: String, max: usize) -> String {
+pub fn cut(text: &str, max: usize) -> String {
     if text.len() <= max {
-        return text;
+        return text.to_owned();
     }
     let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text.truncate(end);
-    text.push('…');
-    text
+    format!("{}…", &text[..end])
 }
 
 #[cfg(test)]
@@ -135,7 +156,7 @@ mod tests {
         let raw = format!(
             r#"{{"userName":"ada","password":"hunter2","nested":{{"client_secret":"x","Api-Key":"y"}},"note":"token {TOKEN} here","list":["{TOKEN}"]}}"#
         );
-        let kept = body(raw.len(), serde_json::from_str(&raw).ok(), 10_000).unwrap();
+        let kept = body(raw.as_bytes(), 10_000).unwrap();
         assert!(!kept.contains("hunter2"), "{kept}");
         assert!(!kept.contains("s3cr3t"), "{kept}");
         assert!(
@@ -149,7 +170,7 @@ mod tests {
     #[test]
     fn text_bodies_and_queries_lose_credentials() {
         let form = format!("password={TOKEN}");
-        let kept = body(form.len(), serde_json::from_str(&form).ok(), 100).unwrap();
+        let kept = body(form.as_bytes(), 100).unwrap();
         assert_eq!(kept, format!("[{} bytes, not JSON: not kept]", form.len()));
         assert_eq!(
             query(&format!(
@@ -157,12 +178,29 @@ mod tests {
             )),
             "filter=userName%20eq%20%22ada%22&access_token=[redacted]&x=[redacted]"
         );
-        assert_eq!(body(0, None, 10), None);
+        assert_eq!(body(b"", 10), None);
+    }
+
+    #[test]
+    fn bodies_without_secrets_are_kept_as_sent() {
+        let sent = "{ \"userName\": \"ada\",\n  \"active\": true }";
+        assert_eq!(body(sent.as_bytes(), 1_000).unwrap(), sent);
+        assert_eq!(body(b"plain text", 1_000).unwrap(), "plain text");
+    }
+
+    #[test]
+    fn names_spelled_with_escapes_or_separators_are_still_found() {
+        let escaped = r#"{"\u0070assword":"hunter2","PASS_WORD":"x","api-key":"y"}"#;
+        let kept = body(escaped.as_bytes(), 1_000).unwrap();
+        assert_eq!(
+            kept,
+            r#"{"PASS_WORD":"[redacted]","api-key":"[redacted]","password":"[redacted]"}"#
+        );
     }
 
     #[test]
     fn cuts_on_a_character_boundary() {
-        assert_eq!(cut("ééé".to_owned(), 3), "é…");
-        assert_eq!(cut("abc".to_owned(), 3), "abc");
+        assert_eq!(cut("ééé", 3), "é…");
+        assert_eq!(cut("abc", 3), "abc");
     }
 }
