@@ -4,7 +4,7 @@
 //! `run_until_stopped` serves until a signal, then lets in-flight requests finish, commits
 //! every queued write and records credential usage.
 
-use std::{future::Future, net::SocketAddr, path::PathBuf, time::Duration};
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use poem::{
     Server,
@@ -91,6 +91,12 @@ impl Application {
         let Self {
             state, acceptor, ..
         } = self;
+        let feeds = Arc::clone(&state.feeds);
+        let stop = async move {
+            stop.await;
+            // Live streams never end by themselves; the graceful shutdown waits for them.
+            feeds.close();
+        };
         let served = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(crate::app(state.clone()), stop, Some(GRACE))
             .await;

@@ -4,8 +4,12 @@
 use std::sync::Arc;
 
 use crate::{
-    activity::Recorder, auth::Authenticator, clock::Clock, config::Settings, error::Error,
-    store::Storage,
+    activity::{Recorder, live::Feeds},
+    auth::Authenticator,
+    clock::Clock,
+    config::Settings,
+    error::Error,
+    store::{Storage, notify},
 };
 
 #[derive(Clone)]
@@ -16,6 +20,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The provisioning log's queue.
     pub activity: Arc<Recorder>,
+    /// Wakes the live streams.
+    pub feeds: Arc<Feeds>,
 }
 
 impl AppState {
@@ -38,9 +44,13 @@ impl AppState {
             }
         });
         let activity = Arc::new(Recorder::start(db.clone(), &settings.activity));
+        let feeds = Arc::new(Feeds::default());
+        db.notifications()
+            .subscribe(notify::ACTIVITY, Arc::clone(&feeds.activity) as _);
         Ok(Self {
             db,
             activity,
+            feeds,
             auth,
             clock,
             settings: Arc::new(settings),

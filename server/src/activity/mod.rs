@@ -5,6 +5,7 @@
 //! counted) rather than waited for when the queue is full.
 
 pub mod classify;
+pub mod live;
 pub mod middleware;
 pub mod recorder;
 pub mod redact;

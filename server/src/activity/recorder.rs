@@ -9,10 +9,33 @@ use std::sync::{
 };
 
 use entity::activity_entry;
-use sea_orm::EntityTrait;
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, Statement,
+};
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use crate::{config::ActivitySettings, store::Storage};
+use crate::{
+    config::ActivitySettings,
+    store::{Storage, notify},
+};
+
+/// The advisory lock the log's writers of every replica take, on PostgreSQL.
+const WRITERS_LOCK: i64 = 0x5c1a_c71e;
+
+/// Makes ids become visible in increasing order, which the live streams rely on: on
+/// PostgreSQL the writers of all replicas take turns until commit, so no id can commit
+/// after a larger one was read. (SQLite has one writer.)
+async fn in_commit_order(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [WRITERS_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
 
 pub struct Recorder {
     queue: Mutex<Option<mpsc::Sender<activity_entry::ActiveModel>>>,
@@ -100,13 +123,18 @@ async fn write(
         let written = storage
             .write(move |txn| {
                 Box::pin(async move {
+                    in_commit_order(txn).await?;
                     activity_entry::Entity::insert_many(rows)
                         .exec_without_returning(txn)
                         .await?;
+                    notify::send(txn, notify::ACTIVITY, "").await?;
                     Ok(())
                 })
             })
             .await;
+        if written.is_ok() {
+            storage.notifications().publish_local(notify::ACTIVITY, "");
+        }
         if let Err(err) = written {
             dropped.fetch_add(count, Ordering::Relaxed);
             tracing::warn!(error = %err, count, "provisioning log entries could not be written");

@@ -1,13 +1,17 @@
 //! `…/activity`: the provisioning log of a tenant, and of every tenant for operators.
 //! Newest first, by cursor, with filters; one entry with its (redacted) bodies.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use entity::activity_entry;
-use poem::web::Data;
+use futures_util::{StreamExt, stream::BoxStream};
+use poem::web::{Data, sse::Event};
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
-    param::{Path, Query},
-    payload::Json,
+    param::{Header, Path, Query},
+    payload::{EventStream, Json},
+    types::ToJSON,
 };
 
 use super::{
@@ -259,6 +263,54 @@ fn filter(
     }
 }
 
+#[derive(ApiResponse)]
+pub enum ActivityStreamResponse {
+    /// Server-Sent Events, oldest first: one `activity` event per entry, whose data is the
+    /// entry and whose `id` is the entry's id. A comment line every 15 seconds keeps the
+    /// connection open. Reconnect with that id as `Last-Event-ID` to go on where it ended.
+    #[oai(status = 200)]
+    Ok(EventStream<BoxStream<'static, ActivityEntry>>),
+}
+
+/// Entries a live stream reads from the database at a time.
+const STREAM_BATCH: u64 = 500;
+
+/// How often a quiet stream sends a comment, so proxies keep it open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Where a stream starts: after the entry a client last received (`Last-Event-ID`, the
+/// header a reconnecting `EventSource` sends, before the `lastEventId` query parameter of a
+/// first connection), else after the newest entry, so it sends only what comes next.
+async fn stream(
+    state: &AppState,
+    filter: ActivityFilter,
+    header: Option<i64>,
+    query: Option<i64>,
+) -> Result<ActivityStreamResponse, AdminErrors<Listing>> {
+    let cursor = match header.or(query) {
+        Some(last) => last,
+        None => activity::newest_id(state.db.reads()).await?,
+    };
+    let db = state.db.clone();
+    let fetch = move |cursor| {
+        let db = db.clone();
+        let filter = filter.clone();
+        async move { activity::after(db.reads(), &filter, cursor, STREAM_BATCH).await }
+    };
+    let rows = state
+        .feeds
+        .activity
+        .follow(cursor, fetch, |row: &activity_entry::Model| row.id);
+    let events = EventStream::new(rows.map(|row| entry(&row)).boxed())
+        .keep_alive(KEEP_ALIVE)
+        .to_event(|entry| {
+            Event::message(entry.to_json_string())
+                .event_type("activity")
+                .id(entry.id.to_string())
+        });
+    Ok(ActivityStreamResponse::Ok(events))
+}
+
 fn cursor(cursor: Option<&str>) -> Result<Option<i64>, AdminError> {
     cursor
         .map(|cursor| {
@@ -427,5 +479,117 @@ impl ActivityApi {
             until.0,
         );
         page(&state, &filter, limit.0, cursor.as_deref()).await
+    }
+
+    /// Follow a tenant's provisioning log live
+    ///
+    /// Server-Sent Events: each entry as it is recorded, with the filters of the list.
+    /// With `Last-Event-ID` (header, or `lastEventId`), first every entry after that one
+    /// still stored, then live, with no gap and no duplicate; without, only what comes
+    /// next. Ends when the server shuts down; reconnect with the last id received.
+    #[oai(
+        path = "/tenants/:tenantId/activity/stream",
+        method = "get",
+        operation_id = "admin_stream_tenant_activity"
+    )]
+    #[expect(clippy::too_many_arguments, reason = "one per query parameter")]
+    async fn stream_tenant_activity(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// Only this operation.
+        operation: Query<Option<ActivityOperation>>,
+        /// Only answers of this status class.
+        #[oai(name = "statusClass")]
+        status_class: Query<Option<StatusClass>>,
+        /// Only requests on this resource type.
+        #[oai(name = "resourceType")]
+        resource_type: Query<Option<LoggedResourceType>>,
+        /// Only requests on this resource.
+        #[oai(name = "resourceId")]
+        resource_id: Query<Option<String>>,
+        /// Only requests from this identity provider.
+        idp: Query<Option<IdentityProvider>>,
+        /// Only entries whose summary contains this, without case.
+        text: Query<Option<String>>,
+        /// The id of the last entry received: the stream starts after it.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<i64>>,
+        /// The same as the `Last-Event-ID` header, for clients that cannot set headers;
+        /// the header wins.
+        #[oai(name = "lastEventId")]
+        last_event_id_query: Query<Option<i64>>,
+    ) -> Result<ActivityStreamResponse, AdminErrors<Listing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let filter = filter(
+            Some(tenant_id.0),
+            operation.0,
+            status_class.0,
+            resource_type.0,
+            resource_id.0,
+            idp.0,
+            text.0,
+            None,
+            None,
+        );
+        stream(&state, filter, last_event_id.0, last_event_id_query.0).await
+    }
+
+    /// Follow every tenant's provisioning log live
+    ///
+    /// For operators: the tenant stream across tenants, with requests that named no tenant
+    /// or an unknown one.
+    #[oai(
+        path = "/activity/stream",
+        method = "get",
+        operation_id = "admin_stream_activity"
+    )]
+    #[expect(clippy::too_many_arguments, reason = "one per query parameter")]
+    async fn stream_activity(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// Only this tenant's entries.
+        #[oai(name = "tenantId")]
+        tenant_id: Query<Option<String>>,
+        /// Only this operation.
+        operation: Query<Option<ActivityOperation>>,
+        /// Only answers of this status class.
+        #[oai(name = "statusClass")]
+        status_class: Query<Option<StatusClass>>,
+        /// Only requests on this resource type.
+        #[oai(name = "resourceType")]
+        resource_type: Query<Option<LoggedResourceType>>,
+        /// Only requests on this resource.
+        #[oai(name = "resourceId")]
+        resource_id: Query<Option<String>>,
+        /// Only requests from this identity provider.
+        idp: Query<Option<IdentityProvider>>,
+        /// Only entries whose summary contains this, without case.
+        text: Query<Option<String>>,
+        /// The id of the last entry received: the stream starts after it.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<i64>>,
+        /// The same as the `Last-Event-ID` header, for clients that cannot set headers;
+        /// the header wins.
+        #[oai(name = "lastEventId")]
+        last_event_id_query: Query<Option<i64>>,
+    ) -> Result<ActivityStreamResponse, AdminErrors<Listing>> {
+        auth.0.require_operator()?;
+        let filter = filter(
+            tenant_id.0,
+            operation.0,
+            status_class.0,
+            resource_type.0,
+            resource_id.0,
+            idp.0,
+            text.0,
+            None,
+            None,
+        );
+        stream(&state, filter, last_event_id.0, last_event_id_query.0).await
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::activity_entry;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -43,13 +43,8 @@ fn contains(text: &str) -> LikeExpr {
     LikeExpr::new(pattern).escape('\\')
 }
 
-/// A page of entries, newest first.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    filter: &ActivityFilter,
-    cursor: Option<i64>,
-    limit: u64,
-) -> Result<(Vec<activity_entry::Model>, Option<String>), Error> {
+/// The entries `filter` wants.
+fn select(filter: &ActivityFilter) -> Select<activity_entry::Entity> {
     use activity_entry::Column;
     let mut query = activity_entry::Entity::find();
     if let Some(tenant_id) = &filter.tenant_id {
@@ -83,7 +78,54 @@ pub async fn list(
     if let Some(until) = filter.until {
         query = query.filter(Column::At.lt(until));
     }
-    pages::page(db, query, Column::Id, Order::NewestFirst, cursor, limit).await
+    query
+}
+
+/// A page of entries, newest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ActivityFilter,
+    cursor: Option<i64>,
+    limit: u64,
+) -> Result<(Vec<activity_entry::Model>, Option<String>), Error> {
+    let query = select(filter);
+    pages::page(
+        db,
+        query,
+        activity_entry::Column::Id,
+        Order::NewestFirst,
+        cursor,
+        limit,
+    )
+    .await
+}
+
+/// Entries after `cursor`, oldest first: what a live stream sends next.
+pub async fn after(
+    db: &impl ConnectionTrait,
+    filter: &ActivityFilter,
+    cursor: i64,
+    limit: u64,
+) -> Result<Vec<activity_entry::Model>, Error> {
+    use activity_entry::Column;
+    Ok(select(filter)
+        .filter(Column::Id.gt(cursor))
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The id of the newest entry (0 when there is none): where a live stream with nothing to
+/// replay starts.
+pub async fn newest_id(db: &impl ConnectionTrait) -> Result<i64, Error> {
+    let newest: Option<Option<i64>> = activity_entry::Entity::find()
+        .select_only()
+        .column_as(activity_entry::Column::Id.max(), "newest")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(newest.flatten().unwrap_or(0))
 }
 
 /// One entry; within a tenant when `tenant_id` is given.

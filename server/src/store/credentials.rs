@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use entity::{admin_key, scim_token};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter,
-    Statement, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr,
 };
 
 use super::notify::CREDENTIALS;
@@ -150,16 +149,10 @@ pub fn ended(db: &super::Storage, ids: &[String]) {
 /// transaction that changes them: PostgreSQL delivers the notice only if, and when, that
 /// transaction commits.
 pub async fn announce<C: ConnectionTrait>(conn: &C, ids: &[String]) -> Result<(), DbErr> {
-    if ids.is_empty() || conn.get_database_backend() != DatabaseBackend::Postgres {
+    if ids.is_empty() {
         return Ok(());
     }
-    conn.execute_raw(Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        "SELECT pg_notify($1, $2)",
-        [CREDENTIALS.into(), ids.join(",").into()],
-    ))
-    .await
-    .map(|_| ())
+    super::notify::send(conn, CREDENTIALS, &ids.join(",")).await
 }
 
 #[cfg(test)]

@@ -11,15 +11,37 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{DatabaseBackend, DatabaseConnection, sqlx::postgres::PgListener};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement,
+    sqlx::postgres::PgListener,
+};
 
 use crate::error::Error;
 
 /// Credentials that stopped working or changed: the payload is their ids, comma-separated.
 pub const CREDENTIALS: &str = "scim_credentials";
 
+/// Provisioning log entries were written: wakes the live streams (no payload).
+pub const ACTIVITY: &str = "scim_activity";
+
 /// Every channel the listener subscribes to.
-const CHANNELS: &[&str] = &[CREDENTIALS];
+const CHANNELS: &[&str] = &[CREDENTIALS, ACTIVITY];
+
+/// Tells every other replica, on `channel`. Call it inside the transaction that makes the
+/// change: PostgreSQL delivers the notice only if, and when, that transaction commits.
+/// Elsewhere there are no other replicas.
+pub async fn send<C: ConnectionTrait>(conn: &C, channel: &str, payload: &str) -> Result<(), DbErr> {
+    if conn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    conn.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [channel.into(), payload.into()],
+    ))
+    .await
+    .map(|_| ())
+}
 
 pub trait Subscriber: Send + Sync {
     fn notified(&self, payload: &str);

@@ -13,6 +13,7 @@
 mod helpers;
 
 mod activity;
+mod activity_stream;
 mod admin_keys;
 mod bootstrap;
 mod durability;

@@ -37,6 +37,11 @@ impl ServerProcess {
     /// Starts the server over `data_dir` (and `database_url` when given) and waits until
     /// it answers.
     pub async fn start(data_dir: &Path, database_url: Option<&str>) -> Self {
+        Self::start_with(data_dir, database_url, &[]).await
+    }
+
+    /// `start`, with more arguments for `serve`.
+    pub async fn start_with(data_dir: &Path, database_url: Option<&str>, args: &[&str]) -> Self {
         let port = free_port();
         let mut command = Command::new(binary());
         command
@@ -52,6 +57,7 @@ impl ServerProcess {
         if let Some(url) = database_url {
             command.arg("--database-url").arg(url);
         }
+        command.args(args);
         let child = command.spawn().expect("the server binary starts");
         let server = Self {
             child,
@@ -79,6 +85,18 @@ impl ServerProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// SIGTERM, and waits for the clean shutdown to finish.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exited = self.child.wait().unwrap();
+        assert!(exited.success(), "the server exits cleanly: {exited}");
     }
 
     /// SIGKILL (if it still runs): no shutdown code runs.

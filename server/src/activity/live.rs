@@ -1,0 +1,196 @@
+//! Live streams over tables read by increasing id (the provisioning log, the change
+//! events). A stream never trusts a notice's content: a notice only wakes it, and it then
+//! reads from the database everything after the last id it sent. So it has no gap and no
+//! duplicate whatever notices are lost or repeated, as long as ids become visible in
+//! increasing order (the writers make sure of that). Notices come from this process once
+//! a write commits and, on PostgreSQL, from every other replica (`store::notify`).
+
+use std::{collections::VecDeque, future::Future, sync::Arc, time::Duration};
+
+use futures_util::{Stream, stream};
+use tokio::sync::watch;
+
+use crate::{error::Error, store::notify::Subscriber};
+
+/// How often a stream reads again with no notice: a safety net for a notice that never
+/// came, not the way entries normally arrive.
+const POLL: Duration = Duration::from_secs(2);
+
+/// After a failed read, how long a stream waits before reading again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Wakes the streams of one table. Closed at shutdown, which ends them.
+pub struct Wakeups {
+    tx: watch::Sender<Wake>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Wake {
+    generation: u64,
+    closed: bool,
+}
+
+impl Default for Wakeups {
+    fn default() -> Self {
+        Self {
+            tx: watch::Sender::new(Wake::default()),
+        }
+    }
+}
+
+impl Wakeups {
+    pub fn wake(&self) {
+        self.tx
+            .send_modify(|wake| wake.generation = wake.generation.wrapping_add(1));
+    }
+
+    /// How many times the streams were woken: tells a test a notice arrived.
+    pub fn generation(&self) -> u64 {
+        self.tx.borrow().generation
+    }
+
+    /// Ends every stream (server shutdown), now and for streams opened later.
+    pub fn close(&self) {
+        self.tx.send_modify(|wake| wake.closed = true);
+    }
+
+    /// Follows the table after `cursor`: `fetch(cursor)` returns the rows after it in
+    /// increasing id order (a bounded batch), `id` names a row's id.
+    pub fn follow<T, F, Fut>(
+        &self,
+        cursor: i64,
+        fetch: F,
+        id: fn(&T) -> i64,
+    ) -> impl Stream<Item = T> + Send + 'static
+    where
+        T: Send + 'static,
+        F: Fn(i64) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<T>, Error>> + Send,
+    {
+        let follower = Follower {
+            wakes: self.tx.subscribe(),
+            cursor,
+            pending: VecDeque::new(),
+            fetch,
+            id,
+        };
+        stream::unfold(follower, |mut follower| async move {
+            let next = follower.next().await?;
+            Some((next, follower))
+        })
+    }
+}
+
+impl Subscriber for Wakeups {
+    fn notified(&self, _payload: &str) {
+        self.wake();
+    }
+
+    fn missed(&self) {
+        self.wake();
+    }
+}
+
+struct Follower<T, F> {
+    wakes: watch::Receiver<Wake>,
+    cursor: i64,
+    pending: VecDeque<T>,
+    fetch: F,
+    id: fn(&T) -> i64,
+}
+
+impl<T, F, Fut> Follower<T, F>
+where
+    F: Fn(i64) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, Error>>,
+{
+    async fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(row) = self.pending.pop_front() {
+                return Some(row);
+            }
+            // Marked seen before reading, so a notice during the read wakes the wait below.
+            if self.wakes.borrow_and_update().closed {
+                return None;
+            }
+            let pause = match (self.fetch)(self.cursor).await {
+                Ok(rows) => {
+                    if let Some(last) = rows.last() {
+                        self.cursor = (self.id)(last);
+                        self.pending.extend(rows);
+                        continue;
+                    }
+                    POLL
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "a live stream could not read; retrying");
+                    RETRY
+                }
+            };
+            tokio::select! {
+                changed = self.wakes.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+/// The wakeups of every live table, shared by the app.
+#[derive(Default)]
+pub struct Feeds {
+    /// The provisioning log.
+    pub activity: Arc<Wakeups>,
+}
+
+impl Feeds {
+    pub fn close(&self) {
+        self.activity.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    /// A table whose rows are ids; reads return what is after the cursor, three at most.
+    fn table(
+        rows: Arc<Mutex<Vec<i64>>>,
+    ) -> impl Fn(i64) -> std::future::Ready<Result<Vec<i64>, Error>> {
+        move |cursor| {
+            let rows = rows.lock().unwrap();
+            std::future::ready(Ok(rows
+                .iter()
+                .copied()
+                .filter(|id| *id > cursor)
+                .take(3)
+                .collect()))
+        }
+    }
+
+    #[tokio::test]
+    async fn replays_then_follows_without_gaps_or_duplicates() {
+        let wakeups = Wakeups::default();
+        let rows = Arc::new(Mutex::new((1..=7).collect::<Vec<_>>()));
+        let mut stream = Box::pin(wakeups.follow(2, table(Arc::clone(&rows)), |id| *id));
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            seen.push(stream.next().await.unwrap());
+        }
+        assert_eq!(seen, [3, 4, 5, 6, 7]);
+        rows.lock().unwrap().extend([8, 9]);
+        wakeups.wake();
+        let woken = tokio::time::timeout(POLL / 2, stream.next()).await;
+        assert_eq!(woken.unwrap(), Some(8), "a wake is enough, no poll needed");
+        assert_eq!(stream.next().await, Some(9));
+        wakeups.close();
+        assert_eq!(stream.next().await, None, "closing ends the stream");
+    }
+}
