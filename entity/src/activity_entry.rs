@@ -31,6 +31,8 @@ pub struct Model {
     pub summary: String,
     pub request_body: Option<String>,
     pub response_body: Option<String>,
+    /// Names the request in the change events it caused.
+    pub request_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -4,6 +4,7 @@
 pub mod activity_entry;
 pub mod admin_key;
 pub mod audit_event;
+pub mod change_event;
 pub mod group_mapping;
 pub mod group_mapping_permission_group;
 pub mod group_member;

@@ -12,6 +12,7 @@ mod m20261129_000005_add_member_since;
 mod m20261129_000006_add_permissions_version;
 mod m20261129_000007_count_users_per_tenant;
 mod m20261129_000008_create_activity;
+mod m20261202_000009_create_change_events;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_add_permissions_version::Migration),
             Box::new(m20261129_000007_count_users_per_tenant::Migration),
             Box::new(m20261129_000008_create_activity::Migration),
+            Box::new(m20261202_000009_create_change_events::Migration),
         ]
     }
 }

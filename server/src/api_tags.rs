@@ -17,6 +17,8 @@ pub enum ApiTag {
     Permissions,
     /// The provisioning log: every request an identity provider sent, redacted.
     Activity,
+    /// Change events: what SCIM writes changed, in commit order, for the host product.
+    Events,
     /// SCIM 2.0 service discovery (RFC 7644 §4).
     ScimDiscovery,
     /// SCIM 2.0 Users (RFC 7643 §4.1, RFC 7644 §3).

@@ -44,6 +44,7 @@ pub fn api() -> impl OpenApi {
         admin::synced::SyncedApi,
         admin::user_permissions::UserPermissionsApi,
         admin::activity::ActivityApi,
+        admin::events::EventsApi,
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,
         scim::groups::GroupsApi,

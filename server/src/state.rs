@@ -47,6 +47,8 @@ impl AppState {
         let feeds = Arc::new(Feeds::default());
         db.notifications()
             .subscribe(notify::ACTIVITY, Arc::clone(&feeds.activity) as _);
+        db.notifications()
+            .subscribe(notify::EVENTS, Arc::clone(&feeds.events) as _);
         Ok(Self {
             db,
             activity,

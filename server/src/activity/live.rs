@@ -144,11 +144,14 @@ where
 pub struct Feeds {
     /// The provisioning log.
     pub activity: Arc<Wakeups>,
+    /// The change events.
+    pub events: Arc<Wakeups>,
 }
 
 impl Feeds {
     pub fn close(&self) {
         self.activity.close();
+        self.events.close();
     }
 }
 

@@ -15,6 +15,7 @@ use sea_orm::Set;
 use serde_json::Value;
 
 use super::{
+    cause,
     classify::{Answer, Exchange, classify},
     redact,
 };
@@ -46,8 +47,11 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
     let recorded = |state: &AppState| {
         state.activity.enabled() && (path == "/scim" || path.starts_with("/scim/"))
     };
+    let request_id = cause::new_id();
     let Some(state) = state.filter(recorded) else {
-        return ep.call(req).await.map(IntoResponse::into_response);
+        return cause::within(Some(request_id), ep.call(req))
+            .await
+            .map(IntoResponse::into_response);
     };
     let started = Instant::now();
     let at = state.clock.now();
@@ -73,7 +77,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
     });
     req.set_body(Body::from_bytes_stream(body));
 
-    let mut resp = match ep.call(req).await {
+    let mut resp = match cause::within(Some(request_id.clone()), ep.call(req)).await {
         Ok(resp) => resp.into_response(),
         Err(err) => err.into_response(),
     };
@@ -113,6 +117,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         request_body: Set(redact::body(&sent, keep)),
         response_body: Set(redact::body(&answer, keep)),
         path: Set(path),
+        request_id: Set(Some(request_id)),
         ..Default::default()
     });
     Ok(resp)

@@ -4,6 +4,7 @@
 //! through a bounded queue to a writer that inserts them in batches, and are dropped (and
 //! counted) rather than waited for when the queue is full.
 
+pub mod cause;
 pub mod classify;
 pub mod live;
 pub mod middleware;

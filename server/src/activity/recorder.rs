@@ -16,7 +16,7 @@ use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
     config::ActivitySettings,
-    store::{Storage, notify},
+    store::{Storage, chunks::chunks, notify},
 };
 
 /// The advisory lock the log's writers of every replica take, on PostgreSQL.
@@ -124,9 +124,13 @@ async fn write(
             .write(move |txn| {
                 Box::pin(async move {
                     in_commit_order(txn).await?;
-                    activity_entry::Entity::insert_many(rows)
-                        .exec_without_returning(txn)
-                        .await?;
+                    // Power-of-two chunks: a handful of statements to prepare, not one
+                    // per batch size.
+                    for chunk in chunks(rows, batch) {
+                        activity_entry::Entity::insert_many(chunk)
+                            .exec_without_returning(txn)
+                            .await?;
+                    }
                     notify::send(txn, notify::ACTIVITY, "").await?;
                     Ok(())
                 })

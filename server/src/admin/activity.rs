@@ -1,28 +1,29 @@
 //! `…/activity`: the provisioning log of a tenant, and of every tenant for operators.
 //! Newest first, by cursor, with filters; one entry with its (redacted) bodies.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use entity::activity_entry;
 use futures_util::{StreamExt, stream::BoxStream};
-use poem::web::{Data, sse::Event};
+use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Header, Path, Query},
     payload::{EventStream, Json},
-    types::ToJSON,
 };
 
 use super::{
     auth::AdminAuth,
     error::{AdminError, AdminErrors, Listing, Single},
-    validate,
+    events::{ChangeEvent, change_event},
+    live, validate,
 };
 use crate::{
     AppState,
     api_tags::ApiTag,
-    store::activity::{self, ActivityFilter},
+    store::{
+        activity::{self, ActivityFilter},
+        events,
+    },
 };
 
 /// What a request did.
@@ -161,6 +162,9 @@ pub struct ActivityEntry {
     pub idp: IdentityProvider,
     /// One line: "added 3 members to group Sales", "rejected: …".
     pub summary: String,
+    /// Names the request in the change events it caused.
+    #[oai(skip_serializing_if_is_none)]
+    pub request_id: Option<String>,
 }
 
 /// An entry with its bodies.
@@ -177,6 +181,8 @@ pub struct ActivityEntryDetail {
     /// The response body, kept the same way.
     #[oai(skip_serializing_if_is_none)]
     pub response_body: Option<String>,
+    /// The change events the request caused, in commit order (the first 1,000).
+    pub change_events: Vec<ChangeEvent>,
 }
 
 /// A page of the log, newest first.
@@ -227,6 +233,7 @@ fn entry(row: &activity_entry::Model) -> ActivityEntry {
         latency_us: u64::try_from(row.latency_us).unwrap_or_default(),
         idp: IdentityProvider::of(&row.idp),
         summary: row.summary.clone(),
+        request_id: row.request_id.clone(),
     }
 }
 
@@ -272,22 +279,15 @@ pub enum ActivityStreamResponse {
     Ok(EventStream<BoxStream<'static, ActivityEntry>>),
 }
 
-/// Entries a live stream reads from the database at a time.
-const STREAM_BATCH: u64 = 500;
-
-/// How often a quiet stream sends a comment, so proxies keep it open.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
-
-/// Where a stream starts: after the entry a client last received (`Last-Event-ID`, the
-/// header a reconnecting `EventSource` sends, before the `lastEventId` query parameter of a
-/// first connection), else after the newest entry, so it sends only what comes next.
+/// A stream of the entries `filter` wants, after the one the client names (else after
+/// the newest).
 async fn stream(
     state: &AppState,
     filter: ActivityFilter,
     header: Option<i64>,
     query: Option<i64>,
 ) -> Result<ActivityStreamResponse, AdminErrors<Listing>> {
-    let cursor = match header.or(query) {
+    let cursor = match live::resume_after(header, query) {
         Some(last) => last,
         None => activity::newest_id(state.db.reads()).await?,
     };
@@ -295,20 +295,18 @@ async fn stream(
     let fetch = move |cursor| {
         let db = db.clone();
         let filter = filter.clone();
-        async move { activity::after(db.reads(), &filter, cursor, STREAM_BATCH).await }
+        async move { activity::after(db.reads(), &filter, cursor, live::BATCH).await }
     };
     let rows = state
         .feeds
         .activity
         .follow(cursor, fetch, |row: &activity_entry::Model| row.id);
-    let events = EventStream::new(rows.map(|row| entry(&row)).boxed())
-        .keep_alive(KEEP_ALIVE)
-        .to_event(|entry| {
-            Event::message(entry.to_json_string())
-                .event_type("activity")
-                .id(entry.id.to_string())
-        });
-    Ok(ActivityStreamResponse::Ok(events))
+    let entries = rows.map(|row| entry(&row));
+    Ok(ActivityStreamResponse::Ok(live::events(
+        entries,
+        "activity",
+        |entry| entry.id,
+    )))
 }
 
 fn cursor(cursor: Option<&str>) -> Result<Option<i64>, AdminError> {
@@ -418,10 +416,15 @@ impl ActivityApi {
     ) -> Result<ActivityEntryResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
         let row = activity::get(state.db.reads(), Some(&tenant_id), entry_id.0).await?;
+        let caused = match &row.request_id {
+            Some(request_id) => events::caused_by(state.db.reads(), &tenant_id, request_id).await?,
+            None => Vec::new(),
+        };
         Ok(ActivityEntryResponse::Ok(Json(ActivityEntryDetail {
             entry: entry(&row),
             request_body: row.request_body,
             response_body: row.response_body,
+            change_events: caused.into_iter().filter_map(change_event).collect(),
         })))
     }
 

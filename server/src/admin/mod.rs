@@ -9,6 +9,8 @@ pub mod catalog;
 pub mod credentials;
 pub mod direct_json;
 pub mod error;
+pub mod events;
+pub mod live;
 pub mod mappings;
 pub mod previews;
 pub mod products;

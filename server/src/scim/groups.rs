@@ -451,7 +451,8 @@ impl GroupsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
     ) -> Result<DeleteGroupResponse, ScimErrors<Removal>> {
-        store::groups::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref()).await?;
+        let now = state.clock.now();
+        store::groups::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref(), now).await?;
         Ok(DeleteGroupResponse::Deleted)
     }
 }

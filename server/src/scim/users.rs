@@ -489,7 +489,8 @@ impl UsersApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
     ) -> Result<DeleteUserResponse, ScimErrors<Removal>> {
-        store::users::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref()).await?;
+        let now = state.clock.now();
+        store::users::delete(&state.db, &auth.0.tenant_id, &id, if_match.as_deref(), now).await?;
         Ok(DeleteUserResponse::Deleted)
     }
 }

@@ -13,7 +13,9 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use super::{
-    Storage, limits,
+    Storage,
+    events::{self, Change},
+    limits,
     member_changes::MemberChange,
     resources::{Page, Sort, check_version, text},
     unique::SelectUnique,
@@ -100,14 +102,16 @@ pub async fn users_with_tenants<'a>(
     Ok(found)
 }
 
-/// Adds members; one already in the group keeps the time it joined.
+/// Adds members; one already in the group keeps the time it joined. Returns the users
+/// that were not members before.
 pub async fn insert_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     group_id: &str,
     user_ids: &[String],
     since: DateTime<Utc>,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
+    let mut joined = Vec::new();
     for chunk in super::chunks::slices(user_ids, CHUNK) {
         let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
             group_id: Set(group_id.to_owned()),
@@ -121,14 +125,15 @@ pub async fn insert_members(
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(txn)
+            .exec_with_returning_keys(txn)
             .await;
         match result {
-            Ok(_) | Err(DbErr::RecordNotInserted) => {}
+            Ok(keys) => joined.extend(keys.into_iter().map(|(_, user_id)| user_id)),
+            Err(DbErr::RecordNotInserted) => {}
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(())
+    Ok(joined)
 }
 
 pub async fn create(
@@ -166,7 +171,14 @@ pub async fn create(
                     .insert(txn)
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-                insert_members(txn, &tenant_id, &row.id, &members, now).await?;
+                let joined = insert_members(txn, &tenant_id, &row.id, &members, now).await?;
+                let mut changes = vec![Change::group(
+                    "group.created",
+                    &row.id,
+                    events::group_data(&row),
+                )];
+                changes.extend(Change::members(MEMBER_ADDED, &row.id, &joined));
+                events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
         })
@@ -208,6 +220,7 @@ pub async fn replace(
                 let members =
                     existing_users(txn, storage.user_cache(), &tenant_id, &members).await?;
                 let version = current.version + 1;
+                let before = events::group_data(&current);
                 let mut row = current.into_active_model();
                 let name = fill(&mut row, &attrs)?;
                 row.version = Set(version);
@@ -216,7 +229,9 @@ pub async fn replace(
                     .update(txn)
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
-                set_members(txn, &tenant_id, &id, &members, now).await?;
+                let (joined, left) = set_members(txn, &tenant_id, &id, &members, now).await?;
+                let changes = group_changes(&before, &row, &joined, &left);
+                events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
         })
@@ -302,6 +317,7 @@ pub async fn change_members(
         add,
         remove,
         now,
+        request_id: crate::activity::cause::current(),
     };
     let outcome = merged.submit(db, change).await;
     match &outcome {
@@ -342,6 +358,7 @@ pub async fn apply_in(
     check_version(if_match, current.version - 1)?;
     let change = plan(&attributes(&current))?;
     let add = existing_users(txn, known, tenant_id, &change.add).await?;
+    let before = events::group_data(&current);
     let mut current = current;
     if let Some(attrs) = &change.attributes {
         let mut row = current.clone().into_active_model();
@@ -351,12 +368,14 @@ pub async fn apply_in(
             .await
             .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
     }
-    if change.remove_all_members {
-        set_members(txn, tenant_id, id, &add, now).await?;
+    let (joined, left) = if change.remove_all_members {
+        set_members(txn, tenant_id, id, &add, now).await?
     } else {
-        remove_members(txn, id, &change.remove).await?;
-        insert_members(txn, tenant_id, id, &add, now).await?;
-    }
+        let left = remove_members(txn, id, &change.remove).await?;
+        (insert_members(txn, tenant_id, id, &add, now).await?, left)
+    };
+    let changes = group_changes(&before, &current, &joined, &left);
+    events::record(txn, tenant_id, changes, now).await?;
     let touched = if change.attributes.is_some() || change.remove_all_members {
         None
     } else {
@@ -388,14 +407,15 @@ pub async fn bump_versions(
 }
 
 /// Makes `user_ids` the group's whole member list; members who stay keep the time they
-/// joined (a PUT that repeats the list must not make everyone a newcomer).
+/// joined (a PUT that repeats the list must not make everyone a newcomer). Returns the
+/// users who joined and those who left.
 async fn set_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     group_id: &str,
     user_ids: &[String],
     since: DateTime<Utc>,
-) -> Result<(), Error> {
+) -> Result<(Vec<String>, Vec<String>), Error> {
     let current: Vec<String> = group_member::Entity::find()
         .select_only()
         .column(group_member::Column::UserId)
@@ -408,30 +428,58 @@ async fn set_members(
         .into_iter()
         .filter(|user_id| !staying.contains(user_id))
         .collect();
-    remove_members(txn, group_id, &leaving).await?;
-    insert_members(txn, tenant_id, group_id, user_ids, since).await
+    let left = remove_members(txn, group_id, &leaving).await?;
+    let joined = insert_members(txn, tenant_id, group_id, user_ids, since).await?;
+    Ok((joined, left))
 }
 
+pub const MEMBER_ADDED: &str = "group.member_added";
+pub const MEMBER_REMOVED: &str = "group.member_removed";
+
+/// The events of a group changed from `before` (its `group_data`) to `after`, with these
+/// members joining and leaving.
+pub fn group_changes(
+    before: &Value,
+    after: &scim_group::Model,
+    joined: &[String],
+    left: &[String],
+) -> Vec<Change> {
+    let data = events::group_data(after);
+    let mut changes = Vec::new();
+    if *before != data {
+        changes.push(Change::group("group.updated", &after.id, data));
+    }
+    changes.extend(Change::members(MEMBER_REMOVED, &after.id, left));
+    changes.extend(Change::members(MEMBER_ADDED, &after.id, joined));
+    changes
+}
+
+/// Removes members; returns the users that were members.
 pub async fn remove_members(
     txn: &impl ConnectionTrait,
     group_id: &str,
     user_ids: &[String],
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
+    let mut left = Vec::new();
     for chunk in user_ids.chunks(CHUNK) {
-        group_member::Entity::delete_many()
+        let removed = group_member::Entity::delete_many()
             .filter(group_member::Column::GroupId.eq(group_id))
             .filter(group_member::Column::UserId.is_in(chunk.iter().map(String::as_str)))
-            .exec(txn)
+            .exec_with_returning(txn)
             .await?;
+        left.extend(removed.into_iter().map(|member| member.user_id));
     }
-    Ok(())
+    Ok(left)
 }
 
+/// Removes the group, its mapping and its memberships. Its `group.deleted` event stands
+/// for the memberships too: no `group.member_removed` is sent for them.
 pub async fn delete(
     db: &Storage,
     tenant_id: &str,
     id: &str,
     if_match: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
@@ -448,6 +496,8 @@ pub async fn delete(
                 scim_group::Entity::delete_by_id(id.clone())
                     .exec(txn)
                     .await?;
+                let deleted = Change::group("group.deleted", &id, events::group_data(&current));
+                events::record(txn, &tenant_id, vec![deleted], now).await?;
                 Ok(())
             })
         })

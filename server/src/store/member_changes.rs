@@ -9,7 +9,7 @@
 //! answered as if it had run alone, and changes nothing. If a merged statement fails for
 //! any other reason, each PATCH runs alone in its own savepoint, in arrival order.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::scim_group;
@@ -18,10 +18,11 @@ use sea_orm::DatabaseTransaction;
 use super::{
     Storage,
     coalesce::{Coalesced, Results, savepoint, settle},
-    groups::{self, GroupChange, Target},
+    events::{self, Change, NewEvent},
+    groups::{self, GroupChange, MEMBER_ADDED, MEMBER_REMOVED, Target},
     user_cache::UserCache,
 };
-use crate::error::Error;
+use crate::{activity::cause, error::Error};
 
 pub struct MemberChange {
     pub tenant_id: String,
@@ -29,6 +30,8 @@ pub struct MemberChange {
     pub add: Vec<String>,
     pub remove: Vec<String>,
     pub now: DateTime<Utc>,
+    /// The PATCH request, for the membership events it causes.
+    pub request_id: Option<String>,
 }
 
 /// The patched group (with the version this PATCH made) and the users it touched.
@@ -178,8 +181,28 @@ async fn apply_together(
                     add.push(id.clone());
                 }
             }
-            groups::remove_members(&savepoint, group_id, &remove).await?;
-            groups::insert_members(&savepoint, tenant_id, group_id, &add, now).await?;
+            let left = groups::remove_members(&savepoint, group_id, &remove).await?;
+            let joined = groups::insert_members(&savepoint, tenant_id, group_id, &add, now).await?;
+            // Each membership change is the doing of the last PATCH that asked for it.
+            let (mut remover, mut adder) = (HashMap::new(), HashMap::new());
+            for &index in &members {
+                remover.extend(changes[index].remove.iter().map(|id| (id, index)));
+                adder.extend(changes[index].add.iter().map(|id| (id, index)));
+            }
+            let event = |kind, user_id: &String, by: &HashMap<&String, usize>| NewEvent {
+                tenant_id: tenant_id.to_owned(),
+                at: now,
+                change: Change::member(kind, group_id, user_id),
+                request_id: by
+                    .get(user_id)
+                    .and_then(|&index| changes[index].request_id.clone()),
+            };
+            let caused = left
+                .iter()
+                .map(|id| event(MEMBER_REMOVED, id, &remover))
+                .chain(joined.iter().map(|id| event(MEMBER_ADDED, id, &adder)))
+                .collect();
+            events::insert(&savepoint, caused).await?;
             let first_version = row.version - count + 1;
             for (offset, index) in (0_i64..).zip(members) {
                 let change = &changes[index];
@@ -212,7 +235,11 @@ async fn apply_alone(
         now: change.now,
     };
     let plan = GroupChange::members(change.add.clone(), change.remove.clone());
-    let outcome = groups::apply_in(&savepoint, known, target, move |_| Ok(plan)).await;
+    let outcome = cause::within(
+        change.request_id.clone(),
+        groups::apply_in(&savepoint, known, target, move |_| Ok(plan)),
+    )
+    .await;
     let (row, touched) = settle(savepoint, outcome).await?;
     Ok((row, touched.unwrap_or_default()))
 }

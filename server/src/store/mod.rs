@@ -12,6 +12,7 @@ pub mod coalesce;
 pub mod credentials;
 pub mod db;
 pub mod effective;
+pub mod events;
 pub mod grant_lookups;
 pub mod groups;
 pub mod health;

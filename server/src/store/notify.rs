@@ -24,8 +24,11 @@ pub const CREDENTIALS: &str = "scim_credentials";
 /// Provisioning log entries were written: wakes the live streams (no payload).
 pub const ACTIVITY: &str = "scim_activity";
 
+/// Change events were committed: wakes the event streams (payload: the tenant's id).
+pub const EVENTS: &str = "scim_events";
+
 /// Every channel the listener subscribes to.
-const CHANNELS: &[&str] = &[CREDENTIALS, ACTIVITY];
+const CHANNELS: &[&str] = &[CREDENTIALS, ACTIVITY, EVENTS];
 
 /// Tells every other replica, on `channel`. Call it inside the transaction that makes the
 /// change: PostgreSQL delivers the notice only if, and when, that transaction commits.

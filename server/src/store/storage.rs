@@ -16,12 +16,13 @@ use super::{
     grant_lookups::LookupsCache,
     health::StorageHealth,
     member_changes::{MemberChanges, member_changes},
-    notify::Notifications,
+    notify::{self, Notifications},
     user_cache::UserCache,
     user_creates::{UserCreates, user_creates},
     writer::{Opener, WriteFuture, WriteQueue},
 };
 use crate::{
+    activity::cause,
     config::{StorageSettings, TenantLimits},
     error::Error,
 };
@@ -209,10 +210,17 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
-        match &self.inner.writes {
+        // The request this write is for goes with it to the writer, for its change events.
+        let work = on_behalf_of(cause::current(), work);
+        let written = match &self.inner.writes {
             Writes::Queued(queue) => queue.write(work).await,
             Writes::Concurrent(pool) => self.write_concurrently(pool, work).await,
+        };
+        if written.is_ok() {
+            // Committed: the event streams read again (cheap when there is nothing new).
+            self.notifications().publish_local(notify::EVENTS, "");
         }
+        written
     }
 
     /// Runs `work` where a write would run, then takes back everything it did: a preview
@@ -307,4 +315,16 @@ fn observed(
         connection.set_metric_callback(move |info| observer(info));
     }
     connection
+}
+
+/// `work`, run on behalf of request `request` wherever the writer runs it.
+fn on_behalf_of<T, F>(
+    request: Option<String>,
+    work: F,
+) -> impl for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static
+where
+    T: Send + 'static,
+    F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+{
+    move |txn| Box::pin(cause::within(request, work(txn)))
 }

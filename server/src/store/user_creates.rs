@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
 
+use chrono::{DateTime, Utc};
 use entity::{scim_user, scim_user_value};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TryIntoModel};
@@ -13,6 +14,7 @@ use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TryInto
 use super::{
     Storage,
     coalesce::{Coalesced, Results, savepoint, settle},
+    events::{self, Change, NewEvent},
     limits::{self, Held},
     users::{insert_values, taken},
 };
@@ -25,6 +27,20 @@ pub struct NewUser {
     pub row: scim_user::ActiveModel,
     pub values: Vec<scim_user_value::ActiveModel>,
     pub user_name: String,
+    /// The request creating it, for its `user.created` event.
+    pub request_id: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+impl NewUser {
+    fn created(&self, user: &scim_user::Model) -> NewEvent {
+        NewEvent {
+            tenant_id: user.tenant_id.clone(),
+            at: self.now,
+            change: Change::user("user.created", &user.id, events::user_data(user)),
+            request_id: self.request_id.clone(),
+        }
+    }
 }
 
 pub type UserCreates = Coalesced<NewUser, scim_user::Model>;
@@ -163,13 +179,19 @@ async fn insert_together(
             .flat_map(|pending| pending.values.iter().cloned())
             .collect();
         insert_values(&savepoint, values).await?;
-        inserted
+        let users = inserted
             .into_iter()
-            .map(|pending| {
-                let user: scim_user::Model = pending.row.clone().try_into_model()?;
-                Ok((user.id.clone(), user))
-            })
-            .collect()
+            .map(|pending| Ok((pending, pending.row.clone().try_into_model()?)))
+            .collect::<Result<Vec<(&NewUser, scim_user::Model)>, Error>>()?;
+        let created = users
+            .iter()
+            .map(|(pending, user)| pending.created(user))
+            .collect();
+        events::insert(&savepoint, created).await?;
+        Ok(users
+            .into_iter()
+            .map(|(_, user)| (user.id.clone(), user))
+            .collect())
     }
     .await;
     settle(savepoint, outcome).await
@@ -188,6 +210,7 @@ async fn insert_alone(
             .await
             .map_err(|err| Error::conflict_on_unique(err, taken(&pending.user_name)))?;
         insert_values(&savepoint, pending.values.clone()).await?;
+        events::insert(&savepoint, vec![pending.created(&row)]).await?;
         Ok::<_, Error>(row)
     }
     .await;

@@ -13,12 +13,14 @@ use serde_json::{Map, Value};
 
 use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
-    Storage, limits, tenants,
+    Storage,
+    events::{self, Change},
+    limits, tenants,
     unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
     user_creates::NewUser,
 };
-use crate::error::Error;
+use crate::{activity::cause, error::Error};
 
 pub fn user_attributes(row: &scim_user::Model) -> Result<Map<String, Value>, Error> {
     match serde_json::from_str(&row.data) {
@@ -140,6 +142,8 @@ pub async fn create(
             row,
             values,
             user_name,
+            request_id: cause::current(),
+            now,
         };
         creates.submit(db, user).await
     } else {
@@ -152,6 +156,8 @@ pub async fn create(
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
                 insert_values(txn, values).await?;
+                let created = Change::user("user.created", &row.id, events::user_data(&row));
+                events::record(txn, &row.tenant_id, vec![created], now).await?;
                 Ok(row)
             })
         })
@@ -303,7 +309,9 @@ pub async fn modify(
                     .await?
                     .ok_or_else(|| Error::not_found("User", &id))?;
                 check_version(if_match.as_deref(), current.version)?;
-                let attrs = change(&user_attributes(&current)?)?;
+                let before = user_attributes(&current)?;
+                let was_active = current.active;
+                let attrs = change(&before)?;
                 let version = current.version + 1;
                 let mut row = current.into_active_model();
                 fill(&mut row, &attrs)?;
@@ -315,6 +323,8 @@ pub async fn modify(
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
                 replace_values(txn, &tenant_id, &id, &attrs).await?;
+                let changes = events::user_changes(&before, was_active, &attrs, &row);
+                events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
         })
@@ -323,12 +333,14 @@ pub async fn modify(
     outcome
 }
 
-/// Removes the user, its values and its memberships.
+/// Removes the user, its values and its memberships. Its `user.deleted` event stands for
+/// the memberships too: no `group.member_removed` is sent for them.
 pub async fn delete(
     db: &Storage,
     tenant_id: &str,
     id: &str,
     if_match: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
@@ -358,6 +370,8 @@ pub async fn delete(
                 scim_user::Entity::delete_by_id(id.clone())
                     .exec(txn)
                     .await?;
+                let deleted = Change::user("user.deleted", &id, events::user_data(&current));
+                events::record(txn, &tenant_id, vec![deleted], now).await?;
                 Ok(())
             })
         })

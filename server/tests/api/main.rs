@@ -16,6 +16,7 @@ mod activity;
 mod activity_stream;
 mod admin_keys;
 mod bootstrap;
+mod change_events;
 mod durability;
 mod group_mappings;
 mod okta;

@@ -1,0 +1,90 @@
+//! Change events: what each SCIM write changed, for the host product to follow, written in
+//! the write's own transaction. Each names the request that caused it, which the
+//! provisioning log now records too. No foreign key to the tenant, like the log: retention
+//! removes what a deleted tenant leaves.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum ChangeEvent {
+    Table,
+    Id,
+    TenantId,
+    At,
+    Kind,
+    ResourceType,
+    ResourceId,
+    RequestId,
+    Data,
+}
+
+#[derive(DeriveIden)]
+enum ActivityEntry {
+    Table,
+    RequestId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(ChangeEvent::Table)
+                    .col(big_pk_auto(ChangeEvent::Id))
+                    .col(string(ChangeEvent::TenantId))
+                    .col(timestamp_with_time_zone(ChangeEvent::At))
+                    .col(string(ChangeEvent::Kind))
+                    .col(string(ChangeEvent::ResourceType))
+                    .col(string(ChangeEvent::ResourceId))
+                    .col(string_null(ChangeEvent::RequestId))
+                    .col(text(ChangeEvent::Data))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_change_event_tenant")
+                    .table(ChangeEvent::Table)
+                    .col(ChangeEvent::TenantId)
+                    .col(ChangeEvent::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_change_event_request")
+                    .table(ChangeEvent::Table)
+                    .col(ChangeEvent::RequestId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ActivityEntry::Table)
+                    .add_column(string_null(ActivityEntry::RequestId))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(ActivityEntry::Table)
+                    .drop_column(ActivityEntry::RequestId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_table(Table::drop().table(ChangeEvent::Table).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,233 @@
+//! `…/events`: the change events of a tenant, for the host product: what each SCIM write
+//! changed, in commit order, by cursor and live.
+
+use chrono::{DateTime, Utc};
+use entity::change_event;
+use futures_util::{StreamExt, stream::BoxStream};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::{EventStream, Json},
+};
+
+use super::{
+    auth::AdminAuth,
+    error::{AdminErrors, Listing},
+    live, validate,
+};
+use crate::{AppState, api_tags::ApiTag, store::events};
+
+/// What changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ChangeEventType {
+    #[oai(rename = "user.created")]
+    UserCreated,
+    /// Anything but `active` changed.
+    #[oai(rename = "user.updated")]
+    UserUpdated,
+    #[oai(rename = "user.deactivated")]
+    UserDeactivated,
+    #[oai(rename = "user.reactivated")]
+    UserReactivated,
+    /// Its memberships ended with it (no `group.member_removed` is sent for them).
+    #[oai(rename = "user.deleted")]
+    UserDeleted,
+    /// Its first members follow as `group.member_added`.
+    #[oai(rename = "group.created")]
+    GroupCreated,
+    /// Its `displayName` or `externalId` changed.
+    #[oai(rename = "group.updated")]
+    GroupUpdated,
+    /// Its memberships and mapping ended with it (no `group.member_removed` is sent).
+    #[oai(rename = "group.deleted")]
+    GroupDeleted,
+    #[oai(rename = "group.member_added")]
+    GroupMemberAdded,
+    #[oai(rename = "group.member_removed")]
+    GroupMemberRemoved,
+}
+
+impl ChangeEventType {
+    const ALL: [(Self, &'static str); 10] = [
+        (Self::UserCreated, "user.created"),
+        (Self::UserUpdated, "user.updated"),
+        (Self::UserDeactivated, "user.deactivated"),
+        (Self::UserReactivated, "user.reactivated"),
+        (Self::UserDeleted, "user.deleted"),
+        (Self::GroupCreated, "group.created"),
+        (Self::GroupUpdated, "group.updated"),
+        (Self::GroupDeleted, "group.deleted"),
+        (Self::GroupMemberAdded, "group.member_added"),
+        (Self::GroupMemberRemoved, "group.member_removed"),
+    ];
+
+    fn of(stored: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(_, name)| *name == stored)
+            .map(|(kind, _)| *kind)
+    }
+}
+
+/// The SCIM resource type an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum ChangedResourceType {
+    User,
+    Group,
+}
+
+/// One change a SCIM write made, committed with it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ChangeEvent {
+    /// Increases in commit order within the tenant: pass as `after` (or `Last-Event-ID`)
+    /// to read what follows.
+    pub id: i64,
+    /// When the write that made it was received.
+    pub at: DateTime<Utc>,
+    // What changed.
+    #[oai(rename = "type")]
+    pub kind: ChangeEventType,
+    pub resource_type: ChangedResourceType,
+    /// The user's or group's SCIM id.
+    pub resource_id: String,
+    /// The request that caused it: the `requestId` of its provisioning log entry.
+    #[oai(skip_serializing_if_is_none)]
+    pub request_id: Option<String>,
+    /// For users: `userName`, `externalId`, `displayName`, `active` after the change (before
+    /// it for `user.deleted`). For groups: `displayName`, `externalId`. For memberships:
+    /// `userId`.
+    pub data: serde_json::Value,
+}
+
+pub fn change_event(row: change_event::Model) -> Option<ChangeEvent> {
+    Some(ChangeEvent {
+        id: row.id,
+        at: row.at,
+        kind: ChangeEventType::of(&row.kind)?,
+        resource_type: match row.resource_type.as_str() {
+            "User" => ChangedResourceType::User,
+            _ => ChangedResourceType::Group,
+        },
+        resource_id: row.resource_id,
+        request_id: row.request_id,
+        data: serde_json::from_str(&row.data).unwrap_or_default(),
+    })
+}
+
+/// Change events in commit order.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ChangeEventPage {
+    /// Oldest first.
+    pub items: Vec<ChangeEvent>,
+    /// Pass as `after` for what follows: the last item's id, or the `after` given when
+    /// there is nothing new yet. Always present: a consumer stores it and asks again.
+    pub next_cursor: i64,
+}
+
+#[derive(ApiResponse)]
+pub enum ChangeEventPageResponse {
+    /// Events after the cursor, oldest first.
+    #[oai(status = 200)]
+    Ok(Json<ChangeEventPage>),
+}
+
+#[derive(ApiResponse)]
+pub enum ChangeEventStreamResponse {
+    /// Server-Sent Events in commit order: one `change` event per change event, whose data
+    /// is the event and whose `id` is its id. A comment line every 15 seconds keeps the
+    /// connection open. Reconnect with that id as `Last-Event-ID` to go on where it ended.
+    #[oai(status = 200)]
+    Ok(EventStream<BoxStream<'static, ChangeEvent>>),
+}
+
+pub struct EventsApi;
+
+#[OpenApi(prefix_path = "/admin/v1", tag = "ApiTag::Events")]
+impl EventsApi {
+    /// Read a tenant's change events
+    ///
+    /// What SCIM writes changed (users created, updated, deactivated, reactivated,
+    /// deleted; groups created, updated, deleted; members added and removed), each written
+    /// in the same transaction as its change, so none is lost or invented, and read in
+    /// commit order: store `nextCursor` and ask again with it as `after`.
+    #[oai(
+        path = "/tenants/:tenantId/events",
+        method = "get",
+        operation_id = "admin_list_change_events"
+    )]
+    async fn list_events(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// Only events after this id (default 0: from the oldest kept).
+        after: Query<Option<i64>>,
+        /// Most events in the page (1 to 1000, default 100).
+        limit: Query<Option<u32>>,
+    ) -> Result<ChangeEventPageResponse, AdminErrors<Listing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let limit = validate::page_limit(limit.0)?;
+        let after = after.0.unwrap_or(0);
+        let rows = events::after(state.db.reads(), &tenant_id, after, limit).await?;
+        let next_cursor = rows.last().map_or(after, |row| row.id);
+        Ok(ChangeEventPageResponse::Ok(Json(ChangeEventPage {
+            items: rows.into_iter().filter_map(change_event).collect(),
+            next_cursor,
+        })))
+    }
+
+    /// Follow a tenant's change events live
+    ///
+    /// Server-Sent Events: each change event as it is committed. With `Last-Event-ID`
+    /// (header, or `lastEventId`), first every event after that one still stored, then
+    /// live, with no gap and no duplicate; without, only what comes next. Ends when the
+    /// server shuts down; reconnect with the last id received.
+    #[oai(
+        path = "/tenants/:tenantId/events/stream",
+        method = "get",
+        operation_id = "admin_stream_change_events"
+    )]
+    async fn stream_events(
+        &self,
+        state: Data<&AppState>,
+        auth: AdminAuth,
+        /// The tenant's id.
+        #[oai(name = "tenantId")]
+        tenant_id: Path<String>,
+        /// The id of the last event received: the stream starts after it.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<i64>>,
+        /// The same as the `Last-Event-ID` header, for clients that cannot set headers;
+        /// the header wins.
+        #[oai(name = "lastEventId")]
+        last_event_id_query: Query<Option<i64>>,
+    ) -> Result<ChangeEventStreamResponse, AdminErrors<Listing>> {
+        auth.0.require_tenant(&tenant_id)?;
+        let tenant_id = tenant_id.0;
+        let cursor = match live::resume_after(last_event_id.0, last_event_id_query.0) {
+            Some(last) => last,
+            None => events::newest_id(state.db.reads(), &tenant_id).await?,
+        };
+        let db = state.db.clone();
+        let fetch = move |cursor| {
+            let db = db.clone();
+            let tenant_id = tenant_id.clone();
+            async move { events::after(db.reads(), &tenant_id, cursor, live::BATCH).await }
+        };
+        let rows = state
+            .feeds
+            .events
+            .follow(cursor, fetch, |row: &change_event::Model| row.id);
+        let changes = rows.filter_map(|row| std::future::ready(change_event(row)));
+        Ok(ChangeEventStreamResponse::Ok(live::events(
+            changes,
+            "change",
+            |event| event.id,
+        )))
+    }
+}

@@ -1,0 +1,225 @@
+//! Change events: what each SCIM write changed, written in the write's own transaction (so
+//! none is lost or invented), read by the host product in commit order.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use entity::{change_event, scim_group, scim_user};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
+};
+use serde_json::{Map, Value, json};
+
+use super::notify;
+use crate::{activity::cause, error::Error};
+
+/// One change, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub kind: &'static str,
+    pub resource_type: &'static str,
+    pub resource_id: String,
+    pub data: Value,
+}
+
+impl Change {
+    pub fn user(kind: &'static str, id: &str, data: Value) -> Self {
+        Self {
+            kind,
+            resource_type: "User",
+            resource_id: id.to_owned(),
+            data,
+        }
+    }
+
+    pub fn group(kind: &'static str, id: &str, data: Value) -> Self {
+        Self {
+            kind,
+            resource_type: "Group",
+            resource_id: id.to_owned(),
+            data,
+        }
+    }
+
+    /// `group.member_added` / `group.member_removed` of one user.
+    pub fn member(kind: &'static str, group_id: &str, user_id: &str) -> Self {
+        Self::group(kind, group_id, json!({ "userId": user_id }))
+    }
+
+    /// `member` for each of `user_ids`.
+    pub fn members(kind: &'static str, group_id: &str, user_ids: &[String]) -> Vec<Self> {
+        user_ids
+            .iter()
+            .map(|user_id| Self::member(kind, group_id, user_id))
+            .collect()
+    }
+}
+
+/// What events say of a user.
+pub fn user_data(row: &scim_user::Model) -> Value {
+    json!({
+        "userName": row.user_name,
+        "externalId": row.external_id,
+        "displayName": row.display_name,
+        "active": row.active,
+    })
+}
+
+/// What events say of a group.
+pub fn group_data(row: &scim_group::Model) -> Value {
+    json!({ "displayName": row.display_name, "externalId": row.external_id })
+}
+
+/// The events of a user rewritten from `before` to `after` (attributes as stored, and the
+/// row written): `user.updated` when anything but `active` changed, and
+/// `user.deactivated`/`user.reactivated` when `active` did. None for a rewrite that
+/// changed nothing (identity providers resend what they sent).
+pub fn user_changes(
+    before: &Map<String, Value>,
+    was_active: bool,
+    after: &Map<String, Value>,
+    row: &scim_user::Model,
+) -> Vec<Change> {
+    let without_active = |attrs: &Map<String, Value>| {
+        let mut attrs = attrs.clone();
+        attrs.remove("active");
+        attrs
+    };
+    let mut changes = Vec::new();
+    if without_active(before) != without_active(after) {
+        changes.push(Change::user("user.updated", &row.id, user_data(row)));
+    }
+    match (was_active, row.active) {
+        (true, false) => changes.push(Change::user("user.deactivated", &row.id, user_data(row))),
+        (false, true) => changes.push(Change::user("user.reactivated", &row.id, user_data(row))),
+        _ => {}
+    }
+    changes
+}
+
+/// A change ready to store: whose, when, and which request caused it.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub tenant_id: String,
+    pub at: DateTime<Utc>,
+    pub change: Change,
+    pub request_id: Option<String>,
+}
+
+/// Stores `changes` of the tenant, caused by the current request (see `activity::cause`).
+/// Call it last in a write (see `insert`).
+pub async fn record(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    changes: Vec<Change>,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let request_id = cause::current();
+    let events = changes
+        .into_iter()
+        .map(|change| NewEvent {
+            tenant_id: tenant_id.to_owned(),
+            at,
+            change,
+            request_id: request_id.clone(),
+        })
+        .collect();
+    insert(txn, events).await
+}
+
+/// Stores `events`, each caused by the request it names (writes merged from several
+/// requests). Call it last in a write: on PostgreSQL it takes each tenant's event lock
+/// until commit, so a tenant's events commit in the order of their ids and a reader that
+/// has seen an id never finds a smaller one later.
+pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let tenants: BTreeSet<String> = events.iter().map(|event| event.tenant_id.clone()).collect();
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // In one order everywhere, so two writes never wait for each other's tenants.
+        for tenant_id in &tenants {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                [EVENTS_LOCK.into(), tenant_id.as_str().into()],
+            ))
+            .await?;
+        }
+    }
+    let rows: Vec<_> = events
+        .into_iter()
+        .map(|event| change_event::ActiveModel {
+            tenant_id: Set(event.tenant_id),
+            at: Set(event.at),
+            kind: Set(event.change.kind.to_owned()),
+            resource_type: Set(event.change.resource_type.to_owned()),
+            resource_id: Set(event.change.resource_id),
+            request_id: Set(event.request_id),
+            data: Set(event.change.data.to_string()),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in super::chunks::chunks(rows, INSERT_CHUNK) {
+        change_event::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for tenant_id in &tenants {
+        notify::send(txn, notify::EVENTS, tenant_id).await?;
+    }
+    Ok(())
+}
+
+/// The first key of the tenants' event locks (the second is the tenant's hash).
+const EVENTS_LOCK: i32 = 0x0e7e;
+
+/// Most rows per insert statement (8 columns each, under SQLite's variable limit).
+const INSERT_CHUNK: usize = 1024;
+
+/// The tenant's events after `cursor`, oldest first.
+pub async fn after(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    cursor: i64,
+    limit: u64,
+) -> Result<Vec<change_event::Model>, Error> {
+    Ok(change_event::Entity::find()
+        .filter(change_event::Column::TenantId.eq(tenant_id))
+        .filter(change_event::Column::Id.gt(cursor))
+        .order_by_asc(change_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// The tenant's newest event id (0 when none).
+pub async fn newest_id(db: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, Error> {
+    let newest: Option<Option<i64>> = change_event::Entity::find()
+        .select_only()
+        .column_as(change_event::Column::Id.max(), "newest")
+        .filter(change_event::Column::TenantId.eq(tenant_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(newest.flatten().unwrap_or(0))
+}
+
+/// The events a request caused, in order.
+pub async fn caused_by(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    request_id: &str,
+) -> Result<Vec<change_event::Model>, Error> {
+    Ok(change_event::Entity::find()
+        .filter(change_event::Column::TenantId.eq(tenant_id))
+        .filter(change_event::Column::RequestId.eq(request_id))
+        .order_by_asc(change_event::Column::Id)
+        .limit(MAX_CAUSED)
+        .all(db)
+        .await?)
+}
+
+/// Most events listed under one log entry (a group PUT can change thousands of members).
+const MAX_CAUSED: u64 = 1000;

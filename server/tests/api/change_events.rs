@@ -1,0 +1,329 @@
+//! Change events: every SCIM write kind yields its events exactly once, in commit order,
+//! each naming the request that caused it; rejected and rolled-back requests yield none;
+//! the feed pages by cursor and streams live.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use poem::{http::StatusCode, web::sse::Event};
+use serde_json::{Value, json};
+
+use crate::helpers::{GROUP_SCHEMA, Scim, TestApp, json_of, ops, user};
+
+on_every_backend!(
+    every_write_yields_its_events_once,
+    concurrent_member_patches_each_name_their_request,
+    the_feed_streams_in_commit_order
+);
+
+/// The tenant's events after `after`, read page by page.
+async fn feed(app: &TestApp, tenant: &str, after: i64) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut cursor = after;
+    loop {
+        let resp = app
+            .admin_get(
+                &app.operator_key,
+                &format!("/admin/v1/tenants/{tenant}/events?after={cursor}&limit=7"),
+            )
+            .await;
+        resp.assert_status_is_ok();
+        let page = json_of(resp).await;
+        let items = page["items"].as_array().unwrap().clone();
+        cursor = page["nextCursor"].as_i64().unwrap();
+        if items.is_empty() {
+            return events;
+        }
+        events.extend(items);
+    }
+}
+
+/// `(type, resourceId, userId)` of each event after `after`, oldest first.
+async fn kinds(app: &TestApp, tenant: &str, after: i64) -> Vec<(String, String, String)> {
+    feed(app, tenant, after)
+        .await
+        .iter()
+        .map(|event| {
+            (
+                event["type"].as_str().unwrap().to_owned(),
+                event["resourceId"].as_str().unwrap().to_owned(),
+                event["data"]["userId"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The id of the newest event (0 when none).
+async fn newest(app: &TestApp, tenant: &str) -> i64 {
+    feed(app, tenant, 0)
+        .await
+        .last()
+        .map_or(0, |event| event["id"].as_i64().unwrap())
+}
+
+fn event(kind: &str, id: &str, user: &str) -> (String, String, String) {
+    (kind.to_owned(), id.to_owned(), user.to_owned())
+}
+
+async fn patch(scim: &Scim<'_>, path: &str, operations: Value) -> StatusCode {
+    scim.send("PATCH", path, &ops(operations)).await.0.status()
+}
+
+async fn every_write_yields_its_events_once(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let bob = scim.user_id("bob@acme.test").await;
+    let mut expected = vec![
+        event("user.created", &ada, ""),
+        event("user.created", &bob, ""),
+    ];
+    assert_eq!(kinds(&app, &scim.tenant, 0).await, expected);
+    let first = feed(&app, &scim.tenant, 0).await;
+    assert_eq!(first[0]["data"]["userName"], "ada@acme.test");
+    assert_eq!(first[0]["data"]["active"], true);
+    assert_eq!(first[0]["resourceType"], "User");
+
+    // Users: Entra's string booleans, a change, and a rewrite that changes nothing.
+    let mark = newest(&app, &scim.tenant).await;
+    let user_path = format!("/Users/{ada}");
+    let deactivate = json!([{ "op": "Replace", "path": "active", "value": "False" }]);
+    assert_eq!(patch(&scim, &user_path, deactivate).await, StatusCode::OK);
+    let reactivate = json!([{ "op": "replace", "value": { "active": true } }]);
+    assert_eq!(patch(&scim, &user_path, reactivate).await, StatusCode::OK);
+    let rename = json!([{ "op": "replace", "path": "displayName", "value": "Ada L." }]);
+    assert_eq!(
+        patch(&scim, &user_path, rename.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(patch(&scim, &user_path, rename).await, StatusCode::OK);
+    let mut put = user("ada@acme.test");
+    put["displayName"] = json!("Ada Lovelace");
+    scim.send("PUT", &user_path, &put)
+        .await
+        .assert_status_is_ok();
+    let users = vec![
+        event("user.deactivated", &ada, ""),
+        event("user.reactivated", &ada, ""),
+        event("user.updated", &ada, ""),
+        event("user.updated", &ada, ""),
+    ];
+    assert_eq!(kinds(&app, &scim.tenant, mark).await, users);
+    expected.extend(users);
+
+    // Groups and memberships; adding a member twice changes nothing the second time.
+    let mark = newest(&app, &scim.tenant).await;
+    let group = scim
+        .create_group(json!({ "schemas": [GROUP_SCHEMA], "displayName": "Sales", "members": [{ "value": ada }] }))
+        .await;
+    let group_path = format!("/Groups/{group}");
+    let add_bob = json!([{ "op": "Add", "path": "members", "value": [{ "value": bob }] }]);
+    assert_eq!(
+        patch(&scim, &group_path, add_bob.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        patch(&scim, &group_path, add_bob).await,
+        StatusCode::NO_CONTENT
+    );
+    let remove_ada = json!([{ "op": "Remove", "path": format!("members[value eq \"{ada}\"]") }]);
+    assert_eq!(
+        patch(&scim, &group_path, remove_ada).await,
+        StatusCode::NO_CONTENT
+    );
+    let rename = json!([{ "op": "Replace", "path": "displayName", "value": "Sales EU" }]);
+    assert_eq!(
+        patch(&scim, &group_path, rename).await,
+        StatusCode::NO_CONTENT
+    );
+    let put = json!({ "schemas": [GROUP_SCHEMA], "displayName": "Sales EU", "members": [{ "value": ada }] });
+    scim.send("PUT", &group_path, &put)
+        .await
+        .assert_status_is_ok();
+    let groups = vec![
+        event("group.created", &group, ""),
+        event("group.member_added", &group, &ada),
+        event("group.member_added", &group, &bob),
+        event("group.member_removed", &group, &ada),
+        event("group.updated", &group, ""),
+        event("group.member_removed", &group, &bob),
+        event("group.member_added", &group, &ada),
+    ];
+    assert_eq!(kinds(&app, &scim.tenant, mark).await, groups);
+    expected.extend(groups);
+
+    // Rejected and rolled-back requests: none.
+    let mark = newest(&app, &scim.tenant).await;
+    scim.post("/Users", &user("ada@acme.test"))
+        .await
+        .assert_status(StatusCode::CONFLICT);
+    let half_bad = json!([
+        { "op": "Add", "path": "members", "value": [{ "value": bob }] },
+        { "op": "Add", "path": "members", "value": [{ "value": "no-such-user" }] }
+    ]);
+    assert_ne!(
+        patch(&scim, &group_path, half_bad).await,
+        StatusCode::NO_CONTENT
+    );
+    let half_bad_user = json!([
+        { "op": "Replace", "path": "displayName", "value": "Ada X" },
+        { "op": "Bogus", "path": "title", "value": "x" }
+    ]);
+    assert_eq!(
+        patch(&scim, &user_path, half_bad_user).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(kinds(&app, &scim.tenant, mark).await, []);
+
+    // Deletions.
+    scim.delete(&format!("/Users/{bob}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    scim.delete(&group_path)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    expected.push(event("user.deleted", &bob, ""));
+    expected.push(event("group.deleted", &group, ""));
+    assert_eq!(kinds(&app, &scim.tenant, 0).await, expected);
+    let all = feed(&app, &scim.tenant, 0).await;
+    assert_eq!(all.last().unwrap()["data"]["displayName"], "Sales EU");
+    let ids: Vec<i64> = all.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "commit order: {ids:?}");
+
+    // Each event names its request; the log's entry lists the events it caused.
+    let created = &all[0];
+    let request = created["requestId"].as_str().unwrap();
+    let log = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!(
+                "/admin/v1/tenants/{}/activity?operation=create&limit=1000",
+                scim.tenant
+            ),
+        )
+        .await,
+    )
+    .await;
+    let entry = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["requestId"] == request)
+        .expect("the create's log entry");
+    let detail = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/activity/{}", scim.tenant, entry["id"]),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(detail["changeEvents"], json!([created]));
+
+    // Another tenant's feed is its own; a tenant admin reads only its tenant's.
+    let other = app.scim("Globex").await;
+    assert_eq!(feed(&app, &other.tenant, 0).await, Vec::<Value>::new());
+    let key = app.tenant_admin_key(&other.tenant).await;
+    app.admin_get(&key, &format!("/admin/v1/tenants/{}/events", scim.tenant))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+}
+
+/// Concurrent PATCHes of one group (merged into one write on the embedded database):
+/// each added member has one event, naming the PATCH that added it.
+async fn concurrent_member_patches_each_name_their_request(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let group = scim.group_id("Sales").await;
+    let mut users = Vec::new();
+    for n in 0..16 {
+        users.push(scim.user_id(&format!("u{n}@acme.test")).await);
+    }
+    let mark = newest(&app, &scim.tenant).await;
+    let patches = users.iter().map(|user| {
+        let body = ops(json!([{ "op": "Add", "path": "members", "value": [{ "value": user }] }]));
+        let path = format!("/Groups/{group}");
+        let scim = &scim;
+        async move { scim.send("PATCH", &path, &body).await.0.status() }
+    });
+    for status in futures_util::future::join_all(patches).await {
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let added = feed(&app, &scim.tenant, mark).await;
+    assert_eq!(added.len(), users.len());
+    let mut requests: Vec<&str> = added
+        .iter()
+        .map(|event| event["requestId"].as_str().unwrap())
+        .collect();
+    requests.sort_unstable();
+    requests.dedup();
+    assert_eq!(requests.len(), users.len(), "one request each");
+
+    // The log entry of each PATCH lists exactly the member its body added.
+    let mut checked = 0;
+    for _ in 0..100 {
+        let log = json_of(
+            app.admin_get(
+                &app.operator_key,
+                &format!(
+                    "/admin/v1/tenants/{}/activity?operation=patch&limit=1000",
+                    scim.tenant
+                ),
+            )
+            .await,
+        )
+        .await;
+        if log["items"].as_array().unwrap().len() == users.len() {
+            for item in log["items"].as_array().unwrap() {
+                let detail = json_of(
+                    app.admin_get(
+                        &app.operator_key,
+                        &format!("/admin/v1/tenants/{}/activity/{}", scim.tenant, item["id"]),
+                    )
+                    .await,
+                )
+                .await;
+                let caused = detail["changeEvents"].as_array().unwrap();
+                assert_eq!(caused.len(), 1, "{detail}");
+                let member = caused[0]["data"]["userId"].as_str().unwrap();
+                assert!(detail["requestBody"].as_str().unwrap().contains(member));
+                checked += 1;
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(checked, users.len());
+}
+
+async fn the_feed_streams_in_commit_order(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let path = format!("/admin/v1/tenants/{}/events/stream", scim.tenant);
+    let resp = app
+        .client
+        .get(format!("{path}?lastEventId=0"))
+        .header("Authorization", format!("Bearer {}", app.operator_key))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let mut stream = resp.sse_stream();
+    let group = scim.group_id("Sales").await;
+    let add = json!([{ "op": "add", "path": "members", "value": [{ "value": ada }] }]);
+    assert_eq!(
+        patch(&scim, &format!("/Groups/{group}"), add).await,
+        StatusCode::NO_CONTENT
+    );
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let next = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("the stream goes on");
+        if let Event::Message { id, event, data } = next {
+            assert_eq!(event, "change");
+            let change: Value = serde_json::from_str(&data).unwrap();
+            assert_eq!(change["id"].to_string(), id);
+            got.push(change["type"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(got, ["user.created", "group.created", "group.member_added"]);
+}
