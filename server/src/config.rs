@@ -93,10 +93,20 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
-    /// Record every SCIM request in the provisioning log (`…/activity`). Off by default for
-    /// now: recording still costs reads up to half their throughput (see the README).
-    #[arg(long, env = "SCIM_ACTIVITY_LOG")]
+    /// Record every SCIM request in the provisioning log (`…/activity`); `false` turns it
+    /// off (the README gives what recording costs).
+    #[arg(long, env = "SCIM_ACTIVITY_LOG", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub activity_log: bool,
+    /// Days the provisioning log keeps an entry.
+    #[arg(long, env = "SCIM_ACTIVITY_RETENTION_DAYS", default_value_t = 30)]
+    pub activity_retention_days: u32,
+    /// Days the change events feed keeps an event.
+    #[arg(long, env = "SCIM_EVENTS_RETENTION_DAYS", default_value_t = 30)]
+    pub events_retention_days: u32,
+    /// Minutes without any request from a tenant's identity provider after which its sync
+    /// health warns (Entra runs a cycle about every 40 minutes).
+    #[arg(long, env = "SCIM_SILENCE_MINUTES", default_value_t = 120)]
+    pub silence_minutes: u32,
     /// Provisioning log entries waiting to be written at most; past that new entries are
     /// dropped (and counted), never slowing SCIM down.
     #[arg(long, env = "SCIM_ACTIVITY_QUEUE", default_value_t = ActivitySettings::default().queue_capacity)]
@@ -248,6 +258,9 @@ impl ServeArgs {
                 enabled: self.activity_log,
                 queue_capacity: self.activity_queue.max(1),
                 body_bytes: self.activity_body_bytes,
+                retention: Duration::from_secs(u64::from(self.activity_retention_days) * DAY),
+                events_retention: Duration::from_secs(u64::from(self.events_retention_days) * DAY),
+                silence: Duration::from_secs(u64::from(self.silence_minutes) * 60),
                 ..ActivitySettings::default()
             },
             ..Settings::default()
@@ -294,15 +307,29 @@ pub struct ActivitySettings {
     pub body_bytes: usize,
     /// Entries written per insert.
     pub batch: usize,
+    /// How long log entries are kept.
+    pub retention: Duration,
+    /// How long change events are kept.
+    pub events_retention: Duration,
+    /// How often old entries and events are deleted.
+    pub retention_interval: Duration,
+    /// No request from an identity provider for this long makes its tenant's sync health warn.
+    pub silence: Duration,
 }
+
+const DAY: u64 = 24 * 3600;
 
 impl Default for ActivitySettings {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: true,
             queue_capacity: 10_000,
             body_bytes: 8 * 1024,
             batch: 256,
+            retention: Duration::from_secs(30 * DAY),
+            events_retention: Duration::from_secs(30 * DAY),
+            retention_interval: Duration::from_secs(600),
+            silence: Duration::from_secs(120 * 60),
         }
     }
 }

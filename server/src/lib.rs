@@ -45,6 +45,7 @@ pub fn api() -> impl OpenApi {
         admin::user_permissions::UserPermissionsApi,
         admin::activity::ActivityApi,
         admin::events::EventsApi,
+        admin::sync::SyncApi,
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,
         scim::groups::GroupsApi,

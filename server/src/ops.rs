@@ -16,12 +16,16 @@ pub enum HealthStatus {
 
 /// Probe result.
 #[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
 pub struct Health {
     // Whether the probe passed.
     pub status: HealthStatus,
     /// Why the server is not ready (a database that does not answer, writes failing).
     #[oai(skip_serializing_if_is_none)]
     pub reason: Option<String>,
+    /// Provisioning log entries this process dropped since it started: its queue was full
+    /// or their write failed. SCIM requests are never slowed or failed for the log.
+    pub activity_dropped: u64,
 }
 
 #[derive(ApiResponse)]
@@ -41,8 +45,12 @@ pub enum ReadyResponse {
     NotReady(Json<Health>),
 }
 
-fn health(status: HealthStatus, reason: Option<String>) -> Json<Health> {
-    Json(Health { status, reason })
+fn health(state: &AppState, status: HealthStatus, reason: Option<String>) -> Json<Health> {
+    Json(Health {
+        status,
+        reason,
+        activity_dropped: state.activity.dropped(),
+    })
 }
 
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -53,8 +61,8 @@ pub struct OpsApi;
 impl OpsApi {
     /// Liveness probe
     #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
-    async fn healthz(&self) -> HealthResponse {
-        HealthResponse::Ok(health(HealthStatus::Ok, None))
+    async fn healthz(&self, state: Data<&AppState>) -> HealthResponse {
+        HealthResponse::Ok(health(&state, HealthStatus::Ok, None))
     }
 
     /// Readiness probe
@@ -62,15 +70,16 @@ impl OpsApi {
     async fn readyz(&self, state: Data<&AppState>) -> ReadyResponse {
         // A database that hangs is as unready as one that refuses.
         match tokio::time::timeout(READY_TIMEOUT, state.db.check()).await {
-            Ok(Ok(())) => ReadyResponse::Ready(health(HealthStatus::Ok, None)),
+            Ok(Ok(())) => ReadyResponse::Ready(health(&state, HealthStatus::Ok, None)),
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "readiness check failed");
                 let reason = state.db.write_problem().unwrap_or_else(|| err.to_string());
-                ReadyResponse::NotReady(health(HealthStatus::Unavailable, Some(reason)))
+                ReadyResponse::NotReady(health(&state, HealthStatus::Unavailable, Some(reason)))
             }
             Err(_) => {
                 tracing::warn!("readiness check timed out");
                 ReadyResponse::NotReady(health(
+                    &state,
                     HealthStatus::Unavailable,
                     Some("the database did not answer in time".to_owned()),
                 ))

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::{
-    activity::{Recorder, live::Feeds},
+    activity::{Recorder, live::Feeds, retention},
     auth::Authenticator,
     clock::Clock,
     config::Settings,
@@ -49,14 +49,16 @@ impl AppState {
             .subscribe(notify::ACTIVITY, Arc::clone(&feeds.activity) as _);
         db.notifications()
             .subscribe(notify::EVENTS, Arc::clone(&feeds.events) as _);
-        Ok(Self {
+        let state = Self {
             db,
             activity,
             feeds,
             auth,
             clock,
             settings: Arc::new(settings),
-        })
+        };
+        retention::start(&state, state.settings.activity.retention_interval);
+        Ok(state)
     }
 
     /// The state of the app serving `req`.

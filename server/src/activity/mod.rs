@@ -10,5 +10,6 @@ pub mod live;
 pub mod middleware;
 pub mod recorder;
 pub mod redact;
+pub mod retention;
 
 pub use recorder::Recorder;

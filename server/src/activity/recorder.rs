@@ -96,6 +96,14 @@ impl Recorder {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Whether `close` was called: the server is shutting down.
+    pub fn is_closed(&self) -> bool {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
     /// Stops taking entries and returns once everything queued is written.
     pub async fn close(&self) {
         self.queue

@@ -94,7 +94,7 @@ impl IdentityProvider {
         }
     }
 
-    fn of(stored: &str) -> Self {
+    pub fn of(stored: &str) -> Self {
         [Self::Entra, Self::Okta, Self::Onelogin]
             .into_iter()
             .find(|idp| idp.as_str() == stored)

@@ -15,6 +15,7 @@ pub mod mappings;
 pub mod previews;
 pub mod products;
 pub mod scim_tokens;
+pub mod sync;
 pub mod synced;
 pub mod tenants;
 pub mod user_permissions;

@@ -26,6 +26,7 @@ pub mod products;
 pub mod resources;
 pub mod scim_tokens;
 pub mod storage;
+pub mod sync;
 pub mod synced;
 pub mod tenants;
 pub mod unique;

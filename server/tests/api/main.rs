@@ -36,6 +36,7 @@ mod scim_patch;
 mod scim_tokens;
 mod scim_users;
 mod secrets;
+mod sync_health;
 mod synced_lists;
 mod tenant_limits;
 mod tenants;

@@ -8,10 +8,16 @@ on_every_backend!(probes, swagger_ui_is_served);
 async fn probes(app: TestApp) {
     let resp = app.client.get("/healthz").send().await;
     resp.assert_status_is_ok();
-    assert_eq!(json_of(resp).await, json!({ "status": "ok" }));
+    assert_eq!(
+        json_of(resp).await,
+        json!({ "status": "ok", "activityDropped": 0 })
+    );
     let resp = app.client.get("/readyz").send().await;
     resp.assert_status_is_ok();
-    assert_eq!(json_of(resp).await, json!({ "status": "ok" }));
+    assert_eq!(
+        json_of(resp).await,
+        json!({ "status": "ok", "activityDropped": 0 })
+    );
 }
 
 /// SQLite only: closing a PostgreSQL pool waits for the invalidation listener's connection.

@@ -1,0 +1,205 @@
+//! Sync health per tenant, read from the provisioning log with a controllable clock; the
+//! log's and the feed's retention; the dropped-entries counter on the health probes.
+
+use std::time::Duration;
+
+use poem::http::StatusCode;
+use sea_orm::Set;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, json_of, user};
+
+on_every_backend!(verdicts_follow_the_log, retention_deletes_what_is_old);
+
+/// The tenant's sync health once its log counts `requests` in the last day.
+async fn health_after(app: &TestApp, tenant: &str, requests: u64) -> Value {
+    for _ in 0..100 {
+        let resp = app
+            .admin_get(
+                &app.operator_key,
+                &format!("/admin/v1/tenants/{tenant}/sync"),
+            )
+            .await;
+        resp.assert_status_is_ok();
+        let health = json_of(resp).await;
+        if health["lastDay"]["requests"].as_u64() == Some(requests) {
+            return health;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the log never counted {requests} requests");
+}
+
+async fn verdicts_follow_the_log(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let fresh = health_after(&app, &scim.tenant, 0).await;
+    assert_eq!(fresh["verdict"], "warning");
+    assert_eq!(
+        fresh["reasons"],
+        json!(["no request from an identity provider yet"])
+    );
+    assert_eq!(fresh["liveTokens"], 1);
+    assert_eq!(fresh["tenantName"], "Acme");
+
+    // Entra creates two users and a group: healthy. A lookup that finds nothing is no
+    // failure.
+    for name in ["ada@acme.test", "bob@acme.test"] {
+        let resp = app
+            .client
+            .post(scim.url("/Users"))
+            .header("Authorization", format!("Bearer {}", scim.token))
+            .header("User-Agent", "Microsoft Azure AD SCIM Client")
+            .header("Content-Type", "application/scim+json")
+            .body(user(name).to_string())
+            .send()
+            .await;
+        resp.assert_status(StatusCode::CREATED);
+    }
+    scim.group_id("Sales").await;
+    scim.get("/Users/nobody")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let healthy = health_after(&app, &scim.tenant, 4).await;
+    assert_eq!(healthy["verdict"], "healthy", "{healthy}");
+    assert_eq!(healthy["reasons"], json!([]));
+    assert_eq!(healthy["lastHour"], json!({ "requests": 4, "failures": 0 }));
+    assert_eq!(healthy["users"], json!({ "active": 2, "inactive": 0 }));
+    assert_eq!(healthy["groups"], 1);
+    assert_eq!(
+        healthy["identityProvider"], "other",
+        "the group came last, no agent"
+    );
+    assert!(healthy["lastSuccessfulWriteAt"].is_string());
+
+    // One conflict: a warning. Then a wrong token, again and again: failing.
+    scim.post("/Users", &user("ada@acme.test"))
+        .await
+        .assert_status(StatusCode::CONFLICT);
+    let warned = health_after(&app, &scim.tenant, 5).await;
+    assert_eq!(warned["verdict"], "warning");
+    assert_eq!(
+        warned["reasons"],
+        json!(["1 of 5 requests in the last hour failed"])
+    );
+    for _ in 0..6 {
+        app.client
+            .get(scim.url("/Users"))
+            .header("Authorization", "Bearer scim_0000_wrong-token-wrong-token")
+            .send()
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+    let failing = health_after(&app, &scim.tenant, 11).await;
+    assert_eq!(failing["verdict"], "failing", "{failing}");
+    assert_eq!(failing["lastHour"]["failures"], 7);
+
+    // Three hours later the hour is quiet, the day is not, and the silence shows.
+    app.advance(3 * 3600);
+    let silent = health_after(&app, &scim.tenant, 11).await;
+    assert_eq!(silent["verdict"], "warning");
+    assert_eq!(silent["lastHour"], json!({ "requests": 0, "failures": 0 }));
+    let reasons = silent["reasons"].as_array().unwrap();
+    assert!(
+        reasons[0]
+            .as_str()
+            .unwrap()
+            .starts_with("silent: no request for 180 minutes"),
+        "{reasons:?}"
+    );
+
+    // Operators see every tenant; a tenant admin only its own.
+    let other = app.scim("Globex").await;
+    let all = json_of(app.admin_get(&app.operator_key, "/admin/v1/sync").await).await;
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|health| health["tenantName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"Acme") && names.contains(&"Globex"));
+    let key = app.tenant_admin_key(&other.tenant).await;
+    app.admin_get(&key, "/admin/v1/sync")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.admin_get(&key, &format!("/admin/v1/tenants/{}/sync", scim.tenant))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.admin_get(&app.operator_key, "/admin/v1/tenants/nope/sync")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+async fn retention_deletes_what_is_old(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    scim.user_id("old@acme.test").await;
+    health_after(&app, &scim.tenant, 1).await;
+    app.advance(31 * 24 * 3600);
+    scim.user_id("new@acme.test").await;
+    health_after(&app, &scim.tenant, 1).await;
+
+    let trimmed = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((trimmed.entries, trimmed.events), (1, 1));
+    let log = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/activity", scim.tenant),
+        )
+        .await,
+    )
+    .await;
+    let summaries: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(summaries, ["created user new@acme.test"]);
+    let events = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/events", scim.tenant),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(events["items"].as_array().unwrap().len(), 1);
+    assert_eq!(events["items"][0]["data"]["userName"], "new@acme.test");
+    let again = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((again.entries, again.events), (0, 0));
+}
+
+/// The health probes count the log's dropped entries: a queue of one, flooded faster
+/// than its writer can take entries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_count_dropped_entries() {
+    let mut settings = crate::helpers::test_settings();
+    settings.activity.queue_capacity = 1;
+    let app = TestApp::sqlite_with(settings).await;
+    let body = json_of(app.client.get("/healthz").send().await).await;
+    assert_eq!(body["activityDropped"], 0);
+    let entry = entity::activity_entry::ActiveModel {
+        at: Set(app.state.clock.now()),
+        client_address: Set("127.0.0.1".to_owned()),
+        method: Set("GET".to_owned()),
+        path: Set("/scim/x/v2/Users".to_owned()),
+        operation: Set("list".to_owned()),
+        status: Set(200),
+        latency_us: Set(1),
+        idp: Set("other".to_owned()),
+        summary: Set("listed users: 0 found".to_owned()),
+        ..Default::default()
+    };
+    for _ in 0..200 {
+        app.state.activity.record(entry.clone());
+    }
+    app.state.activity.close().await;
+    let dropped = json_of(app.client.get("/readyz").send().await).await["activityDropped"]
+        .as_u64()
+        .unwrap();
+    assert!(dropped > 0 && dropped < 200, "{dropped} dropped");
+}
