@@ -33,7 +33,12 @@ pub async fn create_operator_key(
         name,
         expires_at: None,
     };
-    store::admin_keys::create(db, key, now).await?;
+    // Made by no key: the operator running the server.
+    let actor = store::audit::Actor {
+        key_id: "bootstrap".to_owned(),
+        at: now,
+    };
+    store::admin_keys::create(db, key, &actor).await?;
     Ok(issued.plain)
 }
 

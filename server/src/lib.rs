@@ -43,9 +43,13 @@ pub fn api() -> impl OpenApi {
         admin::mappings::MappingsApi,
         admin::synced::SyncedApi,
         admin::user_permissions::UserPermissionsApi,
-        admin::activity::ActivityApi,
-        admin::events::EventsApi,
-        admin::sync::SyncApi,
+        // What happened: the provisioning log, change events, sync health, the audit.
+        (
+            admin::activity::ActivityApi,
+            admin::events::EventsApi,
+            admin::sync::SyncApi,
+            admin::audit::AuditApi,
+        ),
         scim::discovery::DiscoveryApi,
         scim::users::UsersApi,
         scim::groups::GroupsApi,

@@ -107,7 +107,7 @@ impl AdminKeysApi {
             name,
             expires_at,
         };
-        let row = store::admin_keys::create(&state.db, new, now).await?;
+        let row = store::admin_keys::create(&state.db, new, &auth.0.actor(now)).await?;
         tracing::info!(tenant = %tenant_id.0, key = %row.id, "tenant-admin key issued");
         Ok(CreateAdminKeyResponse::Created(Json(IssuedAdminKey {
             id: row.id,
@@ -177,8 +177,13 @@ impl AdminKeysApi {
         key_id: Path<String>,
     ) -> Result<RevokeAdminKeyResponse, AdminErrors<Single>> {
         auth.0.require_operator()?;
-        let row =
-            store::admin_keys::revoke(&state.db, &tenant_id, &key_id, state.clock.now()).await?;
+        let row = store::admin_keys::revoke(
+            &state.db,
+            &tenant_id,
+            &key_id,
+            &auth.0.actor(state.clock.now()),
+        )
+        .await?;
         tracing::info!(tenant = %tenant_id.0, key = %row.id, "tenant-admin key revoked");
         Ok(RevokeAdminKeyResponse::Revoked)
     }

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod admin_keys;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod credentials;

@@ -113,7 +113,8 @@ impl ScimTokensApi {
             expires_at,
             overlap,
         };
-        let row = store::scim_tokens::create(&state.db, &tenant_id, new, now).await?;
+        let row =
+            store::scim_tokens::create(&state.db, &tenant_id, new, &auth.0.actor(now)).await?;
         tracing::info!(tenant = %row.tenant_id, token = %row.id, "SCIM token issued");
         Ok(CreateScimTokenResponse::Created(Json(IssuedScimToken {
             scim_url: state.scim_url(&row.tenant_id),
@@ -184,8 +185,13 @@ impl ScimTokensApi {
         token_id: Path<String>,
     ) -> Result<RevokeScimTokenResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
-        let row =
-            store::scim_tokens::revoke(&state.db, &tenant_id, &token_id, state.clock.now()).await?;
+        let row = store::scim_tokens::revoke(
+            &state.db,
+            &tenant_id,
+            &token_id,
+            &auth.0.actor(state.clock.now()),
+        )
+        .await?;
         tracing::info!(tenant = %row.tenant_id, token = %row.id, "SCIM token revoked");
         Ok(RevokeScimTokenResponse::Revoked)
     }

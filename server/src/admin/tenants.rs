@@ -109,7 +109,8 @@ impl TenantsApi {
     ) -> Result<CreateTenantResponse, AdminErrors<Creation>> {
         auth.0.require_operator()?;
         let name = validate::name("name", &body.name)?;
-        let row = store::tenants::create(&state.db, &name, state.clock.now()).await?;
+        let row =
+            store::tenants::create(&state.db, &name, &auth.0.actor(state.clock.now())).await?;
         let location = format!("{}/admin/v1/tenants/{}", state.settings.public_url, row.id);
         Ok(CreateTenantResponse::Created(
             Json(to_api(&state, row)),
@@ -187,7 +188,7 @@ impl TenantsApi {
         tenant_id: Path<String>,
     ) -> Result<DeleteTenantResponse, AdminErrors<Single>> {
         auth.0.require_operator()?;
-        store::tenants::delete(&state.db, &tenant_id).await?;
+        store::tenants::delete(&state.db, &tenant_id, &auth.0.actor(state.clock.now())).await?;
         tracing::info!(tenant = %tenant_id.0, "tenant deleted");
         Ok(DeleteTenantResponse::Deleted)
     }

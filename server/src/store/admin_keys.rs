@@ -8,8 +8,12 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, Set,
 };
 
+use serde_json::json;
+
 use super::{
-    Storage, credentials,
+    Storage,
+    audit::{self, Actor},
+    credentials,
     pages::{self, Order},
     tenants,
     unique::SelectUnique,
@@ -25,13 +29,23 @@ pub struct NewKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create(
-    db: &Storage,
-    key: NewKey,
-    now: DateTime<Utc>,
-) -> Result<admin_key::Model, Error> {
-    db.write(move |txn| Box::pin(async move { create_in(txn, key, now).await }))
-        .await
+pub async fn create(db: &Storage, key: NewKey, actor: &Actor) -> Result<admin_key::Model, Error> {
+    let actor = actor.clone();
+    db.write(move |txn| {
+        Box::pin(async move {
+            let created = create_in(txn, key, actor.at).await?;
+            let change = audit::Change {
+                tenant_id: created.tenant_id.as_deref(),
+                action: "admin_key.created",
+                target: format!("admin_key:{}", created.id),
+                before: None,
+                after: Some(json!({ "name": created.name, "expiresAt": created.expires_at })),
+            };
+            audit::record(txn, &actor, change).await?;
+            Ok(created)
+        })
+    })
+    .await
 }
 
 async fn create_in(
@@ -82,11 +96,25 @@ pub async fn revoke(
     db: &Storage,
     tenant_id: &str,
     key_id: &str,
-    now: DateTime<Utc>,
+    actor: &Actor,
 ) -> Result<admin_key::Model, Error> {
     let (tenant_id, key_id) = (tenant_id.to_owned(), key_id.to_owned());
+    let actor = actor.clone();
     let key = db
-        .write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &key_id, now).await }))
+        .write(move |txn| {
+            Box::pin(async move {
+                let key = revoke_in(txn, &tenant_id, &key_id, actor.at).await?;
+                let change = audit::Change {
+                    tenant_id: Some(&tenant_id),
+                    action: "admin_key.revoked",
+                    target: format!("admin_key:{}", key.id),
+                    before: None,
+                    after: Some(json!({ "revokedAt": key.revoked_at })),
+                };
+                audit::record(txn, &actor, change).await?;
+                Ok(key)
+            })
+        })
         .await?;
     credentials::ended(db, std::slice::from_ref(&key.id));
     Ok(key)

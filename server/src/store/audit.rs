@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::audit_event;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
+use super::pages::{self, Order};
 use crate::error::Error;
 
 /// Who made a change and when.
@@ -42,4 +43,30 @@ pub async fn record(
     .insert(txn)
     .await?;
     Ok(())
+}
+
+/// A page of the audit trail, newest first: a tenant's, or (`None`) every change.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant_id: Option<&str>,
+    action: Option<&str>,
+    cursor: Option<i64>,
+    limit: u64,
+) -> Result<(Vec<audit_event::Model>, Option<String>), Error> {
+    let mut query = audit_event::Entity::find();
+    if let Some(tenant_id) = tenant_id {
+        query = query.filter(audit_event::Column::TenantId.eq(tenant_id));
+    }
+    if let Some(action) = action {
+        query = query.filter(audit_event::Column::Action.eq(action));
+    }
+    pages::page(
+        db,
+        query,
+        audit_event::Column::Id,
+        Order::NewestFirst,
+        cursor,
+        limit,
+    )
+    .await
 }

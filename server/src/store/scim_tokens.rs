@@ -8,8 +8,12 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set,
 };
 
+use serde_json::json;
+
 use super::{
-    Storage, credentials,
+    Storage,
+    audit::{self, Actor},
+    credentials,
     pages::{self, Order},
     tenants,
     unique::SelectUnique,
@@ -30,11 +34,31 @@ pub async fn create(
     db: &Storage,
     tenant_id: &str,
     token: NewToken,
-    now: DateTime<Utc>,
+    actor: &Actor,
 ) -> Result<scim_token::Model, Error> {
     let tenant_id = tenant_id.to_owned();
+    let actor = actor.clone();
     let (created, changed) = db
-        .write(move |txn| Box::pin(async move { create_in(txn, &tenant_id, token, now).await }))
+        .write(move |txn| {
+            Box::pin(async move {
+                let overlap = token.overlap.num_seconds();
+                let (created, changed) = create_in(txn, &tenant_id, token, actor.at).await?;
+                let change = audit::Change {
+                    tenant_id: Some(&tenant_id),
+                    action: "scim_token.issued",
+                    target: format!("scim_token:{}", created.id),
+                    before: None,
+                    after: Some(json!({
+                        "name": created.name,
+                        "expiresAt": created.expires_at,
+                        "overlapSeconds": overlap,
+                        "ending": changed,
+                    })),
+                };
+                audit::record(txn, &actor, change).await?;
+                Ok((created, changed))
+            })
+        })
         .await?;
     credentials::ended(db, &changed);
     Ok(created)
@@ -115,11 +139,25 @@ pub async fn revoke(
     db: &Storage,
     tenant_id: &str,
     token_id: &str,
-    now: DateTime<Utc>,
+    actor: &Actor,
 ) -> Result<scim_token::Model, Error> {
     let (tenant_id, token_id) = (tenant_id.to_owned(), token_id.to_owned());
+    let actor = actor.clone();
     let token = db
-        .write(move |txn| Box::pin(async move { revoke_in(txn, &tenant_id, &token_id, now).await }))
+        .write(move |txn| {
+            Box::pin(async move {
+                let token = revoke_in(txn, &tenant_id, &token_id, actor.at).await?;
+                let change = audit::Change {
+                    tenant_id: Some(&tenant_id),
+                    action: "scim_token.revoked",
+                    target: format!("scim_token:{}", token.id),
+                    before: None,
+                    after: Some(json!({ "revokedAt": token.revoked_at })),
+                };
+                audit::record(txn, &actor, change).await?;
+                Ok(token)
+            })
+        })
         .await?;
     credentials::ended(db, std::slice::from_ref(&token.id));
     Ok(token)

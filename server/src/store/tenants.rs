@@ -1,7 +1,6 @@
 //! Tenants: creation with a case-insensitively unique name, lookup, and deletion of the
 //! tenant with everything it owns.
 
-use chrono::{DateTime, Utc};
 use entity::{
     admin_key, group_mapping, group_mapping_permission_group, group_member, permission_group,
     product, scim_group, scim_token, scim_user, scim_user_value, tenant,
@@ -11,28 +10,42 @@ use sea_orm::{
     sea_query::LockType,
 };
 
+use serde_json::json;
+
 use super::{
-    Storage, credentials,
+    Storage,
+    audit::{self, Actor},
+    credentials,
     pages::{self, Order},
     unique::SelectUnique,
 };
 use crate::error::Error;
 
-pub async fn create(db: &Storage, name: &str, now: DateTime<Utc>) -> Result<tenant::Model, Error> {
+pub async fn create(db: &Storage, name: &str, actor: &Actor) -> Result<tenant::Model, Error> {
     let row = tenant::ActiveModel {
         id: Set(uuid::Uuid::now_v7().to_string()),
         name: Set(name.to_owned()),
         name_lc: Set(name.to_lowercase()),
-        created_at: Set(now),
+        created_at: Set(actor.at),
         permissions_version: Set(0),
         user_count: Set(0),
     };
     let name = name.to_owned();
+    let actor = actor.clone();
     db.write(move |txn| {
         Box::pin(async move {
-            row.insert(txn).await.map_err(|err| {
+            let row = row.insert(txn).await.map_err(|err| {
                 Error::conflict_on_unique(err, format!("a tenant named {name:?} already exists"))
-            })
+            })?;
+            let change = audit::Change {
+                tenant_id: Some(&row.id),
+                action: "tenant.created",
+                target: format!("tenant:{}", row.id),
+                before: None,
+                after: Some(json!({ "name": row.name })),
+            };
+            audit::record(txn, &actor, change).await?;
+            Ok(row)
         })
     })
     .await
@@ -78,10 +91,25 @@ pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, 
 
 /// Deletes the tenant and everything it owns; the credentials that die with it stop
 /// working at once, here and on every replica.
-pub async fn delete(db: &Storage, id: &str) -> Result<(), Error> {
+pub async fn delete(db: &Storage, id: &str, actor: &Actor) -> Result<(), Error> {
     let id = id.to_owned();
+    let actor = actor.clone();
     let ended = db
-        .write(move |txn| Box::pin(async move { delete_in(txn, &id).await }))
+        .write(move |txn| {
+            Box::pin(async move {
+                let tenant = get(txn, &id).await?;
+                let ended = delete_in(txn, &id).await?;
+                let change = audit::Change {
+                    tenant_id: Some(&id),
+                    action: "tenant.deleted",
+                    target: format!("tenant:{id}"),
+                    before: Some(json!({ "name": tenant.name })),
+                    after: None,
+                };
+                audit::record(txn, &actor, change).await?;
+                Ok(ended)
+            })
+        })
         .await?;
     credentials::ended(db, &ended);
     super::users::forget_all(db);

@@ -15,6 +15,7 @@ mod helpers;
 mod activity;
 mod activity_stream;
 mod admin_keys;
+mod audit;
 mod bootstrap;
 mod change_events;
 mod durability;

@@ -558,8 +558,17 @@ async fn changes_are_audited(app: TestApp) {
         .await
         .unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["product.created", "permission_group.created"]);
-    let created = &events[1];
+    assert_eq!(
+        actions,
+        [
+            "admin_key.created",
+            "tenant.created",
+            "product.created",
+            "permission_group.created"
+        ],
+        "the bootstrap key, the tenant, then these"
+    );
+    let created = &events[3];
     assert_eq!(created.tenant_id.as_deref(), Some(acme.as_str()));
     assert_eq!(
         created.target,
