@@ -15,6 +15,8 @@ pub struct Model {
     pub kind: String,
     pub resource_type: String,
     pub resource_id: String,
+    /// The user of a membership event.
+    pub subject_id: Option<String>,
     /// The request that caused it (`activity_entry.request_id`).
     pub request_id: Option<String>,
     /// JSON: what changed.

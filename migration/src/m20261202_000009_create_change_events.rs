@@ -1,6 +1,7 @@
 //! Change events: what each SCIM write changed, for the host product to follow, written in
 //! the write's own transaction. Each names the request that caused it, which the
-//! provisioning log now records too. No foreign key to the tenant, like the log: retention
+//! provisioning log now records too; a membership event also names its user, so the request
+//! that added a membership can be found (the causal trace of a permission). No foreign key to the tenant, like the log: retention
 //! removes what a deleted tenant leaves.
 
 use sea_orm_migration::{prelude::*, schema::*};
@@ -17,6 +18,7 @@ enum ChangeEvent {
     Kind,
     ResourceType,
     ResourceId,
+    SubjectId,
     RequestId,
     Data,
 }
@@ -40,6 +42,7 @@ impl MigrationTrait for Migration {
                     .col(string(ChangeEvent::Kind))
                     .col(string(ChangeEvent::ResourceType))
                     .col(string(ChangeEvent::ResourceId))
+                    .col(string_null(ChangeEvent::SubjectId))
                     .col(string_null(ChangeEvent::RequestId))
                     .col(text(ChangeEvent::Data))
                     .to_owned(),
@@ -52,6 +55,16 @@ impl MigrationTrait for Migration {
                     .table(ChangeEvent::Table)
                     .col(ChangeEvent::TenantId)
                     .col(ChangeEvent::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_change_event_subject")
+                    .table(ChangeEvent::Table)
+                    .col(ChangeEvent::TenantId)
+                    .col(ChangeEvent::SubjectId)
                     .to_owned(),
             )
             .await?;

@@ -267,6 +267,7 @@ fn filter(
         text: text.filter(|text| !text.is_empty()),
         since,
         until,
+        request_id: None,
     }
 }
 
@@ -375,6 +376,10 @@ impl ActivityApi {
         since: Query<Option<DateTime<Utc>>>,
         /// Only entries before this time.
         until: Query<Option<DateTime<Utc>>>,
+        /// Only the entry of this request (the `requestId` a change event or a permission's
+        /// causal trace names).
+        #[oai(name = "requestId")]
+        request_id: Query<Option<String>>,
         /// Most entries in the page (1 to 1000, default 100).
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
@@ -392,6 +397,10 @@ impl ActivityApi {
             since.0,
             until.0,
         );
+        let filter = ActivityFilter {
+            request_id: request_id.0,
+            ..filter
+        };
         page(&state, &filter, limit.0, cursor.as_deref()).await
     }
 
@@ -464,6 +473,10 @@ impl ActivityApi {
         since: Query<Option<DateTime<Utc>>>,
         /// Only entries before this time.
         until: Query<Option<DateTime<Utc>>>,
+        /// Only the entry of this request (the `requestId` a change event or a permission's
+        /// causal trace names).
+        #[oai(name = "requestId")]
+        request_id: Query<Option<String>>,
         /// Most entries in the page (1 to 1000, default 100).
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
@@ -481,6 +494,10 @@ impl ActivityApi {
             since.0,
             until.0,
         );
+        let filter = ActivityFilter {
+            request_id: request_id.0,
+            ..filter
+        };
         page(&state, &filter, limit.0, cursor.as_deref()).await
     }
 

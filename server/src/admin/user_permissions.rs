@@ -19,7 +19,11 @@ use super::{
 use crate::{
     AppState,
     api_tags::ApiTag,
-    store::effective::{self, Nothing, UserKey, Via},
+    error::Error,
+    store::{
+        effective::{self, Nothing, UserKey, Via},
+        events,
+    },
 };
 
 /// A mapped group a grant comes from.
@@ -41,6 +45,12 @@ pub struct GrantSource {
         serialize_with = "direct_json::rfc3339::option"
     )]
     pub member_since: Option<DateTime<Utc>>,
+    /// The request that added the user to the group: the `requestId` of its provisioning
+    /// log entry and of its `group.member_added` event. Only with `trace=true`, and only
+    /// while that event is kept.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added_by_request_id: Option<String>,
 }
 
 /// A lower-priority group that named another permission group for the product.
@@ -61,6 +71,12 @@ pub struct OutrankedGrant {
         serialize_with = "direct_json::rfc3339::option"
     )]
     pub member_since: Option<DateTime<Utc>>,
+    /// The request that added the user to the group: the `requestId` of its provisioning
+    /// log entry and of its `group.member_added` event. Only with `trace=true`, and only
+    /// while that event is kept.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added_by_request_id: Option<String>,
     /// The permission group it names for the product.
     pub permission_group_id: String,
 }
@@ -181,6 +197,7 @@ fn source(via: Via) -> GrantSource {
         display_name: via.display_name,
         priority: via.priority,
         member_since: via.member_since,
+        added_by_request_id: None,
     }
 }
 
@@ -216,6 +233,7 @@ fn to_api(effective: effective::Effective) -> EffectivePermissions {
                         display_name: via.display_name,
                         priority: via.priority,
                         member_since: via.member_since,
+                        added_by_request_id: None,
                         permission_group_id,
                     })
                     .collect(),
@@ -230,6 +248,50 @@ fn to_api(effective: effective::Effective) -> EffectivePermissions {
         external_id: effective.user.external_id,
         active: effective.user.active,
     }
+}
+
+/// Names, on each grant of `explained`, the request that added the membership it rests on.
+async fn trace(
+    state: &AppState,
+    tenant_id: &str,
+    explained: &mut EffectivePermissions,
+) -> Result<(), Error> {
+    let mut groups: Vec<&str> = Vec::new();
+    groups.extend(
+        explained
+            .organization_admin_via
+            .iter()
+            .map(|via| via.group_id.as_str()),
+    );
+    groups.extend(
+        explained
+            .billing_manager_via
+            .iter()
+            .map(|via| via.group_id.as_str()),
+    );
+    for product in &explained.products {
+        groups.push(&product.granted_by.group_id);
+        groups.extend(product.outranked.iter().map(|via| via.group_id.as_str()));
+    }
+    groups.sort_unstable();
+    groups.dedup();
+    let causes =
+        events::membership_causes(state.db.reads(), tenant_id, &explained.user_id, &groups).await?;
+    let cause = |group: &str| causes.get(group).cloned();
+    for via in explained
+        .organization_admin_via
+        .iter_mut()
+        .chain(explained.billing_manager_via.iter_mut())
+    {
+        via.added_by_request_id = cause(&via.group_id);
+    }
+    for product in &mut explained.products {
+        product.granted_by.added_by_request_id = cause(&product.granted_by.group_id);
+        for via in &mut product.outranked {
+            via.added_by_request_id = cause(&via.group_id);
+        }
+    }
+    Ok(())
 }
 
 pub struct UserPermissionsApi;
@@ -255,12 +317,17 @@ impl UserPermissionsApi {
         /// The user's SCIM id.
         #[oai(name = "userId")]
         user_id: Path<String>,
+        /// Also name, on each grant, the SCIM request that added the membership it rests
+        /// on (`addedByRequestId`): the causal trace, one more read.
+        trace: Query<Option<bool>>,
     ) -> Result<EffectivePermissionsResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
         let effective = effective::of_user(&state.db, &tenant_id, UserKey::Id(&user_id)).await?;
-        Ok(EffectivePermissionsResponse::Ok(DirectJson(to_api(
-            effective,
-        ))))
+        let mut explained = to_api(effective);
+        if trace.0 == Some(true) {
+            self::trace(&state, &tenant_id, &mut explained).await?;
+        }
+        Ok(EffectivePermissionsResponse::Ok(DirectJson(explained)))
     }
 
     /// Find a user's effective permissions
@@ -369,6 +436,7 @@ mod tests {
             display_name: group.to_owned(),
             priority: 3,
             member_since,
+            added_by_request_id: member_since.map(|_| "r1".to_owned()),
         }
     }
 
@@ -401,6 +469,7 @@ mod tests {
                             display_name: "Readers".to_owned(),
                             priority: 7,
                             member_since: Some(since),
+                            added_by_request_id: Some("r2".to_owned()),
                             permission_group_id: "pg2".to_owned(),
                         },
                         OutrankedGrant {
@@ -408,6 +477,7 @@ mod tests {
                             display_name: "Others".to_owned(),
                             priority: 9,
                             member_since: None,
+                            added_by_request_id: None,
                             permission_group_id: "pg3".to_owned(),
                         },
                     ],

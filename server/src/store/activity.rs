@@ -28,6 +28,8 @@ pub struct ActivityFilter {
     pub text: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// The entry of one request (its `requestId`).
+    pub request_id: Option<String>,
 }
 
 /// `text` as a `LIKE` pattern matching it anywhere, its own `%`, `_` and `\` taken literally.
@@ -77,6 +79,9 @@ fn select(filter: &ActivityFilter) -> Select<activity_entry::Entity> {
     }
     if let Some(until) = filter.until {
         query = query.filter(Column::At.lt(until));
+    }
+    if let Some(request_id) = &filter.request_id {
+        query = query.filter(Column::RequestId.eq(request_id));
     }
     query
 }

@@ -1,7 +1,7 @@
 //! Change events: what each SCIM write changed, written in the write's own transaction (so
 //! none is lost or invented), read by the host product in commit order.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{change_event, scim_group, scim_user};
@@ -20,6 +20,8 @@ pub struct Change {
     pub kind: &'static str,
     pub resource_type: &'static str,
     pub resource_id: String,
+    /// The user of a membership event.
+    pub subject_id: Option<String>,
     pub data: Value,
 }
 
@@ -29,6 +31,7 @@ impl Change {
             kind,
             resource_type: "User",
             resource_id: id.to_owned(),
+            subject_id: None,
             data,
         }
     }
@@ -38,13 +41,17 @@ impl Change {
             kind,
             resource_type: "Group",
             resource_id: id.to_owned(),
+            subject_id: None,
             data,
         }
     }
 
     /// `group.member_added` / `group.member_removed` of one user.
     pub fn member(kind: &'static str, group_id: &str, user_id: &str) -> Self {
-        Self::group(kind, group_id, json!({ "userId": user_id }))
+        Self {
+            subject_id: Some(user_id.to_owned()),
+            ..Self::group(kind, group_id, json!({ "userId": user_id }))
+        }
     }
 
     /// `member` for each of `user_ids`.
@@ -156,6 +163,7 @@ pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result
             kind: Set(event.change.kind.to_owned()),
             resource_type: Set(event.change.resource_type.to_owned()),
             resource_id: Set(event.change.resource_id),
+            subject_id: Set(event.change.subject_id),
             request_id: Set(event.request_id),
             data: Set(event.change.data.to_string()),
             ..Default::default()
@@ -223,3 +231,32 @@ pub async fn caused_by(
 
 /// Most events listed under one log entry (a group PUT can change thousands of members).
 const MAX_CAUSED: u64 = 1000;
+
+/// For each of `group_ids`, the request that last added `user_id` to it, where the event
+/// is still kept: the causal trace of a permission.
+pub async fn membership_causes(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+    group_ids: &[&str],
+) -> Result<HashMap<String, String>, Error> {
+    if group_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Option<String>)> = change_event::Entity::find()
+        .select_only()
+        .column(change_event::Column::ResourceId)
+        .column(change_event::Column::RequestId)
+        .filter(change_event::Column::TenantId.eq(tenant_id))
+        .filter(change_event::Column::SubjectId.eq(user_id))
+        .filter(change_event::Column::Kind.eq("group.member_added"))
+        .filter(change_event::Column::ResourceId.is_in(group_ids.iter().copied()))
+        .order_by_asc(change_event::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(group, request)| Some((group, request?)))
+        .collect())
+}

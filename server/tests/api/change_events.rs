@@ -12,6 +12,7 @@ use crate::helpers::{GROUP_SCHEMA, Scim, TestApp, json_of, ops, user};
 
 on_every_backend!(
     every_write_yields_its_events_once,
+    a_permission_names_the_request_that_granted_it,
     concurrent_member_patches_each_name_their_request,
     the_feed_streams_in_commit_order
 );
@@ -326,4 +327,66 @@ async fn the_feed_streams_in_commit_order(app: TestApp) {
         }
     }
     assert_eq!(got, ["user.created", "group.created", "group.member_added"]);
+}
+
+/// The causal trace: each grant names the SCIM request that added the membership it rests
+/// on, and the log finds that request's entry.
+async fn a_permission_names_the_request_that_granted_it(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let owners = scim.group_id("Owners").await;
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{}/groups/{owners}/mapping", scim.tenant),
+        json!({ "isOrganizationAdmin": true }),
+    )
+    .await
+    .assert_status_is_ok();
+    let add = json!([{ "op": "Add", "path": "members", "value": [{ "value": ada }] }]);
+    assert_eq!(
+        patch(&scim, &format!("/Groups/{owners}"), add).await,
+        StatusCode::NO_CONTENT
+    );
+    let path = format!("/admin/v1/tenants/{}/users/{ada}/permissions", scim.tenant);
+    let plain = json_of(app.admin_get(&app.operator_key, &path).await).await;
+    assert!(
+        plain["organizationAdminVia"][0]
+            .get("addedByRequestId")
+            .is_none()
+    );
+    let traced = json_of(
+        app.admin_get(&app.operator_key, &format!("{path}?trace=true"))
+            .await,
+    )
+    .await;
+    let request = traced["organizationAdminVia"][0]["addedByRequestId"]
+        .as_str()
+        .expect("traced")
+        .to_owned();
+    let added = feed(&app, &scim.tenant, 0).await;
+    let member_added = added
+        .iter()
+        .find(|event| event["type"] == "group.member_added")
+        .unwrap();
+    assert_eq!(member_added["requestId"], json!(request));
+    for _ in 0..100 {
+        let log = json_of(
+            app.admin_get(
+                &app.operator_key,
+                &format!(
+                    "/admin/v1/tenants/{}/activity?requestId={request}",
+                    scim.tenant
+                ),
+            )
+            .await,
+        )
+        .await;
+        if let [entry] = log["items"].as_array().unwrap().as_slice() {
+            assert_eq!(entry["operation"], "patch");
+            assert_eq!(entry["resourceId"], json!(owners));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the request's log entry was never found");
 }
