@@ -46,10 +46,14 @@ pub enum ChangeEventType {
     GroupMemberAdded,
     #[oai(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// What the user may do changed (a membership of a mapped group, the group deleted,
+    /// the user deactivated, reactivated or deleted); `data` has `before` and `after`.
+    #[oai(rename = "user.permissions_changed")]
+    UserPermissionsChanged,
 }
 
 impl ChangeEventType {
-    const ALL: [(Self, &'static str); 10] = [
+    const ALL: [(Self, &'static str); 11] = [
         (Self::UserCreated, "user.created"),
         (Self::UserUpdated, "user.updated"),
         (Self::UserDeactivated, "user.deactivated"),
@@ -60,6 +64,7 @@ impl ChangeEventType {
         (Self::GroupDeleted, "group.deleted"),
         (Self::GroupMemberAdded, "group.member_added"),
         (Self::GroupMemberRemoved, "group.member_removed"),
+        (Self::UserPermissionsChanged, "user.permissions_changed"),
     ];
 
     fn of(stored: &str) -> Option<Self> {
@@ -97,7 +102,9 @@ pub struct ChangeEvent {
     pub request_id: Option<String>,
     /// For users: `userName`, `externalId`, `displayName`, `active` after the change (before
     /// it for `user.deleted`). For groups: `displayName`, `externalId`. For memberships:
-    /// `userId`.
+    /// `userId`. For `user.permissions_changed`: `before` and `after`, each with
+    /// `isOrganizationAdmin`, `isBillingManager` and `products` (by product id:
+    /// `productName`, `permissionGroupId`, `permissions`).
     pub data: serde_json::Value,
 }
 

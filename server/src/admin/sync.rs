@@ -16,6 +16,7 @@ use crate::{
     api_tags::ApiTag,
     error::Error,
     store::{
+        db,
         sync::{self, Verdict},
         tenants,
     },
@@ -108,7 +109,10 @@ fn counts(window: sync::Window) -> RequestCounts {
 
 async fn health(state: &AppState, tenant: tenant::Model) -> Result<SyncHealth, Error> {
     let now = state.clock.now();
-    let facts = sync::facts(state.db.reads(), &tenant.id, now).await?;
+    // One snapshot, so the windows and counts agree while the log is being written.
+    let snapshot = db::begin_snapshot(state.db.reads()).await?;
+    let facts = sync::facts(&snapshot, &tenant.id, now).await?;
+    snapshot.rollback().await?;
     let silence = Duration::from_std(state.settings.activity.silence).unwrap_or(Duration::MAX);
     let (verdict, reasons) = sync::verdict(&facts, now, silence);
     Ok(SyncHealth {

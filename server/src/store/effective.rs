@@ -539,6 +539,8 @@ pub enum Scope<'a> {
     MembersOf(&'a str),
     /// Every user of the tenant (a change to the priority order).
     Tenant,
+    /// These users (a SCIM write that touches them).
+    Users(&'a [String]),
 }
 
 /// Everything needed to resolve the holdings of many users, read in the caller's
@@ -560,16 +562,23 @@ pub async fn holding_rows(
         .column(scim_user::Column::UserName)
         .filter(group_member::Column::TenantId.eq(tenant_id))
         .filter(scim_user::Column::Active.eq(true));
-    if let Scope::MembersOf(group_id) = scope {
-        query = query.filter(
-            group_member::Column::UserId.in_subquery(
-                Query::select()
-                    .column(group_member::Column::UserId)
-                    .from(group_member::Entity)
-                    .and_where(group_member::Column::GroupId.eq(group_id))
-                    .to_owned(),
-            ),
-        );
+    match scope {
+        Scope::MembersOf(group_id) => {
+            query = query.filter(
+                group_member::Column::UserId.in_subquery(
+                    Query::select()
+                        .column(group_member::Column::UserId)
+                        .from(group_member::Entity)
+                        .and_where(group_member::Column::GroupId.eq(group_id))
+                        .to_owned(),
+                ),
+            );
+        }
+        Scope::Users(user_ids) => {
+            query = query
+                .filter(group_member::Column::UserId.is_in(user_ids.iter().map(String::as_str)));
+        }
+        Scope::Tenant => {}
     }
     Ok(HoldingRows {
         rows: query.into_model().all(db).await?,

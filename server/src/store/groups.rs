@@ -17,6 +17,7 @@ use super::{
     events::{self, Change},
     limits,
     member_changes::MemberChange,
+    permission_changes,
     resources::{Page, Sort, check_version, text},
     unique::SelectUnique,
     user_cache::UserCache,
@@ -219,6 +220,10 @@ pub async fn replace(
                 check_version(if_match.as_deref(), current.version)?;
                 let members =
                     existing_users(txn, storage.user_cache(), &tenant_id, &members).await?;
+                let mut touched = members_of_group(txn, &tenant_id, &id).await?;
+                touched.extend(members.iter().cloned());
+                let watch =
+                    permission_changes::watch_members(txn, &tenant_id, &id, touched).await?;
                 let version = current.version + 1;
                 let before = events::group_data(&current);
                 let mut row = current.into_active_model();
@@ -230,7 +235,10 @@ pub async fn replace(
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
                 let (joined, left) = set_members(txn, &tenant_id, &id, &members, now).await?;
-                let changes = group_changes(&before, &row, &joined, &left);
+                let mut changes = group_changes(&before, &row, &joined, &left);
+                if let Some(watch) = watch {
+                    changes.extend(watch.changes(txn).await?);
+                }
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
@@ -358,6 +366,13 @@ pub async fn apply_in(
     check_version(if_match, current.version - 1)?;
     let change = plan(&attributes(&current))?;
     let add = existing_users(txn, known, tenant_id, &change.add).await?;
+    let mut touched = if change.remove_all_members {
+        members_of_group(txn, tenant_id, id).await?
+    } else {
+        change.remove.clone()
+    };
+    touched.extend(add.iter().cloned());
+    let watch = permission_changes::watch_members(txn, tenant_id, id, touched).await?;
     let before = events::group_data(&current);
     let mut current = current;
     if let Some(attrs) = &change.attributes {
@@ -374,7 +389,10 @@ pub async fn apply_in(
         let left = remove_members(txn, id, &change.remove).await?;
         (insert_members(txn, tenant_id, id, &add, now).await?, left)
     };
-    let changes = group_changes(&before, &current, &joined, &left);
+    let mut changes = group_changes(&before, &current, &joined, &left);
+    if let Some(watch) = watch {
+        changes.extend(watch.changes(txn).await?);
+    }
     events::record(txn, tenant_id, changes, now).await?;
     let touched = if change.attributes.is_some() || change.remove_all_members {
         None
@@ -406,6 +424,19 @@ pub async fn bump_versions(
         .pop())
 }
 
+/// The ids of one group's members.
+async fn members_of_group(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+) -> Result<Vec<String>, Error> {
+    let group = group_id.to_owned();
+    Ok(members_of(txn, tenant_id, std::slice::from_ref(&group))
+        .await?
+        .remove(group_id)
+        .unwrap_or_default())
+}
+
 /// Makes `user_ids` the group's whole member list; members who stay keep the time they
 /// joined (a PUT that repeats the list must not make everyone a newcomer). Returns the
 /// users who joined and those who left.
@@ -416,13 +447,7 @@ async fn set_members(
     user_ids: &[String],
     since: DateTime<Utc>,
 ) -> Result<(Vec<String>, Vec<String>), Error> {
-    let current: Vec<String> = group_member::Entity::find()
-        .select_only()
-        .column(group_member::Column::UserId)
-        .filter(group_member::Column::GroupId.eq(group_id))
-        .into_tuple()
-        .all(txn)
-        .await?;
+    let current = members_of_group(txn, tenant_id, group_id).await?;
     let staying: HashSet<&String> = user_ids.iter().collect();
     let leaving: Vec<String> = current
         .into_iter()
@@ -488,6 +513,9 @@ pub async fn delete(
             Box::pin(async move {
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
+                let members = members_of_group(txn, &tenant_id, &id).await?;
+                let watch =
+                    permission_changes::watch_members(txn, &tenant_id, &id, members).await?;
                 super::mappings::forget(txn, &tenant_id, &id).await?;
                 group_member::Entity::delete_many()
                     .filter(group_member::Column::GroupId.eq(&id))
@@ -496,8 +524,15 @@ pub async fn delete(
                 scim_group::Entity::delete_by_id(id.clone())
                     .exec(txn)
                     .await?;
-                let deleted = Change::group("group.deleted", &id, events::group_data(&current));
-                events::record(txn, &tenant_id, vec![deleted], now).await?;
+                let mut changes = vec![Change::group(
+                    "group.deleted",
+                    &id,
+                    events::group_data(&current),
+                )];
+                if let Some(watch) = watch {
+                    changes.extend(watch.changes(txn).await?);
+                }
+                events::record(txn, &tenant_id, changes, now).await?;
                 Ok(())
             })
         })

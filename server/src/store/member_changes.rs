@@ -20,6 +20,7 @@ use super::{
     coalesce::{Coalesced, Results, savepoint, settle},
     events::{self, Change, NewEvent},
     groups::{self, GroupChange, MEMBER_ADDED, MEMBER_REMOVED, Target},
+    permission_changes,
     user_cache::UserCache,
 };
 use crate::{activity::cause, error::Error};
@@ -181,6 +182,9 @@ async fn apply_together(
                     add.push(id.clone());
                 }
             }
+            let touched: Vec<String> = remove.iter().chain(&add).cloned().collect();
+            let watch =
+                permission_changes::watch_members(&savepoint, tenant_id, group_id, touched).await?;
             let left = groups::remove_members(&savepoint, group_id, &remove).await?;
             let joined = groups::insert_members(&savepoint, tenant_id, group_id, &add, now).await?;
             // Each membership change is the doing of the last PATCH that asked for it.
@@ -197,11 +201,36 @@ async fn apply_together(
                     .get(user_id)
                     .and_then(|&index| changes[index].request_id.clone()),
             };
-            let caused = left
+            let mut caused: Vec<NewEvent> = left
                 .iter()
                 .map(|id| event(MEMBER_REMOVED, id, &remover))
                 .chain(joined.iter().map(|id| event(MEMBER_ADDED, id, &adder)))
                 .collect();
+            if let Some(watch) = watch {
+                // A user's permissions moved with the last PATCH that named it.
+                let mut namer = HashMap::new();
+                for &index in &members {
+                    let change = &changes[index];
+                    namer.extend(
+                        change
+                            .remove
+                            .iter()
+                            .chain(&change.add)
+                            .map(|id| (id, index)),
+                    );
+                }
+                for shifted in watch.changes(&savepoint).await? {
+                    let request_id = namer
+                        .get(&shifted.resource_id)
+                        .and_then(|&index| changes[index].request_id.clone());
+                    caused.push(NewEvent {
+                        tenant_id: tenant_id.to_owned(),
+                        at: now,
+                        change: shifted,
+                        request_id,
+                    });
+                }
+            }
             events::insert(&savepoint, caused).await?;
             let first_version = row.version - count + 1;
             for (offset, index) in (0_i64..).zip(members) {

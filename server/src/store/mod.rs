@@ -21,6 +21,7 @@ pub mod mappings;
 pub mod member_changes;
 pub mod notify;
 pub mod pages;
+pub mod permission_changes;
 pub mod preview;
 pub mod products;
 pub mod resources;

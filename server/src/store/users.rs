@@ -15,7 +15,7 @@ use super::resources::{Page, Sort, VALUE_TABLE_ATTRIBUTES, check_version, text};
 use super::{
     Storage,
     events::{self, Change},
-    limits, tenants,
+    limits, permission_changes, tenants,
     unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
     user_creates::NewUser,
@@ -312,6 +312,13 @@ pub async fn modify(
                 let before = user_attributes(&current)?;
                 let was_active = current.active;
                 let attrs = change(&before)?;
+                // Read as `fill` reads it: an inactive user holds no permission.
+                let will_be_active = attrs.get("active").and_then(Value::as_bool).unwrap_or(true);
+                let watch = if will_be_active == was_active {
+                    None
+                } else {
+                    permission_changes::watch(txn, &tenant_id, vec![id.clone()]).await?
+                };
                 let version = current.version + 1;
                 let mut row = current.into_active_model();
                 fill(&mut row, &attrs)?;
@@ -323,7 +330,10 @@ pub async fn modify(
                     .await
                     .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
                 replace_values(txn, &tenant_id, &id, &attrs).await?;
-                let changes = events::user_changes(&before, was_active, &attrs, &row);
+                let mut changes = events::user_changes(&before, was_active, &attrs, &row);
+                if let Some(watch) = watch {
+                    changes.extend(watch.changes(txn).await?);
+                }
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
@@ -355,6 +365,7 @@ pub async fn delete(
                 tenants::lock(txn, &tenant_id).await?;
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
+                let watch = permission_changes::watch(txn, &tenant_id, vec![id.clone()]).await?;
                 group_member::Entity::delete_many()
                     .filter(group_member::Column::UserId.eq(&id))
                     .filter(group_member::Column::TenantId.eq(&tenant_id))
@@ -370,8 +381,16 @@ pub async fn delete(
                 scim_user::Entity::delete_by_id(id.clone())
                     .exec(txn)
                     .await?;
-                let deleted = Change::user("user.deleted", &id, events::user_data(&current));
-                events::record(txn, &tenant_id, vec![deleted], now).await?;
+                let mut changes = match watch {
+                    Some(watch) => watch.changes(txn).await?,
+                    None => Vec::new(),
+                };
+                changes.push(Change::user(
+                    "user.deleted",
+                    &id,
+                    events::user_data(&current),
+                ));
+                events::record(txn, &tenant_id, changes, now).await?;
                 Ok(())
             })
         })

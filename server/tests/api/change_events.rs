@@ -13,6 +13,7 @@ use crate::helpers::{GROUP_SCHEMA, Scim, TestApp, json_of, ops, user};
 on_every_backend!(
     every_write_yields_its_events_once,
     a_permission_names_the_request_that_granted_it,
+    permission_changes_are_events,
     concurrent_member_patches_each_name_their_request,
     the_feed_streams_in_commit_order
 );
@@ -389,4 +390,85 @@ async fn a_permission_names_the_request_that_granted_it(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the request's log entry was never found");
+}
+
+/// `user.permissions_changed` for exactly the writes that change what a user may do.
+async fn permission_changes_are_events(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let bob = scim.user_id("bob@acme.test").await;
+    let owners = scim.group_id("Owners").await;
+    let plain = scim.group_id("Plain").await;
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{}/groups/{owners}/mapping", scim.tenant),
+        json!({ "isOrganizationAdmin": true }),
+    )
+    .await
+    .assert_status_is_ok();
+    let mark = newest(&app, &scim.tenant).await;
+    let add =
+        |user: &str| json!([{ "op": "Add", "path": "members", "value": [{ "value": user }] }]);
+    let owners_path = format!("/Groups/{owners}");
+    assert_eq!(
+        patch(&scim, &format!("/Groups/{plain}"), add(&ada)).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        patch(&scim, &owners_path, add(&ada)).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        patch(&scim, &owners_path, add(&ada)).await,
+        StatusCode::NO_CONTENT
+    );
+    let user_path = format!("/Users/{ada}");
+    let active = |on: &str| json!([{ "op": "Replace", "path": "active", "value": on }]);
+    assert_eq!(
+        patch(&scim, &user_path, active("False")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        patch(&scim, &user_path, active("True")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        patch(&scim, &owners_path, add(&bob)).await,
+        StatusCode::NO_CONTENT
+    );
+    scim.delete(&owners_path)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    scim.delete(&user_path)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let changed = "user.permissions_changed";
+    assert_eq!(
+        kinds(&app, &scim.tenant, mark).await,
+        [
+            event("group.member_added", &plain, &ada),
+            event("group.member_added", &owners, &ada),
+            event(changed, &ada, ""),
+            event("user.deactivated", &ada, ""),
+            event(changed, &ada, ""),
+            event("user.reactivated", &ada, ""),
+            event(changed, &ada, ""),
+            event("group.member_added", &owners, &bob),
+            event(changed, &bob, ""),
+            event("group.deleted", &owners, ""),
+            event(changed, &ada, ""),
+            event(changed, &bob, ""),
+            event("user.deleted", &ada, ""),
+        ]
+    );
+    let events = feed(&app, &scim.tenant, mark).await;
+    let granted = &events[2]["data"];
+    assert_eq!(granted["before"]["isOrganizationAdmin"], false);
+    assert_eq!(granted["after"]["isOrganizationAdmin"], true);
+    let deactivated = &events[4]["data"];
+    assert_eq!(deactivated["after"]["isOrganizationAdmin"], false);
+    assert_eq!(
+        events[2]["requestId"], events[1]["requestId"],
+        "the PATCH that added ada"
+    );
 }

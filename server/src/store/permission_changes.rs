@@ -1,0 +1,124 @@
+//! `user.permissions_changed`: a SCIM write that can change what users may do (a member
+//! added to or removed from a mapped group, a mapped group deleted, a user deactivated,
+//! reactivated or deleted) reads the users' holdings before and after itself, in its own
+//! transaction, and records an event for each user whose holding differs, with both. A
+//! tenant that maps no group, or a group that is not mapped, costs one indexed read.
+
+use std::collections::BTreeMap;
+
+use entity::group_mapping;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::{Value, json};
+
+use super::{
+    effective::{self, Holding, Scope},
+    events::Change,
+};
+use crate::error::Error;
+
+/// Users' holdings taken before a change.
+pub struct Watch {
+    tenant_id: String,
+    users: Vec<String>,
+    before: BTreeMap<String, Holding>,
+}
+
+/// Whether the tenant maps any group.
+async fn maps_any(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<bool, Error> {
+    let mapped: Option<String> = group_mapping::Entity::find()
+        .select_only()
+        .column(group_mapping::Column::GroupId)
+        .filter(group_mapping::Column::TenantId.eq(tenant_id))
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(mapped.is_some())
+}
+
+/// Whether the group is mapped.
+pub async fn is_mapped(txn: &impl ConnectionTrait, group_id: &str) -> Result<bool, Error> {
+    Ok(group_mapping::Entity::find_by_id(group_id.to_owned())
+        .one(txn)
+        .await?
+        .is_some())
+}
+
+/// Takes the holdings of `users` before a change; `None` when the tenant maps no group
+/// (nothing a SCIM write does can then change a permission).
+pub async fn watch(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    users: Vec<String>,
+) -> Result<Option<Watch>, Error> {
+    if users.is_empty() || !maps_any(txn, tenant_id).await? {
+        return Ok(None);
+    }
+    let before = effective::holding_rows(txn, tenant_id, Scope::Users(&users))
+        .await?
+        .resolve();
+    Ok(Some(Watch {
+        tenant_id: tenant_id.to_owned(),
+        users,
+        before,
+    }))
+}
+
+/// `watch`, for a change to the members of `group_id`: only a mapped group's members can
+/// gain or lose anything.
+pub async fn watch_members(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+    users: Vec<String>,
+) -> Result<Option<Watch>, Error> {
+    if users.is_empty() || !is_mapped(txn, group_id).await? {
+        return Ok(None);
+    }
+    watch(txn, tenant_id, users).await
+}
+
+impl Watch {
+    /// A `user.permissions_changed` for each watched user whose holding differs now.
+    pub async fn changes(self, txn: &impl ConnectionTrait) -> Result<Vec<Change>, Error> {
+        let mut after = effective::holding_rows(txn, &self.tenant_id, Scope::Users(&self.users))
+            .await?
+            .resolve();
+        let mut before = self.before;
+        let mut users = self.users;
+        users.sort_unstable();
+        users.dedup();
+        Ok(users
+            .into_iter()
+            .filter_map(|user_id| {
+                let was = before.remove(&user_id).unwrap_or_default();
+                let is = after.remove(&user_id).unwrap_or_default();
+                (permissions(&was) != permissions(&is)).then(|| {
+                    let data = json!({ "before": permissions(&was), "after": permissions(&is) });
+                    Change::user("user.permissions_changed", &user_id, data)
+                })
+            })
+            .collect())
+    }
+}
+
+/// What a holding grants, as events show it: the roles, and per product id its name, the
+/// permission group and the permissions.
+fn permissions(holding: &Holding) -> Value {
+    let products: serde_json::Map<String, Value> = holding
+        .products
+        .iter()
+        .map(|(id, held)| {
+            let product = json!({
+                "productName": held.product_name,
+                "permissionGroupId": held.permission_group_id,
+                "permissions": held.permissions,
+            });
+            (id.clone(), product)
+        })
+        .collect();
+    json!({
+        "isOrganizationAdmin": holding.organization_admin,
+        "isBillingManager": holding.billing_manager,
+        "products": products,
+    })
+}
