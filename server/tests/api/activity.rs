@@ -142,6 +142,14 @@ async fn requests_are_recorded_without_secrets(app: TestApp) {
         everything.push_str(&json_of(resp).await.to_string());
     }
     assert!(!everything.contains("hunter2"), "a password was kept");
+    if let Some(file) = app.sqlite_file() {
+        for path in [file.clone(), file.with_extension("db-wal")] {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let stored = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            assert!(!stored("hunter2"), "a password in {}", path.display());
+            assert!(!stored(&scim.token), "a token in {}", path.display());
+        }
+    }
     assert!(!everything.contains(&scim.token), "a token was kept");
 
     // Another tenant's log is not this one's, and its entries are not found here.

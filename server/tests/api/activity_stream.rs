@@ -292,3 +292,34 @@ async fn resumes_across_a_restart_without_gaps_or_duplicates() {
     }
     assert_eq!(seen, stored, "no gap, no duplicate");
 }
+
+/// Two real server processes on one PostgreSQL database: a stream on one receives, live,
+/// what the other records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_live_log() {
+    let Some(url) = crate::helpers::fresh_postgres_schema().await else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = ServerProcess::start_with(dir_a.path(), Some(&url), &[]).await;
+    let b = ServerProcess::start_with(dir_b.path(), Some(&url), &[]).await;
+    let (tenant, token) = a.tenant(dir_a.path(), "Acme").await;
+    let key = operator_key(dir_a.path());
+    let path = format!("/admin/v1/tenants/{tenant}/activity/stream");
+    let mut on_b = SseReader::open(&b, &key, &path, None).await;
+    for _ in 0..3 {
+        let resp = a
+            .http
+            .get(a.scim_url(&tenant, "/Users"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(on_b.next_id().await.unwrap());
+    }
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+}

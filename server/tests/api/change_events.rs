@@ -67,6 +67,19 @@ fn event(kind: &str, id: &str, user: &str) -> (String, String, String) {
     (kind.to_owned(), id.to_owned(), user.to_owned())
 }
 
+/// A new group "Owners" mapped to organization admins; its id.
+async fn organization_admins(app: &TestApp, scim: &Scim<'_>) -> String {
+    let owners = scim.group_id("Owners").await;
+    app.admin_put(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{}/groups/{owners}/mapping", scim.tenant),
+        json!({ "isOrganizationAdmin": true }),
+    )
+    .await
+    .assert_status_is_ok();
+    owners
+}
+
 async fn patch(scim: &Scim<'_>, path: &str, operations: Value) -> StatusCode {
     scim.send("PATCH", path, &ops(operations)).await.0.status()
 }
@@ -335,14 +348,7 @@ async fn the_feed_streams_in_commit_order(app: TestApp) {
 async fn a_permission_names_the_request_that_granted_it(app: TestApp) {
     let scim = app.scim("Acme").await;
     let ada = scim.user_id("ada@acme.test").await;
-    let owners = scim.group_id("Owners").await;
-    app.admin_put(
-        &app.operator_key,
-        &format!("/admin/v1/tenants/{}/groups/{owners}/mapping", scim.tenant),
-        json!({ "isOrganizationAdmin": true }),
-    )
-    .await
-    .assert_status_is_ok();
+    let owners = organization_admins(&app, &scim).await;
     let add = json!([{ "op": "Add", "path": "members", "value": [{ "value": ada }] }]);
     assert_eq!(
         patch(&scim, &format!("/Groups/{owners}"), add).await,
@@ -397,15 +403,8 @@ async fn permission_changes_are_events(app: TestApp) {
     let scim = app.scim("Acme").await;
     let ada = scim.user_id("ada@acme.test").await;
     let bob = scim.user_id("bob@acme.test").await;
-    let owners = scim.group_id("Owners").await;
+    let owners = organization_admins(&app, &scim).await;
     let plain = scim.group_id("Plain").await;
-    app.admin_put(
-        &app.operator_key,
-        &format!("/admin/v1/tenants/{}/groups/{owners}/mapping", scim.tenant),
-        json!({ "isOrganizationAdmin": true }),
-    )
-    .await
-    .assert_status_is_ok();
     let mark = newest(&app, &scim.tenant).await;
     let add =
         |user: &str| json!([{ "op": "Add", "path": "members", "value": [{ "value": user }] }]);
