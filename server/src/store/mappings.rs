@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use super::{
     Storage,
     audit::{self, Actor, Change},
-    groups,
+    events, groups,
     limits::{self, Held},
+    permission_changes::{self, Watched},
     tenants,
     unique::SelectUnique,
 };
@@ -173,7 +174,14 @@ pub async fn put(
     let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
     let limit = db.limits().mapped_groups;
     db.write(move |txn| {
-        Box::pin(async move { put_in(txn, &actor, &tenant_id, &group_id, spec, limit).await })
+        Box::pin(async move {
+            tenants::lock(txn, &tenant_id).await?;
+            let watched = Watched::MembersOf(group_id.clone());
+            let watch = permission_changes::watch_all(txn, &tenant_id, watched).await?;
+            let mapping = put_in(txn, &actor, &tenant_id, &group_id, spec, limit).await?;
+            events::record(txn, &tenant_id, watch.changes(txn).await?, actor.at).await?;
+            Ok(mapping)
+        })
     })
     .await
 }
@@ -276,7 +284,13 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
     db.write(move |txn| {
-        Box::pin(async move { delete_in(txn, &actor, &tenant_id, &group_id).await })
+        Box::pin(async move {
+            tenants::lock(txn, &tenant_id).await?;
+            let watched = Watched::MembersOf(group_id.clone());
+            let watch = permission_changes::watch_all(txn, &tenant_id, watched).await?;
+            delete_in(txn, &actor, &tenant_id, &group_id).await?;
+            events::record(txn, &tenant_id, watch.changes(txn).await?, actor.at).await
+        })
     })
     .await
 }
@@ -361,7 +375,13 @@ pub async fn reorder(
 ) -> Result<Vec<String>, Error> {
     let tenant_id = tenant_id.to_owned();
     db.write(move |txn| {
-        Box::pin(async move { reorder_in(txn, &actor, &tenant_id, group_ids).await })
+        Box::pin(async move {
+            tenants::lock(txn, &tenant_id).await?;
+            let watch = permission_changes::watch_all(txn, &tenant_id, Watched::Tenant).await?;
+            let order = reorder_in(txn, &actor, &tenant_id, group_ids).await?;
+            events::record(txn, &tenant_id, watch.changes(txn).await?, actor.at).await?;
+            Ok(order)
+        })
     })
     .await
 }

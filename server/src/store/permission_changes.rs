@@ -4,7 +4,7 @@
 //! transaction, and records an event for each user whose holding differs, with both. A
 //! tenant that maps no group, or a group that is not mapped, costs one indexed read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use entity::group_mapping;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -19,8 +19,28 @@ use crate::error::Error;
 /// Users' holdings taken before a change.
 pub struct Watch {
     tenant_id: String,
-    users: Vec<String>,
+    watched: Watched,
     before: BTreeMap<String, Holding>,
+}
+
+/// Whose holdings a change can alter.
+pub enum Watched {
+    /// These users (a SCIM write).
+    Users(Vec<String>),
+    /// The members of a group (its mapping changes).
+    MembersOf(String),
+    /// Everyone in a mapped group (the priority order changes).
+    Tenant,
+}
+
+impl Watched {
+    fn scope(&self) -> Scope<'_> {
+        match self {
+            Self::Users(users) => Scope::Users(users),
+            Self::MembersOf(group_id) => Scope::MembersOf(group_id),
+            Self::Tenant => Scope::Tenant,
+        }
+    }
 }
 
 /// Whether the tenant maps any group.
@@ -53,14 +73,26 @@ pub async fn watch(
     if users.is_empty() || !maps_any(txn, tenant_id).await? {
         return Ok(None);
     }
-    let before = effective::holding_rows(txn, tenant_id, Scope::Users(&users))
+    watch_all(txn, tenant_id, Watched::Users(users))
+        .await
+        .map(Some)
+}
+
+/// Takes the holdings of everyone `watched` names before a change (an admin's change to
+/// mappings, which the caller has locked the tenant for).
+pub async fn watch_all(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    watched: Watched,
+) -> Result<Watch, Error> {
+    let before = effective::holding_rows(txn, tenant_id, watched.scope())
         .await?
         .resolve();
-    Ok(Some(Watch {
+    Ok(Watch {
         tenant_id: tenant_id.to_owned(),
-        users,
+        watched,
         before,
-    }))
+    })
 }
 
 /// `watch`, for a change to the members of `group_id`: only a mapped group's members can
@@ -80,13 +112,12 @@ pub async fn watch_members(
 impl Watch {
     /// A `user.permissions_changed` for each watched user whose holding differs now.
     pub async fn changes(self, txn: &impl ConnectionTrait) -> Result<Vec<Change>, Error> {
-        let mut after = effective::holding_rows(txn, &self.tenant_id, Scope::Users(&self.users))
+        let mut after = effective::holding_rows(txn, &self.tenant_id, self.watched.scope())
             .await?
             .resolve();
         let mut before = self.before;
-        let mut users = self.users;
-        users.sort_unstable();
-        users.dedup();
+        // Users holding nothing on either side hold the same: only those in a map count.
+        let users: BTreeSet<String> = before.keys().chain(after.keys()).cloned().collect();
         Ok(users
             .into_iter()
             .filter_map(|user_id| {

@@ -14,6 +14,7 @@ on_every_backend!(
     every_write_yields_its_events_once,
     a_permission_names_the_request_that_granted_it,
     permission_changes_are_events,
+    mapping_changes_are_permission_events,
     concurrent_member_patches_each_name_their_request,
     the_feed_streams_in_commit_order
 );
@@ -470,4 +471,47 @@ async fn permission_changes_are_events(app: TestApp) {
         events[2]["requestId"], events[1]["requestId"],
         "the PATCH that added ada"
     );
+}
+
+/// An admin mapping or unmapping a group changes its members' permissions: one event each.
+async fn mapping_changes_are_permission_events(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let bob = scim.user_id("bob@acme.test").await;
+    let group = scim
+        .create_group(json!({ "schemas": [GROUP_SCHEMA], "displayName": "Billing", "members": [{ "value": ada }, { "value": bob }] }))
+        .await;
+    let mark = newest(&app, &scim.tenant).await;
+    let mapping = format!("/admin/v1/tenants/{}/groups/{group}/mapping", scim.tenant);
+    app.admin_put(
+        &app.operator_key,
+        &mapping,
+        json!({ "isBillingManager": true }),
+    )
+    .await
+    .assert_status_is_ok();
+    app.admin_put(
+        &app.operator_key,
+        &mapping,
+        json!({ "isBillingManager": true }),
+    )
+    .await
+    .assert_status_is_ok();
+    app.admin_delete(&app.operator_key, &mapping)
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    let changed = "user.permissions_changed";
+    assert_eq!(
+        kinds(&app, &scim.tenant, mark).await,
+        [
+            event(changed, &ada, ""),
+            event(changed, &bob, ""),
+            event(changed, &ada, ""),
+            event(changed, &bob, ""),
+        ],
+        "the same mapping again changes nothing"
+    );
+    let events = feed(&app, &scim.tenant, mark).await;
+    assert_eq!(events[0]["data"]["after"]["isBillingManager"], true);
+    assert_eq!(events[3]["data"]["after"]["isBillingManager"], false);
 }
