@@ -33,6 +33,8 @@ pub struct Model {
     pub response_body: Option<String>,
     /// Names the request in the change events it caused.
     pub request_id: Option<String>,
+    /// The dialect quirks the request used, comma-separated (see `activity::classify`).
+    pub quirks: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,6 +1,6 @@
 //! Change events: what each SCIM write changed, for the host product to follow, written in
 //! the write's own transaction. Each names the request that caused it, which the
-//! provisioning log now records too; a membership event also names its user, so the request
+//! provisioning log now records too (with the dialect quirks each request used); a membership event also names its user, so the request
 //! that added a membership can be found (the causal trace of a permission). No foreign key to the tenant, like the log: retention
 //! removes what a deleted tenant leaves.
 
@@ -27,6 +27,7 @@ enum ChangeEvent {
 enum ActivityEntry {
     Table,
     RequestId,
+    Quirks,
 }
 
 #[async_trait::async_trait]
@@ -77,25 +78,31 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ActivityEntry::Table)
-                    .add_column(string_null(ActivityEntry::RequestId))
-                    .to_owned(),
-            )
-            .await
+        // One column per statement: SQLite adds one at a time.
+        for column in [ActivityEntry::RequestId, ActivityEntry::Quirks] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(ActivityEntry::Table)
+                        .add_column(string_null(column))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ActivityEntry::Table)
-                    .drop_column(ActivityEntry::RequestId)
-                    .to_owned(),
-            )
-            .await?;
+        for column in [ActivityEntry::RequestId, ActivityEntry::Quirks] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(ActivityEntry::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(ChangeEvent::Table).to_owned())
             .await

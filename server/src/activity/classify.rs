@@ -42,6 +42,81 @@ pub struct Classified {
     pub operation: &'static str,
     pub idp: &'static str,
     pub summary: String,
+    /// The dialect quirks the request used (normalised by the SCIM layer), by kind.
+    pub quirks: Vec<&'static str>,
+}
+
+/// The Entra dialect's quirks in a request body (see `entra-dialect.md`), each kind once:
+/// `capitalized_op` (`Add`, `Replace`, `Remove`), `string_boolean` (`active` as `"True"` /
+/// `"False"`), `attribute_paths_as_keys` (an op without `path` whose value's keys are paths
+/// like `name.givenName`), `remove_members_by_value` (`Remove` of `members` listing values),
+/// `explicit_nulls` (members sent as `null`), `microsoft_group_schema` (Entra's extra group
+/// schema URI).
+pub fn quirks(request: Option<&Value>) -> Vec<&'static str> {
+    let Some(body) = request else {
+        return Vec::new();
+    };
+    let is_string_boolean = |value: &Value| {
+        value.as_str().is_some_and(|text| {
+            text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false")
+        })
+    };
+    let mut found = Vec::new();
+    let mut note = |kind: &'static str, present: bool| {
+        if present && !found.contains(&kind) {
+            found.push(kind);
+        }
+    };
+    for op in operations(request) {
+        let name = op.get("op").and_then(Value::as_str).unwrap_or_default();
+        let path = op.get("path").and_then(Value::as_str);
+        let value = op.get("value");
+        note("capitalized_op", name.starts_with(char::is_uppercase));
+        note(
+            "string_boolean",
+            (path == Some("active") && value.is_some_and(is_string_boolean))
+                || value
+                    .and_then(|value| value.get("active"))
+                    .is_some_and(is_string_boolean),
+        );
+        note(
+            "attribute_paths_as_keys",
+            path.is_none()
+                && value.and_then(Value::as_object).is_some_and(|members| {
+                    members
+                        .keys()
+                        .any(|key| key.contains(['.', '[']) || key.starts_with("urn:"))
+                }),
+        );
+        note(
+            "remove_members_by_value",
+            name.eq_ignore_ascii_case("remove")
+                && path == Some("members")
+                && value.is_some_and(Value::is_array),
+        );
+    }
+    note(
+        "string_boolean",
+        body.get("active").is_some_and(is_string_boolean),
+    );
+    note(
+        "explicit_nulls",
+        body.as_object()
+            .is_some_and(|members| members.values().any(Value::is_null)),
+    );
+    note(
+        "microsoft_group_schema",
+        body.get("schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|schemas| {
+                schemas.iter().any(|schema| {
+                    schema
+                        .as_str()
+                        .is_some_and(|uri| uri.starts_with("http://schemas.microsoft.com/"))
+                })
+            }),
+    );
+    found
 }
 
 /// The segments after `/scim/{tenant}/v2`, if the path has that shape.
@@ -291,6 +366,7 @@ pub fn classify(exchange: &Exchange<'_>) -> Classified {
         operation,
         idp: idp(exchange.user_agent, exchange.request),
         summary,
+        quirks: quirks(exchange.request),
     }
 }
 
@@ -375,6 +451,36 @@ mod tests {
             Some(json!({ "totalResults": 2 })),
         );
         assert_eq!(listed.summary, "listed users: 2 found");
+    }
+
+    #[test]
+    fn entra_quirks_are_named() {
+        let patch = json!({ "Operations": [
+            { "op": "Replace", "path": "active", "value": "False" },
+            { "op": "replace", "value": { "name.givenName": "Ada", "active": "true" } },
+            { "op": "Remove", "path": "members", "value": [{ "value": "u1" }] }
+        ]});
+        assert_eq!(
+            quirks(Some(&patch)),
+            [
+                "capitalized_op",
+                "string_boolean",
+                "attribute_paths_as_keys",
+                "remove_members_by_value"
+            ]
+        );
+        let group = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+                        "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "displayName": "Sales", "externalId": null
+        });
+        assert_eq!(
+            quirks(Some(&group)),
+            ["explicit_nulls", "microsoft_group_schema"]
+        );
+        let plain = json!({ "Operations": [{ "op": "add", "path": "members", "value": [] }] });
+        assert_eq!(quirks(Some(&plain)), Vec::<&str>::new());
+        assert_eq!(quirks(None), Vec::<&str>::new());
     }
 
     #[test]

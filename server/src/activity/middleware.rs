@@ -118,6 +118,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         response_body: Set(redact::body(&answer, keep)),
         path: Set(path),
         request_id: Set(Some(request_id)),
+        quirks: Set(Some(classified.quirks.join(",")).filter(|quirks| !quirks.is_empty())),
         ..Default::default()
     });
     Ok(resp)

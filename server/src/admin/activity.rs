@@ -165,6 +165,10 @@ pub struct ActivityEntry {
     /// Names the request in the change events it caused.
     #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<String>,
+    /// The identity provider's dialect quirks the request used, which the server
+    /// normalised (see the sync health's `quirks`).
+    #[oai(skip_serializing_if_is_empty)]
+    pub quirks: Vec<String>,
 }
 
 /// An entry with its bodies.
@@ -234,6 +238,11 @@ fn entry(row: &activity_entry::Model) -> ActivityEntry {
         idp: IdentityProvider::of(&row.idp),
         summary: row.summary.clone(),
         request_id: row.request_id.clone(),
+        quirks: row
+            .quirks
+            .as_deref()
+            .map(|kinds| kinds.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -53,6 +53,17 @@ pub struct UserCounts {
     pub inactive: u64,
 }
 
+/// Requests that used one quirk of an identity provider's dialect, which the server
+/// normalised.
+#[derive(Debug, Clone, Object)]
+pub struct QuirkCount {
+    /// `capitalized_op`, `string_boolean`, `attribute_paths_as_keys`,
+    /// `remove_members_by_value`, `explicit_nulls` or `microsoft_group_schema`.
+    pub kind: String,
+    /// Requests of the last 24 hours that used it.
+    pub requests: u64,
+}
+
 /// A tenant's sync health.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
@@ -84,6 +95,9 @@ pub struct SyncHealth {
     pub groups: u64,
     /// SCIM tokens neither revoked nor expired.
     pub live_tokens: u64,
+    /// The dialect quirks its identity provider used in the last 24 hours, normalised by
+    /// the server, by kind.
+    pub quirks: Vec<QuirkCount>,
 }
 
 #[derive(ApiResponse)]
@@ -135,6 +149,11 @@ async fn health(state: &AppState, tenant: tenant::Model) -> Result<SyncHealth, E
         },
         groups: facts.groups,
         live_tokens: facts.live_tokens.len() as u64,
+        quirks: facts
+            .quirks
+            .into_iter()
+            .map(|(kind, requests)| QuirkCount { kind, requests })
+            .collect(),
     })
 }
 

@@ -3,6 +3,8 @@
 //! window's rows: the window's first id is found by time (an index), then the tenant's
 //! rows from that id on (another).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use entity::{activity_entry, scim_group, scim_token, scim_user};
 use sea_orm::{
@@ -33,6 +35,8 @@ pub struct SyncFacts {
     pub groups: u64,
     /// The tenant's SCIM tokens that are neither revoked nor expired, newest first.
     pub live_tokens: Vec<scim_token::Model>,
+    /// Requests of the last day that used each dialect quirk, by kind.
+    pub quirks: BTreeMap<String, u64>,
 }
 
 const WRITES: [&str; 4] = ["create", "replace", "patch", "delete"];
@@ -53,21 +57,29 @@ fn failed() -> Condition {
     )
 }
 
-async fn window(
+/// The id of the first entry (of any tenant) at or after `since`.
+async fn first_since(
     db: &impl ConnectionTrait,
-    tenant_id: &str,
     since: DateTime<Utc>,
-) -> Result<Window, Error> {
+) -> Result<Option<i64>, Error> {
     use activity_entry::Column;
-    let first: Option<i64> = activity_entry::Entity::find()
+    Ok(activity_entry::Entity::find()
         .select_only()
         .column(Column::Id)
         .filter(Column::At.gte(since))
         .order_by_asc(Column::At)
         .into_tuple()
         .one(db)
-        .await?;
-    let Some(first) = first else {
+        .await?)
+}
+
+async fn window(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    since: DateTime<Utc>,
+) -> Result<Window, Error> {
+    use activity_entry::Column;
+    let Some(first) = first_since(db, since).await? else {
         return Ok(Window::default());
     };
     let in_window = activity_entry::Entity::find()
@@ -77,6 +89,32 @@ async fn window(
         requests: in_window.clone().count(db).await?,
         failures: in_window.filter(failed()).count(db).await?,
     })
+}
+
+/// How many of the tenant's requests since `since` used each quirk.
+async fn quirks(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    since: DateTime<Utc>,
+) -> Result<BTreeMap<String, u64>, Error> {
+    use activity_entry::Column;
+    let mut counts = BTreeMap::new();
+    let Some(first) = first_since(db, since).await? else {
+        return Ok(counts);
+    };
+    let used: Vec<Option<String>> = activity_entry::Entity::find()
+        .select_only()
+        .column(Column::Quirks)
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Id.gte(first))
+        .filter(Column::Quirks.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for kind in used.iter().flatten().flat_map(|kinds| kinds.split(',')) {
+        *counts.entry(kind.to_owned()).or_insert(0) += 1;
+    }
+    Ok(counts)
 }
 
 /// The newest of the tenant's entries matching `condition`.
@@ -153,6 +191,7 @@ pub async fn facts(
             .count(db)
             .await?,
         live_tokens,
+        quirks: quirks(db, tenant_id, now - Duration::days(1)).await?,
     })
 }
 

@@ -93,9 +93,35 @@ async fn verdicts_follow_the_log(app: TestApp) {
     assert_eq!(failing["verdict"], "failing", "{failing}");
     assert_eq!(failing["lastHour"]["failures"], 7);
 
+    // Entra's dialect, counted by kind.
+    let ada = json_of(
+        scim.get("/Users?filter=userName%20eq%20%22ada@acme.test%22")
+            .await,
+    )
+    .await["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deactivate = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "Replace", "path": "active", "value": "False" }]
+    });
+    scim.send("PATCH", &format!("/Users/{ada}"), &deactivate)
+        .await
+        .assert_status_is_ok();
+    let quirky = health_after(&app, &scim.tenant, 13).await;
+    assert_eq!(
+        quirky["quirks"],
+        json!([
+            { "kind": "capitalized_op", "requests": 1 },
+            { "kind": "string_boolean", "requests": 1 }
+        ])
+    );
+    assert_eq!(quirky["users"], json!({ "active": 1, "inactive": 1 }));
+
     // Three hours later the hour is quiet, the day is not, and the silence shows.
     app.advance(3 * 3600);
-    let silent = health_after(&app, &scim.tenant, 11).await;
+    let silent = health_after(&app, &scim.tenant, 13).await;
     assert_eq!(silent["verdict"], "warning");
     assert_eq!(silent["lastHour"], json!({ "requests": 0, "failures": 0 }));
     let reasons = silent["reasons"].as_array().unwrap();
