@@ -323,3 +323,39 @@ async fn two_processes_share_one_live_log() {
     }
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
 }
+
+/// Secrets sent in a header or a body stay out of the server's own log, at debug level too
+/// (the store and the API are checked in `activity.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_the_server_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start_logged(data, None, &[], "debug").await;
+    let (tenant, token) = server.tenant(data, "Acme").await;
+    let key = operator_key(data);
+    let password = "hunter2-Secret";
+    let created = server
+        .http
+        .post(server.scim_url(&tenant, "/Users"))
+        .bearer_auth(&token)
+        .header("Content-Type", "application/scim+json")
+        .body(json!({ "userName": "ada@acme.test", "password": password }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let wrong = "scim_0000_not-a-real-token-at-all";
+    let denied = server
+        .http
+        .get(server.scim_url(&tenant, "/Users"))
+        .bearer_auth(wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 401);
+    let log = server.stop();
+    assert!(log.contains("/Users"), "the requests were logged: {log}");
+    for secret in [token.as_str(), key.as_str(), password, wrong] {
+        assert!(!log.contains(secret), "{secret} in the server log");
+    }
+}

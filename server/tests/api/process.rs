@@ -4,7 +4,7 @@
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 
@@ -14,6 +14,8 @@ pub struct ServerProcess {
     child: Child,
     pub base: String,
     pub http: reqwest::Client,
+    /// Where the server's log goes (`RUST_LOG` as `start_logged` was given, else `warn`).
+    log: tempfile::NamedTempFile,
 }
 
 /// The binary under test; `SCIM_TEST_SERVER_BIN` points the same tests at another build
@@ -42,7 +44,18 @@ impl ServerProcess {
 
     /// `start`, with more arguments for `serve`.
     pub async fn start_with(data_dir: &Path, database_url: Option<&str>, args: &[&str]) -> Self {
+        Self::start_logged(data_dir, database_url, args, "warn").await
+    }
+
+    /// `start_with`, logging at `level` (a `RUST_LOG` value).
+    pub async fn start_logged(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        args: &[&str],
+        level: &str,
+    ) -> Self {
         let port = free_port();
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut command = Command::new(binary());
         command
             .arg("serve")
@@ -50,10 +63,10 @@ impl ServerProcess {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(data_dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(log.reopen().unwrap())
+            .stderr(log.reopen().unwrap());
         if let Some(url) = database_url {
             command.arg("--database-url").arg(url);
         }
@@ -61,6 +74,7 @@ impl ServerProcess {
         let child = command.spawn().expect("the server binary starts");
         let server = Self {
             child,
+            log,
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -83,12 +97,17 @@ impl ServerProcess {
         }
     }
 
+    /// Everything the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// SIGTERM, and waits for the clean shutdown to finish.
-    pub fn stop(mut self) {
+    /// SIGTERM, and waits for the clean shutdown to finish; returns everything it logged.
+    pub fn stop(mut self) -> String {
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -97,6 +116,7 @@ impl ServerProcess {
         assert!(status.success());
         let exited = self.child.wait().unwrap();
         assert!(exited.success(), "the server exits cleanly: {exited}");
+        self.log()
     }
 
     /// SIGKILL (if it still runs): no shutdown code runs.
