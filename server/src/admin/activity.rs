@@ -13,7 +13,7 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    error::{AdminError, AdminErrors, Listing, Single},
+    error::{AdminErrors, Listing, Single},
     events::{ChangeEvent, change_event},
     live, validate,
 };
@@ -319,16 +319,6 @@ async fn stream(
     )))
 }
 
-fn cursor(cursor: Option<&str>) -> Result<Option<i64>, AdminError> {
-    cursor
-        .map(|cursor| {
-            cursor
-                .parse()
-                .map_err(|_| AdminError::invalid("cursor is not one this API gave"))
-        })
-        .transpose()
-}
-
 async fn page(
     state: &AppState,
     filter: &ActivityFilter,
@@ -337,7 +327,7 @@ async fn page(
 ) -> Result<ActivityPageResponse, AdminErrors<Listing>> {
     let limit = validate::page_limit(limit)?;
     let (rows, next_cursor) =
-        activity::list(state.db.reads(), filter, cursor(after)?, limit).await?;
+        activity::list(state.db.reads(), filter, validate::id_cursor(after)?, limit).await?;
     Ok(ActivityPageResponse::Ok(Json(ActivityPage {
         items: rows.iter().map(entry).collect(),
         next_cursor,

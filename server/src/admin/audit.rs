@@ -13,7 +13,7 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    error::{AdminError, AdminErrors, Listing},
+    error::{AdminErrors, Listing},
     validate,
 };
 use crate::{AppState, api_tags::ApiTag, store::audit};
@@ -88,13 +88,7 @@ async fn page(
     limit: Option<u32>,
 ) -> Result<AuditPageResponse, AdminErrors<Listing>> {
     let limit = validate::page_limit(limit)?;
-    let cursor = cursor
-        .map(|cursor| {
-            cursor
-                .parse::<i64>()
-                .map_err(|_| AdminError::invalid("cursor is not one this API gave"))
-        })
-        .transpose()?;
+    let cursor = validate::id_cursor(cursor)?;
     let (rows, next_cursor) =
         audit::list(state.db.reads(), tenant_id, action, cursor, limit).await?;
     Ok(AuditPageResponse::Ok(Json(AuditPage {

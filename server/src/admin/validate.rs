@@ -55,6 +55,17 @@ pub fn page_limit(limit: Option<u32>) -> Result<u64, AdminError> {
     }
 }
 
+/// A `cursor` of a list paged by integer id (the log, the audit).
+pub fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, AdminError> {
+    cursor
+        .map(|cursor| {
+            cursor
+                .parse()
+                .map_err(|_| AdminError::invalid("cursor is not one this API gave"))
+        })
+        .transpose()
+}
+
 /// `overlapSeconds` (0 to 7 days, default one hour).
 pub fn overlap(seconds: Option<u32>) -> Result<Duration, AdminError> {
     match seconds.unwrap_or(3600) {

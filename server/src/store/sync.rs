@@ -73,13 +73,14 @@ async fn first_since(
         .await?)
 }
 
+/// Requests and failures of the tenant from entry `first` on.
 async fn window(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-    since: DateTime<Utc>,
+    first: Option<i64>,
 ) -> Result<Window, Error> {
     use activity_entry::Column;
-    let Some(first) = first_since(db, since).await? else {
+    let Some(first) = first else {
         return Ok(Window::default());
     };
     let in_window = activity_entry::Entity::find()
@@ -91,15 +92,15 @@ async fn window(
     })
 }
 
-/// How many of the tenant's requests since `since` used each quirk.
+/// How many of the tenant's requests from entry `first` on used each quirk.
 async fn quirks(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-    since: DateTime<Utc>,
+    first: Option<i64>,
 ) -> Result<BTreeMap<String, u64>, Error> {
     use activity_entry::Column;
     let mut counts = BTreeMap::new();
-    let Some(first) = first_since(db, since).await? else {
+    let Some(first) = first else {
         return Ok(counts);
     };
     let used: Vec<Option<String>> = activity_entry::Entity::find()
@@ -167,6 +168,8 @@ pub async fn facts(
             .find(|(is, _)| *is == active)
             .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
     };
+    let hour = first_since(db, now - Duration::hours(1)).await?;
+    let day = first_since(db, now - Duration::days(1)).await?;
     let live_tokens = scim_token::Entity::find()
         .filter(scim_token::Column::TenantId.eq(tenant_id))
         .filter(scim_token::Column::RevokedAt.is_null())
@@ -181,8 +184,8 @@ pub async fn facts(
     Ok(SyncFacts {
         last_request_at: last.map(|entry| entry.at),
         last_write_at: last_write.map(|entry| entry.at),
-        last_hour: window(db, tenant_id, now - Duration::hours(1)).await?,
-        last_day: window(db, tenant_id, now - Duration::days(1)).await?,
+        last_hour: window(db, tenant_id, hour).await?,
+        last_day: window(db, tenant_id, day).await?,
         idp: authenticated.map(|entry| entry.idp),
         active_users: count_of(true),
         inactive_users: count_of(false),
@@ -191,7 +194,7 @@ pub async fn facts(
             .count(db)
             .await?,
         live_tokens,
-        quirks: quirks(db, tenant_id, now - Duration::days(1)).await?,
+        quirks: quirks(db, tenant_id, day).await?,
     })
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, json_of},
-    process::ServerProcess,
+    process::{ServerProcess, operator_key},
 };
 
 on_every_backend!(replays_then_follows_live, filters_apply_to_streams);
@@ -220,13 +220,6 @@ impl SseReader {
             self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
         }
     }
-}
-
-fn operator_key(data: &std::path::Path) -> String {
-    std::fs::read_to_string(data.join("operator.key"))
-        .unwrap()
-        .trim()
-        .to_owned()
 }
 
 /// The real binary, stopped cleanly with entries not yet streamed: after a restart, a

@@ -27,6 +27,14 @@ fn binary() -> PathBuf {
     )
 }
 
+/// The bootstrap operator key a server wrote into `data_dir` on its first start.
+pub fn operator_key(data_dir: &Path) -> String {
+    std::fs::read_to_string(data_dir.join("operator.key"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -127,10 +135,7 @@ impl ServerProcess {
 
     /// A tenant and its SCIM token, through the admin API with the bootstrap operator key.
     pub async fn tenant(&self, data_dir: &Path, name: &str) -> (String, String) {
-        let key = std::fs::read_to_string(data_dir.join("operator.key"))
-            .unwrap()
-            .trim()
-            .to_owned();
+        let key = operator_key(data_dir);
         let tenant: Value = self
             .http
             .post(format!("{}/admin/v1/tenants", self.base))
