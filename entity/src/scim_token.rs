@@ -17,6 +17,9 @@ pub struct Model {
     /// When the token stops (or stopped) working; may lie in the future during a rotation overlap.
     pub revoked_at: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
+    /// The previous token this one ends when it first authenticates a request (rotation
+    /// "on first use"); cleared once it has.
+    pub ends_on_first_use: Option<String>,
     #[sea_orm(belongs_to, from = "tenant_id", to = "id")]
     pub tenant: HasOne<super::tenant::Entity>,
 }

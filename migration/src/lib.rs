@@ -13,6 +13,7 @@ mod m20261129_000006_add_permissions_version;
 mod m20261129_000007_count_users_per_tenant;
 mod m20261129_000008_create_activity;
 mod m20261202_000009_create_change_events;
+mod m20261202_000010_add_token_cut_over;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_count_users_per_tenant::Migration),
             Box::new(m20261129_000008_create_activity::Migration),
             Box::new(m20261202_000009_create_change_events::Migration),
+            Box::new(m20261202_000010_add_token_cut_over::Migration),
         ]
     }
 }

@@ -53,6 +53,10 @@ pub struct CredentialInfo {
     /// latest uses may show up to a minute late.
     #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The previous SCIM token this one will end when it first authenticates a request
+    /// (a rotation with `cutOver: onFirstUse` that has not cut over yet).
+    #[oai(skip_serializing_if_is_none)]
+    pub ends_on_first_use: Option<String>,
 }
 
 /// A page of a tenant's SCIM tokens or admin keys.
@@ -76,6 +80,7 @@ impl CredentialInfo {
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
             last_used_at: row.last_used_at,
+            ends_on_first_use: row.ends_on_first_use,
         }
     }
 
@@ -88,6 +93,7 @@ impl CredentialInfo {
             expires_at: row.expires_at,
             revoked_at: row.revoked_at,
             last_used_at: row.last_used_at,
+            ends_on_first_use: None,
         }
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -30,9 +30,35 @@ pub struct CreateScimToken {
     pub name: Option<String>,
     /// Lifetime in days (1 to 3650); without it the token does not expire.
     pub expires_in_days: Option<u32>,
-    /// How long the previously newest token keeps working, in seconds (0 to 604800,
-    /// default 3600). `0` ends it at once. Any older tokens end at once regardless.
+    /// How long the previously newest token keeps working, in seconds (0 to 604800).
+    /// With `cutOver: afterOverlap` it works exactly this long (default 3600); with
+    /// `onFirstUse` at most this long (default 604800). `0` ends it at once. Any older
+    /// tokens end at once regardless.
     pub overlap_seconds: Option<u32>,
+    // When the previously newest token stops working (default `afterOverlap`).
+    pub cut_over: Option<CutOver>,
+}
+
+/// When the previous token stops working after a rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "camelCase")]
+pub enum CutOver {
+    /// When `overlapSeconds` have passed.
+    AfterOverlap,
+    /// As soon as the new token authenticates a request (the identity provider has picked
+    /// it up), or when `overlapSeconds` have passed, whichever comes first. The token that
+    /// is waiting shows the one it will end in `endsOnFirstUse`; the cut-over is an audit
+    /// event, `scim_token.cut_over`.
+    OnFirstUse,
+}
+
+impl From<CutOver> for store::scim_tokens::CutOver {
+    fn from(mode: CutOver) -> Self {
+        match mode {
+            CutOver::AfterOverlap => Self::AfterOverlap,
+            CutOver::OnFirstUse => Self::OnFirstUse,
+        }
+    }
 }
 
 /// A newly issued SCIM token. `token` is shown this one time and cannot be retrieved again.
@@ -83,8 +109,8 @@ impl ScimTokensApi {
     /// Issue (rotate) a SCIM token
     ///
     /// The new token works at once. The previously newest token keeps working for
-    /// `overlapSeconds` so the identity provider can be switched over; at most two tokens
-    /// are ever live.
+    /// `overlapSeconds`, or with `cutOver: onFirstUse` until the new token is first used,
+    /// so the identity provider can be switched over; at most two tokens are ever live.
     #[oai(
         path = "/:tenantId/scim-tokens",
         method = "post",
@@ -103,7 +129,12 @@ impl ScimTokensApi {
         let now = state.clock.now();
         let name = validate::optional_name("name", body.name.as_deref())?;
         let expires_at = validate::expiry(now, body.expires_in_days)?;
-        let overlap = validate::overlap(body.overlap_seconds)?;
+        let cut_over = body.cut_over.unwrap_or(CutOver::AfterOverlap);
+        let default_overlap = match cut_over {
+            CutOver::AfterOverlap => 3600,
+            CutOver::OnFirstUse => validate::MAX_OVERLAP_SECONDS,
+        };
+        let overlap = validate::overlap(body.overlap_seconds, default_overlap)?;
         let (issued, secret_hash) =
             issue_credential(state.auth.hasher(), CredentialKind::ScimToken).await?;
         let new = store::scim_tokens::NewToken {
@@ -112,6 +143,7 @@ impl ScimTokensApi {
             name,
             expires_at,
             overlap,
+            cut_over: cut_over.into(),
         };
         let row =
             store::scim_tokens::create(&state.db, &tenant_id, new, &auth.0.actor(now)).await?;

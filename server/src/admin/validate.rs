@@ -66,9 +66,9 @@ pub fn id_cursor(cursor: Option<&str>) -> Result<Option<i64>, AdminError> {
         .transpose()
 }
 
-/// `overlapSeconds` (0 to 7 days, default one hour).
-pub fn overlap(seconds: Option<u32>) -> Result<Duration, AdminError> {
-    match seconds.unwrap_or(3600) {
+/// `overlapSeconds` (0 to 7 days, default `default`).
+pub fn overlap(seconds: Option<u32>, default: u32) -> Result<Duration, AdminError> {
+    match seconds.unwrap_or(default) {
         seconds @ 0..=MAX_OVERLAP_SECONDS => Ok(Duration::seconds(i64::from(seconds))),
         _ => Err(AdminError::invalid(format!(
             "overlapSeconds must be between 0 and {MAX_OVERLAP_SECONDS}"
@@ -96,8 +96,8 @@ mod tests {
         assert_eq!(expiry(now, Some(1)).unwrap(), Some(now + Duration::days(1)));
         assert!(expiry(now, Some(0)).is_err());
         assert!(expiry(now, Some(MAX_EXPIRES_IN_DAYS + 1)).is_err());
-        assert_eq!(overlap(None).unwrap(), Duration::hours(1));
-        assert_eq!(overlap(Some(0)).unwrap(), Duration::zero());
-        assert!(overlap(Some(MAX_OVERLAP_SECONDS + 1)).is_err());
+        assert_eq!(overlap(None, 3600).unwrap(), Duration::hours(1));
+        assert_eq!(overlap(Some(0), 3600).unwrap(), Duration::zero());
+        assert!(overlap(Some(MAX_OVERLAP_SECONDS + 1), 3600).is_err());
     }
 }

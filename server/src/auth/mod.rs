@@ -155,6 +155,15 @@ impl Authenticator {
             return Ok(None);
         };
         let principal = principal_of(kind, id, stored.tenant_id.clone());
+        if stored.ends_on_first_use.is_some() {
+            // The previous token ends before this first request is answered, so a caller
+            // who sees it succeed can rely on the old one being gone. If that write fails,
+            // the entry stays out of the cache and the next request tries again.
+            if let Err(err) = store::scim_tokens::cut_over(&self.db, id, now).await {
+                tracing::warn!(error = %err, token = id, "could not end the replaced SCIM token");
+                return Ok(Some((id.to_owned(), principal)));
+            }
+        }
         self.cache.insert(
             generation,
             id,

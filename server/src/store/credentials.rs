@@ -26,6 +26,8 @@ pub struct StoredCredential {
     pub secret_hash: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The previous SCIM token this one ends on its first use, while it has not.
+    pub ends_on_first_use: Option<String>,
 }
 
 impl StoredCredential {
@@ -79,6 +81,7 @@ pub async fn find(
                 secret_hash: row.secret_hash,
                 expires_at: row.expires_at,
                 revoked_at: row.revoked_at,
+                ends_on_first_use: row.ends_on_first_use,
             }),
         CredentialKind::AdminKey => admin_key::Entity::find_by_id(id.to_owned())
             .unique(db)
@@ -88,6 +91,7 @@ pub async fn find(
                 secret_hash: row.secret_hash,
                 expires_at: row.expires_at,
                 revoked_at: row.revoked_at,
+                ends_on_first_use: None,
             }),
     })
 }
@@ -185,6 +189,7 @@ mod tests {
             secret_hash: String::new(),
             expires_at,
             revoked_at,
+            ends_on_first_use: None,
         };
         assert_eq!(cred(Some(later), Some(soon)).ends_at(), Some(soon));
         assert_eq!(cred(Some(soon), None).ends_at(), Some(soon));

@@ -1,11 +1,14 @@
 //! SCIM tokens of a tenant. Creating one is a rotation: the previous live token keeps
 //! working for the overlap window, every older one stops at once, so at most two are live.
+//! With [`CutOver::OnFirstUse`] the overlap is only a maximum: the previous token ends as
+//! soon as the new one authenticates a request, so nobody has to guess when the identity
+//! provider picked up the new secret.
 
 use chrono::{DateTime, Duration, Utc};
 use entity::scim_token;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
 use serde_json::json;
@@ -25,8 +28,20 @@ pub struct NewToken {
     pub secret_hash: String,
     pub name: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
-    /// How long the previous token keeps working; zero ends it at once.
+    /// How long the previous token keeps working (at most, with `OnFirstUse`); zero ends
+    /// it at once.
     pub overlap: Duration,
+    pub cut_over: CutOver,
+}
+
+/// When the previous token stops working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutOver {
+    /// When the overlap ends.
+    AfterOverlap,
+    /// When the new token first authenticates a request, or the overlap ends, whichever
+    /// comes first.
+    OnFirstUse,
 }
 
 /// Inserts the token and schedules the end of the older ones (announced to every replica).
@@ -42,6 +57,7 @@ pub async fn create(
         .write(move |txn| {
             Box::pin(async move {
                 let overlap = token.overlap.num_seconds();
+                let cut_over = token.cut_over;
                 let (created, changed) = create_in(txn, &tenant_id, token, actor.at).await?;
                 let change = audit::Change {
                     tenant_id: Some(&tenant_id),
@@ -52,6 +68,10 @@ pub async fn create(
                         "name": created.name,
                         "expiresAt": created.expires_at,
                         "overlapSeconds": overlap,
+                        "cutOver": match cut_over {
+                            CutOver::AfterOverlap => "afterOverlap",
+                            CutOver::OnFirstUse => "onFirstUse",
+                        },
                         "ending": changed,
                     })),
                 };
@@ -87,9 +107,24 @@ async fn create_in(
         .order_by_desc(scim_token::Column::Id)
         .all(txn)
         .await?;
+    // A cut-over still pending from an earlier rotation is moot: its token is now the
+    // previous one, and the one it would end ends now.
+    scim_token::Entity::update_many()
+        .col_expr(
+            scim_token::Column::EndsOnFirstUse,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(scim_token::Column::TenantId.eq(tenant_id))
+        .filter(scim_token::Column::EndsOnFirstUse.is_not_null())
+        .exec(txn)
+        .await?;
     let mut changed = Vec::new();
+    let mut ends_on_first_use = None;
     for (index, old) in live.into_iter().enumerate() {
         let end = if index == 0 { now + token.overlap } else { now };
+        if index == 0 && end > now && token.cut_over == CutOver::OnFirstUse {
+            ends_on_first_use = Some(old.id.clone());
+        }
         if old.revoked_at.is_some_and(|current| current <= end) {
             continue;
         }
@@ -107,11 +142,76 @@ async fn create_in(
         expires_at: Set(token.expires_at),
         revoked_at: Set(None),
         last_used_at: Set(None),
+        ends_on_first_use: Set(ends_on_first_use),
     }
     .insert(txn)
     .await?;
     credentials::announce(txn, &changed).await?;
     Ok((created, changed))
+}
+
+/// The first request `token_id` authenticated: ends the token it replaces, if its rotation
+/// asked for that and nobody (another request, another replica) did it already. Returns
+/// whether this call did it.
+pub async fn cut_over(db: &Storage, token_id: &str, now: DateTime<Utc>) -> Result<bool, Error> {
+    let token_id = token_id.to_owned();
+    let ended = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let Some(token) = scim_token::Entity::find_by_id(token_id.clone())
+                    .unique(txn)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let Some(previous) = token.ends_on_first_use else {
+                    return Ok(None);
+                };
+                // Whoever clears the mark does the cut-over, once.
+                let claimed = scim_token::Entity::update_many()
+                    .col_expr(
+                        scim_token::Column::EndsOnFirstUse,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .filter(scim_token::Column::Id.eq(&token_id))
+                    .filter(scim_token::Column::EndsOnFirstUse.eq(&previous))
+                    .exec(txn)
+                    .await?;
+                if claimed.rows_affected == 0 {
+                    return Ok(None);
+                }
+                let Some(old) = scim_token::Entity::find_by_id(previous.clone())
+                    .unique(txn)
+                    .await?
+                    .filter(|old| old.revoked_at.is_none_or(|end| end > now))
+                else {
+                    return Ok(None);
+                };
+                let scheduled = old.revoked_at;
+                let mut old = old.into_active_model();
+                old.revoked_at = Set(Some(now));
+                old.update(txn).await?;
+                credentials::announce(txn, std::slice::from_ref(&previous)).await?;
+                let actor = Actor {
+                    key_id: token_id.clone(),
+                    at: now,
+                };
+                let change = audit::Change {
+                    tenant_id: Some(&token.tenant_id),
+                    action: "scim_token.cut_over",
+                    target: format!("scim_token:{previous}"),
+                    before: Some(json!({ "revokedAt": scheduled })),
+                    after: Some(json!({ "revokedAt": now, "replacedBy": token_id })),
+                };
+                audit::record(txn, &actor, change).await?;
+                Ok(Some(previous))
+            })
+        })
+        .await?;
+    if let Some(previous) = &ended {
+        credentials::ended(db, std::slice::from_ref(previous));
+    }
+    Ok(ended.is_some())
 }
 
 /// Newest first.

@@ -313,6 +313,7 @@ mod tests {
             expires_at: expires,
             revoked_at: None,
             last_used_at: used.then_some(created),
+            ends_on_first_use: None,
         }
     }
 

@@ -58,6 +58,35 @@ async fn revocation_and_rotation_reach_every_replica() {
     eventually(&replica, &tenant, &third, StatusCode::UNAUTHORIZED).await;
 }
 
+/// A rotation "on first use": the new token's first request, served by one replica, ends
+/// the old token on the other too, where it was cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_over_on_one_replica_reaches_the_other() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let replica = app.replica().await;
+    let tenant = app.tenant_id("Acme").await;
+    let old = app.token(&tenant).await;
+    assert_eq!(app.spc_status(&tenant, &old).await, StatusCode::OK);
+    let new = app
+        .issue_token(&tenant, json!({ "cutOver": "onFirstUse" }))
+        .await;
+    assert_eq!(app.spc_status(&tenant, &old).await, StatusCode::OK);
+    assert_eq!(
+        replica
+            .spc_status(&tenant, new["token"].as_str().unwrap())
+            .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        replica.spc_status(&tenant, &old).await,
+        StatusCode::UNAUTHORIZED,
+        "ended before the new token's first answer"
+    );
+    eventually(&app, &tenant, &old, StatusCode::UNAUTHORIZED).await;
+}
+
 /// Effective permissions read through a second server follow changes made through the
 /// first, at the very next read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

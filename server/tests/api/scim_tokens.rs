@@ -14,6 +14,9 @@ on_every_backend!(
     token_input_is_validated,
     last_used_is_recorded,
     token_lists_page_by_cursor,
+    cut_over_on_first_use,
+    cut_over_on_first_use_still_ends_at_the_maximum,
+    a_new_rotation_makes_a_pending_cut_over_moot,
 );
 
 fn status_of(tokens: &[Value], id: &Value) -> Value {
@@ -230,6 +233,7 @@ async fn token_input_is_validated(app: TestApp) {
     for body in [
         json!({ "overlapSeconds": -1 }),
         json!({ "expiresInDays": "soon" }),
+        json!({ "cutOver": "whenever" }),
     ] {
         let resp = app.admin_post(&app.operator_key, &path, body).await;
         assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
@@ -320,4 +324,115 @@ async fn token_lists_page_by_cursor(app: TestApp) {
         )
         .await;
     assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+/// The old token works until the new one is first used, then stops at once, by itself,
+/// and the audit says so.
+async fn cut_over_on_first_use(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let first = app.issue_token(&tenant, json!({})).await;
+    let first_token = first["token"].as_str().unwrap();
+    assert_eq!(app.spc_status(&tenant, first_token).await, StatusCode::OK);
+    let second = app
+        .issue_token(&tenant, json!({ "cutOver": "onFirstUse" }))
+        .await;
+    let second_token = second["token"].as_str().unwrap();
+
+    app.advance(6 * 24 * 3600);
+    assert_eq!(
+        app.spc_status(&tenant, first_token).await,
+        StatusCode::OK,
+        "the old token works until the new one is used (default maximum: 7 days)"
+    );
+    let tokens = app.tokens(&tenant).await;
+    assert_eq!(status_of(&tokens, &first["id"]), "rotating");
+    let waiting = tokens.iter().find(|t| t["id"] == second["id"]).unwrap();
+    assert_eq!(waiting["endsOnFirstUse"], first["id"]);
+
+    assert_eq!(app.spc_status(&tenant, second_token).await, StatusCode::OK);
+    assert_eq!(
+        app.spc_status(&tenant, first_token).await,
+        StatusCode::UNAUTHORIZED,
+        "ended by the new token's first request"
+    );
+    assert_eq!(app.spc_status(&tenant, second_token).await, StatusCode::OK);
+    let tokens = app.tokens(&tenant).await;
+    assert_eq!(status_of(&tokens, &first["id"]), "revoked");
+    let used = tokens.iter().find(|t| t["id"] == second["id"]).unwrap();
+    assert!(used.get("endsOnFirstUse").is_none(), "{used}");
+
+    let resp = app
+        .admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{tenant}/audit"),
+        )
+        .await;
+    resp.assert_status_is_ok();
+    let audit = crate::helpers::json_of(resp).await;
+    let cut_overs: Vec<_> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "scim_token.cut_over")
+        .collect();
+    assert_eq!(cut_overs.len(), 1, "{audit}");
+    assert_eq!(
+        cut_overs[0]["target"],
+        format!("scim_token:{}", first["id"].as_str().unwrap())
+    );
+    assert_eq!(cut_overs[0]["actorKeyId"], second["id"]);
+}
+
+async fn cut_over_on_first_use_still_ends_at_the_maximum(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let first = app.issue_token(&tenant, json!({})).await;
+    let first_token = first["token"].as_str().unwrap();
+    let second = app
+        .issue_token(
+            &tenant,
+            json!({ "cutOver": "onFirstUse", "overlapSeconds": 60 }),
+        )
+        .await;
+    app.advance(59);
+    assert_eq!(app.spc_status(&tenant, first_token).await, StatusCode::OK);
+    app.advance(2);
+    assert_eq!(
+        app.spc_status(&tenant, first_token).await,
+        StatusCode::UNAUTHORIZED,
+        "the maximum overlap ends it although the new token was never used"
+    );
+    assert_eq!(
+        app.spc_status(&tenant, second["token"].as_str().unwrap())
+            .await,
+        StatusCode::OK
+    );
+}
+
+async fn a_new_rotation_makes_a_pending_cut_over_moot(app: TestApp) {
+    let tenant = app.tenant_id("Acme").await;
+    let first = app.issue_token(&tenant, json!({})).await;
+    let second = app
+        .issue_token(&tenant, json!({ "cutOver": "onFirstUse" }))
+        .await;
+    let third = app
+        .issue_token(&tenant, json!({ "overlapSeconds": 600 }))
+        .await;
+    let (first, second, third) = (
+        first["token"].as_str().unwrap(),
+        second["token"].as_str().unwrap(),
+        third["token"].as_str().unwrap(),
+    );
+    assert_eq!(
+        app.spc_status(&tenant, first).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.spc_status(&tenant, second).await,
+        StatusCode::OK,
+        "the second token is now the previous one, in its own overlap"
+    );
+    assert_eq!(app.spc_status(&tenant, third).await, StatusCode::OK);
+    assert_eq!(app.spc_status(&tenant, second).await, StatusCode::OK);
+    let tokens = app.tokens(&tenant).await;
+    assert!(tokens.iter().all(|t| t.get("endsOnFirstUse").is_none()));
 }
