@@ -35,7 +35,7 @@ pub const API_VERSION: &str = "1.0.0";
 pub fn api() -> impl OpenApi {
     (
         anonymous::Anonymous(ops::OpsApi),
-        admin::tenants::TenantsApi,
+        (admin::tenants::TenantsApi, admin::whoami::WhoamiApi),
         admin::scim_tokens::ScimTokensApi,
         admin::admin_keys::AdminKeysApi,
         admin::catalog::CatalogApi,

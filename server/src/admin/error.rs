@@ -127,6 +127,8 @@ crate::status_sets! {
     Finding = [400, 401, 403, 404, 422, 429, 500, 503];
     /// Reading or removing one resource.
     Single = [401, 403, 404, 429, 500, 503];
+    /// Reading what the caller's own key is.
+    Own = [401, 403, 429, 500, 503];
 }
 
 /// The errors of one kind of admin operation.

@@ -21,3 +21,4 @@ pub mod synced;
 pub mod tenants;
 pub mod user_permissions;
 pub mod validate;
+pub mod whoami;

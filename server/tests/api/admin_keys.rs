@@ -6,7 +6,8 @@ use crate::helpers::{TestApp, assert_admin_error, json_of};
 on_every_backend!(
     issue_list_revoke,
     admin_key_input_is_validated,
-    what_is_unset_is_absent_not_null
+    what_is_unset_is_absent_not_null,
+    whoami_tells_the_role_of_a_key,
 );
 
 async fn issue_list_revoke(app: TestApp) {
@@ -144,4 +145,29 @@ async fn what_is_unset_is_absent_not_null(app: TestApp) {
     ] {
         assert_eq!(nulls(body, what), Vec::<String>::new(), "{body}");
     }
+}
+
+async fn whoami_tells_the_role_of_a_key(app: TestApp) {
+    let resp = app.admin_get(&app.operator_key, "/admin/v1/whoami").await;
+    resp.assert_status_is_ok();
+    let operator = json_of(resp).await;
+    assert_eq!(operator["role"], "operator");
+    assert!(operator.get("tenantId").is_none(), "{operator}");
+    assert_eq!(operator["apiVersion"], server::API_VERSION);
+    assert!(
+        app.operator_key
+            .contains(operator["keyId"].as_str().unwrap())
+    );
+
+    let tenant = app.tenant_id("Acme").await;
+    let key = app.tenant_admin_key(&tenant).await;
+    let resp = app.admin_get(&key, "/admin/v1/whoami").await;
+    resp.assert_status_is_ok();
+    let admin = json_of(resp).await;
+    assert_eq!(admin["role"], "tenantAdmin");
+    assert_eq!(admin["tenantId"], tenant);
+    assert!(!admin.to_string().contains(&key), "never the secret");
+
+    let resp = app.admin_get("sadm_nope", "/admin/v1/whoami").await;
+    assert_admin_error(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
