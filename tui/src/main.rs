@@ -1,33 +1,86 @@
-//! `scim-tui`: the operators' terminal dashboard. This first version opens, shows where it
-//! would connect and with which key source, and quits on `q`; screens arrive with the API
-//! they drive.
+//! `scim-tui`: connects to the admin API and runs the dashboard until `q`.
 
-mod app;
-mod ui;
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
-use std::time::Duration;
+use clap::Parser;
+use crossterm::event::EventStream;
+use tui::{
+    app::{App, KeySource},
+    client::AdminClient,
+    runtime::{Runtime, terminal_clipboard},
+};
 
-use crossterm::event::{self, Event, KeyEventKind};
-
-use crate::app::{App, Msg};
-
-fn main() -> anyhow::Result<()> {
-    let app = App::from_env();
-    let mut terminal = ratatui::init();
-    let outcome = run(&mut terminal, app);
-    ratatui::restore();
-    outcome
+/// The operators' terminal dashboard for the SCIM provisioning server. The admin key is
+/// read from SCIM_ADMIN_KEY or from a file, never from the command line (where `ps` would
+/// show it).
+#[derive(Debug, Parser)]
+#[command(name = "scim-tui", version)]
+struct Args {
+    /// The server's base URL.
+    #[arg(long, env = "SCIM_SERVER_URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// A file holding the admin key (a fresh server writes its operator key here).
+    #[arg(long, env = "SCIM_ADMIN_KEY_FILE", default_value = "data/operator.key")]
+    key_file: PathBuf,
 }
 
-fn run(terminal: &mut ratatui::DefaultTerminal, mut app: App) -> anyhow::Result<()> {
-    while !app.quitting {
-        terminal.draw(|frame| ui::view(&app, frame))?;
-        if event::poll(Duration::from_millis(250))?
-            && let Event::Key(key) = event::read()?
-            && key.kind == KeyEventKind::Press
-        {
-            app.update(Msg::Key(key.code));
-        }
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "scim-tui is an interactive dashboard and needs a terminal; standard input or \
+             output is not one here. For scripts, use the admin API (see openapi.json)."
+        );
+        return ExitCode::from(2);
     }
-    Ok(())
+    let (key, key_source) = read_key(&args.key_file);
+    let client = match key
+        .as_deref()
+        .map(|key| AdminClient::new(&args.server, key))
+    {
+        Some(Ok(client)) => Some(client),
+        Some(Err(err)) => {
+            eprintln!("scim-tui: {err}");
+            return ExitCode::FAILURE;
+        }
+        None => None,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("scim-tui: cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = App::new(args.server, key_source);
+    // `init` restores the terminal on panic too; `restore` below on every other way out.
+    let mut terminal = ratatui::init();
+    let mut dashboard = Runtime::new(app, client, terminal_clipboard());
+    let outcome = runtime.block_on(dashboard.run_loop(&mut terminal, EventStream::new()));
+    ratatui::restore();
+    if let Err(err) = outcome {
+        eprintln!("scim-tui: the terminal failed: {err}");
+        return ExitCode::FAILURE;
+    }
+    if let Some(text) = &dashboard.app.print_on_exit {
+        println!("{text}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// The key, and where it came from: `SCIM_ADMIN_KEY`, else the file.
+fn read_key(file: &std::path::Path) -> (Option<String>, KeySource) {
+    if let Ok(key) = std::env::var("SCIM_ADMIN_KEY")
+        && !key.trim().is_empty()
+    {
+        return (Some(key), KeySource::Env);
+    }
+    match std::fs::read_to_string(file) {
+        Ok(key) if !key.trim().is_empty() => (Some(key), KeySource::File(file.to_owned())),
+        _ => (None, KeySource::Missing(file.to_owned())),
+    }
 }

@@ -1,0 +1,670 @@
+//! `update` for every key path and message, with fixtures the drawing tests share.
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{log::tests::entry, *};
+use crate::api::{ActivityDetail, CredentialStatus, RequestCounts, Role, UserCounts, Verdict};
+
+pub fn at(hour: u32, minute: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 2, hour, minute, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub fn caller(role: Role) -> Caller {
+    Caller {
+        key_id: "k1".into(),
+        tenant_id: (role == Role::TenantAdmin).then(|| "t1".to_owned()),
+        role,
+        api_version: "1.0.0".into(),
+    }
+}
+
+pub fn tenant(id: &str, name: &str) -> Tenant {
+    Tenant {
+        id: id.into(),
+        name: name.into(),
+        scim_url: format!("https://scim.example.com/scim/{id}/v2"),
+        created_at: at(8, 0),
+    }
+}
+
+pub fn health(id: &str, name: &str, verdict: Verdict) -> SyncHealth {
+    SyncHealth {
+        tenant_id: id.into(),
+        tenant_name: name.into(),
+        verdict,
+        reasons: match verdict {
+            Verdict::Healthy => Vec::new(),
+            Verdict::Warning => vec!["3 of 40 requests failed in the last hour".into()],
+            Verdict::Failing => vec!["no SCIM token is live".into()],
+        },
+        last_request_at: Some(at(9, 30)),
+        last_successful_write_at: Some(at(9, 29)),
+        last_hour: RequestCounts {
+            requests: 40,
+            failures: u64::from(verdict != Verdict::Healthy) * 3,
+        },
+        last_day: RequestCounts {
+            requests: 900,
+            failures: 3,
+        },
+        identity_provider: Some("entra".into()),
+        users: UserCounts {
+            active: 120,
+            inactive: 4,
+        },
+        groups: 12,
+        live_tokens: 1,
+    }
+}
+
+pub fn token(id: &str, status: CredentialStatus) -> Credential {
+    Credential {
+        id: id.into(),
+        name: None,
+        status,
+        created_at: at(8, 5),
+        expires_at: None,
+        revoked_at: (status != CredentialStatus::Active).then(|| at(10, 0)),
+        last_used_at: Some(at(9, 30)),
+        ends_on_first_use: None,
+    }
+}
+
+pub fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+pub fn ch(c: char) -> Msg {
+    key(KeyCode::Char(c))
+}
+
+pub fn typed(app: &mut App, text: &str) -> Vec<Cmd> {
+    text.chars().flat_map(|c| app.update(ch(c))).collect()
+}
+
+/// Connected as `role`, with two tenants listed.
+pub fn ready(role: Role) -> App {
+    let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
+    app.update(Msg::Connected(Ok(caller(role))));
+    app.update(Msg::Tenants(Ok(vec![
+        TenantRow {
+            tenant: tenant("t1", "Acme"),
+            health: Some(health("t1", "Acme", Verdict::Healthy)),
+        },
+        TenantRow {
+            tenant: tenant("t2", "Globex"),
+            health: Some(health("t2", "Globex", Verdict::Failing)),
+        },
+    ])));
+    app
+}
+
+pub fn detail() -> TenantDetail {
+    TenantDetail {
+        tenant: tenant("t1", "Acme"),
+        health: health("t1", "Acme", Verdict::Warning),
+        tokens: vec![
+            token("a1b2c3d4e5f60718", CredentialStatus::Active),
+            token("0f9e8d7c6b5a4321", CredentialStatus::Revoked),
+        ],
+    }
+}
+
+/// An operator with Acme open and its detail loaded.
+pub fn in_tenant() -> App {
+    let mut app = ready(Role::Operator);
+    app.update(key(KeyCode::Enter));
+    app.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Ok(detail()),
+    });
+    app
+}
+
+fn unreachable() -> Error {
+    Error::Unreachable("Connection refused".into())
+}
+
+fn api(status: u16) -> Error {
+    Error::Api {
+        status,
+        code: "x".into(),
+        message: "no".into(),
+    }
+}
+
+#[test]
+fn without_a_key_it_says_so_and_does_not_call() {
+    let mut app = App::new(
+        "http://x".into(),
+        KeySource::Missing("data/operator.key".into()),
+    );
+    assert!(app.start().is_empty());
+    assert!(matches!(&app.connection, Connection::Failed(p) if p.title == "No admin key"));
+    assert!(app.update(ch('r')).is_empty(), "nothing to retry with");
+    app.update(ch('q'));
+    assert!(app.quitting);
+}
+
+#[test]
+fn an_operator_lands_on_the_tenants_and_follows_every_tenant_s_log() {
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    assert_eq!(app.start(), vec![Cmd::Connect]);
+    let cmds = app.update(Msg::Connected(Ok(caller(Role::Operator))));
+    assert_eq!(
+        cmds,
+        vec![
+            Cmd::LoadTenants,
+            Cmd::FollowLog {
+                tenant: None,
+                generation: 1
+            }
+        ]
+    );
+    assert_eq!(app.screen, Screen::Tenants);
+    assert_eq!(app.screens(), vec![Screen::Tenants, Screen::Log]);
+}
+
+#[test]
+fn a_tenant_admin_lands_on_its_tenant() {
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    let cmds = app.update(Msg::Connected(Ok(caller(Role::TenantAdmin))));
+    assert!(cmds.contains(&Cmd::LoadDetail("t1".into())));
+    assert!(cmds.contains(&Cmd::FollowLog {
+        tenant: Some("t1".into()),
+        generation: 1
+    }));
+    assert_eq!(app.screen, Screen::Overview);
+    assert_eq!(
+        app.screens(),
+        vec![Screen::Overview, Screen::Tokens, Screen::Log]
+    );
+    assert!(
+        app.update(key(KeyCode::Esc)).is_empty(),
+        "nowhere to go back to"
+    );
+    assert_eq!(app.screen, Screen::Overview);
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    app.update(ch('x'));
+    assert_eq!(app.screen, Screen::Log);
+    app.screen = Screen::Tenants;
+    assert!(app.update(ch('n')).is_empty());
+    assert!(app.modal.is_none(), "a tenant admin cannot create tenants");
+}
+
+#[test]
+fn an_unreachable_server_is_retried_by_itself() {
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    app.start();
+    assert_eq!(
+        app.update(Msg::Connected(Err(unreachable()))),
+        vec![Cmd::RetryLater]
+    );
+    assert!(matches!(&app.connection, Connection::Failed(p) if p.retrying));
+    assert_eq!(app.update(Msg::Retry), vec![Cmd::Connect]);
+    assert_eq!(app.connection, Connection::Connecting);
+}
+
+#[test]
+fn a_refused_key_waits_for_the_operator() {
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    app.start();
+    assert!(app.update(Msg::Connected(Err(api(401)))).is_empty());
+    assert!(app.update(Msg::Retry).is_empty());
+    assert_eq!(app.update(ch('r')), vec![Cmd::Connect]);
+    assert_eq!(app.connection, Connection::Connecting);
+    app.update(Msg::Connected(Err(api(404))));
+    assert!(matches!(&app.connection, Connection::Failed(p) if p.title.contains("too old")));
+}
+
+#[test]
+fn a_server_of_another_major_version_is_refused() {
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    let mut newer = caller(Role::Operator);
+    newer.api_version = "2.0.0".into();
+    assert!(app.update(Msg::Connected(Ok(newer))).is_empty());
+    assert!(matches!(app.connection, Connection::Failed(_)));
+}
+
+#[test]
+fn the_tenant_list_moves_within_bounds() {
+    let mut app = ready(Role::Operator);
+    app.update(ch('k'));
+    assert_eq!(app.tenant_cursor, 0);
+    app.update(ch('j'));
+    app.update(key(KeyCode::Down));
+    assert_eq!(app.tenant_cursor, 1);
+    app.update(ch('g'));
+    assert_eq!(app.tenant_cursor, 0);
+    app.update(ch('G'));
+    assert_eq!(app.tenant_cursor, 1);
+    app.update(key(KeyCode::PageUp));
+    assert_eq!(app.tenant_cursor, 0);
+    assert_eq!(app.update(ch('r')), vec![Cmd::LoadTenants]);
+}
+
+#[test]
+fn opening_and_leaving_a_tenant_switches_the_log() {
+    let mut app = ready(Role::Operator);
+    app.update(ch('j'));
+    let cmds = app.update(key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![
+            Cmd::LoadDetail("t2".into()),
+            Cmd::FollowLog {
+                tenant: Some("t2".into()),
+                generation: 2
+            }
+        ]
+    );
+    assert_eq!(app.screen, Screen::Overview);
+    assert_eq!(app.detail, Loadable::Loading);
+    let cmds = app.update(key(KeyCode::Esc));
+    assert_eq!(
+        cmds,
+        vec![
+            Cmd::LoadTenants,
+            Cmd::FollowLog {
+                tenant: None,
+                generation: 3
+            }
+        ]
+    );
+    assert_eq!(app.screen, Screen::Tenants);
+    assert!(app.tenant.is_none());
+}
+
+#[test]
+fn tab_cycles_the_screens_both_ways() {
+    let mut app = ready(Role::Operator);
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.screen, Screen::Log);
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.screen, Screen::Tenants);
+    let mut app = in_tenant();
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        app.update(key(KeyCode::Tab));
+        seen.push(app.screen);
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Screen::Tokens,
+            Screen::Log,
+            Screen::Tenants,
+            Screen::Overview
+        ]
+    );
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(app.screen, Screen::Tenants);
+    assert_eq!(
+        app.update(key(KeyCode::BackTab)),
+        vec![],
+        "the log needs no load"
+    );
+    assert_eq!(app.screen, Screen::Log);
+    assert_eq!(
+        app.update(key(KeyCode::BackTab)),
+        vec![Cmd::LoadDetail("t1".into())]
+    );
+}
+
+#[test]
+fn a_detail_for_another_tenant_is_ignored() {
+    let mut app = in_tenant();
+    let mut other = detail();
+    other.tenant = tenant("t2", "Globex");
+    app.update(Msg::Detail {
+        tenant: "t2".into(),
+        result: Ok(other),
+    });
+    assert_eq!(app.tenant.as_ref().map(|t| t.name.as_str()), Some("Acme"));
+}
+
+#[test]
+fn creating_a_tenant_asks_for_a_name() {
+    let mut app = ready(Role::Operator);
+    app.update(ch('n'));
+    assert!(app.update(key(KeyCode::Enter)).is_empty(), "no name yet");
+    assert!(matches!(app.modal, Some(Modal::CreateTenant { .. })));
+    typed(&mut app, "Initech!");
+    app.update(key(KeyCode::Backspace));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Cmd::CreateTenant("Initech".into())]
+    );
+    assert!(app.modal.is_none());
+    assert!(app.pending.is_some());
+    assert_eq!(
+        app.update(Msg::TenantCreated(Ok(tenant("t3", "Initech")))),
+        vec![Cmd::LoadTenants]
+    );
+    assert!(app.pending.is_none());
+    assert_eq!(app.notice.as_ref().map(|n| n.error), Some(false));
+
+    app.update(ch('n'));
+    typed(&mut app, "Acme");
+    app.update(key(KeyCode::Enter));
+    assert!(app.update(Msg::TenantCreated(Err(api(409)))).is_empty());
+    assert_eq!(app.notice.as_ref().map(|n| n.error), Some(true));
+    app.update(ch('n'));
+    typed(&mut app, "x");
+    app.update(key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn deleting_a_tenant_needs_its_name_typed() {
+    let mut app = ready(Role::Operator);
+    app.update(ch('d'));
+    typed(&mut app, "acme");
+    assert!(app.update(key(KeyCode::Enter)).is_empty());
+    assert!(matches!(app.modal, Some(Modal::DeleteTenant { .. })));
+    assert_eq!(app.notice.as_ref().map(|n| n.error), Some(true));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Backspace));
+    }
+    typed(&mut app, "Acme");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Cmd::DeleteTenant {
+            id: "t1".into(),
+            name: "Acme".into()
+        }]
+    );
+    assert_eq!(
+        app.update(Msg::TenantDeleted(Ok("Acme".into()))),
+        vec![Cmd::LoadTenants]
+    );
+}
+
+#[test]
+fn rotation_goes_through_the_form_and_a_confirmation() {
+    let mut app = in_tenant();
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.screen, Screen::Tokens);
+    app.update(ch('R'));
+    assert_eq!(
+        app.modal,
+        Some(Modal::Rotate(RotateForm {
+            mode: RotateMode::OnFirstUse,
+            overlap: 3
+        }))
+    );
+    app.update(ch('j'));
+    app.update(key(KeyCode::Left));
+    app.update(key(KeyCode::Enter));
+    assert!(matches!(app.modal, Some(Modal::ConfirmRotate(_))));
+    app.update(ch('n'));
+    assert!(
+        matches!(app.modal, Some(Modal::Rotate(_))),
+        "back to the form"
+    );
+    app.update(key(KeyCode::Enter));
+    let cmds = app.update(ch('y'));
+    assert_eq!(
+        cmds,
+        vec![Cmd::IssueToken {
+            tenant: "t1".into(),
+            body: IssueToken {
+                name: None,
+                overlap_seconds: 86_400,
+                cut_over: CutOver::AfterOverlap
+            }
+        }]
+    );
+    assert!(app.pending.is_some());
+}
+
+#[test]
+fn the_rotation_modes_send_what_they_say() {
+    let on_first_use = RotateForm {
+        mode: RotateMode::OnFirstUse,
+        overlap: 3,
+    };
+    assert_eq!(on_first_use.body().cut_over, CutOver::OnFirstUse);
+    assert_eq!(on_first_use.body().overlap_seconds, 604_800);
+    let now = RotateForm {
+        mode: RotateMode::Immediately,
+        overlap: 3,
+    };
+    assert_eq!(now.body().overlap_seconds, 0);
+    let mut app = in_tenant();
+    app.update(ch('R'));
+    for _ in 0..5 {
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Right));
+    }
+    assert_eq!(
+        app.modal,
+        Some(Modal::Rotate(RotateForm {
+            mode: RotateMode::Immediately,
+            overlap: 3
+        }))
+    );
+    app.update(key(KeyCode::Up));
+    app.update(key(KeyCode::Esc));
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn the_new_token_is_shown_once_then_forgotten() {
+    let mut app = in_tenant();
+    let issued = IssuedToken {
+        id: "n1".into(),
+        token: "scim_n1_secretsecret".into(),
+        scim_url: "https://scim.example.com/scim/t1/v2".into(),
+    };
+    let cmds = app.update(Msg::TokenIssued {
+        tenant: "t1".into(),
+        result: Ok(issued),
+    });
+    assert_eq!(cmds, vec![Cmd::LoadDetail("t1".into())]);
+    app.update(ch('q'));
+    assert!(!app.quitting, "the dialog takes the keys");
+    assert_eq!(
+        app.update(ch('c')),
+        vec![Cmd::Copy("scim_n1_secretsecret".into())]
+    );
+    assert!(matches!(
+        app.modal,
+        Some(Modal::TokenShown { copied: true, .. })
+    ));
+    app.update(key(KeyCode::Enter));
+    assert!(app.modal.is_none());
+    assert!(!format!("{app:?}").contains("secretsecret"));
+}
+
+#[test]
+fn revoking_asks_first_and_only_for_live_tokens() {
+    let mut app = in_tenant();
+    app.update(key(KeyCode::Tab));
+    app.update(ch('x'));
+    assert_eq!(
+        app.modal,
+        Some(Modal::ConfirmRevoke {
+            token_id: "a1b2c3d4e5f60718".into()
+        })
+    );
+    app.update(ch('z'));
+    assert!(app.modal.is_some(), "other keys leave the question open");
+    assert_eq!(
+        app.update(ch('y')),
+        vec![Cmd::RevokeToken {
+            tenant: "t1".into(),
+            token: "a1b2c3d4e5f60718".into()
+        }]
+    );
+    assert_eq!(
+        app.update(Msg::TokenRevoked {
+            tenant: "t1".into(),
+            result: Ok("a1b2c3d4e5f60718".into())
+        }),
+        vec![Cmd::LoadDetail("t1".into())]
+    );
+    app.update(ch('j'));
+    app.update(ch('x'));
+    assert!(
+        app.modal.is_none(),
+        "a revoked token cannot be revoked again"
+    );
+    assert!(app.notice.is_some());
+}
+
+#[test]
+fn the_overview_copies_or_prints_the_scim_url() {
+    let mut app = in_tenant();
+    let url = "https://scim.example.com/scim/t1/v2".to_owned();
+    assert_eq!(app.update(ch('c')), vec![Cmd::Copy(url.clone())]);
+    app.update(ch('p'));
+    assert_eq!(app.print_on_exit, Some(url));
+    assert_eq!(app.update(ch('r')), vec![Cmd::LoadDetail("t1".into())]);
+    app.update(ch('R'));
+    assert!(matches!(app.modal, Some(Modal::Rotate(_))));
+}
+
+#[test]
+fn log_messages_of_an_old_stream_are_dropped() {
+    let mut app = in_tenant();
+    let generation = app.log.generation;
+    app.update(Msg::LogArrived {
+        generation: generation - 1,
+        entries: vec![entry(1, 201, "create", "old")],
+    });
+    assert!(app.log.entries.is_empty());
+    app.update(Msg::LogStream {
+        generation,
+        state: StreamState::Live,
+    });
+    app.update(Msg::LogArrived {
+        generation,
+        entries: vec![entry(2, 201, "create", "new")],
+    });
+    assert_eq!(app.log.entries.len(), 1);
+    assert_eq!(app.log.stream, StreamState::Live);
+}
+
+#[test]
+fn the_log_keys_pause_filter_and_open_entries() {
+    let mut app = in_tenant();
+    app.screen = Screen::Log;
+    let generation = app.log.generation;
+    app.update(Msg::LogArrived {
+        generation,
+        entries: vec![
+            entry(1, 201, "create", "created ada"),
+            entry(2, 500, "patch", "storage failed"),
+        ],
+    });
+    app.update(ch(' '));
+    assert!(app.log.paused);
+    app.update(ch(' '));
+    app.update(ch('s'));
+    assert_eq!(app.log.visible_len(), 1);
+    app.update(ch('x'));
+    app.update(ch('o'));
+    app.update(ch('i'));
+    assert_eq!(app.log.filter.idp, Some("entra"));
+    app.update(ch('x'));
+    app.update(ch('/'));
+    typed(&mut app, "ADA");
+    assert_eq!(app.log.visible_len(), 1);
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.log.visible_len(), 2, "Esc clears the text filter");
+
+    app.update(ch('k'));
+    let cmds = app.update(key(KeyCode::Enter));
+    assert_eq!(
+        cmds,
+        vec![Cmd::LoadEntry {
+            tenant: "t1".into(),
+            id: 1
+        }]
+    );
+    app.update(ch('j'));
+    assert_eq!(app.log.detail_scroll, 1, "arrows scroll the open detail");
+    let mut loaded = ActivityDetail {
+        entry: entry(1, 201, "create", "created ada"),
+        request_body: Some("{}".into()),
+        response_body: None,
+        change_events: Vec::new(),
+    };
+    loaded.entry.id = 1;
+    app.update(Msg::Entry(Ok(loaded)));
+    assert!(matches!(app.log.detail, Some(Detail::Loaded(_))));
+    app.update(key(KeyCode::Esc));
+    assert!(app.log.detail.is_none());
+    assert_eq!(
+        app.screen,
+        Screen::Log,
+        "the first Esc only closes the pane"
+    );
+    app.update(key(KeyCode::Enter));
+    app.update(Msg::Entry(Err(api(404))));
+    assert!(matches!(app.log.detail, Some(Detail::Failed(1, _))));
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let mut app = in_tenant();
+    app.update(ch('R'));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(app.quitting);
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(app.quitting, "also while connecting");
+}
+
+#[test]
+fn help_opens_and_q_closes_it_before_quitting() {
+    let mut app = ready(Role::Operator);
+    app.update(ch('?'));
+    assert!(app.show_help);
+    app.update(ch('j'));
+    assert_eq!(app.tenant_cursor, 0, "help takes the keys");
+    app.update(ch('q'));
+    assert!(!app.show_help);
+    assert!(!app.quitting);
+    app.update(ch('q'));
+    assert!(app.quitting);
+}
+
+#[test]
+fn ticks_refresh_the_screen_every_five_seconds() {
+    let mut app = ready(Role::Operator);
+    let cmds: Vec<_> = (0..REFRESH_TICKS)
+        .flat_map(|_| app.update(Msg::Tick))
+        .collect();
+    assert_eq!(cmds, vec![Cmd::LoadTenants]);
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    let cmds: Vec<_> = (0..REFRESH_TICKS)
+        .flat_map(|_| app.update(Msg::Tick))
+        .collect();
+    assert!(cmds.is_empty(), "nothing to refresh before connecting");
+}
+
+#[test]
+fn an_unreachable_server_marks_the_dashboard_disconnected_until_it_answers() {
+    let mut app = ready(Role::Operator);
+    app.update(Msg::Tenants(Err(unreachable())));
+    assert!(app.disconnected);
+    assert!(matches!(app.tenants, Loadable::Failed(_)));
+    app.update(Msg::Tenants(Ok(Vec::new())));
+    assert!(!app.disconnected);
+}

@@ -1,0 +1,299 @@
+//! A typed client of the admin HTTP API: one method per operation the dashboard uses, and
+//! the provisioning log as a stream of entries. Nothing here knows about the terminal, so
+//! other programs can use it too.
+
+use std::{fmt, time::Duration};
+
+use eventsource_stream::Eventsource;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::api::{
+    ActivityDetail, ActivityEntry, Caller, Credential, IssueToken, IssuedToken, Page, SyncHealth,
+    Tenant,
+};
+
+/// What went wrong with a call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// No HTTP answer: the server is down, the address is wrong, the network failed.
+    #[error("cannot reach the server: {0}")]
+    Unreachable(String),
+    /// The server answered with an error.
+    #[error("{message} ({status})")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The server answered something this client cannot read (not this API, or a
+    /// different version of it).
+    #[error("unexpected answer: {0}")]
+    Decode(String),
+}
+
+impl Error {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// How long a plain call may take; streams have no such limit but are watched for silence.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Three missed keep-alives.
+const STREAM_SILENCE: Duration = Duration::from_secs(45);
+
+#[derive(Clone)]
+pub struct AdminClient {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+/// Never shows the key.
+impl fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminClient {
+    pub fn new(base: &str, key: &str) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("scim-tui/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| Error::Unreachable(err.to_string()))?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            key: key.trim().to_owned(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
+        let response = request
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await
+            .map_err(transport)?;
+        checked(response).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        decode(self.send(self.request(Method::GET, path)).await?).await
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, Error> {
+        decode(
+            self.send(self.request(Method::POST, path).json(body))
+                .await?,
+        )
+        .await
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), Error> {
+        self.send(self.request(Method::DELETE, path))
+            .await
+            .map(drop)
+    }
+
+    /// Every page of a cursor-paged list.
+    async fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, Error> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let url = match &cursor {
+                Some(cursor) => format!("{path}{separator}limit=1000&cursor={cursor}"),
+                None => format!("{path}{separator}limit=1000"),
+            };
+            let page: Page<T> = self.get(&url).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    pub async fn whoami(&self) -> Result<Caller, Error> {
+        self.get("/admin/v1/whoami").await
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, Error> {
+        self.all("/admin/v1/tenants").await
+    }
+
+    pub async fn tenant(&self, tenant: &str) -> Result<Tenant, Error> {
+        self.get(&format!("/admin/v1/tenants/{tenant}")).await
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> Result<Tenant, Error> {
+        self.post("/admin/v1/tenants", &serde_json::json!({ "name": name }))
+            .await
+    }
+
+    pub async fn delete_tenant(&self, tenant: &str) -> Result<(), Error> {
+        self.delete(&format!("/admin/v1/tenants/{tenant}")).await
+    }
+
+    /// Every tenant's sync health (operator keys only).
+    pub async fn sync_health_all(&self) -> Result<Vec<SyncHealth>, Error> {
+        self.get("/admin/v1/sync").await
+    }
+
+    pub async fn sync_health(&self, tenant: &str) -> Result<SyncHealth, Error> {
+        self.get(&format!("/admin/v1/tenants/{tenant}/sync")).await
+    }
+
+    /// The tenant's newest tokens (the list is short: at most two are ever live).
+    pub async fn tokens(&self, tenant: &str) -> Result<Vec<Credential>, Error> {
+        self.get::<Page<Credential>>(&format!("/admin/v1/tenants/{tenant}/scim-tokens?limit=50"))
+            .await
+            .map(|page| page.items)
+    }
+
+    pub async fn issue_token(&self, tenant: &str, body: &IssueToken) -> Result<IssuedToken, Error> {
+        self.post(&format!("/admin/v1/tenants/{tenant}/scim-tokens"), body)
+            .await
+    }
+
+    pub async fn revoke_token(&self, tenant: &str, token: &str) -> Result<(), Error> {
+        self.delete(&format!("/admin/v1/tenants/{tenant}/scim-tokens/{token}"))
+            .await
+    }
+
+    /// The newest `limit` log entries, newest first: of one tenant, or of all (operators).
+    pub async fn activity(
+        &self,
+        tenant: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ActivityEntry>, Error> {
+        let path = match tenant {
+            Some(tenant) => format!("/admin/v1/tenants/{tenant}/activity?limit={limit}"),
+            None => format!("/admin/v1/activity?limit={limit}"),
+        };
+        self.get::<Page<ActivityEntry>>(&path)
+            .await
+            .map(|page| page.items)
+    }
+
+    pub async fn activity_entry(&self, tenant: &str, id: i64) -> Result<ActivityDetail, Error> {
+        self.get(&format!("/admin/v1/tenants/{tenant}/activity/{id}"))
+            .await
+    }
+
+    /// Log entries after `after` (or, without it, from now on), live. The stream ends
+    /// when the connection does; the caller reconnects with the last id it saw.
+    pub async fn follow_activity(
+        &self,
+        tenant: Option<&str>,
+        after: Option<i64>,
+    ) -> Result<impl Stream<Item = Result<ActivityEntry, Error>> + Send + use<>, Error> {
+        let path = match tenant {
+            Some(tenant) => format!("/admin/v1/tenants/{tenant}/activity/stream"),
+            None => "/admin/v1/activity/stream".to_owned(),
+        };
+        let mut request = self
+            .request(Method::GET, &path)
+            .header("Accept", "text/event-stream");
+        if let Some(after) = after {
+            request = request.header("Last-Event-ID", after.to_string());
+        }
+        let response = checked(request.send().await.map_err(transport)?).await?;
+        // The server sends a comment at least every 15 s; a longer silence means the
+        // connection is gone although TCP has not noticed. (Comments never reach the
+        // event parser's output, so silence is measured on the bytes.)
+        let bytes = Box::pin(response.bytes_stream());
+        let watched = futures_util::stream::unfold(Some(bytes), |bytes| async move {
+            let mut bytes = bytes?;
+            match tokio::time::timeout(STREAM_SILENCE, bytes.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(bytes))),
+                Ok(Some(Err(err))) => Some((Err(transport(err)), None)),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(Error::Unreachable(format!(
+                        "no sign of life for {} s",
+                        STREAM_SILENCE.as_secs()
+                    ))),
+                    None,
+                )),
+            }
+        });
+        Ok(watched
+            .eventsource()
+            .map_err(|err| match err {
+                eventsource_stream::EventStreamError::Transport(err) => err,
+                other => Error::Decode(other.to_string()),
+            })
+            .try_filter_map(|event| async move {
+                if event.event != "activity" {
+                    return Ok(None);
+                }
+                serde_json::from_str(&event.data)
+                    .map(Some)
+                    .map_err(|err| Error::Decode(err.to_string()))
+            }))
+    }
+}
+
+fn transport(err: reqwest::Error) -> Error {
+    // The chain's innermost cause says what happened ("Connection refused").
+    let mut cause: &dyn std::error::Error = &err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    Error::Unreachable(cause.to_string())
+}
+
+async fn checked(response: Response) -> Result<Response, Error> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    Err(match serde_json::from_str::<crate::api::ApiError>(&body) {
+        Ok(error) => Error::Api {
+            status: status.as_u16(),
+            code: error.code,
+            message: error.message,
+        },
+        Err(_) => Error::Api {
+            status: status.as_u16(),
+            code: String::new(),
+            message: status.canonical_reason().unwrap_or("error").to_lowercase(),
+        },
+    })
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
+    if response.status() == StatusCode::NO_CONTENT {
+        return serde_json::from_str("null").map_err(|err| Error::Decode(err.to_string()));
+    }
+    response
+        .json()
+        .await
+        .map_err(|err| Error::Decode(err.to_string()))
+}

@@ -1,0 +1,380 @@
+//! Carries out the `Cmd`s `update` returns, each in a task of its own that ends in a `Msg`,
+//! and runs the one loop that merges key presses, replies, stream entries and ticks, and
+//! redraws at most once a frame. Generic over the terminal backend, so the tests drive the
+//! same loop against ratatui's `TestBackend`.
+
+use std::{
+    future::Future,
+    io::Write,
+    pin::pin,
+    time::{Duration, Instant},
+};
+
+use crossterm::event::{Event, KeyEventKind};
+use futures_util::{Stream, StreamExt};
+use ratatui::{Terminal, backend::Backend};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::{
+    app::{App, Cmd, Msg, TenantDetail, TenantRow, connection::RETRY_AFTER, log::StreamState},
+    client::{AdminClient, Error},
+    ui,
+};
+
+/// Messages waiting for `update`; a full queue slows the log stream down rather than
+/// growing without bound.
+const QUEUE: usize = 256;
+/// Log entries shown when the log opens, before the live ones.
+const BACKLOG: u32 = 200;
+/// Entries handed to `update` at once when they arrive faster than frames are drawn.
+const BATCH: usize = 512;
+/// At most this many frames a second, however many entries arrive.
+const FRAME: Duration = Duration::from_millis(33);
+const TICK: Duration = Duration::from_millis(250);
+
+/// Where copied text goes: the terminal's clipboard (OSC 52) in the binary, a list in tests.
+pub type Clipboard = Box<dyn FnMut(&str) + Send>;
+
+pub struct Runtime {
+    pub app: App,
+    client: Option<AdminClient>,
+    tx: mpsc::Sender<Msg>,
+    rx: mpsc::Receiver<Msg>,
+    log_task: Option<JoinHandle<()>>,
+    clipboard: Clipboard,
+}
+
+impl Runtime {
+    /// `client` is `None` when there is no key to connect with.
+    pub fn new(app: App, client: Option<AdminClient>, clipboard: Clipboard) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        Self {
+            app,
+            client,
+            tx,
+            rx,
+            log_task: None,
+            clipboard,
+        }
+    }
+
+    /// Starts the app (connecting).
+    pub fn start(&mut self) {
+        let cmds = self.app.start();
+        self.run_all(cmds);
+    }
+
+    /// Hands `msg` to `update` and carries out what it asks.
+    pub fn dispatch(&mut self, msg: Msg) {
+        let cmds = self.app.update(msg);
+        self.run_all(cmds);
+    }
+
+    fn run_all(&mut self, cmds: Vec<Cmd>) {
+        for cmd in cmds {
+            self.run(cmd);
+        }
+    }
+
+    /// The next message from a task, if one comes within `wait`.
+    pub async fn next_msg(&mut self, wait: Duration) -> Option<Msg> {
+        tokio::time::timeout(wait, self.rx.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Runs until the app quits: terminal events from `events`, replies from tasks.
+    pub async fn run_loop<B: Backend>(
+        &mut self,
+        terminal: &mut Terminal<B>,
+        events: impl Stream<Item = std::io::Result<Event>>,
+    ) -> Result<(), B::Error> {
+        let mut events = pin!(events);
+        let mut ticks = tokio::time::interval(TICK);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut dirty = true;
+        let mut drawn_at: Option<Instant> = None;
+        self.start();
+        while !self.app.quitting {
+            if dirty && drawn_at.is_none_or(|at| at.elapsed() >= FRAME) {
+                terminal.draw(|frame| ui::view(&self.app, frame))?;
+                drawn_at = Some(Instant::now());
+                dirty = false;
+            }
+            let frame_due = async {
+                match drawn_at {
+                    Some(at) if dirty => tokio::time::sleep_until((at + FRAME).into()).await,
+                    _ => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
+                        self.dispatch(Msg::Key(key));
+                        dirty = true;
+                        // A key is answered at once, not at the next frame.
+                        drawn_at = None;
+                    }
+                    Some(Ok(Event::Resize(..))) => {
+                        dirty = true;
+                        drawn_at = None;
+                    }
+                    Some(Ok(_)) => {}
+                    // The terminal is gone: nothing more can be shown or typed.
+                    Some(Err(_)) | None => self.app.quitting = true,
+                },
+                Some(msg) = self.rx.recv() => {
+                    self.dispatch(msg);
+                    // Everything already waiting goes in before the next frame.
+                    while let Ok(msg) = self.rx.try_recv() {
+                        self.dispatch(msg);
+                    }
+                    dirty = true;
+                }
+                _ = ticks.tick() => {
+                    self.dispatch(Msg::Tick);
+                    dirty = true;
+                }
+                () = frame_due => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn(&self, work: impl Future<Output = Msg> + Send + 'static) {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            // The app may have quit meanwhile; then nobody wants the answer.
+            let _ = tx.send(work.await).await;
+        });
+    }
+
+    fn run(&mut self, cmd: Cmd) {
+        if let Cmd::Copy(text) = &cmd {
+            (self.clipboard)(text);
+            return;
+        }
+        if let Cmd::RetryLater = cmd {
+            self.spawn(async {
+                tokio::time::sleep(RETRY_AFTER).await;
+                Msg::Retry
+            });
+            return;
+        }
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        match cmd {
+            Cmd::Connect => self.spawn(async move { Msg::Connected(client.whoami().await) }),
+            Cmd::LoadTenants => {
+                let own = self.app.caller().and_then(|c| c.tenant_id.clone());
+                self.spawn(async move { Msg::Tenants(tenant_rows(&client, own).await) });
+            }
+            Cmd::CreateTenant(name) => {
+                self.spawn(async move { Msg::TenantCreated(client.create_tenant(&name).await) })
+            }
+            Cmd::DeleteTenant { id, name } => self.spawn(async move {
+                Msg::TenantDeleted(client.delete_tenant(&id).await.map(|()| name))
+            }),
+            Cmd::LoadDetail(tenant) => self.spawn(async move {
+                let result = tenant_detail(&client, &tenant).await;
+                Msg::Detail { tenant, result }
+            }),
+            Cmd::IssueToken { tenant, body } => self.spawn(async move {
+                let result = client.issue_token(&tenant, &body).await;
+                Msg::TokenIssued { tenant, result }
+            }),
+            Cmd::RevokeToken { tenant, token } => self.spawn(async move {
+                let result = client.revoke_token(&tenant, &token).await.map(|()| token);
+                Msg::TokenRevoked { tenant, result }
+            }),
+            Cmd::LoadEntry { tenant, id } => {
+                self.spawn(async move { Msg::Entry(client.activity_entry(&tenant, id).await) })
+            }
+            Cmd::FollowLog { tenant, generation } => {
+                if let Some(task) = self.log_task.take() {
+                    task.abort();
+                }
+                let tx = self.tx.clone();
+                self.log_task = Some(tokio::spawn(follow(client, tenant, generation, tx)));
+            }
+            Cmd::Copy(_) | Cmd::RetryLater => {}
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(task) = self.log_task.take() {
+            task.abort();
+        }
+    }
+}
+
+async fn tenant_rows(client: &AdminClient, own: Option<String>) -> Result<Vec<TenantRow>, Error> {
+    let (tenants, health) = match &own {
+        Some(own) => {
+            let (tenant, health) = tokio::join!(client.tenant(own), client.sync_health(own));
+            (vec![tenant?], vec![health?])
+        }
+        None => {
+            let (tenants, health) = tokio::join!(client.tenants(), client.sync_health_all());
+            (tenants?, health?)
+        }
+    };
+    let mut health: std::collections::HashMap<_, _> = health
+        .into_iter()
+        .map(|h| (h.tenant_id.clone(), h))
+        .collect();
+    Ok(tenants
+        .into_iter()
+        .map(|tenant| TenantRow {
+            health: health.remove(&tenant.id),
+            tenant,
+        })
+        .collect())
+}
+
+async fn tenant_detail(client: &AdminClient, tenant: &str) -> Result<TenantDetail, Error> {
+    let (record, health, tokens) = tokio::join!(
+        client.tenant(tenant),
+        client.sync_health(tenant),
+        client.tokens(tenant)
+    );
+    Ok(TenantDetail {
+        tenant: record?,
+        health: health?,
+        tokens: tokens?,
+    })
+}
+
+/// The newest entries, then the live ones, for as long as the log is open: after a lost
+/// connection it connects again with the last id it saw, so nothing is missed or repeated.
+async fn follow(
+    client: AdminClient,
+    tenant: Option<String>,
+    generation: u64,
+    tx: mpsc::Sender<Msg>,
+) {
+    let send_state = |state: StreamState| {
+        let tx = tx.clone();
+        async move { tx.send(Msg::LogStream { generation, state }).await.is_ok() }
+    };
+    let mut backoff = Backoff::default();
+    let mut after = loop {
+        match client.activity(tenant.as_deref(), BACKLOG).await {
+            Ok(mut entries) => {
+                entries.reverse();
+                let after = entries.last().map_or(0, |entry| entry.id);
+                if tx
+                    .send(Msg::LogArrived {
+                        generation,
+                        entries,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                break after;
+            }
+            Err(err) => {
+                if !send_state(StreamState::Reconnecting(err.to_string())).await {
+                    return;
+                }
+                backoff.wait().await;
+            }
+        }
+    };
+    loop {
+        let reason = match client.follow_activity(tenant.as_deref(), Some(after)).await {
+            Ok(stream) => {
+                if !send_state(StreamState::Live).await {
+                    return;
+                }
+                backoff = Backoff::default();
+                let mut batches = pin!(stream.ready_chunks(BATCH));
+                loop {
+                    let Some(batch) = batches.next().await else {
+                        break "the server closed the stream".to_owned();
+                    };
+                    let mut entries = Vec::with_capacity(batch.len());
+                    let mut failure = None;
+                    for item in batch {
+                        match item {
+                            Ok(entry) => entries.push(entry),
+                            Err(err) => failure = Some(err.to_string()),
+                        }
+                    }
+                    if let Some(last) = entries.last() {
+                        after = last.id;
+                        if tx
+                            .send(Msg::LogArrived {
+                                generation,
+                                entries,
+                            })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    if let Some(failure) = failure {
+                        break failure;
+                    }
+                }
+            }
+            Err(err) => err.to_string(),
+        };
+        if !send_state(StreamState::Reconnecting(reason)).await {
+            return;
+        }
+        backoff.wait().await;
+    }
+}
+
+/// Half a second, doubling to five.
+struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self(Duration::from_millis(500))
+    }
+}
+
+impl Backoff {
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The OSC 52 sequence that asks the terminal to put `text` on the clipboard.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+/// The binary's clipboard: OSC 52 written straight to the terminal.
+pub fn terminal_clipboard() -> Clipboard {
+    Box::new(|text| {
+        let mut out = std::io::stdout();
+        // A terminal that ignores OSC 52 shows nothing; there is nothing to report.
+        let _ = out.write_all(osc52(text).as_bytes());
+        let _ = out.flush();
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osc52_wraps_base64() {
+        assert_eq!(osc52("hi"), "\x1b]52;c;aGk=\x07");
+    }
+}

@@ -1,0 +1,55 @@
+//! Text that came from elsewhere (an identity provider's user names, request bodies) is
+//! shown as text, never obeyed: control and bidirectional-override characters would move
+//! the cursor, recolour or reorder the screen, so they are shown escaped.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A moment, to the second, in UTC (the server's clock, the same on every screen).
+pub fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+pub fn when_or_never(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(|| "never".to_owned(), when)
+}
+
+/// The first characters of an id, enough to tell ids apart on screen.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_override_characters_are_escaped() {
+        assert_eq!(clean("ada@example.com"), "ada@example.com");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+        assert_eq!(clean("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(clean("x\ny"), "x\\u{a}y");
+        assert_eq!(clean("\u{202E}evil"), "\\u{202e}evil");
+        assert_eq!(clean("名前"), "名前", "wide characters stay");
+    }
+}
