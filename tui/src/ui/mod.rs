@@ -147,13 +147,15 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Tokens => "↑↓ move · R rotate · x revoke · r refresh · Esc back",
         Screen::Log => "Space pause · s/o/i filter · / text · Enter detail",
     };
-    let mut spans = vec![Span::raw(format!(
-        " {keys} · Tab screens · ? help · q quit"
-    ))];
+    let mut spans = Vec::new();
     if app.screen == Screen::Log {
-        spans = vec![Span::raw(format!(" {keys} · ? help "))];
+        spans.push(Span::raw(" "));
         spans.extend(log::stream_badge(app));
+        spans.push(Span::raw(" ·"));
     }
+    spans.push(Span::raw(format!(
+        " {keys} · Tab screens · ? help · q quit"
+    )));
     frame.render_widget(Line::from(spans).dim(), area);
 }
 

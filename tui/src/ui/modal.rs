@@ -138,7 +138,7 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
     let height = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
-    let width = area.width.saturating_sub(4).clamp(20, 90);
+    let width = area.width.saturating_sub(2).clamp(20, 90);
     let area = centered(frame, area, width, height.max(5));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(

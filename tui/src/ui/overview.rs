@@ -94,24 +94,28 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ]),
     ]);
     for token in live {
-        let end = match (token.revoked_at, &token.ends_on_first_use) {
-            (Some(at), _) => format!("ends {}", text::when(at)),
-            (None, _) => token.expires_at.map_or_else(
+        let end = match token.revoked_at {
+            Some(at) => format!("ends {}", text::when(at)),
+            None => token.expires_at.map_or_else(
                 || "no expiry".to_owned(),
                 |at| format!("expires {}", text::when(at)),
             ),
         };
-        let waiting = token
-            .ends_on_first_use
-            .as_deref()
-            .map(|old| format!(" · ends {} on first use", text::short_id(old)))
-            .unwrap_or_default();
         lines.push(Line::from(format!(
-            "            {} {} · {end} · last used {}{waiting}",
+            "            {} {} · {end} · last used {}",
             text::short_id(&token.id),
             status_word(token.status),
             text::when_or_never(token.last_used_at),
         )));
+        if let Some(old) = &token.ends_on_first_use {
+            lines.push(
+                Line::from(format!(
+                    "                     ends {} when first used",
+                    text::short_id(old)
+                ))
+                .yellow(),
+            );
+        }
     }
     frame.render_widget(
         Paragraph::new(lines)

@@ -1,1 +1,283 @@
+//! Every screen and state drawn into `TestBackend` at 80×24 and 160×48, snapshot-tested.
 
+use crossterm::event::KeyCode;
+use ratatui::{Terminal, backend::TestBackend};
+
+use super::view;
+use crate::{
+    api::{ActivityDetail, ChangeEvent, CredentialStatus, IssuedToken, Role},
+    app::{
+        App, Connection, KeySource, Loadable, Modal, Msg, Problem, Screen,
+        log::{Detail, StreamState, tests::entry},
+        tests::{ch, detail, in_tenant, key, ready, token},
+    },
+    client::Error,
+};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn render(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view(app, frame)).unwrap();
+    terminal.backend().to_string()
+}
+
+/// Snapshots `app` at both sizes, named `<name>_80x24` and `<name>_160x48`.
+fn snapshot(name: &str, app: &App) {
+    for (width, height) in SIZES {
+        insta::assert_snapshot!(
+            format!("{name}_{width}x{height}"),
+            render(app, width, height)
+        );
+    }
+}
+
+fn log_app() -> App {
+    let mut app = in_tenant();
+    app.screen = Screen::Log;
+    let generation = app.log.generation;
+    let mut entries = vec![
+        entry(1, 201, "create", "created user ada@acme.test"),
+        entry(2, 409, "create", "userName ada@acme.test is taken"),
+        entry(3, 200, "patch", "Admins: added 3 members"),
+        entry(4, 500, "patch", "storage unavailable"),
+        entry(5, 401, "auth_failed", "bad token"),
+    ];
+    entries[2].quirks = vec!["capitalized_op".into()];
+    app.update(Msg::LogArrived {
+        generation,
+        entries,
+    });
+    app.update(Msg::LogStream {
+        generation,
+        state: StreamState::Live,
+    });
+    app
+}
+
+#[test]
+fn connecting() {
+    let app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
+    snapshot("connecting", &app);
+}
+
+#[test]
+fn no_key() {
+    let mut app = App::new(
+        "http://127.0.0.1:8080".into(),
+        KeySource::Missing("data/operator.key".into()),
+    );
+    app.start();
+    snapshot("no_key", &app);
+}
+
+#[test]
+fn server_unreachable() {
+    let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
+    app.update(Msg::Connected(Err(Error::Unreachable(
+        "Connection refused (os error 111)".into(),
+    ))));
+    snapshot("server_unreachable", &app);
+}
+
+#[test]
+fn key_refused() {
+    let mut app = App::new(
+        "http://127.0.0.1:8080".into(),
+        KeySource::File("data/operator.key".into()),
+    );
+    app.connection = Connection::Failed(Problem::of(
+        &Error::Api {
+            status: 401,
+            code: "unauthorized".into(),
+            message: "unauthorized".into(),
+        },
+        "http://127.0.0.1:8080",
+        &app.key_source,
+    ));
+    snapshot("key_refused", &app);
+}
+
+#[test]
+fn tenants() {
+    let app = ready(Role::Operator);
+    snapshot("tenants", &app);
+}
+
+#[test]
+fn tenants_empty_loading_and_failed() {
+    let mut app = ready(Role::Operator);
+    app.tenants = Loadable::Loaded(Vec::new());
+    snapshot("tenants_empty", &app);
+    app.tenants = Loadable::Loading;
+    snapshot("tenants_loading", &app);
+    app.update(Msg::Tenants(Err(Error::Unreachable(
+        "Connection refused".into(),
+    ))));
+    snapshot("tenants_disconnected", &app);
+}
+
+#[test]
+fn untrusted_names_are_shown_escaped() {
+    let mut app = ready(Role::Operator);
+    if let Loadable::Loaded(rows) = &mut app.tenants {
+        rows[0].tenant.name = "Evil\u{1b}[2J\u{202E}Corp 名前".into();
+    }
+    let screen = render(&app, 160, 48);
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert!(
+        screen.contains("Evil\\u{1b}[2J\\u{202e}Corp 名前"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn overview() {
+    let mut app = in_tenant();
+    if let Loadable::Loaded(detail) = &mut app.detail {
+        let mut waiting = token("9c8b7a6f5e4d3c2b", CredentialStatus::Active);
+        waiting.revoked_at = None;
+        waiting.ends_on_first_use = Some("a1b2c3d4e5f60718".into());
+        detail.tokens[0].status = CredentialStatus::Rotating;
+        detail.tokens.insert(0, waiting);
+    }
+    snapshot("overview", &app);
+}
+
+#[test]
+fn tokens() {
+    let mut app = in_tenant();
+    app.update(key(KeyCode::Tab));
+    snapshot("tokens", &app);
+    app.detail = Loadable::Loaded(crate::app::TenantDetail {
+        tokens: Vec::new(),
+        ..detail()
+    });
+    snapshot("tokens_empty", &app);
+}
+
+#[test]
+fn rotation_dialogs() {
+    let mut app = in_tenant();
+    app.update(key(KeyCode::Tab));
+    app.update(ch('R'));
+    snapshot("rotate_form", &app);
+    app.update(key(KeyCode::Enter));
+    snapshot("rotate_confirm", &app);
+    app.update(ch('y'));
+    snapshot("rotate_pending", &app);
+}
+
+#[test]
+fn token_shown_once() {
+    let mut app = in_tenant();
+    app.modal = Some(Modal::TokenShown {
+        issued: IssuedToken {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            token: "scim_0123456789abcdef0123456789abcdef_SECRETSECRETSECRETSECRETSECRET12".into(),
+            scim_url: "https://scim.example.com/scim/t1/v2".into(),
+        },
+        copied: false,
+    });
+    snapshot("token_shown_once", &app);
+}
+
+#[test]
+fn revoke_and_delete_confirmations() {
+    let mut app = in_tenant();
+    app.update(key(KeyCode::Tab));
+    app.update(ch('x'));
+    snapshot("revoke_confirm", &app);
+    let mut app = ready(Role::Operator);
+    app.update(ch('d'));
+    for c in "Acm".chars() {
+        app.update(ch(c));
+    }
+    snapshot("delete_tenant", &app);
+}
+
+#[test]
+fn live_log() {
+    let app = log_app();
+    snapshot("log", &app);
+}
+
+#[test]
+fn live_log_paused_filtered_and_reconnecting() {
+    let mut app = log_app();
+    app.update(ch('s'));
+    app.update(ch('s'));
+    app.update(ch(' '));
+    let generation = app.log.generation;
+    app.update(Msg::LogArrived {
+        generation,
+        entries: vec![entry(6, 201, "create", "later")],
+    });
+    app.update(Msg::LogStream {
+        generation,
+        state: StreamState::Reconnecting("Connection refused".into()),
+    });
+    snapshot("log_paused_filtered_reconnecting", &app);
+}
+
+#[test]
+fn live_log_empty_and_all_tenants() {
+    let mut app = ready(Role::Operator);
+    app.update(key(KeyCode::Tab));
+    snapshot("log_empty_all_tenants", &app);
+    let generation = app.log.generation;
+    app.update(Msg::LogArrived {
+        generation,
+        entries: vec![entry(1, 201, "create", "created user ada@acme.test")],
+    });
+    snapshot("log_all_tenants", &app);
+}
+
+#[test]
+fn live_log_detail() {
+    let mut app = log_app();
+    app.update(ch('k'));
+    app.update(ch('k'));
+    app.update(key(KeyCode::Enter));
+    let mut shown = entry(3, 200, "patch", "Admins: added 3 members");
+    shown.quirks = vec!["capitalized_op".into()];
+    app.update(Msg::Entry(Ok(ActivityDetail {
+        entry: shown,
+        request_body: Some(
+            r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"value":"u1"}]}]}"#
+                .into(),
+        ),
+        response_body: None,
+        change_events: vec![ChangeEvent {
+            id: 7,
+            kind: "group.member_added".into(),
+            resource_type: "Group".into(),
+            resource_id: "g1".into(),
+        }],
+    })));
+    snapshot("log_detail", &app);
+    app.log.detail = Some(Detail::Loading(3));
+    snapshot("log_detail_loading", &app);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = log_app();
+    app.update(ch('?'));
+    snapshot("help_log", &app);
+}
+
+#[test]
+fn a_thousand_entries_draw_only_what_fits() {
+    let mut app = log_app();
+    let generation = app.log.generation;
+    app.update(Msg::LogArrived {
+        generation,
+        entries: (10..2_010)
+            .map(|id| entry(id, 201, "create", &format!("entry {id}")))
+            .collect(),
+    });
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("entry 2009"), "{screen}");
+    assert!(!screen.contains("entry 10 "), "{screen}");
+}
