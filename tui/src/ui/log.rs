@@ -82,7 +82,7 @@ fn draw_list(app: &App, frame: &mut Frame, area: Rect) {
         .visible()
         .skip(first)
         .take(height)
-        .map(|entry| row(entry, all_tenants))
+        .map(|entry| row(entry, all_tenants.then_some(app)))
         .collect();
     let mut widths = vec![
         Constraint::Length(8),
@@ -112,16 +112,15 @@ fn status_colour(status: u16) -> Color {
     }
 }
 
-fn row(entry: &ActivityEntry, all_tenants: bool) -> Row<'_> {
+/// `app` is given when the log shows every tenant, to name each entry's tenant.
+fn row<'a>(entry: &'a ActivityEntry, app: Option<&App>) -> Row<'a> {
     let mut cells = vec![
         Cell::from(entry.at.format("%H:%M:%S").to_string()),
         Cell::from(entry.status.to_string()).style(Style::new().fg(status_colour(entry.status))),
         Cell::from(entry.operation.clone()),
     ];
-    if all_tenants {
-        cells.push(Cell::from(
-            text::short_id(entry.tenant_id.as_deref().unwrap_or("-")).to_owned(),
-        ));
+    if let Some(app) = app {
+        cells.push(Cell::from(tenant_name(app, entry.tenant_id.as_deref())));
     }
     cells.push(Cell::from(text::clean(&entry.summary).into_owned()));
     Row::new(cells)
@@ -223,6 +222,20 @@ fn pretty(body: &str) -> String {
         .ok()
         .and_then(|value| serde_json::to_string_pretty(&value).ok())
         .unwrap_or_else(|| body.to_owned())
+}
+
+/// The tenant's name if the list has it, else the end of its id.
+fn tenant_name(app: &App, tenant: Option<&str>) -> String {
+    let Some(tenant) = tenant else {
+        return "-".to_owned();
+    };
+    app.tenants
+        .loaded()
+        .and_then(|rows| rows.iter().find(|row| row.tenant.id == tenant))
+        .map_or_else(
+            || text::short_id(tenant).to_owned(),
+            |row| text::clean(&row.tenant.name).into_owned(),
+        )
 }
 
 /// The stream's state and the pause, for the footer.

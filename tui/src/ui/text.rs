@@ -34,9 +34,11 @@ pub fn when_or_never(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(|| "never".to_owned(), when)
 }
 
-/// The first characters of an id, enough to tell ids apart on screen.
+/// The last characters of an id, enough to tell ids apart on screen (the server's ids are
+/// UUIDv7s, whose first characters are the time and shared by ids made together).
 pub fn short_id(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
+    let start = id.char_indices().rev().nth(7).map_or(0, |(at, _)| at);
+    &id[start..]
 }
 
 #[cfg(test)]
@@ -51,5 +53,12 @@ mod tests {
         assert_eq!(clean("x\ny"), "x\\u{a}y");
         assert_eq!(clean("\u{202E}evil"), "\\u{202e}evil");
         assert_eq!(clean("名前"), "名前", "wide characters stay");
+    }
+
+    #[test]
+    fn short_ids_keep_the_distinct_end() {
+        assert_eq!(short_id("01a2385e-095f-7063-b243-b6ba2a239904"), "2a239904");
+        assert_eq!(short_id("abc"), "abc");
+        assert_eq!(short_id("ééééééééé"), "éééééééé");
     }
 }
