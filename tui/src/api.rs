@@ -172,3 +172,154 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
 }
+
+/// What an admin gave a synced group.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupMapping {
+    pub group_id: String,
+    pub is_organization_admin: bool,
+    pub is_billing_manager: bool,
+    pub permission_group_ids: Vec<String>,
+    /// 1 is the highest.
+    pub priority: u32,
+}
+
+/// The body of a mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingInput {
+    pub is_organization_admin: bool,
+    pub is_billing_manager: bool,
+    pub permission_group_ids: Vec<String>,
+}
+
+/// A group the identity provider synced.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncedGroup {
+    pub id: String,
+    pub display_name: String,
+    pub member_count: u64,
+    pub mapping: Option<GroupMapping>,
+}
+
+/// A user the identity provider synced.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncedUser {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub group_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AccessType {
+    ReadOnly,
+    Full,
+    Custom,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionGroup {
+    pub id: String,
+    pub product_id: String,
+    pub name: String,
+    pub access_type: AccessType,
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionGroupInput {
+    pub name: String,
+    pub access_type: AccessType,
+    pub permissions: Vec<String>,
+}
+
+/// A permission of the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Permission {
+    pub name: String,
+    pub description: String,
+}
+
+/// Who would gain and lose what, if a change were saved.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionPreview {
+    pub users_considered: u64,
+    pub changes: Vec<UserPermissionChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPermissionChange {
+    pub user_name: String,
+    pub roles_gained: Vec<String>,
+    pub roles_lost: Vec<String>,
+    pub products: Vec<ProductPermissionChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPermissionChange {
+    pub product_name: String,
+    pub permission_group_before: Option<String>,
+    pub permission_group_after: Option<String>,
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+}
+
+/// The group a permission comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantSource {
+    pub group_id: String,
+    pub display_name: String,
+    pub priority: u32,
+    pub added_by_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutrankedGrant {
+    pub display_name: String,
+    pub priority: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPermissions {
+    pub product_name: String,
+    pub permission_group_name: Option<String>,
+    pub permissions: Vec<String>,
+    pub granted_by: GrantSource,
+    pub outranked: Vec<OutrankedGrant>,
+}
+
+/// What a user may do, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EffectivePermissions {
+    pub user_id: String,
+    pub user_name: String,
+    pub active: bool,
+    pub is_organization_admin: bool,
+    pub is_billing_manager: bool,
+    pub organization_admin_via: Vec<GrantSource>,
+    pub billing_manager_via: Vec<GrantSource>,
+    pub products: Vec<ProductPermissions>,
+    pub reason: Option<String>,
+}

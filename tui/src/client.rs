@@ -10,8 +10,9 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::api::{
-    ActivityDetail, ActivityEntry, Caller, Credential, IssueToken, IssuedToken, Page, SyncHealth,
-    Tenant,
+    ActivityDetail, ActivityEntry, Caller, Credential, EffectivePermissions, GroupMapping,
+    IssueToken, IssuedToken, MappingInput, Page, Permission, PermissionGroup, PermissionGroupInput,
+    PermissionPreview, Product, SyncHealth, SyncedGroup, SyncedUser, Tenant,
 };
 
 /// What went wrong with a call.
@@ -98,7 +99,33 @@ impl AdminClient {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
-        decode(self.send(self.request(Method::GET, path)).await?).await
+        self.get_with(path, &[]).await
+    }
+
+    /// A GET with query parameters, encoded.
+    async fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, Error> {
+        decode(
+            self.send(self.request(Method::GET, path).query(query))
+                .await?,
+        )
+        .await
+    }
+
+    async fn put<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &impl Serialize,
+    ) -> Result<T, Error> {
+        decode(
+            self.send(self.request(Method::PUT, path).query(query).json(body))
+                .await?,
+        )
+        .await
     }
 
     async fn post<T: DeserializeOwned>(
@@ -117,6 +144,18 @@ impl AdminClient {
         self.send(self.request(Method::DELETE, path))
             .await
             .map(drop)
+    }
+
+    /// A DELETE that only says what it would change.
+    async fn delete_dry_run<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        decode(
+            self.send(
+                self.request(Method::DELETE, path)
+                    .query(&[("dryRun", "true")]),
+            )
+            .await?,
+        )
+        .await
     }
 
     /// Every page of a cursor-paged list.
@@ -256,6 +295,231 @@ impl AdminClient {
                     .map(Some)
                     .map_err(|err| Error::Decode(err.to_string()))
             }))
+    }
+}
+
+/// The synced groups and users, the permission model and its previews.
+impl AdminClient {
+    /// One page of synced groups whose name contains `name`.
+    pub async fn synced_groups(
+        &self,
+        tenant: &str,
+        name: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<SyncedGroup>, Error> {
+        let mut query = vec![("limit", "200")];
+        if !name.is_empty() {
+            query.push(("name", name));
+        }
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor));
+        }
+        self.get_with(&format!("/admin/v1/tenants/{tenant}/groups"), &query)
+            .await
+    }
+
+    /// One page of synced users whose name contains `name`.
+    pub async fn synced_users(
+        &self,
+        tenant: &str,
+        name: &str,
+        cursor: Option<&str>,
+    ) -> Result<Page<SyncedUser>, Error> {
+        let mut query = vec![("limit", "200")];
+        if !name.is_empty() {
+            query.push(("name", name));
+        }
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor));
+        }
+        self.get_with(&format!("/admin/v1/tenants/{tenant}/users"), &query)
+            .await
+    }
+
+    /// What the user may do, each grant with the request that added its membership.
+    pub async fn user_permissions(
+        &self,
+        tenant: &str,
+        user: &str,
+    ) -> Result<EffectivePermissions, Error> {
+        self.get_with(
+            &format!("/admin/v1/tenants/{tenant}/users/{user}/permissions"),
+            &[("trace", "true")],
+        )
+        .await
+    }
+
+    pub async fn products(&self, tenant: &str) -> Result<Vec<Product>, Error> {
+        self.all(&format!("/admin/v1/tenants/{tenant}/products"))
+            .await
+    }
+
+    pub async fn create_product(&self, tenant: &str, name: &str) -> Result<Product, Error> {
+        self.post(
+            &format!("/admin/v1/tenants/{tenant}/products"),
+            &serde_json::json!({ "name": name }),
+        )
+        .await
+    }
+
+    pub async fn delete_product(&self, tenant: &str, product: &str) -> Result<(), Error> {
+        self.delete(&format!("/admin/v1/tenants/{tenant}/products/{product}"))
+            .await
+    }
+
+    pub async fn permission_groups(
+        &self,
+        tenant: &str,
+        product: &str,
+    ) -> Result<Vec<PermissionGroup>, Error> {
+        self.all(&format!(
+            "/admin/v1/tenants/{tenant}/products/{product}/permission-groups"
+        ))
+        .await
+    }
+
+    pub async fn create_permission_group(
+        &self,
+        tenant: &str,
+        product: &str,
+        body: &PermissionGroupInput,
+    ) -> Result<PermissionGroup, Error> {
+        self.post(
+            &format!("/admin/v1/tenants/{tenant}/products/{product}/permission-groups"),
+            body,
+        )
+        .await
+    }
+
+    pub async fn replace_permission_group(
+        &self,
+        tenant: &str,
+        product: &str,
+        group: &str,
+        body: &PermissionGroupInput,
+    ) -> Result<PermissionGroup, Error> {
+        self.put(
+            &format!("/admin/v1/tenants/{tenant}/products/{product}/permission-groups/{group}"),
+            &[],
+            body,
+        )
+        .await
+    }
+
+    pub async fn delete_permission_group(
+        &self,
+        tenant: &str,
+        product: &str,
+        group: &str,
+    ) -> Result<(), Error> {
+        self.delete(&format!(
+            "/admin/v1/tenants/{tenant}/products/{product}/permission-groups/{group}"
+        ))
+        .await
+    }
+
+    /// The permission names a custom permission group may hold.
+    pub async fn catalog(&self) -> Result<Vec<Permission>, Error> {
+        self.all("/admin/v1/permission-catalog").await
+    }
+
+    pub async fn preview_mapping(
+        &self,
+        tenant: &str,
+        group: &str,
+        body: &MappingInput,
+    ) -> Result<PermissionPreview, Error> {
+        self.put(
+            &format!("/admin/v1/tenants/{tenant}/groups/{group}/mapping"),
+            &[("dryRun", "true")],
+            body,
+        )
+        .await
+    }
+
+    pub async fn put_mapping(
+        &self,
+        tenant: &str,
+        group: &str,
+        body: &MappingInput,
+    ) -> Result<GroupMapping, Error> {
+        self.put(
+            &format!("/admin/v1/tenants/{tenant}/groups/{group}/mapping"),
+            &[],
+            body,
+        )
+        .await
+    }
+
+    pub async fn preview_unmap(
+        &self,
+        tenant: &str,
+        group: &str,
+    ) -> Result<PermissionPreview, Error> {
+        self.delete_dry_run(&format!(
+            "/admin/v1/tenants/{tenant}/groups/{group}/mapping"
+        ))
+        .await
+    }
+
+    pub async fn unmap(&self, tenant: &str, group: &str) -> Result<(), Error> {
+        self.delete(&format!(
+            "/admin/v1/tenants/{tenant}/groups/{group}/mapping"
+        ))
+        .await
+    }
+
+    /// The mapped groups, highest priority first.
+    pub async fn group_priority(&self, tenant: &str) -> Result<Vec<String>, Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Order {
+            group_ids: Vec<String>,
+        }
+        self.get::<Order>(&format!("/admin/v1/tenants/{tenant}/group-priority"))
+            .await
+            .map(|order| order.group_ids)
+    }
+
+    pub async fn preview_priority(
+        &self,
+        tenant: &str,
+        order: &[String],
+    ) -> Result<PermissionPreview, Error> {
+        self.put(
+            &format!("/admin/v1/tenants/{tenant}/group-priority"),
+            &[("dryRun", "true")],
+            &serde_json::json!({ "groupIds": order }),
+        )
+        .await
+    }
+
+    pub async fn put_priority(&self, tenant: &str, order: &[String]) -> Result<(), Error> {
+        self.put::<serde_json::Value>(
+            &format!("/admin/v1/tenants/{tenant}/group-priority"),
+            &[],
+            &serde_json::json!({ "groupIds": order }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The log entry of the request with this id, with its bodies.
+    pub async fn request_entry(
+        &self,
+        tenant: &str,
+        request_id: &str,
+    ) -> Result<Option<ActivityDetail>, Error> {
+        let page: Page<ActivityEntry> = self
+            .get_with(
+                &format!("/admin/v1/tenants/{tenant}/activity"),
+                &[("requestId", request_id), ("limit", "1")],
+            )
+            .await?;
+        match page.items.first() {
+            Some(entry) => self.activity_entry(tenant, entry.id).await.map(Some),
+            None => Ok(None),
+        }
     }
 }
 

@@ -16,7 +16,13 @@ use ratatui::{Terminal, backend::Backend};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
-    app::{App, Cmd, Msg, TenantDetail, TenantRow, connection::RETRY_AFTER, log::StreamState},
+    api::PermissionPreview,
+    app::{
+        App, Cmd, Deletion, Msg, TenantDetail, TenantRow,
+        connection::RETRY_AFTER,
+        log::StreamState,
+        permissions::{Change, Model},
+    },
     client::{AdminClient, Error},
     ui,
 };
@@ -199,6 +205,102 @@ impl Runtime {
                 let tx = self.tx.clone();
                 self.log_task = Some(tokio::spawn(follow(client, tenant, generation, tx)));
             }
+            Cmd::FindRequest { tenant, request_id } => self.spawn(async move {
+                let result = client.request_entry(&tenant, &request_id).await;
+                Msg::RequestEntry { request_id, result }
+            }),
+            Cmd::LoadGroups {
+                tenant,
+                search,
+                cursor,
+            } => self.spawn(async move {
+                let result = client
+                    .synced_groups(&tenant, &search, cursor.as_deref())
+                    .await;
+                Msg::Groups {
+                    tenant,
+                    search,
+                    result,
+                }
+            }),
+            Cmd::LoadUsers {
+                tenant,
+                search,
+                cursor,
+            } => self.spawn(async move {
+                let result = client
+                    .synced_users(&tenant, &search, cursor.as_deref())
+                    .await;
+                Msg::Users {
+                    tenant,
+                    search,
+                    result,
+                }
+            }),
+            Cmd::LoadModel(tenant) => self.spawn(async move {
+                let result = permission_model(&client, &tenant).await;
+                Msg::Model { tenant, result }
+            }),
+            Cmd::LoadUserPermissions { tenant, user } => self.spawn(async move {
+                let result = client.user_permissions(&tenant, &user).await;
+                Msg::UserPermissions { user, result }
+            }),
+            Cmd::Preview { tenant, change } => self.spawn(async move {
+                match preview(&client, &tenant, change).await {
+                    Ok((change, preview)) => Msg::Previewed {
+                        change,
+                        result: Ok(preview),
+                    },
+                    Err((change, err)) => Msg::Previewed {
+                        change,
+                        result: Err(err),
+                    },
+                }
+            }),
+            Cmd::Apply { tenant, change } => {
+                self.spawn(async move { Msg::Saved(apply(&client, &tenant, change).await) });
+            }
+            Cmd::CreateProduct { tenant, name } => self.spawn(async move {
+                Msg::Saved(
+                    client
+                        .create_product(&tenant, &name)
+                        .await
+                        .map(|p| format!("Created product {}", p.name)),
+                )
+            }),
+            Cmd::SavePermissionGroup {
+                tenant,
+                product,
+                id,
+                input,
+            } => self.spawn(async move {
+                let saved = match &id {
+                    Some(id) => {
+                        client
+                            .replace_permission_group(&tenant, &product, id, &input)
+                            .await
+                    }
+                    None => {
+                        client
+                            .create_permission_group(&tenant, &product, &input)
+                            .await
+                    }
+                };
+                Msg::Saved(saved.map(|g| format!("Saved permission group {}", g.name)))
+            }),
+            Cmd::Delete { tenant, what } => self.spawn(async move {
+                let done = match &what {
+                    Deletion::Product { id, name } => client
+                        .delete_product(&tenant, id)
+                        .await
+                        .map(|()| format!("Deleted product {name}")),
+                    Deletion::PermissionGroup { product, id, name } => client
+                        .delete_permission_group(&tenant, product, id)
+                        .await
+                        .map(|()| format!("Deleted permission group {name}")),
+                };
+                Msg::Saved(done)
+            }),
             Cmd::Copy(_) | Cmd::RetryLater => {}
         }
     }
@@ -234,6 +336,78 @@ async fn tenant_rows(client: &AdminClient, own: Option<String>) -> Result<Vec<Te
             tenant,
         })
         .collect())
+}
+
+async fn permission_model(client: &AdminClient, tenant: &str) -> Result<Model, Error> {
+    let (products, catalog) = tokio::join!(client.products(tenant), client.catalog());
+    let products = products?;
+    let groups = futures_util::future::try_join_all(
+        products
+            .iter()
+            .map(|product| client.permission_groups(tenant, &product.id)),
+    )
+    .await?;
+    Ok(Model {
+        products: products.into_iter().zip(groups).collect(),
+        catalog: catalog?,
+    })
+}
+
+/// What `change` would do; a move is first turned into the whole new order.
+async fn preview(
+    client: &AdminClient,
+    tenant: &str,
+    change: Change,
+) -> Result<(Change, PermissionPreview), (Change, Error)> {
+    let change = match change {
+        Change::Move { group, by } => {
+            let mut order = match client.group_priority(tenant).await {
+                Ok(order) => order,
+                Err(err) => return Err((Change::Move { group, by }, err)),
+            };
+            if let Some(at) = order.iter().position(|id| *id == group) {
+                let to = at.saturating_add_signed(by).min(order.len() - 1);
+                let moved = order.remove(at);
+                order.insert(to, moved);
+            }
+            Change::Priority { order }
+        }
+        other => other,
+    };
+    let result = match &change {
+        Change::Map { group, input } => client.preview_mapping(tenant, group, input).await,
+        Change::Unmap { group } => client.preview_unmap(tenant, group).await,
+        Change::Priority { order } => client.preview_priority(tenant, order).await,
+        // Turned into an order above; never sent as such.
+        Change::Move { .. } => Err(Error::Decode("an unresolved move".to_owned())),
+    };
+    match result {
+        Ok(preview) => Ok((change, preview)),
+        Err(err) => Err((change, err)),
+    }
+}
+
+async fn apply(client: &AdminClient, tenant: &str, change: Change) -> Result<String, Error> {
+    match change {
+        Change::Map { group, input } => client
+            .put_mapping(tenant, &group, &input)
+            .await
+            .map(|m| format!("Saved the mapping (priority {})", m.priority)),
+        Change::Unmap { group } => client
+            .unmap(tenant, &group)
+            .await
+            .map(|()| "Unmapped the group".to_owned()),
+        Change::Priority { order } => client
+            .put_priority(tenant, &order)
+            .await
+            .map(|()| "Saved the priority order".to_owned()),
+        Change::Move { group, by } => {
+            let (change, _) = preview(client, tenant, Change::Move { group, by })
+                .await
+                .map_err(|(_, err)| err)?;
+            Box::pin(apply(client, tenant, change)).await
+        }
+    }
 }
 
 async fn tenant_detail(client: &AdminClient, tenant: &str) -> Result<TenantDetail, Error> {

@@ -51,6 +51,9 @@ impl App {
             Screen::Overview => self.overview_key(key),
             Screen::Tokens => self.tokens_key(key),
             Screen::Log => self.log_key(key),
+            Screen::Groups => self.groups_key(key),
+            Screen::Users => self.users_key(key),
+            Screen::Products => self.products_key(key),
         }
     }
 
@@ -251,6 +254,10 @@ impl App {
     }
 
     fn modal_key(&mut self, modal: Modal, key: KeyEvent) -> Vec<Cmd> {
+        let modal = match self.permission_modal_key(modal, key) {
+            Ok(cmds) => return cmds,
+            Err(modal) => modal,
+        };
         match modal {
             Modal::CreateTenant { mut name } => match key.code {
                 KeyCode::Esc => {}
@@ -347,6 +354,8 @@ impl App {
                     self.modal = Some(Modal::LogText { text });
                 }
             },
+            // The permission dialogs, answered above.
+            other => self.modal = Some(other),
         }
         Vec::new()
     }
@@ -378,7 +387,7 @@ fn previous_mode(mode: RotateMode) -> RotateMode {
 }
 
 /// How far a key moves a list's selection, if it is a movement key.
-fn movement(code: KeyCode) -> Option<isize> {
+pub(super) fn movement(code: KeyCode) -> Option<isize> {
     Some(match code {
         KeyCode::Up | KeyCode::Char('k') => -1,
         KeyCode::Down | KeyCode::Char('j') => 1,
@@ -390,12 +399,12 @@ fn movement(code: KeyCode) -> Option<isize> {
     })
 }
 
-fn moved(at: usize, delta: isize, len: usize) -> usize {
+pub(super) fn moved(at: usize, delta: isize, len: usize) -> usize {
     at.saturating_add_signed(delta).min(len.saturating_sub(1))
 }
 
 /// Typing into a one-line input: printable characters and Backspace.
-fn edit(text: &mut String, key: KeyEvent) {
+pub(super) fn edit(text: &mut String, key: KeyEvent) {
     match key.code {
         KeyCode::Backspace => {
             text.pop();

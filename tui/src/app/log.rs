@@ -123,8 +123,13 @@ fn cycle(values: &[&'static str], current: Option<&'static str>) -> Option<&'sta
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     Loading(i64),
+    /// Looking up the entry of a request by its id.
+    Finding(String),
     Loaded(Box<ActivityDetail>),
     Failed(i64, String),
+    FindFailed(String, String),
+    /// No entry has that request id (it may be past the log's retention).
+    Missing(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

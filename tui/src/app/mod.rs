@@ -6,15 +6,21 @@
 pub mod connection;
 pub mod keys;
 pub mod log;
+pub mod permission_keys;
+pub mod permissions;
 
 use crossterm::event::KeyEvent;
 
 pub use self::connection::{Connection, KeySource, Problem};
-use self::log::{Detail, LogView, StreamState};
+use self::{
+    log::{Detail, LogView, StreamState},
+    permissions::{Change, GroupEditor, MappingEditor, Model, Paged, Pending, UserDetail},
+};
 use crate::{
     api::{
-        ActivityDetail, ActivityEntry, Caller, Credential, CutOver, IssueToken, IssuedToken, Role,
-        SyncHealth, Tenant,
+        ActivityDetail, ActivityEntry, Caller, Credential, CutOver, EffectivePermissions,
+        IssueToken, IssuedToken, Page, PermissionGroupInput, PermissionPreview, Role, SyncHealth,
+        SyncedGroup, SyncedUser, Tenant,
     },
     client::Error,
 };
@@ -34,6 +40,14 @@ impl<T> Loadable<T> {
             _ => None,
         }
     }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Loadable<U> {
+        match self {
+            Self::Loading => Loadable::Loading,
+            Self::Loaded(value) => Loadable::Loaded(f(value)),
+            Self::Failed(err) => Loadable::Failed(err),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +56,9 @@ pub enum Screen {
     Overview,
     Tokens,
     Log,
+    Groups,
+    Users,
+    Products,
 }
 
 impl Screen {
@@ -51,6 +68,9 @@ impl Screen {
             Self::Overview => "Overview",
             Self::Tokens => "Tokens",
             Self::Log => "Live log",
+            Self::Groups => "Groups",
+            Self::Users => "Users",
+            Self::Products => "Products",
         }
     }
 }
@@ -136,6 +156,33 @@ pub enum Modal {
     LogText {
         text: String,
     },
+    /// A name filter for the groups or users list.
+    Search {
+        screen: Screen,
+        text: String,
+    },
+    Mapping(MappingEditor),
+    /// A previewed change: who gains and loses what; `y` saves it.
+    Preview(Pending),
+    CreateProduct {
+        name: String,
+    },
+    PermissionGroup(GroupEditor),
+    ConfirmDelete(Deletion),
+}
+
+/// Something of the permission model to delete, once confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    Product {
+        id: String,
+        name: String,
+    },
+    PermissionGroup {
+        product: String,
+        id: String,
+        name: String,
+    },
 }
 
 /// A one-line message in the footer until the next key.
@@ -177,6 +224,35 @@ pub enum Msg {
         state: StreamState,
     },
     Entry(Result<ActivityDetail, Error>),
+    /// The entry of a request looked up by its id (a jump from a user's grant).
+    RequestEntry {
+        request_id: String,
+        result: Result<Option<ActivityDetail>, Error>,
+    },
+    Groups {
+        tenant: String,
+        search: String,
+        result: Result<Page<SyncedGroup>, Error>,
+    },
+    Users {
+        tenant: String,
+        search: String,
+        result: Result<Page<SyncedUser>, Error>,
+    },
+    Model {
+        tenant: String,
+        result: Result<Model, Error>,
+    },
+    Previewed {
+        change: Change,
+        result: Result<PermissionPreview, Error>,
+    },
+    /// A change to the permission model was saved (or failed); the text says which.
+    Saved(Result<String, Error>),
+    UserPermissions {
+        user: String,
+        result: Result<EffectivePermissions, Error>,
+    },
 }
 
 /// Work for the runtime; each ends in a `Msg`.
@@ -208,6 +284,49 @@ pub enum Cmd {
         tenant: String,
         id: i64,
     },
+    FindRequest {
+        tenant: String,
+        request_id: String,
+    },
+    /// A page of synced groups (the first when `cursor` is `None`).
+    LoadGroups {
+        tenant: String,
+        search: String,
+        cursor: Option<String>,
+    },
+    LoadUsers {
+        tenant: String,
+        search: String,
+        cursor: Option<String>,
+    },
+    LoadModel(String),
+    LoadUserPermissions {
+        tenant: String,
+        user: String,
+    },
+    /// Asks the server what `change` would do (`dryRun`).
+    Preview {
+        tenant: String,
+        change: Change,
+    },
+    Apply {
+        tenant: String,
+        change: Change,
+    },
+    CreateProduct {
+        tenant: String,
+        name: String,
+    },
+    SavePermissionGroup {
+        tenant: String,
+        product: String,
+        id: Option<String>,
+        input: PermissionGroupInput,
+    },
+    Delete {
+        tenant: String,
+        what: Deletion,
+    },
     /// Puts text on the terminal's clipboard (OSC 52).
     Copy(String),
 }
@@ -228,6 +347,12 @@ pub struct App {
     pub detail: Loadable<TenantDetail>,
     pub token_cursor: usize,
     pub log: LogView,
+    pub groups: Paged<SyncedGroup>,
+    pub users: Paged<SyncedUser>,
+    pub model: Loadable<Model>,
+    pub product_cursor: usize,
+    /// The user whose permissions the users screen shows.
+    pub user_detail: Option<Loadable<UserDetail>>,
     pub modal: Option<Modal>,
     pub notice: Option<Notice>,
     /// A change on its way to the server, for the spinner.
@@ -254,6 +379,11 @@ impl App {
             detail: Loadable::Loading,
             token_cursor: 0,
             log: LogView::new(),
+            groups: Paged::default(),
+            users: Paged::default(),
+            model: Loadable::Loading,
+            product_cursor: 0,
+            user_detail: None,
             modal: None,
             notice: None,
             pending: None,
@@ -294,8 +424,18 @@ impl App {
                 Screen::Overview,
                 Screen::Tokens,
                 Screen::Log,
+                Screen::Groups,
+                Screen::Users,
+                Screen::Products,
             ],
-            (Some(_), false) => vec![Screen::Overview, Screen::Tokens, Screen::Log],
+            (Some(_), false) => vec![
+                Screen::Overview,
+                Screen::Tokens,
+                Screen::Log,
+                Screen::Groups,
+                Screen::Users,
+                Screen::Products,
+            ],
         }
     }
 
@@ -389,6 +529,75 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::RequestEntry { request_id, result } => {
+                if self.log.detail != Some(Detail::Finding(request_id.clone())) {
+                    return Vec::new();
+                }
+                self.log.detail = Some(match result {
+                    Ok(Some(detail)) => Detail::Loaded(Box::new(detail)),
+                    Ok(None) => Detail::Missing(request_id),
+                    Err(err) => Detail::FindFailed(request_id, err.to_string()),
+                });
+                Vec::new()
+            }
+            Msg::Groups {
+                tenant,
+                search,
+                result,
+            } => {
+                if self.is_open(&tenant) && self.groups.search == search {
+                    self.paged_arrived(|app| &mut app.groups, result);
+                    return self.more_groups();
+                }
+                Vec::new()
+            }
+            Msg::Users {
+                tenant,
+                search,
+                result,
+            } => {
+                if self.is_open(&tenant) && self.users.search == search {
+                    self.paged_arrived(|app| &mut app.users, result);
+                    return self.more_users();
+                }
+                Vec::new()
+            }
+            Msg::Model { tenant, result } => {
+                if self.is_open(&tenant) {
+                    self.model = self.loaded(result);
+                }
+                Vec::new()
+            }
+            Msg::Previewed { change, result } => {
+                self.pending = None;
+                match result {
+                    Ok(preview) => {
+                        self.modal = Some(Modal::Preview(Pending { change, preview }));
+                        Vec::new()
+                    }
+                    Err(err) => self.fail(&err),
+                }
+            }
+            Msg::Saved(result) => {
+                self.pending = None;
+                match result {
+                    Ok(text) => {
+                        self.inform(text);
+                        self.reload_permissions()
+                    }
+                    Err(err) => self.fail(&err),
+                }
+            }
+            Msg::UserPermissions { user, result } => {
+                let wanted = self.users.selected().is_some_and(|u| u.id == user);
+                if wanted && self.user_detail.is_some() {
+                    self.user_detail = Some(self.loaded(result).map(|permissions| UserDetail {
+                        permissions,
+                        grant: 0,
+                    }));
+                }
+                Vec::new()
+            }
             Msg::Entry(result) => {
                 let wanted = match &self.log.detail {
                     Some(Detail::Loading(id)) => *id,
@@ -446,18 +655,120 @@ impl App {
         if self.caller().is_none() || !self.ticks.is_multiple_of(REFRESH_TICKS) {
             return Vec::new();
         }
-        self.refresh()
+        self.periodic_refresh()
     }
 
     /// Reloads what the current screen shows.
-    pub fn refresh(&self) -> Vec<Cmd> {
-        match (self.screen, &self.tenant) {
-            (Screen::Tenants, _) => vec![Cmd::LoadTenants],
-            (Screen::Overview | Screen::Tokens, Some(tenant)) => {
-                vec![Cmd::LoadDetail(tenant.id.clone())]
+    pub fn refresh(&mut self) -> Vec<Cmd> {
+        let Some(tenant) = self.tenant.as_ref().map(|t| t.id.clone()) else {
+            return match self.screen {
+                Screen::Tenants => vec![Cmd::LoadTenants],
+                _ => Vec::new(),
+            };
+        };
+        match self.screen {
+            Screen::Tenants => vec![Cmd::LoadTenants],
+            Screen::Overview | Screen::Tokens => vec![Cmd::LoadDetail(tenant)],
+            Screen::Log => Vec::new(),
+            Screen::Groups => {
+                let search = self.groups.search.clone();
+                self.groups.reset(search.clone());
+                vec![
+                    Cmd::LoadModel(tenant.clone()),
+                    Cmd::LoadGroups {
+                        tenant,
+                        search,
+                        cursor: None,
+                    },
+                ]
             }
+            Screen::Users => {
+                let search = self.users.search.clone();
+                self.users.reset(search.clone());
+                self.user_detail = None;
+                vec![Cmd::LoadUsers {
+                    tenant,
+                    search,
+                    cursor: None,
+                }]
+            }
+            Screen::Products => vec![Cmd::LoadModel(tenant)],
+        }
+    }
+
+    /// The periodic refresh: lists that page and scroll keep their place and reload only
+    /// on `r`.
+    fn periodic_refresh(&mut self) -> Vec<Cmd> {
+        match self.screen {
+            Screen::Groups | Screen::Users => Vec::new(),
+            _ => self.refresh(),
+        }
+    }
+
+    /// After a change was saved: what shows the permission model again.
+    fn reload_permissions(&mut self) -> Vec<Cmd> {
+        match self.screen {
+            Screen::Groups | Screen::Products => self.refresh(),
             _ => Vec::new(),
         }
+    }
+
+    fn is_open(&self, tenant: &str) -> bool {
+        self.tenant.as_ref().is_some_and(|t| t.id == tenant)
+    }
+
+    fn paged_arrived<T>(
+        &mut self,
+        list: impl Fn(&mut Self) -> &mut Paged<T>,
+        result: Result<Page<T>, Error>,
+    ) {
+        match result {
+            Ok(page) => {
+                self.disconnected = false;
+                let list = list(self);
+                list.items.extend(page.items);
+                list.next = page.next_cursor;
+                list.loading = false;
+                list.error = None;
+            }
+            Err(err) => {
+                self.disconnected = matches!(err, Error::Unreachable(_));
+                let list = list(self);
+                list.loading = false;
+                list.error = Some(err.to_string());
+            }
+        }
+    }
+
+    /// The next page of groups, if the cursor is near the end of what is loaded.
+    pub(crate) fn more_groups(&mut self) -> Vec<Cmd> {
+        let Some(tenant) = &self.tenant else {
+            return Vec::new();
+        };
+        if !self.groups.wants_more() {
+            return Vec::new();
+        }
+        self.groups.loading = true;
+        vec![Cmd::LoadGroups {
+            tenant: tenant.id.clone(),
+            search: self.groups.search.clone(),
+            cursor: self.groups.next.clone(),
+        }]
+    }
+
+    pub(crate) fn more_users(&mut self) -> Vec<Cmd> {
+        let Some(tenant) = &self.tenant else {
+            return Vec::new();
+        };
+        if !self.users.wants_more() {
+            return Vec::new();
+        }
+        self.users.loading = true;
+        vec![Cmd::LoadUsers {
+            tenant: tenant.id.clone(),
+            search: self.users.search.clone(),
+            cursor: self.users.next.clone(),
+        }]
     }
 
     /// Follows the log of the open tenant (or every tenant) from a fresh buffer.
@@ -500,6 +811,11 @@ impl App {
         self.tenant = Some(tenant);
         self.detail = Loadable::Loading;
         self.token_cursor = 0;
+        self.groups = Paged::default();
+        self.users = Paged::default();
+        self.model = Loadable::Loading;
+        self.product_cursor = 0;
+        self.user_detail = None;
         self.screen = Screen::Overview;
         vec![Cmd::LoadDetail(id), self.follow_log()]
     }

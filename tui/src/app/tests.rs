@@ -180,7 +180,14 @@ fn a_tenant_admin_lands_on_its_tenant() {
     assert_eq!(app.screen, Screen::Overview);
     assert_eq!(
         app.screens(),
-        vec![Screen::Overview, Screen::Tokens, Screen::Log]
+        vec![
+            Screen::Overview,
+            Screen::Tokens,
+            Screen::Log,
+            Screen::Groups,
+            Screen::Users,
+            Screen::Products
+        ]
     );
     assert!(
         app.update(key(KeyCode::Esc)).is_empty(),
@@ -287,24 +294,17 @@ fn tab_cycles_the_screens_both_ways() {
     app.update(key(KeyCode::Tab));
     assert_eq!(app.screen, Screen::Tenants);
     let mut app = in_tenant();
-    let mut seen = Vec::new();
-    for _ in 0..4 {
-        app.update(key(KeyCode::Tab));
-        seen.push(app.screen);
-    }
-    assert_eq!(
-        seen,
-        vec![
-            Screen::Tokens,
-            Screen::Log,
-            Screen::Tenants,
-            Screen::Overview
-        ]
-    );
     app.update(key(KeyCode::BackTab));
     assert_eq!(app.screen, Screen::Tenants);
+    app.update(key(KeyCode::BackTab));
+    assert_eq!(app.screen, Screen::Products, "wraps around");
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.screen, Screen::Tenants);
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.screen, Screen::Tokens);
     assert_eq!(
-        app.update(key(KeyCode::BackTab)),
+        app.update(key(KeyCode::Tab)),
         vec![],
         "the log needs no load"
     );
@@ -667,4 +667,439 @@ fn an_unreachable_server_marks_the_dashboard_disconnected_until_it_answers() {
     assert!(matches!(app.tenants, Loadable::Failed(_)));
     app.update(Msg::Tenants(Ok(Vec::new())));
     assert!(!app.disconnected);
+}
+
+pub mod permission_screens {
+    use super::*;
+    use crate::api::{
+        AccessType, GrantSource, GroupMapping, Permission, PermissionGroup, PermissionPreview,
+        Product, ProductPermissions, SyncedGroup, SyncedUser,
+    };
+    use crate::app::permissions::{Change, Model};
+
+    pub fn model() -> Model {
+        let group = |id: &str, name: &str, access| PermissionGroup {
+            id: id.into(),
+            product_id: "p1".into(),
+            name: name.into(),
+            access_type: access,
+            permissions: Vec::new(),
+        };
+        Model {
+            products: vec![(
+                Product {
+                    id: "p1".into(),
+                    name: "Main".into(),
+                },
+                vec![
+                    group("pg1", "Readers", AccessType::ReadOnly),
+                    group("pg2", "Editors", AccessType::Full),
+                ],
+            )],
+            catalog: vec![
+                Permission {
+                    name: "canDeleteConfig".into(),
+                    description: "d".into(),
+                },
+                Permission {
+                    name: "canManageMembers".into(),
+                    description: "m".into(),
+                },
+            ],
+        }
+    }
+
+    pub fn group(id: &str, name: &str, mapped: Option<u32>) -> SyncedGroup {
+        SyncedGroup {
+            id: id.into(),
+            display_name: name.into(),
+            member_count: 3,
+            mapping: mapped.map(|priority| GroupMapping {
+                group_id: id.into(),
+                is_organization_admin: false,
+                is_billing_manager: false,
+                permission_group_ids: vec!["pg1".into()],
+                priority,
+            }),
+        }
+    }
+
+    pub fn user(id: &str, name: &str) -> SyncedUser {
+        SyncedUser {
+            id: id.into(),
+            user_name: name.into(),
+            display_name: None,
+            active: true,
+            group_count: 1,
+        }
+    }
+
+    fn page<T>(items: Vec<T>, next: Option<&str>) -> Page<T> {
+        Page {
+            items,
+            next_cursor: next.map(str::to_owned),
+        }
+    }
+
+    /// Acme open on the groups screen, its model and first page loaded.
+    pub fn on_groups() -> App {
+        let mut app = in_tenant();
+        app.screen = Screen::Groups;
+        let cmds = app.refresh();
+        assert!(cmds.contains(&Cmd::LoadModel("t1".into())));
+        app.update(Msg::Model {
+            tenant: "t1".into(),
+            result: Ok(model()),
+        });
+        app.update(Msg::Groups {
+            tenant: "t1".into(),
+            search: String::new(),
+            result: Ok(page(
+                vec![group("g1", "Admins", Some(1)), group("g2", "Staff", None)],
+                None,
+            )),
+        });
+        app
+    }
+
+    fn preview() -> PermissionPreview {
+        PermissionPreview {
+            users_considered: 3,
+            changes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn tab_reaches_the_permission_screens() {
+        let mut app = in_tenant();
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            app.update(key(KeyCode::Tab));
+            seen.push(app.screen);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                Screen::Tokens,
+                Screen::Log,
+                Screen::Groups,
+                Screen::Users,
+                Screen::Products,
+                Screen::Tenants
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_page_in_as_the_cursor_nears_the_end() {
+        let mut app = in_tenant();
+        app.screen = Screen::Groups;
+        app.refresh();
+        let many: Vec<_> = (0..30)
+            .map(|n| group(&format!("g{n}"), "G", None))
+            .collect();
+        let cmds = app.update(Msg::Groups {
+            tenant: "t1".into(),
+            search: String::new(),
+            result: Ok(page(many, Some("c1"))),
+        });
+        assert!(cmds.is_empty(), "the cursor is far from the end");
+        let mut asked = Vec::new();
+        for _ in 0..12 {
+            asked.extend(app.update(ch('j')));
+        }
+        assert_eq!(
+            asked,
+            vec![Cmd::LoadGroups {
+                tenant: "t1".into(),
+                search: String::new(),
+                cursor: Some("c1".into())
+            }],
+            "asked once, not again while loading"
+        );
+        app.update(Msg::Groups {
+            tenant: "t1".into(),
+            search: String::new(),
+            result: Ok(page(vec![group("g30", "Last", None)], None)),
+        });
+        assert_eq!(app.groups.items.len(), 31);
+        assert!(app.update(ch('G')).is_empty(), "no next page");
+        assert_eq!(app.groups.cursor, 30);
+    }
+
+    #[test]
+    fn a_search_starts_the_list_over_and_stale_pages_are_dropped() {
+        let mut app = on_groups();
+        app.update(ch('/'));
+        typed(&mut app, "adm");
+        let cmds = app.update(key(KeyCode::Enter));
+        assert_eq!(
+            cmds,
+            vec![Cmd::LoadGroups {
+                tenant: "t1".into(),
+                search: "adm".into(),
+                cursor: None
+            }]
+        );
+        assert!(app.groups.items.is_empty());
+        app.update(Msg::Groups {
+            tenant: "t1".into(),
+            search: String::new(),
+            result: Ok(page(vec![group("g2", "Staff", None)], None)),
+        });
+        assert!(app.groups.items.is_empty(), "an answer to the old search");
+    }
+
+    #[test]
+    fn mapping_is_edited_previewed_then_saved() {
+        let mut app = on_groups();
+        app.update(ch('j'));
+        app.update(key(KeyCode::Enter));
+        let Some(Modal::Mapping(editor)) = &app.modal else {
+            panic!("the editor opens");
+        };
+        assert_eq!(editor.choices, vec![("p1".to_owned(), None)]);
+        app.update(ch(' '));
+        app.update(ch('j'));
+        app.update(ch('j'));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        let cmds = app.update(key(KeyCode::Enter));
+        let change = Change::Map {
+            group: "g2".into(),
+            input: crate::api::MappingInput {
+                is_organization_admin: true,
+                is_billing_manager: false,
+                permission_group_ids: vec!["pg2".into()],
+            },
+        };
+        assert_eq!(
+            cmds,
+            vec![Cmd::Preview {
+                tenant: "t1".into(),
+                change: change.clone()
+            }]
+        );
+        app.update(Msg::Previewed {
+            change: change.clone(),
+            result: Ok(preview()),
+        });
+        assert!(matches!(app.modal, Some(Modal::Preview(_))));
+        assert_eq!(
+            app.update(ch('y')),
+            vec![Cmd::Apply {
+                tenant: "t1".into(),
+                change
+            }]
+        );
+        let cmds = app.update(Msg::Saved(Ok("Saved the mapping".into())));
+        assert!(cmds.contains(&Cmd::LoadModel("t1".into())), "{cmds:?}");
+    }
+
+    #[test]
+    fn a_product_choice_cycles_through_none_and_its_groups() {
+        let mut app = on_groups();
+        app.update(key(KeyCode::Enter));
+        for _ in 0..2 {
+            app.update(ch('j'));
+        }
+        let choice = |app: &App| match &app.modal {
+            Some(Modal::Mapping(editor)) => editor.choices[0].1.clone(),
+            _ => panic!("the editor is open"),
+        };
+        assert_eq!(choice(&app), Some("pg1".into()), "the mapping's own choice");
+        app.update(key(KeyCode::Right));
+        assert_eq!(choice(&app), Some("pg2".into()));
+        app.update(key(KeyCode::Right));
+        assert_eq!(choice(&app), None);
+        app.update(key(KeyCode::Left));
+        assert_eq!(choice(&app), Some("pg2".into()));
+    }
+
+    #[test]
+    fn unmapping_and_priority_moves_are_previewed_and_need_a_mapped_group() {
+        let mut app = on_groups();
+        assert_eq!(
+            app.update(ch('K')),
+            vec![Cmd::Preview {
+                tenant: "t1".into(),
+                change: Change::Move {
+                    group: "g1".into(),
+                    by: -1
+                }
+            }]
+        );
+        app.pending = None;
+        assert_eq!(
+            app.update(ch('u')),
+            vec![Cmd::Preview {
+                tenant: "t1".into(),
+                change: Change::Unmap { group: "g1".into() }
+            }]
+        );
+        app.update(Msg::Previewed {
+            change: Change::Unmap { group: "g1".into() },
+            result: Err(Error::Unreachable("down".into())),
+        });
+        assert!(app.modal.is_none());
+        assert_eq!(app.notice.as_ref().map(|n| n.error), Some(true));
+        app.update(ch('j'));
+        assert!(
+            app.update(ch('J')).is_empty(),
+            "an unmapped group has no priority"
+        );
+        assert!(app.update(ch('u')).is_empty());
+        app.update(ch('e'));
+        assert!(matches!(app.modal, Some(Modal::Mapping(_))));
+        app.update(ch('j'));
+        app.update(key(KeyCode::Enter));
+        app.update(Msg::Previewed {
+            change: Change::Priority {
+                order: vec!["g1".into()],
+            },
+            result: Ok(preview()),
+        });
+        app.update(ch('n'));
+        assert!(app.modal.is_none(), "n cancels: nothing saved");
+    }
+
+    #[test]
+    fn a_user_s_grants_lead_to_the_request_that_added_them() {
+        let mut app = in_tenant();
+        app.screen = Screen::Users;
+        app.refresh();
+        app.update(Msg::Users {
+            tenant: "t1".into(),
+            search: String::new(),
+            result: Ok(page(vec![user("u1", "ada@acme.test")], None)),
+        });
+        assert_eq!(
+            app.update(key(KeyCode::Enter)),
+            vec![Cmd::LoadUserPermissions {
+                tenant: "t1".into(),
+                user: "u1".into()
+            }]
+        );
+        let source = |request: Option<&str>| GrantSource {
+            group_id: "g1".into(),
+            display_name: "Admins".into(),
+            priority: 1,
+            added_by_request_id: request.map(str::to_owned),
+        };
+        app.update(Msg::UserPermissions {
+            user: "u1".into(),
+            result: Ok(EffectivePermissions {
+                user_id: "u1".into(),
+                user_name: "ada@acme.test".into(),
+                active: true,
+                is_organization_admin: true,
+                is_billing_manager: false,
+                organization_admin_via: vec![source(None)],
+                billing_manager_via: Vec::new(),
+                products: vec![ProductPermissions {
+                    product_name: "Main".into(),
+                    permission_group_name: Some("Readers".into()),
+                    permissions: vec!["canViewSdkKey".into()],
+                    granted_by: source(Some("req-9")),
+                    outranked: Vec::new(),
+                }],
+                reason: None,
+            }),
+        });
+        let cmds = app.update(ch('l'));
+        assert_eq!(
+            cmds,
+            vec![Cmd::FindRequest {
+                tenant: "t1".into(),
+                request_id: "req-9".into()
+            }]
+        );
+        assert_eq!(app.screen, Screen::Log);
+        let mut found = crate::api::ActivityDetail {
+            entry: entry(9, 204, "patch", "added 1 member"),
+            request_body: None,
+            response_body: None,
+            change_events: Vec::new(),
+        };
+        found.entry.request_id = Some("req-9".into());
+        app.update(Msg::RequestEntry {
+            request_id: "req-9".into(),
+            result: Ok(Some(found)),
+        });
+        assert!(matches!(app.log.detail, Some(Detail::Loaded(_))));
+        app.update(key(KeyCode::Esc));
+        app.log.detail = Some(Detail::Finding("req-1".into()));
+        app.update(Msg::RequestEntry {
+            request_id: "req-1".into(),
+            result: Ok(None),
+        });
+        assert_eq!(app.log.detail, Some(Detail::Missing("req-1".into())));
+    }
+
+    #[test]
+    fn products_and_permission_groups_are_created_edited_and_deleted() {
+        let mut app = in_tenant();
+        app.screen = Screen::Products;
+        assert_eq!(app.refresh(), vec![Cmd::LoadModel("t1".into())]);
+        app.update(Msg::Model {
+            tenant: "t1".into(),
+            result: Ok(model()),
+        });
+        app.update(ch('n'));
+        typed(&mut app, "Billing");
+        assert_eq!(
+            app.update(key(KeyCode::Enter)),
+            vec![Cmd::CreateProduct {
+                tenant: "t1".into(),
+                name: "Billing".into()
+            }]
+        );
+        app.update(ch('a'));
+        typed(&mut app, "Ops");
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Down));
+        app.update(ch(' '));
+        let cmds = app.update(key(KeyCode::Enter));
+        assert_eq!(
+            cmds,
+            vec![Cmd::SavePermissionGroup {
+                tenant: "t1".into(),
+                product: "p1".into(),
+                id: None,
+                input: crate::api::PermissionGroupInput {
+                    name: "Ops".into(),
+                    access_type: AccessType::Custom,
+                    permissions: vec!["canManageMembers".into()],
+                }
+            }]
+        );
+        app.update(ch('j'));
+        app.update(ch('e'));
+        let Some(Modal::PermissionGroup(editor)) = &app.modal else {
+            panic!("the editor opens on a permission group");
+        };
+        assert_eq!(editor.id.as_deref(), Some("pg1"));
+        app.update(key(KeyCode::Esc));
+        app.update(ch('d'));
+        assert_eq!(
+            app.update(ch('y')),
+            vec![Cmd::Delete {
+                tenant: "t1".into(),
+                what: Deletion::PermissionGroup {
+                    product: "p1".into(),
+                    id: "pg1".into(),
+                    name: "Readers".into()
+                }
+            }]
+        );
+        app.update(Msg::Saved(Err(Error::Api {
+            status: 409,
+            code: "conflict".into(),
+            message: "used by Admins".into(),
+        })));
+        assert_eq!(app.notice.as_ref().map(|n| n.error), Some(true));
+    }
 }

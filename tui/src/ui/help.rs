@@ -49,6 +49,28 @@ pub fn keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("Enter", "entry detail (↑↓ PgUp PgDn scroll)"),
             ("g / G", "oldest / follow the newest"),
         ],
+        Screen::Groups => &[
+            ("Enter / e", "map: roles and a permission group per product"),
+            ("u", "unmap"),
+            ("K / J", "raise / lower the priority"),
+            ("/", "search by name"),
+            ("r", "reload"),
+            ("", "every change is previewed first: y saves"),
+        ],
+        Screen::Users => &[
+            ("Enter", "effective permissions and where they come from"),
+            ("↑↓", "(in the pane) choose a grant"),
+            ("l", "open the SCIM request that added it"),
+            ("/", "search by name"),
+            ("r", "reload"),
+        ],
+        Screen::Products => &[
+            ("n", "new product"),
+            ("a", "new permission group in the product"),
+            ("Enter / e", "edit the permission group"),
+            ("d", "delete the product or permission group"),
+            ("r", "reload"),
+        ],
     }
 }
 

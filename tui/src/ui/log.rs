@@ -130,6 +130,22 @@ fn draw_detail(detail: &Detail, scroll: u16, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(" Entry (Esc closes, ↑↓ scroll) ");
     let lines = match detail {
         Detail::Loading(id) => vec![Line::from(format!("Loading entry {id} …"))],
+        Detail::Finding(request) => vec![Line::from(format!(
+            "Looking up request {} …",
+            text::clean(request)
+        ))],
+        Detail::Missing(request) => vec![
+            Line::from(format!("No log entry for request {}", text::clean(request))).yellow(),
+            Line::from("It may be older than the log's retention."),
+        ],
+        Detail::FindFailed(request, err) => vec![
+            Line::from(format!(
+                "Could not look up request {}",
+                text::clean(request)
+            ))
+            .red(),
+            Line::from(text::clean(err).into_owned()),
+        ],
         Detail::Failed(id, err) => vec![
             Line::from(format!("Could not load entry {id}")).red(),
             Line::from(text::clean(err).into_owned()),

@@ -1,13 +1,16 @@
 //! Drawing: a pure function of `App`. Each screen has its own module; this one lays out
 //! the frame (header, tabs, body, footer) and the overlays.
 
+mod groups;
 mod help;
 mod log;
 mod modal;
 mod overview;
+mod products;
 mod tenants;
 pub mod text;
 mod tokens;
+mod users;
 
 use ratatui::{
     Frame,
@@ -62,6 +65,9 @@ pub fn view(app: &App, frame: &mut Frame) {
                 Screen::Overview => overview::draw(app, frame, body),
                 Screen::Tokens => tokens::draw(app, frame, body),
                 Screen::Log => log::draw(app, frame, body),
+                Screen::Groups => groups::draw(app, frame, body),
+                Screen::Users => users::draw(app, frame, body),
+                Screen::Products => products::draw(app, frame, body),
             }
             draw_footer(app, frame, footer);
             if let Some(modal) = &app.modal {
@@ -146,6 +152,9 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         Screen::Overview => "c copy SCIM URL · p print it on exit · R rotate token · Esc back",
         Screen::Tokens => "↑↓ move · R rotate · x revoke · r refresh · Esc back",
         Screen::Log => "Space pause · s/o/i filter · / text · Enter detail",
+        Screen::Groups => "Enter map · u unmap · K/J priority · / search",
+        Screen::Users => "Enter permissions · l the request · / search",
+        Screen::Products => "n product · a permission group · e edit · d delete",
     };
     let mut spans = Vec::new();
     if app.screen == Screen::Log {
@@ -219,6 +228,28 @@ fn centered(frame: &mut Frame, area: Rect, width: u16, height: u16) -> Rect {
         .areas(area);
     frame.render_widget(Clear, area);
     area
+}
+
+/// A paged list's title: how many are loaded, whether more are coming, the search.
+fn paged_title<T>(name: &str, list: &crate::app::permissions::Paged<T>) -> String {
+    let more = if list.next.is_some() { "+" } else { "" };
+    let mut title = format!(" {name} ({}{more})", list.items.len());
+    if !list.search.is_empty() {
+        title.push_str(&format!(" matching \"{}\"", text::clean(&list.search)));
+    }
+    if list.loading && !list.items.is_empty() {
+        title.push_str(" · loading more");
+    }
+    title.push(' ');
+    title
+}
+
+/// The rows of a list of `len` that fit in `height` with the cursor visible: the first
+/// row's index and how many. Only those are built, however long the list.
+fn visible_window(cursor: usize, len: usize, height: u16) -> (usize, usize) {
+    let fits = usize::from(height.saturating_sub(3)).max(1);
+    let first = (cursor + 1).saturating_sub(fits);
+    (first, fits.min(len - first))
 }
 
 /// The log's connection, for the footer.

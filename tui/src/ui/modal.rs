@@ -8,8 +8,14 @@ use ratatui::{
     widgets::{Block, Paragraph, Wrap},
 };
 
-use super::{centered, text};
-use crate::app::{App, Modal, OVERLAPS, RotateMode};
+use super::{centered, products::access_label, text};
+use crate::{
+    api::AccessType,
+    app::{
+        App, Deletion, Modal, OVERLAPS, RotateMode,
+        permissions::{Change, GroupEditor, MappingEditor, Pending},
+    },
+};
 
 pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
     let (title, lines): (&str, Vec<Line>) = match modal {
@@ -125,6 +131,49 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
             });
             (" New SCIM token ", lines)
         }
+        Modal::Search { text: typed, .. } => (
+            " Search ",
+            vec![
+                Line::from("Names containing:"),
+                Line::from(format!("> {}█", text::clean(typed))).bold(),
+                Line::default(),
+                Line::from("Enter search · Esc cancel").dim(),
+            ],
+        ),
+        Modal::CreateProduct { name } => (
+            " New product ",
+            vec![
+                Line::from("Name of the product:"),
+                Line::from(format!("> {}█", text::clean(name))).bold(),
+                Line::default(),
+                Line::from("Enter create · Esc cancel").dim(),
+            ],
+        ),
+        Modal::Mapping(editor) => (" Map the group ", mapping_lines(editor, app)),
+        Modal::Preview(pending) => (" Preview: nothing is saved yet ", preview_lines(pending)),
+        Modal::PermissionGroup(editor) => (" Permission group ", group_lines(editor, app)),
+        Modal::ConfirmDelete(what) => {
+            let (kind, name) = match what {
+                Deletion::Product { name, .. } => ("product", name),
+                Deletion::PermissionGroup { name, .. } => ("permission group", name),
+            };
+            (
+                " Delete ",
+                vec![
+                    Line::from(format!("Delete the {kind} {}?", text::clean(name))).red(),
+                    Line::from(match what {
+                        Deletion::Product { .. } => {
+                            "Its permission groups go too, and every mapping's use of them."
+                        }
+                        Deletion::PermissionGroup { .. } => {
+                            "Refused while a mapped group uses it (unmap or change that first)."
+                        }
+                    }),
+                    Line::default(),
+                    Line::from("y delete · n cancel").dim(),
+                ],
+            )
+        }
         Modal::LogText { text: typed } => (
             " Filter the log ",
             vec![
@@ -148,4 +197,139 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
         ),
         area,
     );
+}
+
+fn selected(line: Line<'static>, on: bool) -> Line<'static> {
+    if on { line.reversed() } else { line }
+}
+
+fn mapping_lines(editor: &MappingEditor, app: &App) -> Vec<Line<'static>> {
+    let check = |on: bool| if on { "[x]" } else { "[ ]" };
+    let mut lines = vec![
+        Line::from(format!("Group {}", text::clean(&editor.group_name))).bold(),
+        selected(
+            Line::from(format!(
+                "{} organization admin",
+                check(editor.organization_admin)
+            )),
+            editor.row == 0,
+        ),
+        selected(
+            Line::from(format!("{} billing manager", check(editor.billing_manager))),
+            editor.row == 1,
+        ),
+    ];
+    let model = app.model.loaded();
+    for (at, (product_id, choice)) in editor.choices.iter().enumerate() {
+        let product = model
+            .and_then(|m| m.products.iter().find(|(p, _)| &p.id == product_id))
+            .map_or_else(
+                || text::short_id(product_id).to_owned(),
+                |(p, _)| p.name.clone(),
+            );
+        let chosen = choice
+            .as_deref()
+            .and_then(|id| model.and_then(|m| m.permission_group(id)))
+            .map_or_else(|| "none".to_owned(), |(_, g)| g.name.clone());
+        lines.push(selected(
+            Line::from(format!(
+                "{}: ◀ {} ▶",
+                text::clean(&product),
+                text::clean(&chosen)
+            )),
+            editor.row == at + 2,
+        ));
+    }
+    if editor.choices.is_empty() {
+        lines.push(Line::from("(no products yet: create them on the Products screen)").dim());
+    }
+    lines.extend([
+        Line::default(),
+        Line::from("↑↓ choose · Space ←→ change · Enter preview · Esc cancel").dim(),
+    ]);
+    lines
+}
+
+/// Who would gain and lose what; the list is cut to what a dialog can show.
+fn preview_lines(pending: &Pending) -> Vec<Line<'static>> {
+    const SHOWN: usize = 12;
+    let what = match &pending.change {
+        Change::Map { .. } => "Saving this mapping",
+        Change::Unmap { .. } => "Unmapping this group",
+        Change::Priority { .. } | Change::Move { .. } => "This priority order",
+    };
+    let preview = &pending.preview;
+    let mut lines = vec![
+        Line::from(format!(
+            "{what} changes the permissions of {} of {} users.",
+            preview.changes.len(),
+            preview.users_considered
+        ))
+        .bold(),
+    ];
+    for change in preview.changes.iter().take(SHOWN) {
+        let mut parts = Vec::new();
+        parts.extend(change.roles_gained.iter().map(|r| format!("+{r}")));
+        parts.extend(change.roles_lost.iter().map(|r| format!("-{r}")));
+        for product in &change.products {
+            let gained = if product.gained.is_empty() {
+                String::new()
+            } else {
+                format!(" +{}", product.gained.len())
+            };
+            let lost = if product.lost.is_empty() {
+                String::new()
+            } else {
+                format!(" -{}", product.lost.len())
+            };
+            parts.push(format!(
+                "{}{gained}{lost}",
+                text::clean(&product.product_name)
+            ));
+        }
+        lines.push(Line::from(format!(
+            "  {}: {}",
+            text::clean(&change.user_name),
+            parts.join(", ")
+        )));
+    }
+    if preview.changes.len() > SHOWN {
+        lines.push(Line::from(format!("  … and {} more", preview.changes.len() - SHOWN)).dim());
+    }
+    lines.extend([Line::default(), Line::from("y save · n cancel").dim()]);
+    lines
+}
+
+fn group_lines(editor: &GroupEditor, app: &App) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        selected(
+            Line::from(format!("Name: {}█", text::clean(&editor.name))),
+            editor.row == 0,
+        ),
+        selected(
+            Line::from(format!("Access: ◀ {} ▶", access_label(editor.access))),
+            editor.row == 1,
+        ),
+    ];
+    if editor.access == AccessType::Custom {
+        let catalog = app.model.loaded().map_or(&[][..], |m| m.catalog.as_slice());
+        // The rows around the cursor, so a long catalog scrolls.
+        let first = editor.row.saturating_sub(2).saturating_sub(8);
+        for (at, permission) in catalog.iter().enumerate().skip(first).take(12) {
+            let on = editor.permissions.contains(&permission.name);
+            lines.push(selected(
+                Line::from(format!(
+                    "{} {}",
+                    if on { "[x]" } else { "[ ]" },
+                    permission.name
+                )),
+                editor.row == at + 2,
+            ));
+        }
+    }
+    lines.extend([
+        Line::default(),
+        Line::from("↑↓ field · type the name · ←→ access · Space pick · Enter save · Esc").dim(),
+    ]);
+    lines
 }

@@ -281,3 +281,122 @@ fn a_thousand_entries_draw_only_what_fits() {
     assert!(screen.contains("entry 2009"), "{screen}");
     assert!(!screen.contains("entry 10 "), "{screen}");
 }
+
+mod permission_screens {
+    use super::*;
+    use crate::{
+        api::{
+            EffectivePermissions, GrantSource, OutrankedGrant, PermissionPreview,
+            ProductPermissionChange, ProductPermissions, UserPermissionChange,
+        },
+        app::{
+            Loadable,
+            permissions::{Change, Pending, UserDetail},
+            tests::permission_screens::{group, model, on_groups, user},
+        },
+    };
+
+    #[test]
+    fn groups() {
+        let app = on_groups();
+        snapshot("groups", &app);
+        let mut empty = on_groups();
+        empty.groups.items.clear();
+        snapshot("groups_empty", &empty);
+    }
+
+    #[test]
+    fn mapping_editor_and_preview() {
+        let mut app = on_groups();
+        app.update(key(KeyCode::Enter));
+        snapshot("mapping_editor", &app);
+        app.modal = Some(Modal::Preview(Pending {
+            change: Change::Unmap { group: "g1".into() },
+            preview: PermissionPreview {
+                users_considered: 3,
+                changes: vec![UserPermissionChange {
+                    user_name: "ada@acme.test".into(),
+                    roles_gained: Vec::new(),
+                    roles_lost: vec!["organizationAdmin".into()],
+                    products: vec![ProductPermissionChange {
+                        product_name: "Main".into(),
+                        permission_group_before: Some("pg1".into()),
+                        permission_group_after: None,
+                        gained: Vec::new(),
+                        lost: vec!["canViewSdkKey".into(), "canTagSetting".into()],
+                    }],
+                }],
+            },
+        }));
+        snapshot("mapping_preview", &app);
+    }
+
+    #[test]
+    fn users_and_effective_permissions() {
+        let mut app = in_tenant();
+        app.screen = Screen::Users;
+        app.users.items = vec![user("u1", "ada@acme.test"), user("u2", "grace@acme.test")];
+        app.users.loading = false;
+        app.users.next = Some("more".into());
+        snapshot("users", &app);
+        let source = |name: &str, priority, request: Option<&str>| GrantSource {
+            group_id: "g".into(),
+            display_name: name.into(),
+            priority,
+            added_by_request_id: request.map(str::to_owned),
+        };
+        app.user_detail = Some(Loadable::Loaded(UserDetail {
+            permissions: EffectivePermissions {
+                user_id: "u1".into(),
+                user_name: "ada@acme.test".into(),
+                active: true,
+                is_organization_admin: false,
+                is_billing_manager: true,
+                organization_admin_via: Vec::new(),
+                billing_manager_via: vec![source("Finance", 2, None)],
+                products: vec![ProductPermissions {
+                    product_name: "Main".into(),
+                    permission_group_name: Some("Editors".into()),
+                    permissions: vec!["canCreateOrUpdateConfig".into(), "canViewSdkKey".into()],
+                    granted_by: source("Admins", 1, Some("01a2385e-0a10-7097-9d69-ed3683cb1c2c")),
+                    outranked: vec![OutrankedGrant {
+                        display_name: "Staff".into(),
+                        priority: 3,
+                    }],
+                }],
+                reason: None,
+            },
+            grant: 0,
+        }));
+        snapshot("user_permissions", &app);
+    }
+
+    #[test]
+    fn products_and_the_permission_group_editor() {
+        let mut app = in_tenant();
+        app.screen = Screen::Products;
+        app.model = Loadable::Loaded(model());
+        snapshot("products", &app);
+        app.update(ch('j'));
+        app.update(ch('e'));
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        snapshot("permission_group_editor", &app);
+        app.model = Loadable::Loaded(crate::app::permissions::Model::default());
+        app.modal = None;
+        snapshot("products_empty", &app);
+    }
+
+    #[test]
+    fn a_hundred_thousand_groups_draw_only_what_fits() {
+        let mut app = on_groups();
+        app.groups.items = (0..100_000)
+            .map(|n| group(&format!("g{n}"), &format!("Group {n}"), None))
+            .collect();
+        app.groups.cursor = 99_999;
+        let screen = render(&app, 80, 24);
+        assert!(screen.contains("Group 99999"), "{screen}");
+        assert!(!screen.contains("Group 0 "), "{screen}");
+    }
+}
