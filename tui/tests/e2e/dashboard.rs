@@ -248,3 +248,151 @@ async fn a_server_that_goes_away_is_reported_and_found_again() {
         })
         .await;
 }
+
+/// Maps a synced group to a permission group after its preview, checks the user's
+/// permissions through the API, then follows the user's grant to the SCIM request that
+/// added the membership.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_given_a_permission_group_after_its_preview() {
+    use reqwest::Method;
+    use serde_json::json;
+    use tui::app::log::Detail;
+
+    let server = Server::start().await;
+    let (tenant, token) = server.tenant_with_token("Acme").await;
+    let user = server
+        .scim(
+            &tenant,
+            &token,
+            Method::POST,
+            "/Users",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ada@acme.test",
+                "active": true
+            }),
+        )
+        .await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let group = server
+        .scim(
+            &tenant,
+            &token,
+            Method::POST,
+            "/Groups",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Engineers"
+            }),
+        )
+        .await;
+    let group_id = group["id"].as_str().unwrap().to_owned();
+    server
+        .scim(
+            &tenant,
+            &token,
+            Method::PATCH,
+            &format!("/Groups/{group_id}"),
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "Add", "path": "members", "value": [{ "value": user_id }] }]
+            }),
+        )
+        .await;
+    let product = server
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/products"),
+            json!({ "name": "Main" }),
+        )
+        .await;
+    let product_id = product["id"].as_str().unwrap();
+    let editors = server
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/tenants/{tenant}/products/{product_id}/permission-groups"),
+            json!({ "name": "Editors", "accessType": "full" }),
+        )
+        .await;
+
+    let mut dashboard = Dashboard::connect(&server);
+    dashboard
+        .until("the tenants are listed", |app| {
+            app.tenants.loaded().is_some_and(|rows| !rows.is_empty())
+        })
+        .await;
+    dashboard.press(KeyCode::Enter);
+    for _ in 0..3 {
+        dashboard.press(KeyCode::Tab);
+    }
+    assert_eq!(dashboard.app().screen, Screen::Groups);
+    dashboard
+        .until("the groups and products are loaded", |app| {
+            !app.groups.items.is_empty() && app.model.loaded().is_some()
+        })
+        .await;
+    dashboard.press(KeyCode::Enter);
+    dashboard.press(KeyCode::Down);
+    dashboard.press(KeyCode::Down);
+    dashboard.press(KeyCode::Right);
+    dashboard.press(KeyCode::Enter);
+    dashboard
+        .until("the preview", |app| {
+            matches!(app.modal, Some(Modal::Preview(_)))
+        })
+        .await;
+    let screen = dashboard.screen();
+    assert!(
+        screen.contains("ada@acme.test"),
+        "the preview names who gains:\n{screen}"
+    );
+    let before = server
+        .client()
+        .user_permissions(&tenant, &user_id)
+        .await
+        .unwrap();
+    assert!(before.products.is_empty(), "nothing is saved by a preview");
+    dashboard.press(KeyCode::Char('y'));
+    dashboard
+        .until("the mapping is saved and the list shows it", |app| {
+            app.groups
+                .items
+                .first()
+                .is_some_and(|g| g.mapping.is_some())
+        })
+        .await;
+    let after = server
+        .client()
+        .user_permissions(&tenant, &user_id)
+        .await
+        .unwrap();
+    assert_eq!(after.products.len(), 1, "{after:?}");
+    assert_eq!(
+        after.products[0].permission_group_name.as_deref(),
+        editors["name"].as_str()
+    );
+
+    dashboard.press(KeyCode::Tab);
+    assert_eq!(dashboard.app().screen, Screen::Users);
+    dashboard
+        .until("the users are loaded", |app| !app.users.items.is_empty())
+        .await;
+    dashboard.press(KeyCode::Enter);
+    dashboard
+        .until("the user's permissions are shown", |app| {
+            matches!(app.user_detail, Some(Loadable::Loaded(_)))
+        })
+        .await;
+    assert!(dashboard.screen().contains("Main: Editors"));
+    dashboard.press(KeyCode::Char('l'));
+    dashboard
+        .until(
+            "the request that added the membership is open in the log",
+            |app| {
+                matches!(&app.log.detail, Some(Detail::Loaded(detail))
+                if detail.entry.method == "PATCH" && detail.entry.path.contains(&group_id))
+            },
+        )
+        .await;
+    assert_eq!(dashboard.app().screen, Screen::Log);
+}

@@ -164,6 +164,46 @@ impl Server {
             .as_u16()
     }
 
+    /// A SCIM request with `token`; the answer's body.
+    pub async fn scim(
+        &self,
+        tenant: &str,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Value {
+        reqwest::Client::new()
+            .request(method, format!("{}/scim/{tenant}/v2{path}", self.url()))
+            .bearer_auth(token)
+            .header("Content-Type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            // 204: no body.
+            .unwrap_or(Value::Null)
+    }
+
+    /// An admin request with the operator key; the answer's body.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let response = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.url()))
+            .bearer_auth(self.operator_key())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
     pub async fn create_user(&self, tenant: &str, token: &str, user_name: &str) -> u16 {
         reqwest::Client::new()
             .post(format!("{}/scim/{tenant}/v2/Users", self.url()))
