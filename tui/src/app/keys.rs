@@ -86,12 +86,19 @@ impl App {
     }
 
     fn tenants_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let len = self.tenants.loaded().map_or(0, Vec::len);
+        let len = self.visible_tenants().len();
         if let Some(delta) = movement(key.code) {
             self.tenant_cursor = moved(self.tenant_cursor, delta, len);
             return Vec::new();
         }
         match key.code {
+            KeyCode::Char('/') => {
+                self.modal = Some(Modal::Search {
+                    screen: Screen::Tenants,
+                    text: self.tenant_filter.clone(),
+                });
+                Vec::new()
+            }
             KeyCode::Enter => match self.selected_tenant() {
                 Some(row) => {
                     let tenant = row.tenant.clone();

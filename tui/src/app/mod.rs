@@ -342,6 +342,8 @@ pub struct App {
     pub screen: Screen,
     pub tenants: Loadable<Vec<TenantRow>>,
     pub tenant_cursor: usize,
+    /// Shows only tenants whose name contains this (any case).
+    pub tenant_filter: String,
     /// The tenant opened (always the own one for a tenant-admin key).
     pub tenant: Option<Tenant>,
     pub detail: Loadable<TenantDetail>,
@@ -375,6 +377,7 @@ impl App {
             screen: Screen::Tenants,
             tenants: Loadable::Loading,
             tenant_cursor: 0,
+            tenant_filter: String::new(),
             tenant: None,
             detail: Loadable::Loading,
             token_cursor: 0,
@@ -455,9 +458,8 @@ impl App {
             Msg::Connected(result) => self.connected(result),
             Msg::Tenants(result) => {
                 self.tenants = self.loaded(result);
-                if let Loadable::Loaded(rows) = &self.tenants {
-                    self.tenant_cursor = self.tenant_cursor.min(rows.len().saturating_sub(1));
-                }
+                let shown = self.visible_tenants().len();
+                self.tenant_cursor = self.tenant_cursor.min(shown.saturating_sub(1));
                 Vec::new()
             }
             Msg::TenantCreated(result) => {
@@ -830,8 +832,23 @@ impl App {
         vec![Cmd::LoadTenants, self.follow_log()]
     }
 
+    /// The tenants the list shows: all, or those the filter names.
+    pub fn visible_tenants(&self) -> Vec<&TenantRow> {
+        let needle = self.tenant_filter.to_lowercase();
+        self.tenants
+            .loaded()
+            .map(|rows| {
+                rows.iter()
+                    .filter(|row| {
+                        needle.is_empty() || row.tenant.name.to_lowercase().contains(&needle)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn selected_tenant(&self) -> Option<&TenantRow> {
-        self.tenants.loaded()?.get(self.tenant_cursor)
+        self.visible_tenants().get(self.tenant_cursor).copied()
     }
 
     pub fn selected_token(&self) -> Option<&Credential> {

@@ -199,6 +199,27 @@ impl App {
         if !ours {
             return Err(modal);
         }
+        // The tenant list filters what it holds, as you type; Esc clears it.
+        if let Modal::Search {
+            screen: Screen::Tenants,
+            mut text,
+        } = modal
+        {
+            match key.code {
+                KeyCode::Esc => self.tenant_filter.clear(),
+                KeyCode::Enter => {}
+                _ => {
+                    edit(&mut text, key);
+                    self.tenant_filter = text.clone();
+                    self.modal = Some(Modal::Search {
+                        screen: Screen::Tenants,
+                        text,
+                    });
+                }
+            }
+            self.tenant_cursor = 0;
+            return Ok(Vec::new());
+        }
         let Some(tenant) = self.tenant_id() else {
             return Ok(Vec::new());
         };

@@ -255,6 +255,31 @@ fn the_tenant_list_moves_within_bounds() {
 }
 
 #[test]
+fn the_tenant_list_filters_by_name_as_you_type() {
+    let mut app = ready(Role::Operator);
+    app.update(ch('j'));
+    app.update(ch('/'));
+    typed(&mut app, "GLO");
+    assert_eq!(app.visible_tenants().len(), 1);
+    assert_eq!(app.tenant_cursor, 0, "the cursor stays on what is shown");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(
+        app.selected_tenant().map(|r| r.tenant.name.as_str()),
+        Some("Globex")
+    );
+    let cmds = app.update(key(KeyCode::Enter));
+    assert_eq!(
+        cmds[0],
+        Cmd::LoadDetail("t2".into()),
+        "Enter opens the one shown"
+    );
+    app.update(key(KeyCode::Esc));
+    app.update(ch('/'));
+    app.update(key(KeyCode::Esc));
+    assert_eq!(app.visible_tenants().len(), 2, "Esc clears the filter");
+}
+
+#[test]
 fn opening_and_leaving_a_tenant_switches_the_log() {
     let mut app = ready(Role::Operator);
     app.update(ch('j'));

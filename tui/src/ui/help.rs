@@ -25,6 +25,7 @@ pub fn keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
             ("Enter", "open the tenant"),
             ("n", "new tenant"),
             ("d", "delete the tenant (type its name)"),
+            ("/", "filter by name (Esc clears)"),
             ("PgUp PgDn g G", "page, first, last"),
             ("r", "refresh"),
         ],

@@ -148,7 +148,7 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let keys = match app.screen {
-        Screen::Tenants => "↑↓ move · Enter open · n new · d delete · r refresh",
+        Screen::Tenants => "Enter open · n new · d delete · / filter · r refresh",
         Screen::Overview => "c copy SCIM URL · p print it on exit · R rotate token · Esc back",
         Screen::Tokens => "↑↓ move · R rotate · x revoke · r refresh · Esc back",
         Screen::Log => "Space pause · s/o/i filter · / text · Enter detail",

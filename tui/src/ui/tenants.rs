@@ -16,10 +16,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     if placeholder(app, &app.tenants, frame, area) {
         return;
     }
-    let rows = app.tenants.loaded().map_or(&[][..], Vec::as_slice);
+    let rows = app.visible_tenants();
     let [list, reasons] = Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
     if rows.is_empty() {
-        let hint = if app.is_operator() {
+        let hint = if !app.tenant_filter.is_empty() {
+            "No tenant matches the filter (/ then Esc clears it)."
+        } else if app.is_operator() {
             "No tenants yet. Press n to create the first."
         } else {
             "No tenant."
@@ -31,7 +33,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let table = Table::new(
-        rows.iter().map(row),
+        rows.iter().map(|r| row(r)),
         [
             Constraint::Min(14),
             Constraint::Length(7),
@@ -53,7 +55,15 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .bold(),
     )
     .row_highlight_style(Style::new().reversed())
-    .block(Block::bordered().title(format!(" Tenants ({}) ", rows.len())));
+    .block(Block::bordered().title(if app.tenant_filter.is_empty() {
+        format!(" Tenants ({}) ", rows.len())
+    } else {
+        format!(
+            " Tenants ({} matching \"{}\") ",
+            rows.len(),
+            text::clean(&app.tenant_filter)
+        )
+    }));
     let mut state = TableState::default().with_selected(Some(app.tenant_cursor));
     frame.render_stateful_widget(table, list, &mut state);
 

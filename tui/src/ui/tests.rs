@@ -132,6 +132,25 @@ fn untrusted_names_are_shown_escaped() {
 }
 
 #[test]
+fn wide_characters_keep_the_columns_aligned() {
+    let mut app = ready(Role::Operator);
+    if let Loadable::Loaded(rows) = &mut app.tenants {
+        rows[0].tenant.name = "株式会社テスト".into();
+    }
+    let screen = render(&app, 80, 24);
+    let column = |needle: &str| {
+        screen
+            .lines()
+            .find(|line| line.contains(needle))
+            .and_then(|line| {
+                let before = &line[..line.find("124")?];
+                Some(unicode_width::UnicodeWidthStr::width(before))
+            })
+    };
+    assert_eq!(column("株式会社"), column("Globex"), "{screen}");
+}
+
+#[test]
 fn overview() {
     let mut app = in_tenant();
     if let Loadable::Loaded(detail) = &mut app.detail {

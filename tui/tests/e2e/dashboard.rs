@@ -396,3 +396,48 @@ async fn a_group_is_given_a_permission_group_after_its_preview() {
         .await;
     assert_eq!(dashboard.app().screen, Screen::Log);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_admin_key_sees_only_its_tenant() {
+    use reqwest::Method;
+    use serde_json::json;
+
+    let server = Server::start().await;
+    let (acme, _) = server.tenant_with_token("Acme").await;
+    server.tenant_with_token("Globex").await;
+    let issued = server
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/tenants/{acme}/admin-keys"),
+            json!({ "name": "Acme admins" }),
+        )
+        .await;
+    let key = issued["key"].as_str().unwrap();
+    let mut dashboard =
+        Dashboard::connect_with(server.url(), key, &server.dir.path().join("acme.key"));
+    dashboard
+        .until("the tenant's overview", |app| {
+            app.screen == Screen::Overview && app.detail.loaded().is_some()
+        })
+        .await;
+    let screen = dashboard.screen();
+    assert!(screen.contains("tenant admin"), "{screen}");
+    assert!(screen.contains("Acme"), "{screen}");
+    assert!(
+        !screen.contains("Tenants"),
+        "no tenant list to go to:\n{screen}"
+    );
+    dashboard
+        .until("the tenant list holds only its tenant", |app| {
+            app.tenants
+                .loaded()
+                .is_some_and(|rows| rows.len() == 1 && rows[0].tenant.id == acme)
+        })
+        .await;
+    dashboard.press(KeyCode::Esc);
+    assert_eq!(
+        dashboard.app().screen,
+        Screen::Overview,
+        "nowhere to go back to"
+    );
+}
