@@ -1,0 +1,110 @@
+//! How many log entries a second the dashboard absorbs, and what a frame costs with a full
+//! buffer: `update` taking the stream's batches, and `view` drawing the live log (plain,
+//! filtered, with the detail pane) at 80×24 and 160×48. Prints figures; asserts nothing.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ratatui::{Terminal, backend::TestBackend};
+use tui::{
+    api::{ActivityEntry, Caller, Role, Tenant},
+    app::{App, KeySource, Msg, Screen, log::CAPACITY},
+    ui,
+};
+
+const BATCH: usize = 512;
+
+fn entry(id: i64) -> ActivityEntry {
+    let status = match id % 50 {
+        0 => 500,
+        1..=4 => 409,
+        _ => 201,
+    };
+    ActivityEntry {
+        id,
+        at: Utc::now(),
+        tenant_id: Some("t1".into()),
+        method: "POST".into(),
+        path: "/scim/t1/v2/Users".into(),
+        operation: if id % 3 == 0 { "patch" } else { "create" }.into(),
+        status,
+        latency_us: 900,
+        idp: "entra".into(),
+        summary: format!("created user user{id}@acme.test"),
+        request_id: Some(format!("01a2385e-0a10-7097-9d69-{id:012}")),
+        quirks: Vec::new(),
+    }
+}
+
+fn app() -> App {
+    let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
+    app.update(Msg::Connected(Ok(Caller {
+        key_id: "k".into(),
+        role: Role::Operator,
+        tenant_id: None,
+        api_version: "1.0.0".into(),
+    })));
+    app.tenant = Some(Tenant {
+        id: "t1".into(),
+        name: "Acme".into(),
+        scim_url: "http://x/scim/t1/v2".into(),
+        created_at: Utc::now(),
+    });
+    app.screen = Screen::Log;
+    app
+}
+
+fn main() {
+    let mut app = app();
+    let generation = app.log.generation;
+    let total = 200_000;
+    let started = Instant::now();
+    let mut next = 1;
+    while next <= total {
+        let entries = (next..next + BATCH as i64).map(entry).collect();
+        next += BATCH as i64;
+        app.update(Msg::LogArrived {
+            generation,
+            entries,
+        });
+    }
+    let took = started.elapsed();
+    println!(
+        "update: {} entries in batches of {BATCH}: {:.0} entries/s ({:.2} µs each); buffer {} (capacity {CAPACITY})",
+        total,
+        total as f64 / took.as_secs_f64(),
+        took.as_secs_f64() * 1e6 / total as f64,
+        app.log.entries.len()
+    );
+
+    for (width, height) in [(80, 24), (160, 48)] {
+        for (name, setup) in [
+            ("following", (|_: &mut App| {}) as fn(&mut App)),
+            ("filtered 5xx", |app: &mut App| {
+                app.log.filter.cycle_status();
+                app.log.filter.cycle_status();
+                app.log.filter.cycle_status();
+            }),
+            ("scrolled to the top", |app: &mut App| app.log.top()),
+        ] {
+            let mut app = app.clone();
+            setup(&mut app);
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| {
+                eprintln!("no terminal: {e}");
+                std::process::exit(1)
+            });
+            let frames = 300;
+            let started = Instant::now();
+            for _ in 0..frames {
+                let _ = terminal.draw(|frame| ui::view(&app, frame));
+            }
+            let per_frame = started.elapsed() / frames;
+            println!(
+                "view {width}x{height} {name:<20}: {:>7.3} ms a frame ({:.0} frames/s possible; drawn at most every {} ms)",
+                per_frame.as_secs_f64() * 1000.0,
+                1.0 / per_frame.as_secs_f64().max(f64::EPSILON),
+                Duration::from_millis(33).as_millis()
+            );
+        }
+    }
+}
