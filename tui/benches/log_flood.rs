@@ -66,6 +66,7 @@ fn main() {
         app.update(Msg::LogArrived {
             generation,
             entries,
+            unreadable: 0,
         });
     }
     let took = started.elapsed();

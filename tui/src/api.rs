@@ -121,8 +121,30 @@ pub struct IssueToken {
 #[serde(rename_all = "camelCase")]
 pub struct IssuedToken {
     pub id: String,
-    pub token: String,
+    pub token: Secret,
     pub scim_url: String,
+}
+
+/// Text that must not reach a log or a panic message: `Debug` shows only that it is there.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The text itself, for the one place that shows or copies it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
 }
 
 /// One request an identity provider sent, as the provisioning log keeps it.
@@ -222,9 +244,10 @@ pub struct Product {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AccessType {
+    #[default]
     ReadOnly,
     Full,
     Custom,
@@ -240,7 +263,7 @@ pub struct PermissionGroup {
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PermissionGroupInput {
     pub name: String,

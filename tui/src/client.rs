@@ -160,15 +160,14 @@ impl AdminClient {
 
     /// Every page of a cursor-paged list.
     async fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, Error> {
-        let separator = if path.contains('?') { '&' } else { '?' };
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let url = match &cursor {
-                Some(cursor) => format!("{path}{separator}limit=1000&cursor={cursor}"),
-                None => format!("{path}{separator}limit=1000"),
-            };
-            let page: Page<T> = self.get(&url).await?;
+            let mut query = vec![("limit", "1000")];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor));
+            }
+            let page: Page<T> = self.get_with(path, &query).await?;
             items.extend(page.items);
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
@@ -250,7 +249,7 @@ impl AdminClient {
         &self,
         tenant: Option<&str>,
         after: Option<i64>,
-    ) -> Result<impl Stream<Item = Result<ActivityEntry, Error>> + Send + use<>, Error> {
+    ) -> Result<impl Stream<Item = Result<Activity, Error>> + Send + use<>, Error> {
         let path = match tenant {
             Some(tenant) => format!("/admin/v1/tenants/{tenant}/activity/stream"),
             None => "/admin/v1/activity/stream".to_owned(),
@@ -261,7 +260,12 @@ impl AdminClient {
         if let Some(after) = after {
             request = request.header("Last-Event-ID", after.to_string());
         }
-        let response = checked(request.send().await.map_err(transport)?).await?;
+        // Only the answer's head is waited for; the body is the stream, watched below.
+        let response = tokio::time::timeout(CALL_TIMEOUT, request.send())
+            .await
+            .map_err(|_| Error::Unreachable(format!("no answer in {} s", CALL_TIMEOUT.as_secs())))?
+            .map_err(transport)?;
+        let response = checked(response).await?;
         // The server sends a comment at least every 15 s; a longer silence means the
         // connection is gone although TCP has not noticed. (Comments never reach the
         // event parser's output, so silence is measured on the bytes.)
@@ -291,11 +295,29 @@ impl AdminClient {
                 if event.event != "activity" {
                     return Ok(None);
                 }
-                serde_json::from_str(&event.data)
-                    .map(Some)
-                    .map_err(|err| Error::Decode(err.to_string()))
+                // One entry this client cannot read must not end the stream: reconnecting
+                // after it would only be sent it again.
+                Ok(Some(match serde_json::from_str(&event.data) {
+                    Ok(entry) => Activity::Entry(entry),
+                    Err(err) => Activity::Unreadable {
+                        id: event.id.parse().ok(),
+                        reason: err.to_string(),
+                    },
+                }))
             }))
     }
+}
+
+/// One event of the provisioning log's stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    Entry(ActivityEntry),
+    /// An entry this client could not read (a newer server's shape); `id` is where the
+    /// stream goes on from.
+    Unreadable {
+        id: Option<i64>,
+        reason: String,
+    },
 }
 
 /// The synced groups and users, the permission model and its previews.

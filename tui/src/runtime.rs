@@ -16,14 +16,14 @@ use ratatui::{Terminal, backend::Backend};
 use tokio::{sync::mpsc, task::JoinHandle};
 
 use crate::{
-    api::PermissionPreview,
+    api::{ActivityEntry, PermissionPreview},
     app::{
         App, Cmd, Deletion, Msg, TenantDetail, TenantRow,
         connection::RETRY_AFTER,
         log::StreamState,
         permissions::{Change, Model},
     },
-    client::{AdminClient, Error},
+    client::{Activity, AdminClient, Error},
     ui,
 };
 
@@ -34,6 +34,8 @@ const QUEUE: usize = 256;
 const BACKLOG: u32 = 200;
 /// Entries handed to `update` at once when they arrive faster than frames are drawn.
 const BATCH: usize = 512;
+/// Messages taken at once before the screen gets its turn (keys stay answered under a flood).
+const DRAIN: usize = 64;
 /// At most this many frames a second, however many entries arrive.
 const FRAME: Duration = Duration::from_millis(33);
 const TICK: Duration = Duration::from_millis(250);
@@ -132,8 +134,10 @@ impl Runtime {
                 },
                 Some(msg) = self.rx.recv() => {
                     self.dispatch(msg);
-                    // Everything already waiting goes in before the next frame.
-                    while let Ok(msg) = self.rx.try_recv() {
+                    // What is already waiting goes in before the next frame, up to a bound
+                    // so that keys and frames still get their turn.
+                    for _ in 0..DRAIN {
+                        let Ok(msg) = self.rx.try_recv() else { break };
                         self.dispatch(msg);
                     }
                     dirty = true;
@@ -158,13 +162,13 @@ impl Runtime {
 
     fn run(&mut self, cmd: Cmd) {
         if let Cmd::Copy(text) = &cmd {
-            (self.clipboard)(text);
+            (self.clipboard)(text.expose());
             return;
         }
-        if let Cmd::RetryLater = cmd {
-            self.spawn(async {
+        if let Cmd::RetryLater(attempt) = cmd {
+            self.spawn(async move {
                 tokio::time::sleep(RETRY_AFTER).await;
-                Msg::Retry
+                Msg::Retry(attempt)
             });
             return;
         }
@@ -181,7 +185,7 @@ impl Runtime {
                 self.spawn(async move { Msg::TenantCreated(client.create_tenant(&name).await) })
             }
             Cmd::DeleteTenant { id, name } => self.spawn(async move {
-                Msg::TenantDeleted(client.delete_tenant(&id).await.map(|()| name))
+                Msg::TenantDeleted(client.delete_tenant(&id).await.map(|()| (id, name)))
             }),
             Cmd::LoadDetail(tenant) => self.spawn(async move {
                 let result = tenant_detail(&client, &tenant).await;
@@ -195,9 +199,10 @@ impl Runtime {
                 let result = client.revoke_token(&tenant, &token).await.map(|()| token);
                 Msg::TokenRevoked { tenant, result }
             }),
-            Cmd::LoadEntry { tenant, id } => {
-                self.spawn(async move { Msg::Entry(client.activity_entry(&tenant, id).await) })
-            }
+            Cmd::LoadEntry { tenant, id } => self.spawn(async move {
+                let result = client.activity_entry(&tenant, id).await;
+                Msg::Entry { id, result }
+            }),
             Cmd::FollowLog { tenant, generation } => {
                 if let Some(task) = self.log_task.take() {
                     task.abort();
@@ -213,29 +218,23 @@ impl Runtime {
                 tenant,
                 search,
                 cursor,
+                request,
             } => self.spawn(async move {
                 let result = client
                     .synced_groups(&tenant, &search, cursor.as_deref())
                     .await;
-                Msg::Groups {
-                    tenant,
-                    search,
-                    result,
-                }
+                Msg::Groups { request, result }
             }),
             Cmd::LoadUsers {
                 tenant,
                 search,
                 cursor,
+                request,
             } => self.spawn(async move {
                 let result = client
                     .synced_users(&tenant, &search, cursor.as_deref())
                     .await;
-                Msg::Users {
-                    tenant,
-                    search,
-                    result,
-                }
+                Msg::Users { request, result }
             }),
             Cmd::LoadModel(tenant) => self.spawn(async move {
                 let result = permission_model(&client, &tenant).await;
@@ -246,15 +245,14 @@ impl Runtime {
                 Msg::UserPermissions { user, result }
             }),
             Cmd::Preview { tenant, change } => self.spawn(async move {
-                match preview(&client, &tenant, change).await {
-                    Ok((change, preview)) => Msg::Previewed {
-                        change,
-                        result: Ok(preview),
-                    },
-                    Err((change, err)) => Msg::Previewed {
-                        change,
-                        result: Err(err),
-                    },
+                let (change, result) = match preview(&client, &tenant, change).await {
+                    Ok((change, preview)) => (change, Ok(preview)),
+                    Err((change, err)) => (change, Err(err)),
+                };
+                Msg::Previewed {
+                    tenant,
+                    change,
+                    result,
                 }
             }),
             Cmd::Apply { tenant, change } => {
@@ -301,7 +299,7 @@ impl Runtime {
                 };
                 Msg::Saved(done)
             }),
-            Cmd::Copy(_) | Cmd::RetryLater => {}
+            Cmd::Copy(_) | Cmd::RetryLater(_) => {}
         }
     }
 }
@@ -314,17 +312,16 @@ impl Drop for Runtime {
     }
 }
 
+/// The tenants with their health; the list is shown without health when only that fails.
 async fn tenant_rows(client: &AdminClient, own: Option<String>) -> Result<Vec<TenantRow>, Error> {
     let (tenants, health) = match &own {
         Some(own) => {
             let (tenant, health) = tokio::join!(client.tenant(own), client.sync_health(own));
-            (vec![tenant?], vec![health?])
+            (tenant.map(|t| vec![t]), health.map(|h| vec![h]))
         }
-        None => {
-            let (tenants, health) = tokio::join!(client.tenants(), client.sync_health_all());
-            (tenants?, health?)
-        }
+        None => tokio::join!(client.tenants(), client.sync_health_all()),
     };
+    let (tenants, health) = (tenants?, health.unwrap_or_default());
     let mut health: std::collections::HashMap<_, _> = health
         .into_iter()
         .map(|h| (h.tenant_id.clone(), h))
@@ -425,15 +422,22 @@ async fn tenant_detail(client: &AdminClient, tenant: &str) -> Result<TenantDetai
 
 /// The newest entries, then the live ones, for as long as the log is open: after a lost
 /// connection it connects again with the last id it saw, so nothing is missed or repeated.
+/// A refusal (the key revoked, the tenant deleted) ends it: retrying cannot help.
 async fn follow(
     client: AdminClient,
     tenant: Option<String>,
     generation: u64,
     tx: mpsc::Sender<Msg>,
 ) {
-    let send_state = |state: StreamState| {
+    let send = |msg: Msg| {
         let tx = tx.clone();
-        async move { tx.send(Msg::LogStream { generation, state }).await.is_ok() }
+        async move { tx.send(msg).await.is_ok() }
+    };
+    let state = |state: StreamState| Msg::LogStream { generation, state };
+    let arrived = |entries: Vec<ActivityEntry>, unreadable: usize| Msg::LogArrived {
+        generation,
+        entries,
+        unreadable,
     };
     let mut backoff = Backoff::default();
     let mut after = loop {
@@ -441,20 +445,17 @@ async fn follow(
             Ok(mut entries) => {
                 entries.reverse();
                 let after = entries.last().map_or(0, |entry| entry.id);
-                if tx
-                    .send(Msg::LogArrived {
-                        generation,
-                        entries,
-                    })
-                    .await
-                    .is_err()
-                {
+                if !send(arrived(entries, 0)).await {
                     return;
                 }
                 break after;
             }
+            Err(err) if is_final(&err) => {
+                let _ = send(state(StreamState::Stopped(err))).await;
+                return;
+            }
             Err(err) => {
-                if !send_state(StreamState::Reconnecting(err.to_string())).await {
+                if !send(state(StreamState::Reconnecting(err.to_string()))).await {
                     return;
                 }
                 backoff.wait().await;
@@ -464,7 +465,7 @@ async fn follow(
     loop {
         let reason = match client.follow_activity(tenant.as_deref(), Some(after)).await {
             Ok(stream) => {
-                if !send_state(StreamState::Live).await {
+                if !send(state(StreamState::Live)).await {
                     return;
                 }
                 backoff = Backoff::default();
@@ -474,38 +475,48 @@ async fn follow(
                         break "the server closed the stream".to_owned();
                     };
                     let mut entries = Vec::with_capacity(batch.len());
+                    let mut unreadable = 0;
                     let mut failure = None;
                     for item in batch {
                         match item {
-                            Ok(entry) => entries.push(entry),
+                            Ok(Activity::Entry(entry)) => {
+                                after = entry.id;
+                                entries.push(entry);
+                            }
+                            Ok(Activity::Unreadable { id, .. }) => {
+                                unreadable += 1;
+                                after = id.unwrap_or(after).max(after);
+                            }
                             Err(err) => failure = Some(err.to_string()),
                         }
                     }
-                    if let Some(last) = entries.last() {
-                        after = last.id;
-                        if tx
-                            .send(Msg::LogArrived {
-                                generation,
-                                entries,
-                            })
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
+                    if (!entries.is_empty() || unreadable > 0)
+                        && !send(arrived(entries, unreadable)).await
+                    {
+                        return;
                     }
                     if let Some(failure) = failure {
                         break failure;
                     }
                 }
             }
+            Err(err) if is_final(&err) => {
+                let _ = send(state(StreamState::Stopped(err))).await;
+                return;
+            }
             Err(err) => err.to_string(),
         };
-        if !send_state(StreamState::Reconnecting(reason)).await {
+        if !send(state(StreamState::Reconnecting(reason))).await {
             return;
         }
         backoff.wait().await;
     }
+}
+
+/// Answers that trying again will not change: the key refused or without rights, the
+/// tenant gone.
+fn is_final(err: &Error) -> bool {
+    matches!(err.status(), Some(401 | 403 | 404))
 }
 
 /// Half a second, doubling to five.

@@ -7,7 +7,7 @@ use super::{
     App, Cmd, Connection, Modal, OVERLAPS, RotateForm, RotateMode, Screen,
     log::{Detail, Filter},
 };
-use crate::api::CredentialStatus;
+use crate::api::{CredentialStatus, Secret};
 
 /// Longest text a prompt takes (the server's limit for names).
 const INPUT_MAX: usize = 200;
@@ -46,6 +46,16 @@ impl App {
             KeyCode::BackTab => return self.switch(-1),
             _ => {}
         }
+        // One change at a time: a second one could open a dialog over the answer to the
+        // first (a new token, shown once) or act on what the first is changing.
+        if let Some(pending) = self.pending
+            && self.screen != Screen::Log
+            && movement(key.code).is_none()
+            && key.code != KeyCode::Char('r')
+        {
+            self.inform(format!("{pending} … wait for the server's answer"));
+            return Vec::new();
+        }
         match self.screen {
             Screen::Tenants => self.tenants_key(key),
             Screen::Overview => self.overview_key(key),
@@ -61,11 +71,7 @@ impl App {
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc => self.quitting = true,
             KeyCode::Char('r') if matches!(self.connection, Connection::Failed(_)) => {
-                let cmds = self.start();
-                if !cmds.is_empty() {
-                    self.connection = Connection::Connecting;
-                }
-                return cmds;
+                return self.start();
             }
             _ => {}
         }
@@ -137,7 +143,7 @@ impl App {
                         "Copied the SCIM URL (if your terminal allows OSC 52; else press p)"
                             .to_owned(),
                     );
-                    vec![Cmd::Copy(url)]
+                    vec![Cmd::Copy(Secret::new(url))]
                 }
                 None => Vec::new(),
             },
@@ -193,23 +199,25 @@ impl App {
 
     fn log_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         let log = &mut self.log;
-        if log.detail.is_some() {
-            match key.code {
-                KeyCode::Esc | KeyCode::Enter => {
-                    log.detail = None;
-                    log.detail_scroll = 0;
-                }
-                KeyCode::Down | KeyCode::Char('j') => {
-                    log.detail_scroll = log.detail_scroll.saturating_add(1);
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    log.detail_scroll = log.detail_scroll.saturating_sub(1);
-                }
-                KeyCode::PageDown => log.detail_scroll = log.detail_scroll.saturating_add(10),
-                KeyCode::PageUp => log.detail_scroll = log.detail_scroll.saturating_sub(10),
-                KeyCode::Home | KeyCode::Char('g') => log.detail_scroll = 0,
-                _ => {}
+        if let Some(detail) = &log.detail {
+            if matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
+                log.detail = None;
+                log.detail_scroll = 0;
+                return Vec::new();
             }
+            let last = crate::ui::log::detail_len(detail).saturating_sub(1);
+            let last = u16::try_from(last).unwrap_or(u16::MAX);
+            let scroll = log.detail_scroll;
+            log.detail_scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                KeyCode::PageDown => scroll.saturating_add(PAGE as u16),
+                KeyCode::PageUp => scroll.saturating_sub(PAGE as u16),
+                KeyCode::Home | KeyCode::Char('g') => 0,
+                KeyCode::End | KeyCode::Char('G') => last,
+                _ => scroll,
+            }
+            .min(last);
             return Vec::new();
         }
         match key.code {
@@ -283,7 +291,9 @@ impl App {
                 mut typed,
             } => match key.code {
                 KeyCode::Esc => {}
-                KeyCode::Enter if typed == name => {
+                // The name as the dialog shows it (escaped) counts too: a name with
+                // invisible characters could not be typed otherwise.
+                KeyCode::Enter if typed == name || typed == crate::ui::text::clean(&name) => {
                     self.pending = Some("Deleting the tenant");
                     return vec![Cmd::DeleteTenant { id, name }];
                 }
@@ -317,8 +327,9 @@ impl App {
                     self.modal = Some(Modal::Rotate(form));
                 }
             },
+            // Only `y`: an Enter pressed twice too many must not rotate.
             Modal::ConfirmRotate(form) => match key.code {
-                KeyCode::Char('y') | KeyCode::Enter => return self.issue(form),
+                KeyCode::Char('y') => return self.issue(form),
                 KeyCode::Char('n') | KeyCode::Esc => self.modal = Some(Modal::Rotate(form)),
                 _ => self.modal = Some(Modal::ConfirmRotate(form)),
             },
@@ -335,18 +346,36 @@ impl App {
                 KeyCode::Char('n') | KeyCode::Esc => {}
                 _ => self.modal = Some(Modal::ConfirmRevoke { token_id }),
             },
-            Modal::TokenShown { issued, copied } => match key.code {
+            Modal::TokenShown {
+                issued,
+                copied,
+                warned,
+            } => match key.code {
                 KeyCode::Char('c') => {
                     let token = issued.token.clone();
                     self.modal = Some(Modal::TokenShown {
                         issued,
                         copied: true,
+                        warned,
                     });
                     return vec![Cmd::Copy(token)];
                 }
-                // Closing forgets the secret for good.
-                KeyCode::Esc | KeyCode::Enter => {}
-                _ => self.modal = Some(Modal::TokenShown { issued, copied }),
+                // Closing forgets the secret for good; without a copy, only when asked twice.
+                KeyCode::Esc | KeyCode::Enter if copied || warned => {}
+                KeyCode::Esc | KeyCode::Enter => {
+                    self.modal = Some(Modal::TokenShown {
+                        issued,
+                        copied,
+                        warned: true,
+                    });
+                }
+                _ => {
+                    self.modal = Some(Modal::TokenShown {
+                        issued,
+                        copied,
+                        warned,
+                    });
+                }
             },
             Modal::LogText { mut text } => match key.code {
                 KeyCode::Esc => {

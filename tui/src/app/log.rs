@@ -4,7 +4,10 @@
 
 use std::collections::VecDeque;
 
-use crate::api::{ActivityDetail, ActivityEntry};
+use crate::{
+    api::{ActivityDetail, ActivityEntry},
+    client::Error,
+};
 
 /// Entries kept in memory; older ones fall off the top.
 pub const CAPACITY: usize = 5_000;
@@ -17,6 +20,8 @@ pub enum StreamState {
     Live,
     /// Lost; trying again (the reason, for the operator).
     Reconnecting(String),
+    /// Refused for good (the key, or the tenant, is gone); not retried.
+    Stopped(Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,13 +150,15 @@ pub struct LogView {
     /// How many arrived while paused (more than `held` keeps, under a flood).
     pub arrived_while_paused: usize,
     pub filter: Filter,
-    /// Index into the filtered entries; `None` follows the newest.
-    pub selected: Option<usize>,
+    /// The id of the highlighted entry; `None` follows the newest.
+    pub selected: Option<i64>,
     pub detail: Option<Detail>,
     pub detail_scroll: u16,
     pub stream: StreamState,
     /// An entry to select once it is in the buffer (a jump from another screen).
     pub wanted_request: Option<String>,
+    /// Entries the stream sent that could not be read, skipped.
+    pub unreadable: usize,
 }
 
 impl LogView {
@@ -169,6 +176,7 @@ impl LogView {
             detail_scroll: 0,
             stream: StreamState::Off,
             wanted_request: None,
+            unreadable: 0,
         }
     }
 
@@ -201,28 +209,23 @@ impl LogView {
             }
             return;
         }
-        let mut dropped = 0;
         for entry in fresh {
-            if push_bounded(&mut self.entries, entry) {
-                dropped += 1;
-            }
-        }
-        if dropped > 0 {
-            // Keep the selected entry selected while the top falls off.
-            self.selected = self.selected.map(|at| at.saturating_sub(dropped));
+            push_bounded(&mut self.entries, entry);
         }
         self.select_wanted();
     }
 
-    fn select_wanted(&mut self) {
+    /// Highlights the wanted request's entry if it is in the buffer.
+    pub fn select_wanted(&mut self) {
         let Some(wanted) = &self.wanted_request else {
             return;
         };
-        let at = self
+        let found = self
             .visible()
-            .position(|entry| entry.request_id.as_deref() == Some(wanted));
-        if let Some(at) = at {
-            self.selected = Some(at);
+            .find(|entry| entry.request_id.as_deref() == Some(wanted))
+            .map(|entry| entry.id);
+        if let Some(id) = found {
+            self.selected = Some(id);
             self.wanted_request = None;
         }
     }
@@ -246,13 +249,20 @@ impl LogView {
         self.visible().count()
     }
 
-    /// The index of the highlighted entry among the visible ones.
+    /// The index of the highlighted entry among the visible ones. An entry that fell off
+    /// the buffer leaves the highlight on the oldest one kept.
     pub fn cursor(&self) -> Option<usize> {
         let len = self.visible_len();
         if len == 0 {
             return None;
         }
-        Some(self.selected.map_or(len - 1, |at| at.min(len - 1)))
+        Some(match self.selected {
+            None => len - 1,
+            Some(id) => self
+                .visible()
+                .position(|entry| entry.id >= id)
+                .unwrap_or(len - 1),
+        })
     }
 
     pub fn selected_entry(&self) -> Option<&ActivityEntry> {
@@ -266,7 +276,7 @@ impl LogView {
             return;
         };
         let target = cursor.saturating_add_signed(delta).min(len - 1);
-        self.selected = (target + 1 < len).then_some(target);
+        self.select_at(target, len);
     }
 
     pub fn follow(&mut self) {
@@ -274,9 +284,19 @@ impl LogView {
     }
 
     pub fn top(&mut self) {
-        if self.visible_len() > 1 {
-            self.selected = Some(0);
+        let len = self.visible_len();
+        if len > 1 {
+            self.select_at(0, len);
         }
+    }
+
+    /// Highlights the visible entry at `at` (of `len`); the newest means following.
+    fn select_at(&mut self, at: usize, len: usize) {
+        self.selected = if at + 1 < len {
+            self.visible().nth(at).map(|entry| entry.id)
+        } else {
+            None
+        };
     }
 
     /// After a filter change the old index means nothing: follow the newest.
@@ -291,14 +311,11 @@ impl Default for LogView {
     }
 }
 
-/// Appends, dropping the oldest past `CAPACITY`; returns whether one was dropped.
-fn push_bounded(queue: &mut VecDeque<ActivityEntry>, entry: ActivityEntry) -> bool {
+/// Appends, dropping the oldest past `CAPACITY`.
+fn push_bounded(queue: &mut VecDeque<ActivityEntry>, entry: ActivityEntry) {
     queue.push_back(entry);
     if queue.len() > CAPACITY {
         queue.pop_front();
-        true
-    } else {
-        false
     }
 }
 
@@ -406,6 +423,41 @@ pub mod tests {
         assert_eq!(log.selected, None, "back at the bottom: following");
         log.arrive(vec![entry(7, 201, "create", "x")]);
         assert_eq!(log.selected_entry().map(|e| e.id), Some(7));
+    }
+
+    #[test]
+    fn the_highlight_stays_on_its_entry_while_a_filtered_full_buffer_scrolls() {
+        let mut log = LogView::new();
+        let status = |id: i64| if id % 2 == 0 { 500 } else { 201 };
+        log.arrive(
+            (1..=CAPACITY as i64)
+                .map(|id| entry(id, status(id), "create", "x"))
+                .collect(),
+        );
+        log.filter.status = Some(StatusClass::ServerError);
+        log.move_by(-3);
+        let chosen = log.selected_entry().map(|e| e.id);
+        assert_eq!(chosen, Some(CAPACITY as i64 - 6));
+        log.arrive(
+            (CAPACITY as i64 + 1..=CAPACITY as i64 + 100)
+                .map(|id| entry(id, status(id), "create", "x"))
+                .collect(),
+        );
+        assert_eq!(
+            log.selected_entry().map(|e| e.id),
+            chosen,
+            "still the same entry"
+        );
+        log.arrive(
+            (CAPACITY as i64 + 101..=3 * CAPACITY as i64)
+                .map(|id| entry(id, status(id), "create", "x"))
+                .collect(),
+        );
+        assert_eq!(
+            log.selected_entry().map(|e| e.id),
+            log.visible().next().map(|e| e.id),
+            "once it fell off, the oldest kept entry"
+        );
     }
 
     #[test]

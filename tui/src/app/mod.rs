@@ -19,8 +19,8 @@ use self::{
 use crate::{
     api::{
         ActivityDetail, ActivityEntry, Caller, Credential, CutOver, EffectivePermissions,
-        IssueToken, IssuedToken, Page, PermissionGroupInput, PermissionPreview, Role, SyncHealth,
-        SyncedGroup, SyncedUser, Tenant,
+        IssueToken, IssuedToken, Page, PermissionGroupInput, PermissionPreview, Role, Secret,
+        SyncHealth, SyncedGroup, SyncedUser, Tenant,
     },
     client::Error,
 };
@@ -152,6 +152,8 @@ pub enum Modal {
     TokenShown {
         issued: IssuedToken,
         copied: bool,
+        /// Closing was asked for once without copying; the next close is final.
+        warned: bool,
     },
     LogText {
         text: String,
@@ -162,12 +164,18 @@ pub enum Modal {
         text: String,
     },
     Mapping(MappingEditor),
+    /// An editor with unsaved changes that Esc or `q` would throw away.
+    Discard {
+        editor: Box<Modal>,
+        /// `q` asked: yes quits the dashboard too.
+        quit: bool,
+    },
     /// A previewed change: who gains and loses what; `y` saves it.
     Preview(Pending),
     CreateProduct {
         name: String,
     },
-    PermissionGroup(GroupEditor),
+    PermissionGroup(Box<GroupEditor>),
     ConfirmDelete(Deletion),
 }
 
@@ -197,12 +205,13 @@ pub enum Msg {
     Key(KeyEvent),
     /// A quarter second passed: spinners, periodic refresh.
     Tick,
-    /// Time to try connecting again.
-    Retry,
+    /// Time to try connecting again (after the failure of attempt number `.0`).
+    Retry(u64),
     Connected(Result<Caller, Error>),
     Tenants(Result<Vec<TenantRow>, Error>),
     TenantCreated(Result<Tenant, Error>),
-    TenantDeleted(Result<String, Error>),
+    /// The deleted tenant's id and name.
+    TenantDeleted(Result<(String, String), Error>),
     Detail {
         tenant: String,
         result: Result<TenantDetail, Error>,
@@ -218,25 +227,29 @@ pub enum Msg {
     LogArrived {
         generation: u64,
         entries: Vec<ActivityEntry>,
+        /// Entries the stream sent that this dashboard could not read (skipped).
+        unreadable: usize,
     },
     LogStream {
         generation: u64,
         state: StreamState,
     },
-    Entry(Result<ActivityDetail, Error>),
+    Entry {
+        id: i64,
+        result: Result<ActivityDetail, Error>,
+    },
     /// The entry of a request looked up by its id (a jump from a user's grant).
     RequestEntry {
         request_id: String,
         result: Result<Option<ActivityDetail>, Error>,
     },
+    /// The page asked for by request number `request`.
     Groups {
-        tenant: String,
-        search: String,
+        request: u64,
         result: Result<Page<SyncedGroup>, Error>,
     },
     Users {
-        tenant: String,
-        search: String,
+        request: u64,
         result: Result<Page<SyncedUser>, Error>,
     },
     Model {
@@ -244,6 +257,7 @@ pub enum Msg {
         result: Result<Model, Error>,
     },
     Previewed {
+        tenant: String,
         change: Change,
         result: Result<PermissionPreview, Error>,
     },
@@ -259,7 +273,8 @@ pub enum Msg {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cmd {
     Connect,
-    RetryLater,
+    /// Sends `Msg::Retry` with this attempt number after a pause.
+    RetryLater(u64),
     LoadTenants,
     CreateTenant(String),
     DeleteTenant {
@@ -288,16 +303,19 @@ pub enum Cmd {
         tenant: String,
         request_id: String,
     },
-    /// A page of synced groups (the first when `cursor` is `None`).
+    /// A page of synced groups (the first when `cursor` is `None`); the answer carries
+    /// `request`, so an answer to an older request is recognised and dropped.
     LoadGroups {
         tenant: String,
         search: String,
         cursor: Option<String>,
+        request: u64,
     },
     LoadUsers {
         tenant: String,
         search: String,
         cursor: Option<String>,
+        request: u64,
     },
     LoadModel(String),
     LoadUserPermissions {
@@ -328,7 +346,26 @@ pub enum Cmd {
         what: Deletion,
     },
     /// Puts text on the terminal's clipboard (OSC 52).
-    Copy(String),
+    Copy(Secret),
+}
+
+/// Data the periodic refresh reloads; one request of each kind at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Refresh {
+    Tenants,
+    Detail,
+    Model,
+}
+
+impl Cmd {
+    fn refresh(&self) -> Option<Refresh> {
+        match self {
+            Self::LoadTenants => Some(Refresh::Tenants),
+            Self::LoadDetail(_) => Some(Refresh::Detail),
+            Self::LoadModel(_) => Some(Refresh::Model),
+            _ => None,
+        }
+    }
 }
 
 /// Ticks between refreshes of the screen's data (5 s).
@@ -366,6 +403,12 @@ pub struct App {
     pub ticks: u64,
     /// The API could not be reached on the last refresh.
     pub disconnected: bool,
+    /// Connection attempts so far; a retry timer of an earlier attempt is ignored.
+    pub attempt: u64,
+    /// Page requests so far; numbers the answers of the paged lists.
+    pub page_requests: u64,
+    /// Reloads on their way, which the periodic refresh does not ask for again.
+    pub in_flight: std::collections::BTreeSet<Refresh>,
 }
 
 impl App {
@@ -395,6 +438,9 @@ impl App {
             print_on_exit: None,
             ticks: 0,
             disconnected: false,
+            attempt: 0,
+            page_requests: 0,
+            in_flight: std::collections::BTreeSet::new(),
         }
     }
 
@@ -404,6 +450,8 @@ impl App {
             self.connection = Connection::Failed(Problem::no_key(path));
             return Vec::new();
         }
+        self.attempt += 1;
+        self.connection = Connection::Connecting;
         vec![Cmd::Connect]
     }
 
@@ -443,21 +491,33 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        let cmds = self.handle(msg);
+        for cmd in &cmds {
+            if let Some(kind) = cmd.refresh() {
+                self.in_flight.insert(kind);
+            }
+        }
+        cmds
+    }
+
+    fn handle(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
             Msg::Key(key) => self.key(key),
             Msg::Tick => self.tick(),
-            Msg::Retry => {
-                if let Connection::Failed(problem) = &self.connection
+            Msg::Retry(attempt) => {
+                if attempt == self.attempt
+                    && let Connection::Failed(problem) = &self.connection
                     && problem.retrying
                 {
-                    self.connection = Connection::Connecting;
-                    return vec![Cmd::Connect];
+                    return self.start();
                 }
                 Vec::new()
             }
             Msg::Connected(result) => self.connected(result),
             Msg::Tenants(result) => {
-                self.tenants = self.loaded(result);
+                self.in_flight.remove(&Refresh::Tenants);
+                let tenants = std::mem::replace(&mut self.tenants, Loadable::Loading);
+                self.tenants = self.reloaded(tenants, result);
                 let shown = self.visible_tenants().len();
                 self.tenant_cursor = self.tenant_cursor.min(shown.saturating_sub(1));
                 Vec::new()
@@ -475,16 +535,21 @@ impl App {
             Msg::TenantDeleted(result) => {
                 self.pending = None;
                 match result {
-                    Ok(name) => {
+                    Ok((id, name)) => {
                         self.inform(format!("Deleted tenant {name}"));
+                        if self.is_open(&id) {
+                            return self.close_tenant();
+                        }
                         vec![Cmd::LoadTenants]
                     }
                     Err(err) => self.fail(&err),
                 }
             }
             Msg::Detail { tenant, result } => {
-                if self.tenant.as_ref().is_some_and(|t| t.id == tenant) {
-                    self.detail = self.loaded(result);
+                self.in_flight.remove(&Refresh::Detail);
+                if self.is_open(&tenant) {
+                    let detail = std::mem::replace(&mut self.detail, Loadable::Loading);
+                    self.detail = self.reloaded(detail, result);
                     if let Loadable::Loaded(detail) = &self.detail {
                         self.token_cursor =
                             self.token_cursor.min(detail.tokens.len().saturating_sub(1));
@@ -496,10 +561,12 @@ impl App {
             Msg::TokenIssued { tenant, result } => {
                 self.pending = None;
                 match result {
+                    // Shown whatever else is on screen: it is the only time it can be.
                     Ok(issued) => {
                         self.modal = Some(Modal::TokenShown {
                             issued,
                             copied: false,
+                            warned: false,
                         });
                         vec![Cmd::LoadDetail(tenant)]
                     }
@@ -519,15 +586,25 @@ impl App {
             Msg::LogArrived {
                 generation,
                 entries,
+                unreadable,
             } => {
                 if generation == self.log.generation {
+                    self.log.unreadable = self.log.unreadable.saturating_add(unreadable);
                     self.log.arrive(entries);
                 }
                 Vec::new()
             }
             Msg::LogStream { generation, state } => {
-                if generation == self.log.generation {
-                    self.log.stream = state;
+                if generation != self.log.generation {
+                    return Vec::new();
+                }
+                let refused = match &state {
+                    StreamState::Stopped(err) if err.status() == Some(401) => Some(err.clone()),
+                    _ => None,
+                };
+                self.log.stream = state;
+                if let Some(err) = refused {
+                    self.refused(&err);
                 }
                 Vec::new()
             }
@@ -538,41 +615,51 @@ impl App {
                 self.log.detail = Some(match result {
                     Ok(Some(detail)) => Detail::Loaded(Box::new(detail)),
                     Ok(None) => Detail::Missing(request_id),
-                    Err(err) => Detail::FindFailed(request_id, err.to_string()),
+                    Err(err) => {
+                        self.refused(&err);
+                        Detail::FindFailed(request_id, err.to_string())
+                    }
                 });
                 Vec::new()
             }
-            Msg::Groups {
-                tenant,
-                search,
-                result,
-            } => {
-                if self.is_open(&tenant) && self.groups.search == search {
+            Msg::Groups { request, result } => {
+                if self.groups.awaits(request) {
                     self.paged_arrived(|app| &mut app.groups, result);
                     return self.more_groups();
                 }
                 Vec::new()
             }
-            Msg::Users {
-                tenant,
-                search,
-                result,
-            } => {
-                if self.is_open(&tenant) && self.users.search == search {
+            Msg::Users { request, result } => {
+                if self.users.awaits(request) {
                     self.paged_arrived(|app| &mut app.users, result);
                     return self.more_users();
                 }
                 Vec::new()
             }
             Msg::Model { tenant, result } => {
+                self.in_flight.remove(&Refresh::Model);
                 if self.is_open(&tenant) {
-                    self.model = self.loaded(result);
+                    let model = std::mem::replace(&mut self.model, Loadable::Loading);
+                    self.model = self.reloaded(model, result);
+                    let rows = self.model.loaded().map_or(0, |m| m.rows().len());
+                    self.product_cursor = self.product_cursor.min(rows.saturating_sub(1));
                 }
                 Vec::new()
             }
-            Msg::Previewed { change, result } => {
+            Msg::Previewed {
+                tenant,
+                change,
+                result,
+            } => {
                 self.pending = None;
+                if !self.is_open(&tenant) {
+                    return Vec::new();
+                }
                 match result {
+                    Ok(_) if self.modal.is_some() => {
+                        self.inform("The preview came while a dialog was open; ask again".into());
+                        Vec::new()
+                    }
                     Ok(preview) => {
                         self.modal = Some(Modal::Preview(Pending { change, preview }));
                         Vec::new()
@@ -600,15 +687,16 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Entry(result) => {
-                let wanted = match &self.log.detail {
-                    Some(Detail::Loading(id)) => *id,
-                    _ => return Vec::new(),
-                };
+            Msg::Entry { id, result } => {
+                if self.log.detail != Some(Detail::Loading(id)) {
+                    return Vec::new();
+                }
                 self.log.detail = Some(match result {
-                    Ok(detail) if detail.entry.id == wanted => Detail::Loaded(Box::new(detail)),
-                    Ok(_) => return Vec::new(),
-                    Err(err) => Detail::Failed(wanted, err.to_string()),
+                    Ok(detail) => Detail::Loaded(Box::new(detail)),
+                    Err(err) => {
+                        self.refused(&err);
+                        Detail::Failed(id, err.to_string())
+                    }
                 });
                 Vec::new()
             }
@@ -623,7 +711,7 @@ impl App {
                 let retrying = problem.retrying;
                 self.connection = Connection::Failed(problem);
                 return if retrying {
-                    vec![Cmd::RetryLater]
+                    vec![Cmd::RetryLater(self.attempt)]
                 } else {
                     Vec::new()
                 };
@@ -674,25 +762,13 @@ impl App {
             Screen::Log => Vec::new(),
             Screen::Groups => {
                 let search = self.groups.search.clone();
-                self.groups.reset(search.clone());
-                vec![
-                    Cmd::LoadModel(tenant.clone()),
-                    Cmd::LoadGroups {
-                        tenant,
-                        search,
-                        cursor: None,
-                    },
-                ]
+                let mut cmds = vec![Cmd::LoadModel(tenant)];
+                cmds.extend(self.search_groups(search));
+                cmds
             }
             Screen::Users => {
                 let search = self.users.search.clone();
-                self.users.reset(search.clone());
-                self.user_detail = None;
-                vec![Cmd::LoadUsers {
-                    tenant,
-                    search,
-                    cursor: None,
-                }]
+                self.search_users(search)
             }
             Screen::Products => vec![Cmd::LoadModel(tenant)],
         }
@@ -701,10 +777,15 @@ impl App {
     /// The periodic refresh: lists that page and scroll keep their place and reload only
     /// on `r`.
     fn periodic_refresh(&mut self) -> Vec<Cmd> {
-        match self.screen {
-            Screen::Groups | Screen::Users => Vec::new(),
-            _ => self.refresh(),
+        if matches!(self.screen, Screen::Groups | Screen::Users) {
+            return Vec::new();
         }
+        let mut cmds = self.refresh();
+        cmds.retain(|cmd| {
+            cmd.refresh()
+                .is_none_or(|kind| !self.in_flight.contains(&kind))
+        });
+        cmds
     }
 
     /// After a change was saved: what shows the permission model again.
@@ -735,6 +816,7 @@ impl App {
             }
             Err(err) => {
                 self.disconnected = matches!(err, Error::Unreachable(_));
+                self.refused(&err);
                 let list = list(self);
                 list.loading = false;
                 list.error = Some(err.to_string());
@@ -742,34 +824,58 @@ impl App {
         }
     }
 
+    /// A number for the next page request; only its answer is taken.
+    fn next_page_request(&mut self) -> u64 {
+        self.page_requests += 1;
+        self.page_requests
+    }
+
+    /// The groups list from its first page, for `search`.
+    pub(crate) fn search_groups(&mut self, search: String) -> Vec<Cmd> {
+        self.groups.reset(search);
+        self.more_groups()
+    }
+
+    pub(crate) fn search_users(&mut self, search: String) -> Vec<Cmd> {
+        self.users.reset(search);
+        self.user_detail = None;
+        self.more_users()
+    }
+
     /// The next page of groups, if the cursor is near the end of what is loaded.
     pub(crate) fn more_groups(&mut self) -> Vec<Cmd> {
-        let Some(tenant) = &self.tenant else {
+        let Some(tenant) = self.tenant.as_ref().map(|t| t.id.clone()) else {
             return Vec::new();
         };
         if !self.groups.wants_more() {
             return Vec::new();
         }
-        self.groups.loading = true;
+        let request = self.next_page_request();
+        let groups = &mut self.groups;
+        groups.ask(request);
         vec![Cmd::LoadGroups {
-            tenant: tenant.id.clone(),
-            search: self.groups.search.clone(),
-            cursor: self.groups.next.clone(),
+            tenant,
+            search: groups.search.clone(),
+            cursor: groups.next.clone(),
+            request,
         }]
     }
 
     pub(crate) fn more_users(&mut self) -> Vec<Cmd> {
-        let Some(tenant) = &self.tenant else {
+        let Some(tenant) = self.tenant.as_ref().map(|t| t.id.clone()) else {
             return Vec::new();
         };
         if !self.users.wants_more() {
             return Vec::new();
         }
-        self.users.loading = true;
+        let request = self.next_page_request();
+        let users = &mut self.users;
+        users.ask(request);
         vec![Cmd::LoadUsers {
-            tenant: tenant.id.clone(),
-            search: self.users.search.clone(),
-            cursor: self.users.next.clone(),
+            tenant,
+            search: users.search.clone(),
+            cursor: users.next.clone(),
+            request,
         }]
     }
 
@@ -795,6 +901,15 @@ impl App {
         }
     }
 
+    /// Like [`Self::loaded`], but a failed reload keeps what was shown before (the footer
+    /// says it is stale).
+    fn reloaded<T>(&mut self, before: Loadable<T>, result: Result<T, Error>) -> Loadable<T> {
+        match (self.loaded(result), before) {
+            (Loadable::Failed(_), before @ Loadable::Loaded(_)) => before,
+            (now, _) => now,
+        }
+    }
+
     fn inform(&mut self, text: String) {
         self.notice = Some(Notice { text, error: false });
     }
@@ -804,7 +919,18 @@ impl App {
             text: err.to_string(),
             error: true,
         });
+        self.refused(err);
         Vec::new()
+    }
+
+    /// A key the server no longer takes (revoked, expired) ends the session: the
+    /// connection screen says so, and `r` tries again.
+    fn refused(&mut self, err: &Error) {
+        if err.status() == Some(401) && matches!(self.connection, Connection::Ready(_)) {
+            self.connection =
+                Connection::Failed(Problem::of(err, &self.server_url, &self.key_source));
+            self.pending = None;
+        }
     }
 
     /// Opens `tenant`: its overview, and its log.

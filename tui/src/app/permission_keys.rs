@@ -98,6 +98,9 @@ impl App {
                     self.screen = Screen::Log;
                     self.log.detail = Some(Detail::Finding(request_id.clone()));
                     self.log.detail_scroll = 0;
+                    // The list behind the detail highlights it too, now or when it arrives.
+                    self.log.wanted_request = Some(request_id.clone());
+                    self.log.select_wanted();
                     return vec![Cmd::FindRequest { tenant, request_id }];
                 }
                 _ => {}
@@ -156,11 +159,11 @@ impl App {
             (KeyCode::Char('n'), _) => Some(Modal::CreateProduct {
                 name: String::new(),
             }),
-            (KeyCode::Char('a'), Some(ProductRow::Product(p) | ProductRow::Group(p, _))) => {
-                Some(Modal::PermissionGroup(GroupEditor::create(p.id.clone())))
-            }
+            (KeyCode::Char('a'), Some(ProductRow::Product(p) | ProductRow::Group(p, _))) => Some(
+                Modal::PermissionGroup(Box::new(GroupEditor::create(p.id.clone()))),
+            ),
             (KeyCode::Enter | KeyCode::Char('e'), Some(ProductRow::Group(_, group))) => {
-                Some(Modal::PermissionGroup(GroupEditor::edit(group)))
+                Some(Modal::PermissionGroup(Box::new(GroupEditor::edit(group))))
             }
             (KeyCode::Char('d') | KeyCode::Delete, Some(ProductRow::Product(p))) => {
                 Some(Modal::ConfirmDelete(Deletion::Product {
@@ -191,6 +194,7 @@ impl App {
             modal,
             Modal::Search { .. }
                 | Modal::Mapping(_)
+                | Modal::Discard { .. }
                 | Modal::Preview(_)
                 | Modal::CreateProduct { .. }
                 | Modal::PermissionGroup(_)
@@ -227,34 +231,25 @@ impl App {
             Modal::Search { screen, mut text } => match key.code {
                 KeyCode::Esc => {}
                 KeyCode::Enter => {
-                    let list_cmd = match screen {
-                        Screen::Users => {
-                            self.users.reset(text.clone());
-                            self.user_detail = None;
-                            Cmd::LoadUsers {
-                                tenant,
-                                search: text,
-                                cursor: None,
-                            }
-                        }
-                        _ => {
-                            self.groups.reset(text.clone());
-                            Cmd::LoadGroups {
-                                tenant,
-                                search: text,
-                                cursor: None,
-                            }
-                        }
-                    };
-                    return Ok(vec![list_cmd]);
+                    return Ok(match screen {
+                        Screen::Users => self.search_users(text),
+                        _ => self.search_groups(text),
+                    });
                 }
                 _ => {
                     edit(&mut text, key);
                     self.modal = Some(Modal::Search { screen, text });
                 }
             },
+            Modal::Mapping(editor) if leaves(key) && editor.is_changed() => {
+                self.modal = Some(Modal::Discard {
+                    editor: Box::new(Modal::Mapping(editor)),
+                    quit: key.code == KeyCode::Char('q'),
+                });
+            }
             Modal::Mapping(mut editor) => match key.code {
                 KeyCode::Esc => {}
+                KeyCode::Char('q') => self.quitting = true,
                 KeyCode::Enter => {
                     self.pending = Some("Previewing");
                     return Ok(vec![Cmd::Preview {
@@ -310,11 +305,36 @@ impl App {
                     self.modal = Some(Modal::CreateProduct { name });
                 }
             },
+            Modal::PermissionGroup(editor)
+                if leaves(key) && editor.row > 0 && editor.is_changed() =>
+            {
+                self.modal = Some(Modal::Discard {
+                    editor: Box::new(Modal::PermissionGroup(editor)),
+                    quit: key.code == KeyCode::Char('q'),
+                });
+            }
+            Modal::PermissionGroup(editor) if key.code == KeyCode::Esc && editor.is_changed() => {
+                self.modal = Some(Modal::Discard {
+                    editor: Box::new(Modal::PermissionGroup(editor)),
+                    quit: false,
+                });
+            }
             Modal::PermissionGroup(mut editor) => {
                 let catalog_len = self.model.loaded().map_or(0, |m| m.catalog.len());
                 match key.code {
                     KeyCode::Esc => return Ok(Vec::new()),
-                    KeyCode::Enter if !editor.name.trim().is_empty() => {
+                    KeyCode::Char('q') if editor.row > 0 => {
+                        self.quitting = true;
+                        return Ok(Vec::new());
+                    }
+                    KeyCode::Enter if editor.name.trim().is_empty() => {
+                        self.notice = Some(super::Notice {
+                            text: "Give the permission group a name first".to_owned(),
+                            error: true,
+                        });
+                        editor.row = 0;
+                    }
+                    KeyCode::Enter => {
                         self.pending = Some("Saving the permission group");
                         return Ok(vec![Cmd::SavePermissionGroup {
                             tenant,
@@ -324,7 +344,9 @@ impl App {
                         }]);
                     }
                     KeyCode::Up => editor.row = editor.row.saturating_sub(1),
-                    KeyCode::Down => editor.row = (editor.row + 1).min(1 + catalog_len),
+                    KeyCode::Down => {
+                        editor.row = (editor.row + 1).min(editor.rows(catalog_len) - 1);
+                    }
                     _ if editor.row == 0 => edit(&mut editor.name, key),
                     KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right if editor.row == 1 => {
                         editor.cycle_access();
@@ -347,6 +369,11 @@ impl App {
                 }
                 self.modal = Some(Modal::PermissionGroup(editor));
             }
+            Modal::Discard { editor, quit } => match key.code {
+                KeyCode::Char('y') => self.quitting = quit,
+                KeyCode::Char('n') | KeyCode::Esc => self.modal = Some(*editor),
+                _ => self.modal = Some(Modal::Discard { editor, quit }),
+            },
             Modal::ConfirmDelete(what) => match key.code {
                 KeyCode::Char('y') => {
                     self.pending = Some("Deleting");
@@ -359,4 +386,9 @@ impl App {
         }
         Ok(Vec::new())
     }
+}
+
+/// Esc or `q`: keys that would leave an editor (and `q` the dashboard).
+fn leaves(key: KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Esc | KeyCode::Char('q'))
 }

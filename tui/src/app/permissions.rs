@@ -18,6 +18,8 @@ pub struct Paged<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
     pub loading: bool,
+    /// The number of the request whose answer is awaited (0: none asked since the reset).
+    pub request: u64,
     pub error: Option<String>,
     /// The name filter the items answer.
     pub search: String,
@@ -30,6 +32,7 @@ impl<T> Default for Paged<T> {
             items: Vec::new(),
             next: None,
             loading: true,
+            request: 0,
             error: None,
             search: String::new(),
             cursor: 0,
@@ -46,13 +49,28 @@ impl<T> Paged<T> {
         };
     }
 
+    /// A page was asked for under number `request`.
+    pub fn ask(&mut self, request: u64) {
+        self.loading = true;
+        self.request = request;
+    }
+
+    /// Whether the answer to `request` is the one this list waits for (not one to an
+    /// earlier search or scroll, which would add its rows twice).
+    pub fn awaits(&self, request: u64) -> bool {
+        self.loading && self.request == request
+    }
+
     pub fn selected(&self) -> Option<&T> {
         self.items.get(self.cursor)
     }
 
     /// Whether the cursor is near enough the end that the next page is wanted now.
+    /// The first page, until it is asked for, is always wanted.
     pub fn wants_more(&self) -> bool {
-        !self.loading && self.next.is_some() && self.cursor + PREFETCH >= self.items.len()
+        let first = self.request == 0;
+        first
+            || (!self.loading && self.next.is_some() && self.cursor + PREFETCH >= self.items.len())
     }
 }
 
@@ -122,13 +140,15 @@ pub struct MappingEditor {
     /// Per product (in the model's order): the permission group chosen, if any.
     pub choices: Vec<(String, Option<String>)>,
     pub row: usize,
+    /// The mapping as it was opened, to tell whether anything changed.
+    pub original: MappingInput,
 }
 
 impl MappingEditor {
     pub fn new(group: &SyncedGroup, model: &Model) -> Self {
         let mapping = group.mapping.as_ref();
         let chosen = mapping.map_or(&[][..], |m| m.permission_group_ids.as_slice());
-        Self {
+        let mut editor = Self {
             group_id: group.id.clone(),
             group_name: group.display_name.clone(),
             organization_admin: mapping.is_some_and(|m| m.is_organization_admin),
@@ -145,7 +165,14 @@ impl MappingEditor {
                 })
                 .collect(),
             row: 0,
-        }
+            original: MappingInput::default(),
+        };
+        editor.original = editor.input();
+        editor
+    }
+
+    pub fn is_changed(&self) -> bool {
+        self.input() != self.original
     }
 
     pub fn rows(&self) -> usize {
@@ -197,28 +224,50 @@ pub struct GroupEditor {
     pub permissions: BTreeSet<String>,
     /// 0 the name, 1 the access type, then the catalog's permissions.
     pub row: usize,
+    /// What the dialog opened with, to tell whether anything changed.
+    pub original: PermissionGroupInput,
 }
 
 impl GroupEditor {
     pub fn create(product_id: String) -> Self {
-        Self {
+        Self::opened(Self {
             product_id,
             id: None,
             name: String::new(),
             access: AccessType::ReadOnly,
             permissions: BTreeSet::new(),
             row: 0,
-        }
+            original: PermissionGroupInput::default(),
+        })
     }
 
     pub fn edit(group: &PermissionGroup) -> Self {
-        Self {
+        Self::opened(Self {
             product_id: group.product_id.clone(),
             id: Some(group.id.clone()),
             name: group.name.clone(),
             access: group.access_type,
             permissions: group.permissions.iter().cloned().collect(),
             row: 0,
+            original: PermissionGroupInput::default(),
+        })
+    }
+
+    fn opened(mut self) -> Self {
+        self.original = self.input();
+        self
+    }
+
+    pub fn is_changed(&self) -> bool {
+        self.input() != self.original
+    }
+
+    /// The rows the cursor can reach: the catalog only for the custom access type.
+    pub fn rows(&self, catalog_len: usize) -> usize {
+        if self.access == AccessType::Custom {
+            2 + catalog_len
+        } else {
+            2
         }
     }
 

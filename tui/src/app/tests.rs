@@ -4,7 +4,9 @@ use chrono::{TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{log::tests::entry, *};
-use crate::api::{ActivityDetail, CredentialStatus, RequestCounts, Role, UserCounts, Verdict};
+use crate::api::{
+    ActivityDetail, CredentialStatus, RequestCounts, Role, Secret, UserCounts, Verdict,
+};
 
 pub fn at(hour: u32, minute: u32) -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 2, hour, minute, 0)
@@ -209,11 +211,31 @@ fn an_unreachable_server_is_retried_by_itself() {
     app.start();
     assert_eq!(
         app.update(Msg::Connected(Err(unreachable()))),
-        vec![Cmd::RetryLater]
+        vec![Cmd::RetryLater(1)]
     );
     assert!(matches!(&app.connection, Connection::Failed(p) if p.retrying));
-    assert_eq!(app.update(Msg::Retry), vec![Cmd::Connect]);
+    assert_eq!(app.update(Msg::Retry(1)), vec![Cmd::Connect]);
     assert_eq!(app.connection, Connection::Connecting);
+}
+
+#[test]
+fn pressing_r_while_a_retry_waits_starts_no_second_chain() {
+    let mut app = App::new("http://x".into(), KeySource::Env);
+    app.start();
+    assert_eq!(
+        app.update(Msg::Connected(Err(unreachable()))),
+        vec![Cmd::RetryLater(1)]
+    );
+    assert_eq!(app.update(ch('r')), vec![Cmd::Connect]);
+    assert_eq!(
+        app.update(Msg::Connected(Err(unreachable()))),
+        vec![Cmd::RetryLater(2)]
+    );
+    assert!(
+        app.update(Msg::Retry(1)).is_empty(),
+        "the timer of the attempt r replaced is ignored"
+    );
+    assert_eq!(app.update(Msg::Retry(2)), vec![Cmd::Connect]);
 }
 
 #[test]
@@ -221,7 +243,7 @@ fn a_refused_key_waits_for_the_operator() {
     let mut app = App::new("http://x".into(), KeySource::Env);
     app.start();
     assert!(app.update(Msg::Connected(Err(api(401)))).is_empty());
-    assert!(app.update(Msg::Retry).is_empty());
+    assert!(app.update(Msg::Retry(1)).is_empty());
     assert_eq!(app.update(ch('r')), vec![Cmd::Connect]);
     assert_eq!(app.connection, Connection::Connecting);
     app.update(Msg::Connected(Err(api(404))));
@@ -408,8 +430,48 @@ fn deleting_a_tenant_needs_its_name_typed() {
         }]
     );
     assert_eq!(
-        app.update(Msg::TenantDeleted(Ok("Acme".into()))),
+        app.update(Msg::TenantDeleted(Ok(("t1".into(), "Acme".into())))),
         vec![Cmd::LoadTenants]
+    );
+}
+
+#[test]
+fn deleting_the_open_tenant_closes_it() {
+    let mut app = in_tenant();
+    let generation = app.log.generation;
+    let cmds = app.update(Msg::TenantDeleted(Ok(("t1".into(), "Acme".into()))));
+    assert!(app.tenant.is_none());
+    assert_eq!(app.screen, Screen::Tenants);
+    assert_eq!(
+        cmds,
+        vec![
+            Cmd::LoadTenants,
+            Cmd::FollowLog {
+                tenant: None,
+                generation: generation + 1
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_name_with_invisible_characters_is_deleted_by_typing_what_is_shown() {
+    let mut app = ready(Role::Operator);
+    app.update(Msg::Tenants(Ok(vec![TenantRow {
+        tenant: Tenant {
+            name: "Ev\u{202e}il".into(),
+            ..tenant("t9", "x")
+        },
+        health: None,
+    }])));
+    app.update(ch('d'));
+    typed(&mut app, "Ev\\u{202e}il");
+    assert_eq!(
+        app.update(key(KeyCode::Enter)),
+        vec![Cmd::DeleteTenant {
+            id: "t9".into(),
+            name: "Ev\u{202e}il".into()
+        }]
     );
 }
 
@@ -436,6 +498,11 @@ fn rotation_goes_through_the_form_and_a_confirmation() {
         "back to the form"
     );
     app.update(key(KeyCode::Enter));
+    assert!(
+        app.update(key(KeyCode::Enter)).is_empty(),
+        "Enter does not confirm: one press too many must not rotate"
+    );
+    assert!(matches!(app.modal, Some(Modal::ConfirmRotate(_))));
     let cmds = app.update(ch('y'));
     assert_eq!(
         cmds,
@@ -487,7 +554,7 @@ fn the_new_token_is_shown_once_then_forgotten() {
     let mut app = in_tenant();
     let issued = IssuedToken {
         id: "n1".into(),
-        token: "scim_n1_secretsecret".into(),
+        token: Secret::new("scim_n1_secretsecret"),
         scim_url: "https://scim.example.com/scim/t1/v2".into(),
     };
     let cmds = app.update(Msg::TokenIssued {
@@ -497,17 +564,55 @@ fn the_new_token_is_shown_once_then_forgotten() {
     assert_eq!(cmds, vec![Cmd::LoadDetail("t1".into())]);
     app.update(ch('q'));
     assert!(!app.quitting, "the dialog takes the keys");
-    assert_eq!(
-        app.update(ch('c')),
-        vec![Cmd::Copy("scim_n1_secretsecret".into())]
+    assert!(
+        !format!("{app:?}").contains("secretsecret"),
+        "Debug never shows it"
     );
+    let copied = app.update(ch('c'));
+    assert_eq!(copied, vec![Cmd::Copy(Secret::new("scim_n1_secretsecret"))]);
+    assert!(!format!("{copied:?}").contains("secretsecret"));
     assert!(matches!(
         app.modal,
         Some(Modal::TokenShown { copied: true, .. })
     ));
     app.update(key(KeyCode::Enter));
     assert!(app.modal.is_none());
-    assert!(!format!("{app:?}").contains("secretsecret"));
+}
+
+#[test]
+fn closing_an_uncopied_token_asks_again() {
+    let mut app = in_tenant();
+    app.update(Msg::TokenIssued {
+        tenant: "t1".into(),
+        result: Ok(IssuedToken {
+            id: "n1".into(),
+            token: Secret::new("scim_n1_secretsecret"),
+            scim_url: "https://scim.example.com/scim/t1/v2".into(),
+        }),
+    });
+    app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(app.modal, Some(Modal::TokenShown { warned: true, .. })),
+        "the first Enter only warns"
+    );
+    app.update(key(KeyCode::Esc));
+    assert!(app.modal.is_none(), "the second one closes");
+}
+
+#[test]
+fn while_a_change_is_on_its_way_no_other_starts() {
+    let mut app = in_tenant();
+    app.update(key(KeyCode::Tab));
+    app.update(ch('R'));
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.update(ch('y')).len(), 1);
+    assert!(app.pending.is_some());
+    assert!(app.update(ch('x')).is_empty(), "no revoke meanwhile");
+    assert!(app.update(ch('R')).is_empty(), "no second rotation");
+    assert!(app.modal.is_none());
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("wait")));
+    app.update(ch('j'));
+    assert_eq!(app.token_cursor, 1, "moving around still works");
 }
 
 #[test]
@@ -550,7 +655,10 @@ fn revoking_asks_first_and_only_for_live_tokens() {
 fn the_overview_copies_or_prints_the_scim_url() {
     let mut app = in_tenant();
     let url = "https://scim.example.com/scim/t1/v2".to_owned();
-    assert_eq!(app.update(ch('c')), vec![Cmd::Copy(url.clone())]);
+    assert_eq!(
+        app.update(ch('c')),
+        vec![Cmd::Copy(Secret::new(url.clone()))]
+    );
     app.update(ch('p'));
     assert_eq!(app.print_on_exit, Some(url));
     assert_eq!(app.update(ch('r')), vec![Cmd::LoadDetail("t1".into())]);
@@ -565,6 +673,7 @@ fn log_messages_of_an_old_stream_are_dropped() {
     app.update(Msg::LogArrived {
         generation: generation - 1,
         entries: vec![entry(1, 201, "create", "old")],
+        unreadable: 0,
     });
     assert!(app.log.entries.is_empty());
     app.update(Msg::LogStream {
@@ -574,6 +683,7 @@ fn log_messages_of_an_old_stream_are_dropped() {
     app.update(Msg::LogArrived {
         generation,
         entries: vec![entry(2, 201, "create", "new")],
+        unreadable: 0,
     });
     assert_eq!(app.log.entries.len(), 1);
     assert_eq!(app.log.stream, StreamState::Live);
@@ -590,6 +700,7 @@ fn the_log_keys_pause_filter_and_open_entries() {
             entry(1, 201, "create", "created ada"),
             entry(2, 500, "patch", "storage failed"),
         ],
+        unreadable: 0,
     });
     app.update(ch(' '));
     assert!(app.log.paused);
@@ -616,17 +727,35 @@ fn the_log_keys_pause_filter_and_open_entries() {
             id: 1
         }]
     );
-    app.update(ch('j'));
-    assert_eq!(app.log.detail_scroll, 1, "arrows scroll the open detail");
-    let mut loaded = ActivityDetail {
+    let loaded = ActivityDetail {
         entry: entry(1, 201, "create", "created ada"),
-        request_body: Some("{}".into()),
+        request_body: Some(r#"{"a":1,"b":2}"#.into()),
         response_body: None,
         change_events: Vec::new(),
     };
-    loaded.entry.id = 1;
-    app.update(Msg::Entry(Ok(loaded)));
+    app.update(Msg::Entry {
+        id: 2,
+        result: Ok(loaded.clone()),
+    });
+    assert_eq!(
+        app.log.detail,
+        Some(Detail::Loading(1)),
+        "the answer for another entry is not taken"
+    );
+    app.update(Msg::Entry {
+        id: 1,
+        result: Ok(loaded),
+    });
     assert!(matches!(app.log.detail, Some(Detail::Loaded(_))));
+    app.update(ch('j'));
+    assert_eq!(app.log.detail_scroll, 1, "arrows scroll the open detail");
+    for _ in 0..100 {
+        app.update(ch('j'));
+    }
+    let last = app.log.detail_scroll;
+    assert!(last < 20, "scrolling stops at the end ({last})");
+    app.update(ch('k'));
+    assert_eq!(app.log.detail_scroll, last - 1);
     app.update(key(KeyCode::Esc));
     assert!(app.log.detail.is_none());
     assert_eq!(
@@ -635,7 +764,10 @@ fn the_log_keys_pause_filter_and_open_entries() {
         "the first Esc only closes the pane"
     );
     app.update(key(KeyCode::Enter));
-    app.update(Msg::Entry(Err(api(404))));
+    app.update(Msg::Entry {
+        id: 1,
+        result: Err(api(404)),
+    });
     assert!(matches!(app.log.detail, Some(Detail::Failed(1, _))));
 }
 
@@ -689,9 +821,64 @@ fn an_unreachable_server_marks_the_dashboard_disconnected_until_it_answers() {
     let mut app = ready(Role::Operator);
     app.update(Msg::Tenants(Err(unreachable())));
     assert!(app.disconnected);
-    assert!(matches!(app.tenants, Loadable::Failed(_)));
+    assert!(
+        matches!(&app.tenants, Loadable::Loaded(rows) if rows.len() == 2),
+        "a failed refresh keeps the last list"
+    );
     app.update(Msg::Tenants(Ok(Vec::new())));
     assert!(!app.disconnected);
+    assert_eq!(app.tenants, Loadable::Loaded(Vec::new()));
+    let mut fresh = App::new("http://x".into(), KeySource::Env);
+    fresh.update(Msg::Connected(Ok(caller(Role::Operator))));
+    fresh.update(Msg::Tenants(Err(unreachable())));
+    assert!(
+        matches!(fresh.tenants, Loadable::Failed(_)),
+        "with nothing shown yet, the failure is"
+    );
+}
+
+#[test]
+fn the_periodic_refresh_waits_for_the_one_on_its_way() {
+    let mut app = ready(Role::Operator);
+    let refresh = |app: &mut App| {
+        let mut cmds = Vec::new();
+        for _ in 0..REFRESH_TICKS {
+            cmds.extend(app.update(Msg::Tick));
+        }
+        cmds
+    };
+    assert_eq!(refresh(&mut app), vec![Cmd::LoadTenants]);
+    assert!(refresh(&mut app).is_empty(), "the first has not answered");
+    app.update(Msg::Tenants(Ok(Vec::new())));
+    assert_eq!(refresh(&mut app), vec![Cmd::LoadTenants]);
+}
+
+#[test]
+fn a_revoked_key_ends_the_session_with_the_connection_screen() {
+    let mut app = in_tenant();
+    app.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Err(api(401)),
+    });
+    assert!(
+        matches!(&app.connection, Connection::Failed(p) if !p.retrying && p.title.contains("refused"))
+    );
+    let mut app = in_tenant();
+    let generation = app.log.generation;
+    app.update(Msg::LogStream {
+        generation,
+        state: StreamState::Stopped(api(401)),
+    });
+    assert!(matches!(&app.connection, Connection::Failed(_)));
+    let mut app = in_tenant();
+    app.update(Msg::LogStream {
+        generation,
+        state: StreamState::Stopped(api(404)),
+    });
+    assert!(
+        matches!(&app.connection, Connection::Ready(_)),
+        "a tenant gone ends only its log"
+    );
 }
 
 pub mod permission_screens {
@@ -777,8 +964,7 @@ pub mod permission_screens {
             result: Ok(model()),
         });
         app.update(Msg::Groups {
-            tenant: "t1".into(),
-            search: String::new(),
+            request: app.groups.request,
             result: Ok(page(
                 vec![group("g1", "Admins", Some(1)), group("g2", "Staff", None)],
                 None,
@@ -824,8 +1010,7 @@ pub mod permission_screens {
             .map(|n| group(&format!("g{n}"), "G", None))
             .collect();
         let cmds = app.update(Msg::Groups {
-            tenant: "t1".into(),
-            search: String::new(),
+            request: app.groups.request,
             result: Ok(page(many, Some("c1"))),
         });
         assert!(cmds.is_empty(), "the cursor is far from the end");
@@ -838,13 +1023,13 @@ pub mod permission_screens {
             vec![Cmd::LoadGroups {
                 tenant: "t1".into(),
                 search: String::new(),
-                cursor: Some("c1".into())
+                cursor: Some("c1".into()),
+                request: 2,
             }],
             "asked once, not again while loading"
         );
         app.update(Msg::Groups {
-            tenant: "t1".into(),
-            search: String::new(),
+            request: app.groups.request,
             result: Ok(page(vec![group("g30", "Last", None)], None)),
         });
         assert_eq!(app.groups.items.len(), 31);
@@ -855,6 +1040,7 @@ pub mod permission_screens {
     #[test]
     fn a_search_starts_the_list_over_and_stale_pages_are_dropped() {
         let mut app = on_groups();
+        let old = app.groups.request;
         app.update(ch('/'));
         typed(&mut app, "adm");
         let cmds = app.update(key(KeyCode::Enter));
@@ -863,16 +1049,100 @@ pub mod permission_screens {
             vec![Cmd::LoadGroups {
                 tenant: "t1".into(),
                 search: "adm".into(),
-                cursor: None
+                cursor: None,
+                request: old + 1,
             }]
         );
         assert!(app.groups.items.is_empty());
         app.update(Msg::Groups {
-            tenant: "t1".into(),
-            search: String::new(),
+            request: old,
             result: Ok(page(vec![group("g2", "Staff", None)], None)),
         });
         assert!(app.groups.items.is_empty(), "an answer to the old search");
+    }
+
+    #[test]
+    fn a_first_page_answered_twice_is_taken_once() {
+        let mut app = on_groups();
+        // `r` twice: the first reload's answer arrives after the second was asked.
+        app.update(ch('r'));
+        let first = app.groups.request;
+        app.update(ch('r'));
+        let second = app.groups.request;
+        let rows = || Ok(page(vec![group("g1", "Admins", Some(1))], None));
+        app.update(Msg::Groups {
+            request: first,
+            result: rows(),
+        });
+        app.update(Msg::Groups {
+            request: second,
+            result: rows(),
+        });
+        app.update(Msg::Groups {
+            request: second,
+            result: rows(),
+        });
+        assert_eq!(app.groups.items.len(), 1, "no row twice");
+    }
+
+    #[test]
+    fn a_preview_for_a_tenant_no_longer_open_is_dropped() {
+        let mut app = on_groups();
+        app.update(ch('u'));
+        app.tenant = Some(tenant("t2", "Other"));
+        app.update(Msg::Previewed {
+            tenant: "t1".into(),
+            change: Change::Unmap { group: "g1".into() },
+            result: Ok(preview()),
+        });
+        assert!(app.modal.is_none());
+        assert!(app.pending.is_none());
+    }
+
+    #[test]
+    fn a_preview_never_replaces_an_open_dialog() {
+        let mut app = on_groups();
+        app.update(ch('u'));
+        app.modal = Some(Modal::TokenShown {
+            issued: IssuedToken {
+                id: "n1".into(),
+                token: Secret::new("scim_x"),
+                scim_url: String::new(),
+            },
+            copied: false,
+            warned: false,
+        });
+        app.update(Msg::Previewed {
+            tenant: "t1".into(),
+            change: Change::Unmap { group: "g1".into() },
+            result: Ok(preview()),
+        });
+        assert!(matches!(app.modal, Some(Modal::TokenShown { .. })));
+    }
+
+    #[test]
+    fn an_edited_mapping_asks_before_it_is_thrown_away() {
+        let mut app = on_groups();
+        app.update(key(KeyCode::Enter));
+        app.update(key(KeyCode::Esc));
+        assert!(app.modal.is_none(), "nothing changed: Esc closes");
+        app.update(key(KeyCode::Enter));
+        app.update(ch(' '));
+        app.update(key(KeyCode::Esc));
+        assert!(matches!(
+            app.modal,
+            Some(Modal::Discard { quit: false, .. })
+        ));
+        app.update(ch('n'));
+        assert!(
+            matches!(&app.modal, Some(Modal::Mapping(e)) if e.is_changed()),
+            "back to the editor, the change kept"
+        );
+        app.update(ch('q'));
+        assert!(matches!(app.modal, Some(Modal::Discard { quit: true, .. })));
+        assert!(!app.quitting);
+        app.update(ch('y'));
+        assert!(app.quitting, "q then y quits without saving");
     }
 
     #[test]
@@ -906,6 +1176,7 @@ pub mod permission_screens {
             }]
         );
         app.update(Msg::Previewed {
+            tenant: "t1".into(),
             change: change.clone(),
             result: Ok(preview()),
         });
@@ -963,6 +1234,7 @@ pub mod permission_screens {
             }]
         );
         app.update(Msg::Previewed {
+            tenant: "t1".into(),
             change: Change::Unmap { group: "g1".into() },
             result: Err(Error::Unreachable("down".into())),
         });
@@ -979,6 +1251,7 @@ pub mod permission_screens {
         app.update(ch('j'));
         app.update(key(KeyCode::Enter));
         app.update(Msg::Previewed {
+            tenant: "t1".into(),
             change: Change::Priority {
                 order: vec!["g1".into()],
             },
@@ -994,8 +1267,7 @@ pub mod permission_screens {
         app.screen = Screen::Users;
         app.refresh();
         app.update(Msg::Users {
-            tenant: "t1".into(),
-            search: String::new(),
+            request: app.users.request,
             result: Ok(page(vec![user("u1", "ada@acme.test")], None)),
         });
         assert_eq!(
@@ -1079,6 +1351,7 @@ pub mod permission_screens {
                 name: "Billing".into()
             }]
         );
+        app.update(Msg::Saved(Ok("Created product Billing".into())));
         app.update(ch('a'));
         typed(&mut app, "Ops");
         app.update(key(KeyCode::Down));
@@ -1101,6 +1374,7 @@ pub mod permission_screens {
                 }
             }]
         );
+        app.update(Msg::Saved(Ok("Saved permission group Ops".into())));
         app.update(ch('j'));
         app.update(ch('e'));
         let Some(Modal::PermissionGroup(editor)) = &app.modal else {

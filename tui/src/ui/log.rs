@@ -128,7 +128,24 @@ fn row<'a>(entry: &'a ActivityEntry, app: Option<&App>) -> Row<'a> {
 
 fn draw_detail(detail: &Detail, scroll: u16, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(" Entry (Esc closes, ↑↓ scroll) ");
-    let lines = match detail {
+    let lines = detail_text(detail);
+    let last = u16::try_from(lines.len().saturating_sub(1)).unwrap_or(u16::MAX);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(last), 0))
+            .block(block),
+        area,
+    );
+}
+
+/// How many lines the detail pane holds (before wrapping): how far it scrolls.
+pub fn detail_len(detail: &Detail) -> usize {
+    detail_text(detail).len()
+}
+
+fn detail_text(detail: &Detail) -> Vec<Line<'static>> {
+    match detail {
         Detail::Loading(id) => vec![Line::from(format!("Loading entry {id} …"))],
         Detail::Finding(request) => vec![Line::from(format!(
             "Looking up request {} …",
@@ -151,14 +168,7 @@ fn draw_detail(detail: &Detail, scroll: u16, frame: &mut Frame, area: Rect) {
             Line::from(text::clean(err).into_owned()),
         ],
         Detail::Loaded(detail) => detail_lines(detail),
-    };
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0))
-            .block(block),
-        area,
-    );
+    }
 }
 
 fn detail_lines(detail: &ActivityDetail) -> Vec<Line<'static>> {
@@ -249,7 +259,7 @@ fn tenant_name(app: &App, tenant: Option<&str>) -> String {
         .loaded()
         .and_then(|rows| rows.iter().find(|row| row.tenant.id == tenant))
         .map_or_else(
-            || text::short_id(tenant).to_owned(),
+            || text::clean(text::short_id(tenant)).into_owned(),
             |row| text::clean(&row.tenant.name).into_owned(),
         )
 }
@@ -258,6 +268,12 @@ fn tenant_name(app: &App, tenant: Option<&str>) -> String {
 pub fn stream_badge(app: &App) -> Vec<Span<'static>> {
     let (label, style) = stream_label(&app.log.stream);
     let mut spans = vec![Span::styled(label, style)];
+    if app.log.unreadable > 0 {
+        spans.push(Span::styled(
+            format!(" · {} unreadable skipped", app.log.unreadable),
+            Style::new().yellow(),
+        ));
+    }
     if app.log.paused {
         spans.push(Span::styled(
             format!(" · paused (+{})", app.log.arrived_while_paused),

@@ -3,7 +3,7 @@
 
 mod groups;
 mod help;
-mod log;
+pub mod log;
 mod modal;
 mod overview;
 mod products;
@@ -170,7 +170,9 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_problem(app: &App, problem: &Problem, frame: &mut Frame, area: Rect) {
     let mut lines = vec![
-        Line::from(problem.title.clone()).red().bold(),
+        Line::from(text::clean(&problem.title).into_owned())
+            .red()
+            .bold(),
         Line::default(),
     ];
     lines.extend(
@@ -261,6 +263,10 @@ fn stream_label(state: &StreamState) -> (String, Style) {
         StreamState::Reconnecting(reason) => (
             format!("◌ reconnecting ({})", text::clean(reason)),
             Style::new().red(),
+        ),
+        StreamState::Stopped(err) => (
+            format!("✕ stopped ({})", text::clean(&err.to_string())),
+            Style::new().red().bold(),
         ),
     }
 }

@@ -112,13 +112,17 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
                 Line::from("y revoke · n cancel").dim(),
             ],
         ),
-        Modal::TokenShown { issued, copied } => {
+        Modal::TokenShown {
+            issued,
+            copied,
+            warned,
+        } => {
             let mut lines = vec![
                 Line::from("Copy this token now: it will not be shown again.")
                     .yellow()
                     .bold(),
                 Line::default(),
-                Line::from(issued.token.clone()).bold(),
+                Line::from(text::clean(issued.token.expose()).into_owned()).bold(),
                 Line::default(),
                 Line::from(format!("Tenant URL: {}", text::clean(&issued.scim_url))),
                 Line::from("In Entra ID: Provisioning → Admin Credentials → Secret Token."),
@@ -126,10 +130,38 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
             ];
             lines.push(if *copied {
                 Line::from("Copied (OSC 52). Enter closes; the token is then gone.").green()
+            } else if *warned {
+                Line::from("Not copied: Enter again closes and the token is gone for good.")
+                    .red()
+                    .bold()
             } else {
                 Line::from("c copy · Enter close (the token is then gone)").dim()
             });
             (" New SCIM token ", lines)
+        }
+        Modal::Discard { editor, quit } => {
+            let what = match editor.as_ref() {
+                Modal::Mapping(editor) => {
+                    format!("the mapping of {}", text::clean(&editor.group_name))
+                }
+                Modal::PermissionGroup(editor) if editor.id.is_none() => {
+                    "the new permission group".to_owned()
+                }
+                _ => "the permission group".to_owned(),
+            };
+            let yes = if *quit {
+                "y discard and quit"
+            } else {
+                "y discard"
+            };
+            (
+                " Unsaved changes ",
+                vec![
+                    Line::from(format!("Your changes to {what} are not saved.")).yellow(),
+                    Line::default(),
+                    Line::from(format!("{yes} · n back to the editor")).dim(),
+                ],
+            )
         }
         Modal::Search { text: typed, .. } => (
             " Search ",
@@ -187,7 +219,12 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
     let height = u16::try_from(lines.len())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
-    let width = area.width.saturating_sub(2).clamp(20, 90);
+    // The token is one unbroken word of 78 characters: it gets the full width, so that at
+    // 80 columns it fits on one line and can be selected with the mouse.
+    let width = match modal {
+        Modal::TokenShown { .. } => area.width.max(20),
+        _ => area.width.saturating_sub(2).clamp(20, 90),
+    };
     let area = centered(frame, area, width, height.max(5));
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: false }).block(

@@ -89,7 +89,7 @@ fn row(row: &TenantRow) -> Row<'_> {
     let Some(health) = &row.health else {
         return Row::new([name, "".into(), "".into(), "".into(), "".into(), "?".into()]);
     };
-    let users = health.users.active + health.users.inactive;
+    let users = health.users.active.saturating_add(health.users.inactive);
     let failures = Cell::from(health.last_hour.failures.to_string());
     let failures = if health.last_hour.failures > 0 {
         failures.red()

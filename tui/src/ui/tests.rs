@@ -5,7 +5,7 @@ use ratatui::{Terminal, backend::TestBackend};
 
 use super::view;
 use crate::{
-    api::{ActivityDetail, ChangeEvent, CredentialStatus, IssuedToken, Role},
+    api::{ActivityDetail, ChangeEvent, CredentialStatus, IssuedToken, Role, Secret},
     app::{
         App, Connection, KeySource, Loadable, Modal, Msg, Problem, Screen,
         log::{Detail, StreamState, tests::entry},
@@ -47,6 +47,7 @@ fn log_app() -> App {
     app.update(Msg::LogArrived {
         generation,
         entries,
+        unreadable: 0,
     });
     app.update(Msg::LogStream {
         generation,
@@ -193,12 +194,39 @@ fn token_shown_once() {
     app.modal = Some(Modal::TokenShown {
         issued: IssuedToken {
             id: "0123456789abcdef0123456789abcdef".into(),
-            token: "scim_0123456789abcdef0123456789abcdef_SECRETSECRETSECRETSECRETSECRET12".into(),
+            // The real shape: scim_, 32 hex digits, _, 40 alphanumerics (78 characters).
+            token: Secret::new(
+                "scim_0123456789abcdef0123456789abcdef_SECRETSECRETSECRETSECRETSECRETSECRET1234",
+            ),
             scim_url: "https://scim.example.com/scim/t1/v2".into(),
         },
         copied: false,
+        warned: false,
     });
     snapshot("token_shown_once", &app);
+    app.update(key(KeyCode::Esc));
+    snapshot("token_shown_close_warning", &app);
+}
+
+#[test]
+fn the_token_is_one_unbroken_line_at_80_columns() {
+    let token = "scim_0123456789abcdef0123456789abcdef_SECRETSECRETSECRETSECRETSECRETSECRET1234";
+    assert_eq!(token.len(), 78);
+    let mut app = in_tenant();
+    app.modal = Some(Modal::TokenShown {
+        issued: IssuedToken {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            token: Secret::new(token),
+            scim_url: "https://scim.example.com/scim/t1/v2".into(),
+        },
+        copied: false,
+        warned: false,
+    });
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.lines().any(|line| line.contains(token)),
+        "the whole token on one line:\n{screen}"
+    );
 }
 
 #[test]
@@ -231,6 +259,7 @@ fn live_log_paused_filtered_and_reconnecting() {
     app.update(Msg::LogArrived {
         generation,
         entries: vec![entry(6, 201, "create", "later")],
+        unreadable: 0,
     });
     app.update(Msg::LogStream {
         generation,
@@ -248,6 +277,7 @@ fn live_log_empty_and_all_tenants() {
     app.update(Msg::LogArrived {
         generation,
         entries: vec![entry(1, 201, "create", "created user ada@acme.test")],
+        unreadable: 0,
     });
     snapshot("log_all_tenants", &app);
 }
@@ -260,7 +290,9 @@ fn live_log_detail() {
     app.update(key(KeyCode::Enter));
     let mut shown = entry(3, 200, "patch", "Admins: added 3 members");
     shown.quirks = vec!["capitalized_op".into()];
-    app.update(Msg::Entry(Ok(ActivityDetail {
+    app.update(Msg::Entry {
+        id: shown.id,
+        result: Ok(ActivityDetail {
         entry: shown,
         request_body: Some(
             r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"value":"u1"}]}]}"#
@@ -273,7 +305,8 @@ fn live_log_detail() {
             resource_type: "Group".into(),
             resource_id: "g1".into(),
         }],
-    })));
+    }),
+    });
     snapshot("log_detail", &app);
     app.log.detail = Some(Detail::Loading(3));
     snapshot("log_detail_loading", &app);
@@ -295,6 +328,7 @@ fn a_thousand_entries_draw_only_what_fits() {
         entries: (10..2_010)
             .map(|id| entry(id, 201, "create", &format!("entry {id}")))
             .collect(),
+        unreadable: 0,
     });
     let screen = render(&app, 80, 24);
     assert!(screen.contains("entry 2009"), "{screen}");

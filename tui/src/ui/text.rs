@@ -21,8 +21,20 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Controls, bidirectional marks, embeddings, overrides and isolates, and the line and
+/// paragraph separators (which some terminals take as a new line).
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// A moment, to the second, in UTC (the server's clock, the same on every screen).
@@ -52,6 +64,11 @@ mod tests {
         assert_eq!(clean("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(clean("x\ny"), "x\\u{a}y");
         assert_eq!(clean("\u{202E}evil"), "\\u{202e}evil");
+        for mark in [
+            '\u{200E}', '\u{200F}', '\u{061C}', '\u{2028}', '\u{2029}', '\u{2067}',
+        ] {
+            assert!(!clean(&format!("a{mark}b")).contains(mark), "{mark:?}");
+        }
         assert_eq!(clean("名前"), "名前", "wide characters stay");
     }
 
