@@ -166,8 +166,7 @@ pub struct ActivityEntry {
     #[oai(skip_serializing_if_is_none)]
     pub request_id: Option<String>,
     /// The identity provider's dialect quirks the request used, which the server
-    /// normalised (see the sync health's `quirks`).
-    #[oai(skip_serializing_if_is_empty)]
+    /// normalised (see the sync health's `quirks`); empty when it used none.
     pub quirks: Vec<String>,
 }
 

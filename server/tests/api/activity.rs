@@ -86,6 +86,11 @@ async fn requests_are_recorded_without_secrets(app: TestApp) {
     assert_eq!(created["summary"], "created user ada@acme.test");
     assert_eq!(created["tenantId"], json!(scim.tenant));
     assert!(created["tokenId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert_eq!(
+        created["quirks"],
+        json!([]),
+        "the spec makes quirks required: present also when empty"
+    );
 
     let refused = find(&items, "create", 409, None);
     assert_eq!(refused["scimType"], "uniqueness");

@@ -16,7 +16,7 @@ const GLOBAL: [(&str, &str); 5] = [
     ("↑↓ or j k", "move"),
     ("Esc", "back (close a pane, leave a tenant)"),
     ("?", "this help"),
-    ("q / Ctrl-C", "quit"),
+    ("q / Ctrl-C", "quit (asks first if an edit is unsaved)"),
 ];
 
 pub fn keys(screen: Screen) -> &'static [(&'static str, &'static str)] {
