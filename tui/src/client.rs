@@ -583,3 +583,87 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
         .await
         .map_err(|err| Error::Decode(err.to_string()))
 }
+
+#[cfg(test)]
+pub mod tests {
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpListener,
+    };
+
+    use super::*;
+
+    /// A server that answers each connection with the next of `answers` (raw HTTP), then
+    /// closes it; returns its base URL and the request heads it received.
+    pub async fn canned(
+        answers: Vec<String>,
+    ) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (heads, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for answer in answers {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = vec![0_u8; 8192];
+                let read = socket.read(&mut request).await.unwrap_or_default();
+                let _ = heads.send(String::from_utf8_lossy(&request[..read]).into_owned());
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        (base, received)
+    }
+
+    pub fn event_stream(events: &str) -> String {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{events}"
+        )
+    }
+
+    pub fn entry_json(id: i64) -> String {
+        serde_json::json!({
+            "id": id, "at": "2026-12-03T09:00:00Z", "tenantId": "t1", "method": "POST",
+            "path": "/scim/t1/v2/Users", "operation": "create", "status": 201,
+            "latencyUs": 900, "idp": "entra", "summary": "created user", "quirks": []
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_entry_is_skipped_and_the_stream_goes_on() {
+        let events = format!(
+            "event: activity\nid: 1\ndata: {}\n\nevent: activity\nid: 2\ndata: {{\"id\": \"not a number\"}}\n\nevent: activity\nid: 3\ndata: {}\n\n",
+            entry_json(1),
+            entry_json(3)
+        );
+        let (base, _) = canned(vec![event_stream(&events)]).await;
+        let client = AdminClient::new(&base, "sadm_x").unwrap();
+        let stream = client.follow_activity(Some("t1"), Some(0)).await.unwrap();
+        let items: Vec<_> = stream.collect().await;
+        let ids: Vec<_> = items
+            .iter()
+            .map(|item| match item {
+                Ok(Activity::Entry(entry)) => Ok(entry.id),
+                Ok(Activity::Unreadable { id, .. }) => Err(*id),
+                Err(err) => panic!("{err}"),
+            })
+            .collect();
+        assert_eq!(ids, vec![Ok(1), Err(Some(2)), Ok(3)]);
+    }
+
+    #[tokio::test]
+    async fn an_api_error_keeps_its_status_and_message() {
+        let body = r#"{"code":"unauthorized","message":"the key is not valid"}"#;
+        let (base, _) = canned(vec![format!(
+            "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )])
+        .await;
+        let client = AdminClient::new(&base, "sadm_x").unwrap();
+        let err = client.whoami().await.unwrap_err();
+        assert_eq!(err.status(), Some(401));
+        assert!(err.to_string().contains("the key is not valid"), "{err}");
+    }
+}

@@ -557,9 +557,80 @@ pub fn terminal_clipboard() -> Clipboard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::tests::{canned, entry_json, event_stream};
 
     #[test]
     fn osc52_wraps_base64() {
         assert_eq!(osc52("hi"), "\x1b]52;c;aGk=\x07");
+    }
+
+    fn json_answer(status: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    /// Runs the follower against `answers` until it has sent `count` messages.
+    async fn follow_against(answers: Vec<String>, count: usize) -> (Vec<Msg>, Vec<String>) {
+        let (base, mut heads) = canned(answers).await;
+        let client = AdminClient::new(&base, "sadm_x").unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        let task = tokio::spawn(follow(client, Some("t1".into()), 1, tx));
+        let mut msgs = Vec::new();
+        while msgs.len() < count {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some(msg)) => msgs.push(msg),
+                _ => break,
+            }
+        }
+        task.abort();
+        let mut requests = Vec::new();
+        while let Ok(head) = heads.try_recv() {
+            requests.push(head);
+        }
+        (msgs, requests)
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_last_entry_is_not_asked_for_again() {
+        let backlog = format!(r#"{{"items":[{}]}}"#, entry_json(1));
+        let bad = "event: activity\nid: 2\ndata: {\"id\": \"?\"}\n\n";
+        let (msgs, requests) = follow_against(
+            vec![
+                json_answer("200 OK", &backlog),
+                event_stream(bad),
+                event_stream(""),
+            ],
+            6,
+        )
+        .await;
+        assert!(
+            msgs.iter()
+                .any(|m| matches!(m, Msg::LogArrived { unreadable: 1, .. })),
+            "{msgs:?}"
+        );
+        let resumed = requests
+            .get(2)
+            .unwrap_or_else(|| panic!("a reconnect: {requests:?}"))
+            .to_lowercase();
+        assert!(
+            resumed.contains("last-event-id: 2"),
+            "goes on after the unreadable one: {resumed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_key_stops_the_follower() {
+        let refused = json_answer("401 Unauthorized", r#"{"code":"x","message":"no"}"#);
+        let (msgs, requests) = follow_against(vec![refused.clone(), refused], 2).await;
+        assert!(
+            matches!(
+                msgs.as_slice(),
+                [Msg::LogStream { state: StreamState::Stopped(err), .. }] if err.status() == Some(401)
+            ),
+            "{msgs:?}"
+        );
+        assert_eq!(requests.len(), 1, "not retried");
     }
 }
