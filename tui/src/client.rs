@@ -224,18 +224,20 @@ impl AdminClient {
     }
 
     /// The newest `limit` log entries, newest first: of one tenant, or of all (operators).
-    pub async fn activity(
-        &self,
-        tenant: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<ActivityEntry>, Error> {
+    /// Each is read on its own, so one this client cannot read does not hide the others.
+    pub async fn activity(&self, tenant: Option<&str>, limit: u32) -> Result<Vec<Activity>, Error> {
         let path = match tenant {
             Some(tenant) => format!("/admin/v1/tenants/{tenant}/activity?limit={limit}"),
             None => format!("/admin/v1/activity?limit={limit}"),
         };
-        self.get::<Page<ActivityEntry>>(&path)
+        self.get::<Page<serde_json::Value>>(&path)
             .await
-            .map(|page| page.items)
+            .map(|page| {
+                page.items
+                    .into_iter()
+                    .map(|item| Activity::read(item, None))
+                    .collect()
+            })
     }
 
     pub async fn activity_entry(&self, tenant: &str, id: i64) -> Result<ActivityDetail, Error> {
@@ -260,12 +262,14 @@ impl AdminClient {
         if let Some(after) = after {
             request = request.header("Last-Event-ID", after.to_string());
         }
-        // Only the answer's head is waited for; the body is the stream, watched below.
-        let response = tokio::time::timeout(CALL_TIMEOUT, request.send())
+        // The answer's head (or an error's whole body) is waited for; a success's body is
+        // the stream, watched below.
+        let answered = async { checked(request.send().await.map_err(transport)?).await };
+        let response = tokio::time::timeout(CALL_TIMEOUT, answered)
             .await
-            .map_err(|_| Error::Unreachable(format!("no answer in {} s", CALL_TIMEOUT.as_secs())))?
-            .map_err(transport)?;
-        let response = checked(response).await?;
+            .map_err(|_| {
+                Error::Unreachable(format!("no answer in {} s", CALL_TIMEOUT.as_secs()))
+            })??;
         // The server sends a comment at least every 15 s; a longer silence means the
         // connection is gone although TCP has not noticed. (Comments never reach the
         // event parser's output, so silence is measured on the bytes.)
@@ -297,10 +301,11 @@ impl AdminClient {
                 }
                 // One entry this client cannot read must not end the stream: reconnecting
                 // after it would only be sent it again.
+                let id = event.id.parse().ok();
                 Ok(Some(match serde_json::from_str(&event.data) {
-                    Ok(entry) => Activity::Entry(entry),
+                    Ok(value) => Activity::read(value, id),
                     Err(err) => Activity::Unreadable {
-                        id: event.id.parse().ok(),
+                        id,
                         reason: err.to_string(),
                     },
                 }))
@@ -318,6 +323,32 @@ pub enum Activity {
         id: Option<i64>,
         reason: String,
     },
+}
+
+impl Activity {
+    /// One entry; `event_id` is the stream's id for it, which counts when the entry's own
+    /// cannot be read.
+    fn read(value: serde_json::Value, event_id: Option<i64>) -> Self {
+        let id = value
+            .get("id")
+            .and_then(serde_json::Value::as_i64)
+            .or(event_id);
+        match serde_json::from_value(value) {
+            Ok(entry) => Self::Entry(entry),
+            Err(err) => Self::Unreadable {
+                id,
+                reason: err.to_string(),
+            },
+        }
+    }
+
+    /// Where the log goes on from after this event.
+    pub fn id(&self) -> Option<i64> {
+        match self {
+            Self::Entry(entry) => Some(entry.id),
+            Self::Unreadable { id, .. } => *id,
+        }
+    }
 }
 
 /// The synced groups and users, the permission model and its previews.

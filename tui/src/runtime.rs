@@ -442,10 +442,10 @@ async fn follow(
     let mut backoff = Backoff::default();
     let mut after = loop {
         match client.activity(tenant.as_deref(), BACKLOG).await {
-            Ok(mut entries) => {
-                entries.reverse();
-                let after = entries.last().map_or(0, |entry| entry.id);
-                if !send(arrived(entries, 0)).await {
+            Ok(backlog) => {
+                let after = backlog.iter().filter_map(Activity::id).max().unwrap_or(0);
+                let (entries, unreadable) = readable(backlog.into_iter().rev());
+                if !send(arrived(entries, unreadable)).await {
                     return;
                 }
                 break after;
@@ -474,22 +474,18 @@ async fn follow(
                     let Some(batch) = batches.next().await else {
                         break "the server closed the stream".to_owned();
                     };
-                    let mut entries = Vec::with_capacity(batch.len());
-                    let mut unreadable = 0;
+                    let mut events = Vec::with_capacity(batch.len());
                     let mut failure = None;
                     for item in batch {
                         match item {
-                            Ok(Activity::Entry(entry)) => {
-                                after = entry.id;
-                                entries.push(entry);
-                            }
-                            Ok(Activity::Unreadable { id, .. }) => {
-                                unreadable += 1;
-                                after = id.unwrap_or(after).max(after);
+                            Ok(event) => {
+                                after = event.id().unwrap_or(after).max(after);
+                                events.push(event);
                             }
                             Err(err) => failure = Some(err.to_string()),
                         }
                     }
+                    let (entries, unreadable) = readable(events);
                     if (!entries.is_empty() || unreadable > 0)
                         && !send(arrived(entries, unreadable)).await
                     {
@@ -511,6 +507,22 @@ async fn follow(
         }
         backoff.wait().await;
     }
+}
+
+/// The entries of `events` that could be read, and how many could not.
+fn readable(events: impl IntoIterator<Item = Activity>) -> (Vec<ActivityEntry>, usize) {
+    let mut unreadable = 0;
+    let entries = events
+        .into_iter()
+        .filter_map(|event| match event {
+            Activity::Entry(entry) => Some(entry),
+            Activity::Unreadable { .. } => {
+                unreadable += 1;
+                None
+            }
+        })
+        .collect();
+    (entries, unreadable)
 }
 
 /// Answers that trying again will not change: the key refused or without rights, the
@@ -593,9 +605,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unreadable_last_entry_is_not_asked_for_again() {
-        let backlog = format!(r#"{{"items":[{}]}}"#, entry_json(1));
-        let bad = "event: activity\nid: 2\ndata: {\"id\": \"?\"}\n\n";
+    async fn unreadable_entries_are_counted_and_never_asked_for_again() {
+        // Newest first: the newest entry of the backlog is one this client cannot read.
+        let backlog = format!(
+            r#"{{"items":[{{"id":2,"shape":"new"}},{}]}}"#,
+            entry_json(1)
+        );
+        let bad = "event: activity\nid: 3\ndata: {\"id\": \"?\"}\n\n";
         let (msgs, requests) = follow_against(
             vec![
                 json_answer("200 OK", &backlog),
@@ -605,19 +621,29 @@ mod tests {
             6,
         )
         .await;
-        assert!(
-            msgs.iter()
-                .any(|m| matches!(m, Msg::LogArrived { unreadable: 1, .. })),
-            "{msgs:?}"
-        );
-        let resumed = requests
-            .get(2)
-            .unwrap_or_else(|| panic!("a reconnect: {requests:?}"))
-            .to_lowercase();
-        assert!(
-            resumed.contains("last-event-id: 2"),
-            "goes on after the unreadable one: {resumed}"
-        );
+        let arrived: Vec<_> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                Msg::LogArrived {
+                    entries,
+                    unreadable,
+                    ..
+                } => Some((
+                    entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+                    *unreadable,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(arrived, vec![(vec![1], 1), (vec![], 1)], "{msgs:?}");
+        let resumed = |at: usize| {
+            requests
+                .get(at)
+                .unwrap_or_else(|| panic!("request {at}: {requests:?}"))
+                .to_lowercase()
+        };
+        assert!(resumed(1).contains("last-event-id: 2"), "{}", resumed(1));
+        assert!(resumed(2).contains("last-event-id: 3"), "{}", resumed(2));
     }
 
     #[tokio::test]

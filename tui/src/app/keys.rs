@@ -48,12 +48,8 @@ impl App {
         }
         // One change at a time: a second one could open a dialog over the answer to the
         // first (a new token, shown once) or act on what the first is changing.
-        if let Some(pending) = self.pending
-            && self.screen != Screen::Log
-            && movement(key.code).is_none()
-            && key.code != KeyCode::Char('r')
-        {
-            self.inform(format!("{pending} … wait for the server's answer"));
+        if self.pending.is_some() && self.starts_change(key.code) {
+            self.inform("one change at a time: wait for the server's answer".to_owned());
             return Vec::new();
         }
         match self.screen {
@@ -64,6 +60,24 @@ impl App {
             Screen::Groups => self.groups_key(key),
             Screen::Users => self.users_key(key),
             Screen::Products => self.products_key(key),
+        }
+    }
+
+    /// Whether `code` on this screen starts a change, or leaves the tenant a change is
+    /// on its way for (its answer would then be dropped).
+    fn starts_change(&self, code: KeyCode) -> bool {
+        use KeyCode::{Char, Delete, Enter, Esc};
+        match (self.screen, code) {
+            (Screen::Tenants, Enter | Delete | Char('n' | 'd'))
+            | (Screen::Overview, Char('R'))
+            | (Screen::Tokens, Delete | Char('R' | 'n' | 'x' | 'd'))
+            | (Screen::Groups, Enter | Char('e' | 'u' | 'K' | 'J' | '+' | '-'))
+            | (Screen::Products, Enter | Delete | Char('n' | 'a' | 'e' | 'd')) => true,
+            (Screen::Tenants, Esc) => false,
+            (Screen::Log, Esc) => self.log.detail.is_none(),
+            (Screen::Users, Esc) => self.user_detail.is_none(),
+            (_, Esc) => true,
+            _ => false,
         }
     }
 
@@ -199,14 +213,13 @@ impl App {
 
     fn log_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         let log = &mut self.log;
-        if let Some(detail) = &log.detail {
+        if log.detail.is_some() {
             if matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
                 log.detail = None;
                 log.detail_scroll = 0;
                 return Vec::new();
             }
-            let last = crate::ui::log::detail_len(detail).saturating_sub(1);
-            let last = u16::try_from(last).unwrap_or(u16::MAX);
+            let last = log.detail_max_scroll.get();
             let scroll = log.detail_scroll;
             log.detail_scroll = match key.code {
                 KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
@@ -278,6 +291,7 @@ impl App {
                 KeyCode::Esc => {}
                 KeyCode::Enter if !name.trim().is_empty() => {
                     self.pending = Some("Creating the tenant");
+                    self.reopen = Some(Modal::CreateTenant { name: name.clone() });
                     return vec![Cmd::CreateTenant(name.trim().to_owned())];
                 }
                 _ => {

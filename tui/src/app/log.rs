@@ -154,6 +154,9 @@ pub struct LogView {
     pub selected: Option<i64>,
     pub detail: Option<Detail>,
     pub detail_scroll: u16,
+    /// How far the detail pane scrolls, as the view last drew it (wrapped, at the
+    /// terminal's size); the view writes it, `update` stops scrolling there.
+    pub detail_max_scroll: std::cell::Cell<u16>,
     pub stream: StreamState,
     /// An entry to select once it is in the buffer (a jump from another screen).
     pub wanted_request: Option<String>,
@@ -174,6 +177,7 @@ impl LogView {
             selected: None,
             detail: None,
             detail_scroll: 0,
+            detail_max_scroll: std::cell::Cell::new(u16::MAX),
             stream: StreamState::Off,
             wanted_request: None,
             unreadable: 0,
@@ -187,7 +191,6 @@ impl LogView {
             generation,
             tenant,
             filter: std::mem::take(&mut self.filter),
-            wanted_request: self.wanted_request.take(),
             stream: StreamState::Connecting,
             ..Self::new()
         };

@@ -407,8 +407,11 @@ pub struct App {
     pub attempt: u64,
     /// Page requests so far; numbers the answers of the paged lists.
     pub page_requests: u64,
-    /// Reloads on their way, which the periodic refresh does not ask for again.
-    pub in_flight: std::collections::BTreeSet<Refresh>,
+    /// Reloads on their way, by kind, which the periodic refresh does not ask for again.
+    pub in_flight: std::collections::BTreeMap<Refresh, usize>,
+    /// The dialog a submitted change came from, reopened with its input if the change
+    /// fails or its preview is declined.
+    pub reopen: Option<Modal>,
 }
 
 impl App {
@@ -440,7 +443,8 @@ impl App {
             disconnected: false,
             attempt: 0,
             page_requests: 0,
-            in_flight: std::collections::BTreeSet::new(),
+            in_flight: std::collections::BTreeMap::new(),
+            reopen: None,
         }
     }
 
@@ -494,10 +498,29 @@ impl App {
         let cmds = self.handle(msg);
         for cmd in &cmds {
             if let Some(kind) = cmd.refresh() {
-                self.in_flight.insert(kind);
+                *self.in_flight.entry(kind).or_default() += 1;
             }
         }
         cmds
+    }
+
+    fn answered(&mut self, kind: Refresh) {
+        if let Some(count) = self.in_flight.get_mut(&kind) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.in_flight.remove(&kind);
+            }
+        }
+    }
+
+    /// A submitted change failed: its dialog comes back with what was typed.
+    fn failed_change(&mut self, err: &Error) -> Vec<Cmd> {
+        self.fail(err);
+        let reopen = self.reopen.take();
+        if self.modal.is_none() && matches!(self.connection, Connection::Ready(_)) {
+            self.modal = reopen;
+        }
+        Vec::new()
     }
 
     fn handle(&mut self, msg: Msg) -> Vec<Cmd> {
@@ -515,7 +538,7 @@ impl App {
             }
             Msg::Connected(result) => self.connected(result),
             Msg::Tenants(result) => {
-                self.in_flight.remove(&Refresh::Tenants);
+                self.answered(Refresh::Tenants);
                 let tenants = std::mem::replace(&mut self.tenants, Loadable::Loading);
                 self.tenants = self.reloaded(tenants, result);
                 let shown = self.visible_tenants().len();
@@ -526,10 +549,11 @@ impl App {
                 self.pending = None;
                 match result {
                     Ok(tenant) => {
+                        self.reopen = None;
                         self.inform(format!("Created tenant {}", tenant.name));
                         vec![Cmd::LoadTenants]
                     }
-                    Err(err) => self.fail(&err),
+                    Err(err) => self.failed_change(&err),
                 }
             }
             Msg::TenantDeleted(result) => {
@@ -546,7 +570,7 @@ impl App {
                 }
             }
             Msg::Detail { tenant, result } => {
-                self.in_flight.remove(&Refresh::Detail);
+                self.answered(Refresh::Detail);
                 if self.is_open(&tenant) {
                     let detail = std::mem::replace(&mut self.detail, Loadable::Loading);
                     self.detail = self.reloaded(detail, result);
@@ -612,6 +636,10 @@ impl App {
                 if self.log.detail != Some(Detail::Finding(request_id.clone())) {
                     return Vec::new();
                 }
+                // The entry is in the buffer now or never (the stream brings only newer
+                // ones): stop looking for it.
+                self.log.select_wanted();
+                self.log.wanted_request = None;
                 self.log.detail = Some(match result {
                     Ok(Some(detail)) => Detail::Loaded(Box::new(detail)),
                     Ok(None) => Detail::Missing(request_id),
@@ -637,7 +665,7 @@ impl App {
                 Vec::new()
             }
             Msg::Model { tenant, result } => {
-                self.in_flight.remove(&Refresh::Model);
+                self.answered(Refresh::Model);
                 if self.is_open(&tenant) {
                     let model = std::mem::replace(&mut self.model, Loadable::Loading);
                     self.model = self.reloaded(model, result);
@@ -653,10 +681,13 @@ impl App {
             } => {
                 self.pending = None;
                 if !self.is_open(&tenant) {
+                    self.reopen = None;
+                    self.inform("A preview came for a tenant no longer open; dropped".into());
                     return Vec::new();
                 }
                 match result {
                     Ok(_) if self.modal.is_some() => {
+                        self.reopen = None;
                         self.inform("The preview came while a dialog was open; ask again".into());
                         Vec::new()
                     }
@@ -664,17 +695,18 @@ impl App {
                         self.modal = Some(Modal::Preview(Pending { change, preview }));
                         Vec::new()
                     }
-                    Err(err) => self.fail(&err),
+                    Err(err) => self.failed_change(&err),
                 }
             }
             Msg::Saved(result) => {
                 self.pending = None;
                 match result {
                     Ok(text) => {
+                        self.reopen = None;
                         self.inform(text);
                         self.reload_permissions()
                     }
-                    Err(err) => self.fail(&err),
+                    Err(err) => self.failed_change(&err),
                 }
             }
             Msg::UserPermissions { user, result } => {
@@ -783,7 +815,7 @@ impl App {
         let mut cmds = self.refresh();
         cmds.retain(|cmd| {
             cmd.refresh()
-                .is_none_or(|kind| !self.in_flight.contains(&kind))
+                .is_none_or(|kind| !self.in_flight.contains_key(&kind))
         });
         cmds
     }
@@ -926,7 +958,12 @@ impl App {
     /// A key the server no longer takes (revoked, expired) ends the session: the
     /// connection screen says so, and `r` tries again.
     fn refused(&mut self, err: &Error) {
-        if err.status() == Some(401) && matches!(self.connection, Connection::Ready(_)) {
+        // A token shown once stays until it is closed; the next refusal ends the session.
+        let token_shown = matches!(self.modal, Some(Modal::TokenShown { .. }));
+        if err.status() == Some(401)
+            && !token_shown
+            && matches!(self.connection, Connection::Ready(_))
+        {
             self.connection =
                 Connection::Failed(Problem::of(err, &self.server_url, &self.key_source));
             self.pending = None;

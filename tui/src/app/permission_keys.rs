@@ -44,6 +44,7 @@ impl App {
             KeyCode::Char('u') => match selected {
                 Some(group) if group.mapping.is_some() => {
                     self.pending = Some("Previewing");
+                    self.reopen = None;
                     vec![Cmd::Preview {
                         tenant,
                         change: Change::Unmap { group: group.id },
@@ -58,6 +59,7 @@ impl App {
             KeyCode::Char(c @ ('K' | 'J' | '+' | '-')) => match selected {
                 Some(group) if group.mapping.is_some() => {
                     self.pending = Some("Previewing");
+                    self.reopen = None;
                     let by = if matches!(c, 'K' | '+') { -1 } else { 1 };
                     vec![Cmd::Preview {
                         tenant,
@@ -252,6 +254,8 @@ impl App {
                 KeyCode::Char('q') => self.quitting = true,
                 KeyCode::Enter => {
                     self.pending = Some("Previewing");
+                    // Back to the editor, the edits kept, on `n` or a failure.
+                    self.reopen = Some(Modal::Mapping(editor.clone()));
                     return Ok(vec![Cmd::Preview {
                         tenant,
                         change: Change::Map {
@@ -288,13 +292,14 @@ impl App {
                     self.pending = Some("Saving");
                     return Ok(vec![Cmd::Apply { tenant, change }]);
                 }
-                KeyCode::Char('n') | KeyCode::Esc => {}
+                KeyCode::Char('n') | KeyCode::Esc => self.modal = self.reopen.take(),
                 _ => self.modal = Some(Modal::Preview(Pending { change, preview })),
             },
             Modal::CreateProduct { mut name } => match key.code {
                 KeyCode::Esc => {}
                 KeyCode::Enter if !name.trim().is_empty() => {
                     self.pending = Some("Creating the product");
+                    self.reopen = Some(Modal::CreateProduct { name: name.clone() });
                     return Ok(vec![Cmd::CreateProduct {
                         tenant,
                         name: name.trim().to_owned(),
@@ -336,6 +341,7 @@ impl App {
                     }
                     KeyCode::Enter => {
                         self.pending = Some("Saving the permission group");
+                        self.reopen = Some(Modal::PermissionGroup(editor.clone()));
                         return Ok(vec![Cmd::SavePermissionGroup {
                             tenant,
                             product: editor.product_id.clone(),

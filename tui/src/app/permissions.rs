@@ -66,11 +66,15 @@ impl<T> Paged<T> {
     }
 
     /// Whether the cursor is near enough the end that the next page is wanted now.
-    /// The first page, until it is asked for, is always wanted.
+    /// The first page, until it is asked for, is always wanted. After a failed page
+    /// nothing is asked by itself (it would fail again at once): `r` starts over.
     pub fn wants_more(&self) -> bool {
         let first = self.request == 0;
         first
-            || (!self.loading && self.next.is_some() && self.cursor + PREFETCH >= self.items.len())
+            || (!self.loading
+                && self.error.is_none()
+                && self.next.is_some()
+                && self.cursor + PREFETCH >= self.items.len())
     }
 }
 

@@ -115,6 +115,15 @@ pub fn detail() -> TenantDetail {
     }
 }
 
+/// A token just issued for Acme.
+pub fn issued() -> IssuedToken {
+    IssuedToken {
+        id: "n1".into(),
+        token: Secret::new("scim_n1_secretsecret"),
+        scim_url: "https://scim.example.com/scim/t1/v2".into(),
+    }
+}
+
 /// An operator with Acme open and its detail loaded.
 pub fn in_tenant() -> App {
     let mut app = ready(Role::Operator);
@@ -552,11 +561,7 @@ fn the_rotation_modes_send_what_they_say() {
 #[test]
 fn the_new_token_is_shown_once_then_forgotten() {
     let mut app = in_tenant();
-    let issued = IssuedToken {
-        id: "n1".into(),
-        token: Secret::new("scim_n1_secretsecret"),
-        scim_url: "https://scim.example.com/scim/t1/v2".into(),
-    };
+    let issued = issued();
     let cmds = app.update(Msg::TokenIssued {
         tenant: "t1".into(),
         result: Ok(issued),
@@ -584,11 +589,7 @@ fn closing_an_uncopied_token_asks_again() {
     let mut app = in_tenant();
     app.update(Msg::TokenIssued {
         tenant: "t1".into(),
-        result: Ok(IssuedToken {
-            id: "n1".into(),
-            token: Secret::new("scim_n1_secretsecret"),
-            scim_url: "https://scim.example.com/scim/t1/v2".into(),
-        }),
+        result: Ok(issued()),
     });
     app.update(key(KeyCode::Enter));
     assert!(
@@ -613,6 +614,55 @@ fn while_a_change_is_on_its_way_no_other_starts() {
     assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("wait")));
     app.update(ch('j'));
     assert_eq!(app.token_cursor, 1, "moving around still works");
+    assert!(app.update(key(KeyCode::Esc)).is_empty());
+    assert!(app.tenant.is_some(), "the tenant is not left meanwhile");
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Tab));
+    assert_eq!(app.screen, Screen::Groups);
+    app.update(ch('/'));
+    assert!(
+        matches!(app.modal, Some(Modal::Search { .. })),
+        "a search changes nothing: allowed"
+    );
+}
+
+#[test]
+fn reloads_of_one_kind_are_counted_until_each_answers() {
+    let mut app = in_tenant();
+    app.update(ch('r'));
+    app.update(ch('r'));
+    app.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Ok(detail()),
+    });
+    let mut cmds = Vec::new();
+    for _ in 0..REFRESH_TICKS {
+        cmds.extend(app.update(Msg::Tick));
+    }
+    assert!(cmds.is_empty(), "one is still on its way: {cmds:?}");
+    app.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Ok(detail()),
+    });
+    for _ in 0..REFRESH_TICKS {
+        cmds.extend(app.update(Msg::Tick));
+    }
+    assert_eq!(cmds, vec![Cmd::LoadDetail("t1".into())]);
+}
+
+#[test]
+fn a_refused_key_waits_while_a_new_token_is_shown() {
+    let mut app = in_tenant();
+    app.update(Msg::TokenIssued {
+        tenant: "t1".into(),
+        result: Ok(issued()),
+    });
+    app.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Err(api(401)),
+    });
+    assert!(matches!(app.connection, Connection::Ready(_)));
+    assert!(matches!(app.modal, Some(Modal::TokenShown { .. })));
 }
 
 #[test]
@@ -749,13 +799,14 @@ fn the_log_keys_pause_filter_and_open_entries() {
     assert!(matches!(app.log.detail, Some(Detail::Loaded(_))));
     app.update(ch('j'));
     assert_eq!(app.log.detail_scroll, 1, "arrows scroll the open detail");
+    // As the view found it at its last frame.
+    app.log.detail_max_scroll.set(6);
     for _ in 0..100 {
         app.update(ch('j'));
     }
-    let last = app.log.detail_scroll;
-    assert!(last < 20, "scrolling stops at the end ({last})");
+    assert_eq!(app.log.detail_scroll, 6, "scrolling stops at the end");
     app.update(ch('k'));
-    assert_eq!(app.log.detail_scroll, last - 1);
+    assert_eq!(app.log.detail_scroll, 5);
     app.update(key(KeyCode::Esc));
     assert!(app.log.detail.is_none());
     assert_eq!(
@@ -973,6 +1024,22 @@ pub mod permission_screens {
         app
     }
 
+    /// The groups screen with a first page of 30 and more to come (cursor `c1`); the
+    /// commands that page's arrival gave.
+    fn on_thirty_groups_of_more() -> (App, Vec<Cmd>) {
+        let mut app = in_tenant();
+        app.screen = Screen::Groups;
+        app.refresh();
+        let many: Vec<_> = (0..30)
+            .map(|n| group(&format!("g{n}"), "G", None))
+            .collect();
+        let cmds = app.update(Msg::Groups {
+            request: app.groups.request,
+            result: Ok(page(many, Some("c1"))),
+        });
+        (app, cmds)
+    }
+
     fn preview() -> PermissionPreview {
         PermissionPreview {
             users_considered: 3,
@@ -1003,16 +1070,7 @@ pub mod permission_screens {
 
     #[test]
     fn groups_page_in_as_the_cursor_nears_the_end() {
-        let mut app = in_tenant();
-        app.screen = Screen::Groups;
-        app.refresh();
-        let many: Vec<_> = (0..30)
-            .map(|n| group(&format!("g{n}"), "G", None))
-            .collect();
-        let cmds = app.update(Msg::Groups {
-            request: app.groups.request,
-            result: Ok(page(many, Some("c1"))),
-        });
+        let (mut app, cmds) = on_thirty_groups_of_more();
         assert!(cmds.is_empty(), "the cursor is far from the end");
         let mut asked = Vec::new();
         for _ in 0..12 {
@@ -1104,11 +1162,7 @@ pub mod permission_screens {
         let mut app = on_groups();
         app.update(ch('u'));
         app.modal = Some(Modal::TokenShown {
-            issued: IssuedToken {
-                id: "n1".into(),
-                token: Secret::new("scim_x"),
-                scim_url: String::new(),
-            },
+            issued: issued(),
             copied: false,
             warned: false,
         });
@@ -1118,6 +1172,69 @@ pub mod permission_screens {
             result: Ok(preview()),
         });
         assert!(matches!(app.modal, Some(Modal::TokenShown { .. })));
+    }
+
+    #[test]
+    fn a_failed_page_is_not_asked_again_until_r() {
+        let (mut app, _) = on_thirty_groups_of_more();
+        let asked = app.update(ch('G'));
+        assert_eq!(asked.len(), 1);
+        let again = app.update(Msg::Groups {
+            request: app.groups.request,
+            result: Err(Error::Unreachable("refused".into())),
+        });
+        assert!(again.is_empty(), "not at once: {again:?}");
+        assert!(app.update(ch('k')).is_empty());
+        assert!(app.update(ch('j')).is_empty(), "nor on the next move");
+        let cmds = app.update(ch('r'));
+        assert!(
+            cmds.iter()
+                .any(|c| matches!(c, Cmd::LoadGroups { cursor: None, .. })),
+            "r starts over: {cmds:?}"
+        );
+    }
+
+    #[test]
+    fn a_declined_or_failed_preview_goes_back_to_the_edits() {
+        let mut app = on_groups();
+        app.update(key(KeyCode::Enter));
+        app.update(ch(' '));
+        let edited = app.modal.clone();
+        let change = match app.update(key(KeyCode::Enter)).pop() {
+            Some(Cmd::Preview { change, .. }) => change,
+            other => panic!("a preview: {other:?}"),
+        };
+        app.update(Msg::Previewed {
+            tenant: "t1".into(),
+            change: change.clone(),
+            result: Err(Error::Unreachable("down".into())),
+        });
+        assert_eq!(app.modal, edited, "the editor back, the edit kept");
+        app.update(key(KeyCode::Enter));
+        app.update(Msg::Previewed {
+            tenant: "t1".into(),
+            change: change.clone(),
+            result: Ok(preview()),
+        });
+        app.update(ch('n'));
+        assert_eq!(app.modal, edited, "n goes back to the editor");
+        app.update(key(KeyCode::Enter));
+        app.update(Msg::Previewed {
+            tenant: "t1".into(),
+            change,
+            result: Ok(preview()),
+        });
+        app.update(ch('y'));
+        app.update(Msg::Saved(Err(Error::Api {
+            status: 409,
+            code: "conflict".into(),
+            message: "changed meanwhile".into(),
+        })));
+        assert_eq!(app.modal, edited, "a failed save too");
+        app.update(key(KeyCode::Esc));
+        app.update(ch('y'));
+        assert!(app.modal.is_none());
+        assert!(app.reopen.is_none());
     }
 
     #[test]
@@ -1258,7 +1375,12 @@ pub mod permission_screens {
             result: Ok(preview()),
         });
         app.update(ch('n'));
-        assert!(app.modal.is_none(), "n cancels: nothing saved");
+        assert!(
+            matches!(app.modal, Some(Modal::Mapping(_))),
+            "n goes back to the editor"
+        );
+        app.update(key(KeyCode::Esc));
+        assert!(app.modal.is_none(), "nothing saved");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     };
     draw_list(app, frame, list);
     if let (Some(area), Some(detail)) = (detail, &log.detail) {
-        draw_detail(detail, log.detail_scroll, frame, area);
+        draw_detail(app, detail, frame, area);
     }
 }
 
@@ -126,22 +126,19 @@ fn row<'a>(entry: &'a ActivityEntry, app: Option<&App>) -> Row<'a> {
     Row::new(cells)
 }
 
-fn draw_detail(detail: &Detail, scroll: u16, frame: &mut Frame, area: Rect) {
+fn draw_detail(app: &App, detail: &Detail, frame: &mut Frame, area: Rect) {
     let block = Block::bordered().title(" Entry (Esc closes, ↑↓ scroll) ");
-    let lines = detail_text(detail);
-    let last = u16::try_from(lines.len().saturating_sub(1)).unwrap_or(u16::MAX);
+    let inner = block.inner(area);
+    let text = Paragraph::new(detail_text(detail)).wrap(Wrap { trim: false });
+    // How far the pane scrolls at this size, for `update` to stop there.
+    let rows = text.line_count(inner.width);
+    let max = u16::try_from(rows.saturating_sub(usize::from(inner.height))).unwrap_or(u16::MAX);
+    app.log.detail_max_scroll.set(max);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll.min(last), 0))
+        text.scroll((app.log.detail_scroll.min(max), 0))
             .block(block),
         area,
     );
-}
-
-/// How many lines the detail pane holds (before wrapping): how far it scrolls.
-pub fn detail_len(detail: &Detail) -> usize {
-    detail_text(detail).len()
 }
 
 fn detail_text(detail: &Detail) -> Vec<Line<'static>> {

@@ -3,7 +3,7 @@
 
 mod groups;
 mod help;
-pub mod log;
+mod log;
 mod modal;
 mod overview;
 mod products;
@@ -129,8 +129,14 @@ fn draw_tabs(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(pending) = app.pending {
+        // A key refused meanwhile says why next to the spinner.
+        let refused = app
+            .notice
+            .as_ref()
+            .map(|notice| format!(" · {}", text::clean(&notice.text)))
+            .unwrap_or_default();
         frame.render_widget(
-            Line::from(format!(" {} {pending} …", spinner(app))).yellow(),
+            Line::from(format!(" {} {pending} …{refused}", spinner(app))).yellow(),
             area,
         );
         return;

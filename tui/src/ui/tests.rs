@@ -320,6 +320,40 @@ fn help_overlay() {
 }
 
 #[test]
+fn the_detail_scrolls_to_the_end_of_a_long_wrapped_body_and_no_further() {
+    let mut app = log_app();
+    app.update(key(KeyCode::Enter));
+    let Some(Detail::Loading(id)) = app.log.detail.clone() else {
+        panic!("the detail opens");
+    };
+    let mut shown = entry(id, 400, "create", "truncated body");
+    shown.summary = "truncated".into();
+    // A truncated body is not JSON: one long line that wraps over many rows.
+    let body = format!("{{\"userName\": \"{}…", "abc def ".repeat(400));
+    app.update(Msg::Entry {
+        id,
+        result: Ok(ActivityDetail {
+            entry: shown,
+            request_body: Some(body),
+            response_body: None,
+            change_events: Vec::new(),
+        }),
+    });
+    render(&app, 80, 24);
+    let max = app.log.detail_max_scroll.get();
+    assert!(max > 30, "the wrapped rows count, not the lines ({max})");
+    app.update(ch('G'));
+    assert_eq!(app.log.detail_scroll, max);
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("Response body"),
+        "the end is reachable:\n{screen}"
+    );
+    app.update(ch('j'));
+    assert_eq!(app.log.detail_scroll, max, "and no further");
+}
+
+#[test]
 fn a_thousand_entries_draw_only_what_fits() {
     let mut app = log_app();
     let generation = app.log.generation;

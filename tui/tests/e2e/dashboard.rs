@@ -221,7 +221,7 @@ async fn scim_requests_appear_in_the_live_log_and_survive_a_restart_without_gaps
         .await;
     let ids: Vec<i64> = dashboard.app().log.entries.iter().map(|e| e.id).collect();
     let stored = server.client().activity(Some(&tenant), 1000).await.unwrap();
-    let mut stored: Vec<i64> = stored.iter().map(|e| e.id).collect();
+    let mut stored: Vec<i64> = stored.iter().filter_map(|e| e.id()).collect();
     stored.reverse();
     assert_eq!(ids, stored, "no gap, no duplicate, in order");
 }
