@@ -7,7 +7,7 @@ use crossterm::event::EventStream;
 use tui::{
     app::{App, KeySource},
     client::AdminClient,
-    runtime::{Runtime, terminal_clipboard},
+    runtime::{Runtime, read_key_file, terminal_clipboard},
 };
 
 /// The operators' terminal dashboard for the SCIM provisioning server. The admin key is
@@ -33,17 +33,23 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let (key, key_source) = read_key(&args.key_file);
-    let client = match key
-        .as_deref()
-        .map(|key| AdminClient::new(&args.server, key))
-    {
-        Some(Ok(client)) => Some(client),
-        Some(Err(err)) => {
-            eprintln!("scim-tui: {err}");
-            return ExitCode::FAILURE;
+    // A key in the environment is used as it is; a key file is read again before each
+    // connection attempt (it may appear once the server has first started).
+    let env_key = std::env::var("SCIM_ADMIN_KEY")
+        .ok()
+        .filter(|key| !key.trim().is_empty());
+    let (client, key_source) = match env_key {
+        Some(key) => match AdminClient::new(&args.server, &key) {
+            Ok(client) => (Some(client), KeySource::Env),
+            Err(err) => {
+                eprintln!("scim-tui: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None if read_key_file(&args.key_file).is_some() => {
+            (None, KeySource::File(args.key_file.clone()))
         }
-        None => None,
+        None => (None, KeySource::Missing(args.key_file.clone())),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -56,10 +62,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let key_from_env = matches!(key_source, KeySource::Env);
     let app = App::new(args.server, key_source);
     // `init` restores the terminal on panic too; `restore` below on every other way out.
     let mut terminal = ratatui::init();
     let mut dashboard = Runtime::new(app, client, terminal_clipboard());
+    if !key_from_env {
+        dashboard = dashboard.reading_key_from(args.key_file);
+    }
     let outcome = runtime.block_on(dashboard.run_loop(&mut terminal, EventStream::new()));
     ratatui::restore();
     if let Err(err) = outcome {
@@ -70,17 +80,4 @@ fn main() -> ExitCode {
         println!("{text}");
     }
     ExitCode::SUCCESS
-}
-
-/// The key, and where it came from: `SCIM_ADMIN_KEY`, else the file.
-fn read_key(file: &std::path::Path) -> (Option<String>, KeySource) {
-    if let Ok(key) = std::env::var("SCIM_ADMIN_KEY")
-        && !key.trim().is_empty()
-    {
-        return (Some(key), KeySource::Env);
-    }
-    match std::fs::read_to_string(file) {
-        Ok(key) if !key.trim().is_empty() => (Some(key), KeySource::File(file.to_owned())),
-        _ => (None, KeySource::Missing(file.to_owned())),
-    }
 }

@@ -50,6 +50,9 @@ pub struct Runtime {
     rx: mpsc::Receiver<Msg>,
     log_task: Option<JoinHandle<()>>,
     clipboard: Clipboard,
+    /// Where the admin key is read from before each connection attempt, when it does not
+    /// come from the environment: a key written (or replaced) meanwhile is picked up.
+    key_file: Option<std::path::PathBuf>,
 }
 
 impl Runtime {
@@ -63,6 +66,34 @@ impl Runtime {
             rx,
             log_task: None,
             clipboard,
+            key_file: None,
+        }
+    }
+
+    /// Reads the admin key from `file` before each connection attempt.
+    #[must_use]
+    pub fn reading_key_from(mut self, file: std::path::PathBuf) -> Self {
+        self.key_file = Some(file);
+        self
+    }
+
+    /// A connection attempt: with the key as it is now, or the news that there is none.
+    fn connect(&mut self) {
+        if let Some(file) = &self.key_file {
+            self.client = match read_key_file(file) {
+                Some(key) => match AdminClient::new(&self.app.server_url, &key) {
+                    Ok(client) => Some(client),
+                    Err(err) => {
+                        self.spawn(async move { Msg::Connected(Err(err)) });
+                        return;
+                    }
+                },
+                None => None,
+            };
+        }
+        match self.client.clone() {
+            Some(client) => self.spawn(async move { Msg::Connected(client.whoami().await) }),
+            None => self.spawn(async { Msg::KeyMissing }),
         }
     }
 
@@ -172,11 +203,14 @@ impl Runtime {
             });
             return;
         }
+        if let Cmd::Connect = cmd {
+            self.connect();
+            return;
+        }
         let Some(client) = self.client.clone() else {
             return;
         };
         match cmd {
-            Cmd::Connect => self.spawn(async move { Msg::Connected(client.whoami().await) }),
             Cmd::LoadTenants => {
                 let own = self.app.caller().and_then(|c| c.tenant_id.clone());
                 self.spawn(async move { Msg::Tenants(tenant_rows(&client, own).await) });
@@ -299,7 +333,7 @@ impl Runtime {
                 };
                 Msg::Saved(done)
             }),
-            Cmd::Copy(_) | Cmd::RetryLater(_) => {}
+            Cmd::Copy(_) | Cmd::RetryLater(_) | Cmd::Connect => {}
         }
     }
 }
@@ -545,6 +579,14 @@ impl Backoff {
         tokio::time::sleep(self.0).await;
         self.0 = (self.0 * 2).min(Duration::from_secs(5));
     }
+}
+
+/// The admin key in `file`, if it holds one.
+pub fn read_key_file(file: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(file)
+        .ok()
+        .map(|key| key.trim().to_owned())
+        .filter(|key| !key.is_empty())
 }
 
 /// The OSC 52 sequence that asks the terminal to put `text` on the clipboard.

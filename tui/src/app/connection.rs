@@ -50,7 +50,7 @@ impl Problem {
                  --key-file / set SCIM_ADMIN_KEY_FILE."
                     .to_owned(),
             ],
-            retrying: false,
+            retrying: true,
         }
     }
 

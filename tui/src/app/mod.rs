@@ -207,6 +207,8 @@ pub enum Msg {
     Tick,
     /// Time to try connecting again (after the failure of attempt number `.0`).
     Retry(u64),
+    /// No admin key to connect with (yet: a server's first start writes one).
+    KeyMissing,
     Connected(Result<Caller, Error>),
     Tenants(Result<Vec<TenantRow>, Error>),
     TenantCreated(Result<Tenant, Error>),
@@ -448,12 +450,8 @@ impl App {
         }
     }
 
-    /// The first commands: connect, or say why it cannot.
+    /// Connects (again): the runtime reads the key anew each time.
     pub fn start(&mut self) -> Vec<Cmd> {
-        if let KeySource::Missing(path) = &self.key_source {
-            self.connection = Connection::Failed(Problem::no_key(path));
-            return Vec::new();
-        }
         self.attempt += 1;
         self.connection = Connection::Connecting;
         vec![Cmd::Connect]
@@ -537,6 +535,14 @@ impl App {
                 Vec::new()
             }
             Msg::Connected(result) => self.connected(result),
+            Msg::KeyMissing => {
+                let path = match &self.key_source {
+                    KeySource::File(path) | KeySource::Missing(path) => path.clone(),
+                    KeySource::Env => "data/operator.key".into(),
+                };
+                self.connection = Connection::Failed(Problem::no_key(&path));
+                vec![Cmd::RetryLater(self.attempt)]
+            }
             Msg::Tenants(result) => {
                 self.answered(Refresh::Tenants);
                 let tenants = std::mem::replace(&mut self.tenants, Loadable::Loading);

@@ -148,14 +148,19 @@ fn api(status: u16) -> Error {
 }
 
 #[test]
-fn without_a_key_it_says_so_and_does_not_call() {
+fn without_a_key_it_says_so_and_looks_again() {
     let mut app = App::new(
         "http://x".into(),
         KeySource::Missing("data/operator.key".into()),
     );
-    assert!(app.start().is_empty());
+    assert_eq!(app.start(), vec![Cmd::Connect], "the runtime reads the key");
+    assert_eq!(app.update(Msg::KeyMissing), vec![Cmd::RetryLater(1)]);
     assert!(matches!(&app.connection, Connection::Failed(p) if p.title == "No admin key"));
-    assert!(app.update(ch('r')).is_empty(), "nothing to retry with");
+    assert_eq!(app.update(Msg::Retry(1)), vec![Cmd::Connect]);
+    app.update(Msg::KeyMissing);
+    assert_eq!(app.update(ch('r')), vec![Cmd::Connect], "r looks at once");
+    app.update(Msg::Connected(Ok(caller(Role::Operator))));
+    assert!(matches!(app.connection, Connection::Ready(_)));
     app.update(ch('q'));
     assert!(app.quitting);
 }

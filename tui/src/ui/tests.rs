@@ -69,6 +69,7 @@ fn no_key() {
         KeySource::Missing("data/operator.key".into()),
     );
     app.start();
+    app.update(Msg::KeyMissing);
     snapshot("no_key", &app);
 }
 

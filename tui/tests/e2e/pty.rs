@@ -188,3 +188,27 @@ fn without_a_terminal_it_says_so_and_fails() {
     assert!(stderr.contains("needs a terminal"), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing drawn into a pipe");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_before_its_key_exists_it_connects_once_the_key_is_written() {
+    let server = Server::start().await;
+    server.tenant_with_token("Acme").await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("operator.key");
+    let (url, file) = (server.url(), key_file.clone());
+    let mut terminal = Terminal::spawn(|command| {
+        command.env("SCIM_SERVER_URL", &url);
+        command.env("SCIM_ADMIN_KEY_FILE", &file);
+    });
+    terminal.wait_for("the missing key explained", |s| {
+        s.contains("No admin key") && s.contains("Trying again by itself")
+    });
+    // What a server's first start does.
+    std::fs::copy(server.key_file(), &key_file).unwrap();
+    terminal.wait_for("the tenant list, without a key press", |s| {
+        s.contains("Tenants (1)") && s.contains("Acme")
+    });
+    terminal.press(b"q");
+    assert!(terminal.exit_status().success());
+    terminal.assert_restored();
+}
