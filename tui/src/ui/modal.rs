@@ -216,24 +216,23 @@ pub fn draw(modal: &Modal, app: &App, frame: &mut Frame, area: Rect) {
             ],
         ),
     };
-    let height = u16::try_from(lines.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
     // The token is one unbroken word of 78 characters: it gets the full width, so that at
     // 80 columns it fits on one line and can be selected with the mouse.
     let width = match modal {
         Modal::TokenShown { .. } => area.width.max(20),
         _ => area.width.saturating_sub(2).clamp(20, 90),
     };
-    let area = centered(frame, area, width, height.max(5));
-    frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            Block::bordered()
-                .title(title)
-                .border_style(Style::new().bold()),
-        ),
-        area,
+    let dialog = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::bordered()
+            .title(title)
+            .border_style(Style::new().bold()),
     );
+    // As tall as the wrapped text (inside the borders; `line_count` adds their height), so
+    // that the last line, the keys, is never cut off.
+    let inner_width = width.min(area.width).saturating_sub(2);
+    let height = u16::try_from(dialog.line_count(inner_width)).unwrap_or(u16::MAX);
+    let area = centered(frame, area, width, height.max(5));
+    frame.render_widget(dialog, area);
 }
 
 fn selected(line: Line<'static>, on: bool) -> Line<'static> {

@@ -210,6 +210,28 @@ fn token_shown_once() {
 }
 
 #[test]
+fn a_dialog_whose_lines_wrap_still_shows_its_keys() {
+    let mut app = in_tenant();
+    app.modal = Some(Modal::TokenShown {
+        issued: IssuedToken {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            token: Secret::new("scim_0123"),
+            // A real tenant URL: with its label, longer than a line at 80 columns.
+            scim_url: "http://127.0.0.1:18080/scim/01a23afd-a6cf-7234-8e5b-c16bf086c34b/v2".into(),
+        },
+        copied: false,
+        warned: false,
+    });
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("c copy · Enter close"), "{screen}");
+    app.modal = None;
+    app.update(ch('R'));
+    app.update(key(KeyCode::Enter));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("y issue · n back"), "{screen}");
+}
+
+#[test]
 fn the_token_is_one_unbroken_line_at_80_columns() {
     let token = "scim_0123456789abcdef0123456789abcdef_SECRETSECRETSECRETSECRETSECRETSECRET1234";
     assert_eq!(token.len(), 78);
