@@ -21,6 +21,7 @@ impl App {
             return Vec::new();
         }
         self.notice = None;
+        let quit_asked = std::mem::take(&mut self.quit_asked);
         if !matches!(self.connection, Connection::Ready(_)) {
             return self.key_while_not_connected(key);
         }
@@ -34,6 +35,11 @@ impl App {
             return self.modal_key(modal, key);
         }
         match key.code {
+            KeyCode::Char('q') if self.pending.is_some() && !quit_asked => {
+                self.quit_asked = true;
+                self.inform("a change is on its way: q again quits without its answer".into());
+                return Vec::new();
+            }
             KeyCode::Char('q') => {
                 self.quitting = true;
                 return Vec::new();

@@ -400,6 +400,8 @@ pub struct App {
     pub pending: Option<&'static str>,
     pub show_help: bool,
     pub quitting: bool,
+    /// `q` was pressed once while a change was on its way; the next `q` quits.
+    pub quit_asked: bool,
     /// Printed to standard output after the terminal is restored.
     pub print_on_exit: Option<String>,
     pub ticks: u64,
@@ -440,6 +442,7 @@ impl App {
             pending: None,
             show_help: false,
             quitting: false,
+            quit_asked: false,
             print_on_exit: None,
             ticks: 0,
             disconnected: false,

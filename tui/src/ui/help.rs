@@ -11,12 +11,13 @@ use ratatui::{
 use super::centered;
 use crate::app::{App, Screen};
 
-const GLOBAL: [(&str, &str); 5] = [
+const GLOBAL: [(&str, &str); 6] = [
     ("Tab / Shift-Tab", "next / previous screen"),
     ("↑↓ or j k", "move"),
     ("Esc", "back (close a pane, leave a tenant)"),
     ("?", "this help"),
-    ("q / Ctrl-C", "quit (asks first if an edit is unsaved)"),
+    ("q", "quit (asks first if an edit is unsaved)"),
+    ("Ctrl-C", "quit at once"),
 ];
 
 pub fn keys(screen: Screen) -> &'static [(&'static str, &'static str)] {

@@ -168,10 +168,16 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         spans.extend(log::stream_badge(app));
         spans.push(Span::raw(" ·"));
     }
-    spans.push(Span::raw(format!(
-        " {keys} · Tab screens · ? help · q quit"
-    )));
-    frame.render_widget(Line::from(spans).dim(), area);
+    spans.push(Span::raw(format!(" {keys} · Tab screens")));
+    // Help and quit stay in view however narrow the terminal; the rest is cut first.
+    const ALWAYS: &str = " · ? help · q quit ";
+    let [keys_area, always_area] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(ALWAYS.chars().count() as u16),
+    ])
+    .areas(area);
+    frame.render_widget(Line::from(spans).dim(), keys_area);
+    frame.render_widget(Line::from(ALWAYS).dim(), always_area);
 }
 
 fn draw_problem(app: &App, problem: &Problem, frame: &mut Frame, area: Rect) {

@@ -43,17 +43,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(8),
         ],
     )
-    .header(
-        Row::new([
-            "Name",
-            "Users",
-            "Groups",
-            "Last request",
-            "Fail/1h",
-            "Health",
-        ])
-        .bold(),
-    )
+    .header(Row::new(["Name", "Users", "Groups", "Last sync", "Fail/1h", "Health"]).bold())
     .row_highlight_style(Style::new().reversed())
     .block(Block::bordered().title(if app.tenant_filter.is_empty() {
         format!(" Tenants ({}) ", rows.len())

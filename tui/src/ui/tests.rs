@@ -510,3 +510,192 @@ mod permission_screens {
         assert!(!screen.contains("Group 0 "), "{screen}");
     }
 }
+
+/// Every tenant screen while its data loads, after it failed to load, and with the last
+/// good data kept while the server cannot be reached.
+mod states {
+    use super::*;
+    use crate::app::{
+        permissions::Paged,
+        tests::permission_screens::{group, model, user},
+    };
+
+    fn unreachable() -> Error {
+        Error::Unreachable("Connection refused".into())
+    }
+
+    /// Acme open on `screen` with its data loaded.
+    fn on(screen: Screen) -> App {
+        let mut app = in_tenant();
+        app.screen = screen;
+        app.model = Loadable::Loaded(model());
+        app.groups = Paged {
+            items: vec![group("g1", "Admins", Some(1)), group("g2", "Staff", None)],
+            loading: false,
+            request: 1,
+            ..Paged::default()
+        };
+        app.users = Paged {
+            items: vec![user("u1", "ada@acme.test"), user("u2", "bob@acme.test")],
+            loading: false,
+            request: 2,
+            ..Paged::default()
+        };
+        app
+    }
+
+    fn loading(app: &mut App) {
+        app.detail = Loadable::Loading;
+        app.model = Loadable::Loading;
+        app.groups = Paged::default();
+        app.users = Paged::default();
+    }
+
+    fn failed(app: &mut App) {
+        let err = unreachable().to_string();
+        app.detail = Loadable::Failed(err.clone());
+        app.model = Loadable::Failed(err.clone());
+        for error in [&mut app.groups.error, &mut app.users.error] {
+            *error = Some(err.clone());
+        }
+        app.groups.items.clear();
+        app.users.items.clear();
+        app.disconnected = true;
+    }
+
+    /// The screens of an open tenant, with their snapshot names.
+    const TENANT_SCREENS: [(&str, Screen); 5] = [
+        ("overview", Screen::Overview),
+        ("tokens", Screen::Tokens),
+        ("groups", Screen::Groups),
+        ("users", Screen::Users),
+        ("products", Screen::Products),
+    ];
+
+    #[test]
+    fn each_tenant_screen_loading_failed_and_disconnected() {
+        for (name, screen) in TENANT_SCREENS {
+            let mut app = on(screen);
+            loading(&mut app);
+            snapshot(&format!("state_{name}_loading"), &app);
+            let mut app = on(screen);
+            failed(&mut app);
+            snapshot(&format!("state_{name}_failed"), &app);
+            // A refresh that fails keeps what was shown and says so.
+            let mut app = on(screen);
+            app.update(Msg::Detail {
+                tenant: "t1".into(),
+                result: Err(unreachable()),
+            });
+            assert!(app.disconnected);
+            assert!(app.detail.loaded().is_some(), "the last good detail stays");
+            snapshot(&format!("state_{name}_disconnected"), &app);
+        }
+    }
+
+    #[test]
+    fn the_users_screen_empty() {
+        let mut app = on(Screen::Users);
+        app.users.items.clear();
+        snapshot("state_users_empty", &app);
+    }
+
+    #[test]
+    fn a_help_overlay_for_every_screen() {
+        for (name, screen) in [("tenants", Screen::Tenants)]
+            .into_iter()
+            .chain(TENANT_SCREENS)
+        {
+            let mut app = on(screen);
+            app.update(ch('?'));
+            snapshot(&format!("help_{name}"), &app);
+        }
+    }
+
+    #[test]
+    fn a_log_stream_stopped_for_good() {
+        let mut app = log_app();
+        let generation = app.log.generation;
+        app.update(Msg::LogStream {
+            generation,
+            state: StreamState::Stopped(Error::Api {
+                status: 404,
+                code: "not_found".into(),
+                message: "no such tenant".into(),
+            }),
+        });
+        snapshot("log_stopped", &app);
+    }
+
+    #[test]
+    fn a_key_without_rights_and_a_server_of_another_version() {
+        let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
+        app.start();
+        app.update(Msg::Connected(Err(Error::Api {
+            status: 403,
+            code: "forbidden".into(),
+            message: "not allowed".into(),
+        })));
+        snapshot("key_without_rights", &app);
+        let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
+        app.start();
+        let mut caller = crate::app::tests::caller(Role::Operator);
+        caller.api_version = "2.0.0".into();
+        app.update(Msg::Connected(Ok(caller)));
+        snapshot("server_of_another_version", &app);
+    }
+
+    #[test]
+    fn prompts_and_confirmations() {
+        let mut app = ready(Role::Operator);
+        app.update(ch('n'));
+        snapshot("create_tenant_prompt", &app);
+        let mut app = on(Screen::Products);
+        app.update(ch('n'));
+        snapshot("create_product_prompt", &app);
+        let mut app = on(Screen::Products);
+        app.update(ch('d'));
+        snapshot("delete_product_confirm", &app);
+        let mut app = on(Screen::Groups);
+        app.update(key(KeyCode::Enter));
+        app.update(ch(' '));
+        app.update(key(KeyCode::Esc));
+        snapshot("discard_changes", &app);
+    }
+
+    #[test]
+    fn colours_carry_the_verdict_and_the_status_class() {
+        let app = ready(Role::Operator);
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| view(&app, frame)).unwrap();
+        let colour_of = |terminal: &Terminal<TestBackend>, word: &str| {
+            let buffer = terminal.backend().buffer();
+            let area = buffer.area;
+            (0..area.height).find_map(|y| {
+                let row: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
+                row.find(word).map(|at| {
+                    let x = row[..at].chars().count() as u16;
+                    buffer[(x, y)].fg
+                })
+            })
+        };
+        assert_eq!(
+            colour_of(&terminal, "healthy"),
+            Some(ratatui::style::Color::Green)
+        );
+        assert_eq!(
+            colour_of(&terminal, "failing"),
+            Some(ratatui::style::Color::Red)
+        );
+        let app = log_app();
+        terminal.draw(|frame| view(&app, frame)).unwrap();
+        assert_eq!(
+            colour_of(&terminal, "500 patch"),
+            Some(ratatui::style::Color::Red)
+        );
+        assert_eq!(
+            colour_of(&terminal, "201 create"),
+            Some(ratatui::style::Color::Green)
+        );
+    }
+}
