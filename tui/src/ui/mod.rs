@@ -168,16 +168,30 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         spans.extend(log::stream_badge(app));
         spans.push(Span::raw(" ·"));
     }
-    spans.push(Span::raw(format!(" {keys} · Tab screens")));
-    // Help and quit stay in view however narrow the terminal; the rest is cut first.
+    // Help and quit stay in view however narrow the terminal; the screen's keys come
+    // before them, whole, as many as fit.
     const ALWAYS: &str = " · ? help · q quit ";
-    let [keys_area, always_area] = Layout::horizontal([
-        Constraint::Min(0),
-        Constraint::Length(ALWAYS.chars().count() as u16),
-    ])
-    .areas(area);
-    frame.render_widget(Line::from(spans).dim(), keys_area);
-    frame.render_widget(Line::from(ALWAYS).dim(), always_area);
+    let room = usize::from(area.width).saturating_sub(ALWAYS.chars().count());
+    let mut used: usize = spans.iter().map(Span::width).sum();
+    let mut shown = Vec::new();
+    for item in keys.split(" · ").chain(["Tab screens"]) {
+        let width = Span::raw(item).width() + 3;
+        if used + width > room {
+            break;
+        }
+        used += width;
+        shown.push(item);
+    }
+    if shown.is_empty() {
+        // No key fits after the log's state: drop its separator too.
+        if app.screen == Screen::Log {
+            spans.pop();
+        }
+    } else {
+        spans.push(Span::raw(format!(" {}", shown.join(" · "))));
+    }
+    spans.push(Span::raw(ALWAYS));
+    frame.render_widget(Line::from(spans).dim(), area);
 }
 
 fn draw_problem(app: &App, problem: &Problem, frame: &mut Frame, area: Rect) {
