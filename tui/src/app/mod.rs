@@ -416,6 +416,8 @@ pub struct App {
     /// The dialog a submitted change came from, reopened with its input if the change
     /// fails or its preview is declined.
     pub reopen: Option<Modal>,
+    /// The admin key of the last session, to tell a reconnect from a new sign-in.
+    pub signed_in_as: Option<String>,
 }
 
 impl App {
@@ -450,6 +452,7 @@ impl App {
             page_requests: 0,
             in_flight: std::collections::BTreeMap::new(),
             reopen: None,
+            signed_in_as: None,
         }
     }
 
@@ -762,6 +765,24 @@ impl App {
             self.connection = Connection::Failed(problem);
             return Vec::new();
         }
+        if self
+            .signed_in_as
+            .as_ref()
+            .is_some_and(|before| *before != caller.key_id)
+        {
+            // Another key (the key file was replaced): nothing of the last session's
+            // data, dialogs or changes belongs to this one.
+            *self = Self {
+                print_on_exit: self.print_on_exit.take(),
+                ticks: self.ticks,
+                attempt: self.attempt,
+                page_requests: self.page_requests,
+                ..Self::new(self.server_url.clone(), self.key_source.clone())
+            };
+        }
+        self.signed_in_as = Some(caller.key_id.clone());
+        // Answers lost with the last connection are not waited for.
+        self.in_flight.clear();
         let own_tenant = caller.tenant_id.clone();
         self.connection = Connection::Ready(caller);
         self.disconnected = false;
@@ -982,6 +1003,7 @@ impl App {
     /// Opens `tenant`: its overview, and its log.
     fn open_tenant(&mut self, tenant: Tenant) -> Vec<Cmd> {
         let id = tenant.id.clone();
+        self.reopen = None;
         self.tenant = Some(tenant);
         self.detail = Loadable::Loading;
         self.token_cursor = 0;
@@ -1000,6 +1022,7 @@ impl App {
             return Vec::new();
         }
         self.tenant = None;
+        self.reopen = None;
         self.screen = Screen::Tenants;
         vec![Cmd::LoadTenants, self.follow_log()]
     }

@@ -656,6 +656,34 @@ fn reloads_of_one_kind_are_counted_until_each_answers() {
 }
 
 #[test]
+fn signing_in_with_another_key_forgets_the_last_session() {
+    let mut app = in_tenant();
+    app.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Err(api(401)),
+    });
+    assert!(matches!(app.connection, Connection::Failed(_)));
+    app.update(ch('r'));
+    let mut other = caller(Role::Operator);
+    other.key_id = "another-key".into();
+    app.update(Msg::Connected(Ok(other)));
+    assert!(app.tenant.is_none(), "Acme was the other key's");
+    assert_eq!(app.detail, Loadable::Loading);
+    assert_eq!(app.screen, Screen::Tenants);
+    let mut same = in_tenant();
+    same.update(Msg::Detail {
+        tenant: "t1".into(),
+        result: Err(api(401)),
+    });
+    same.update(ch('r'));
+    same.update(Msg::Connected(Ok(caller(Role::Operator))));
+    assert!(
+        same.tenant.is_some(),
+        "the same key carries on where it was"
+    );
+}
+
+#[test]
 fn a_refused_key_waits_while_a_new_token_is_shown() {
     let mut app = in_tenant();
     app.update(Msg::TokenIssued {

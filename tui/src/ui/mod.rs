@@ -127,32 +127,40 @@ fn draw_tabs(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// Help and quit, always at the footer's right end whatever else it says.
+const HELP_AND_QUIT: &str = " ? help · q quit ";
+
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
-    if let Some(pending) = app.pending {
+    let [left, right] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(HELP_AND_QUIT.chars().count() as u16),
+    ])
+    .areas(area);
+    frame.render_widget(Line::from(HELP_AND_QUIT).dim(), right);
+    let line = if let Some(pending) = app.pending {
         // A key refused meanwhile says why next to the spinner.
         let refused = app
             .notice
             .as_ref()
             .map(|notice| format!(" · {}", text::clean(&notice.text)))
             .unwrap_or_default();
-        frame.render_widget(
-            Line::from(format!(" {} {pending} …{refused}", spinner(app))).yellow(),
-            area,
-        );
-        return;
-    }
-    if let Some(notice) = &app.notice {
+        Line::from(format!(" {} {pending} …{refused}", spinner(app))).yellow()
+    } else if let Some(notice) = &app.notice {
         let style = if notice.error {
             Style::new().red().bold()
         } else {
             Style::new().green()
         };
-        frame.render_widget(
-            Line::from(format!(" {}", text::clean(&notice.text))).style(style),
-            area,
-        );
-        return;
-    }
+        Line::from(format!(" {}", text::clean(&notice.text))).style(style)
+    } else {
+        screen_keys(app, usize::from(left.width)).dim()
+    };
+    frame.render_widget(line, left);
+}
+
+/// The current screen's keys, whole, as many as fit in `room` columns (after the log's
+/// stream state, which is cut if it alone is too long).
+fn screen_keys(app: &App, room: usize) -> Line<'static> {
     let keys = match app.screen {
         Screen::Tenants => "Enter open · n new · d delete · / filter · r refresh",
         Screen::Overview => "c copy SCIM URL · p print it on exit · R rotate token · Esc back",
@@ -166,32 +174,22 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     if app.screen == Screen::Log {
         spans.push(Span::raw(" "));
         spans.extend(log::stream_badge(app));
-        spans.push(Span::raw(" ·"));
     }
-    // Help and quit stay in view however narrow the terminal; the screen's keys come
-    // before them, whole, as many as fit.
-    const ALWAYS: &str = " · ? help · q quit ";
-    let room = usize::from(area.width).saturating_sub(ALWAYS.chars().count());
     let mut used: usize = spans.iter().map(Span::width).sum();
-    let mut shown = Vec::new();
     for item in keys.split(" · ").chain(["Tab screens"]) {
-        let width = Span::raw(item).width() + 3;
+        let text = if spans.is_empty() {
+            format!(" {item}")
+        } else {
+            format!(" · {item}")
+        };
+        let width = Span::raw(text.as_str()).width();
         if used + width > room {
             break;
         }
         used += width;
-        shown.push(item);
+        spans.push(Span::raw(text));
     }
-    if shown.is_empty() {
-        // No key fits after the log's state: drop its separator too.
-        if app.screen == Screen::Log {
-            spans.pop();
-        }
-    } else {
-        spans.push(Span::raw(format!(" {}", shown.join(" · "))));
-    }
-    spans.push(Span::raw(ALWAYS));
-    frame.render_widget(Line::from(spans).dim(), area);
+    Line::from(spans)
 }
 
 fn draw_problem(app: &App, problem: &Problem, frame: &mut Frame, area: Rect) {
