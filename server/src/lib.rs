@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod logging;
 pub mod ops;
 pub mod scim;
 pub mod startup;
@@ -20,7 +21,7 @@ pub mod state;
 pub mod statuses;
 pub mod store;
 
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, middleware::Tracing};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::{LicenseObject, OpenApi, OpenApiService, ServerObject};
 
 pub use state::AppState;
@@ -95,7 +96,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .nest("/", service)
         .around(render_errors)
         .around(activity::middleware::record)
-        .with(Tracing)
+        .around(logging::log_requests)
         .data(state)
 }
 

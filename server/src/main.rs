@@ -1,6 +1,6 @@
 //! `scim-server`: serve (the default), print the OpenAPI document, migrate, manage keys.
 
-use std::{fs::File, net::SocketAddr, path::Path};
+use std::{fs::File, net::SocketAddr, path::Path, process::ExitCode};
 
 use anyhow::Context;
 use clap::Parser;
@@ -12,10 +12,20 @@ use server::{
     startup::{Application, Launch},
     store::{self, Storage},
 };
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Errors can quote the database URL: its password is not printed.
+            eprintln!("Error: {}", server::logging::redact(&format!("{err:?}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve).await,
@@ -29,13 +39,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Some(Command::Migrate(args)) => {
-            init_tracing(LogFormat::Text);
+            server::logging::init(LogFormat::Text);
             open_database(&args).await?.close().await;
             tracing::info!("migrations applied");
             Ok(())
         }
         Some(Command::Keys(KeysCommand::CreateOperator { database, name })) => {
-            init_tracing(LogFormat::Text);
+            server::logging::init(LogFormat::Text);
             let db = open_database(&database).await?;
             let hasher = SecretHasher::new(server::config::Argon2Params::default(), 1)?;
             let key =
@@ -45,17 +55,6 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("This operator key is shown once; store it now.");
             Ok(())
         }
-    }
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }
 
@@ -90,7 +89,7 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing(args.log_format);
+    server::logging::init(args.log_format);
     std::fs::create_dir_all(&args.database.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

@@ -33,6 +33,39 @@ pub fn is_sqlite_memory_url(url: &str) -> bool {
     is_sqlite_url(url) && (url.contains(":memory:") || url.contains("mode=memory"))
 }
 
+/// The file a SQLite URL names (none for an in-memory database).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if is_sqlite_memory_url(url) {
+        return None;
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty()).then(|| path.into())
+}
+
+/// Creates the database file readable by its owner only (0600) before SQLite would create
+/// it with the process's umask (often world-readable); its `-wal` and `-shm` files take
+/// the same permissions. An existing file is left as its owner set it.
+pub fn create_private_sqlite_file(url: &str) -> Result<(), Error> {
+    let Some(path) = sqlite_file(url) else {
+        return Ok(());
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(&path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(Error::Internal(anyhow::anyhow!(
+            "cannot create the database file {}: {err}",
+            path.display()
+        ))),
+    }
+}
+
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

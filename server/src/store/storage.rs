@@ -90,6 +90,7 @@ impl Storage {
                 "the database URL must start with sqlite: or postgres://".to_owned(),
             ));
         }
+        db::create_private_sqlite_file(url)?;
         let writer = observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
         db::migrate(&writer).await?;
         // Every connection to an in-memory database is a database of its own, so reads

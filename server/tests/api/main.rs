@@ -37,6 +37,7 @@ mod scim_patch;
 mod scim_tokens;
 mod scim_users;
 mod secrets;
+mod server_log;
 mod sync_health;
 mod synced_lists;
 mod tenant_limits;

@@ -1,0 +1,78 @@
+//! What the server writes to its own log: no credential (also when a client sends one in
+//! the query string), no filter value, no database password, no colour codes in a file;
+//! and the database it creates is readable by its owner only.
+
+use std::{os::unix::fs::PermissionsExt, process::Command};
+
+use crate::process::{ServerProcess, operator_key};
+
+#[tokio::test]
+async fn the_log_keeps_out_queries_credentials_and_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start_logged(data, None, &[], "info").await;
+    let (tenant, token) = server.tenant(data, "Acme").await;
+    let key = operator_key(data);
+    // Some clients send the credential as a query parameter; a filter names a person.
+    let url = format!(
+        "{}?access_token={token}&filter=userName%20eq%20%22grace%40acme.test%22",
+        server.scim_url(&tenant, "/Users")
+    );
+    let listed = server
+        .http
+        .get(url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let log = server.stop();
+    assert!(
+        log.contains(&format!("/scim/{tenant}/v2/Users")),
+        "the request's path is logged: {log}"
+    );
+    for private in [token.as_str(), key.as_str(), "acme.test", "access_token"] {
+        assert!(
+            !log.contains(private),
+            "{private} in the server log:\n{log}"
+        );
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log file:\n{log}"
+    );
+    let mode = |name: &str| {
+        std::fs::metadata(data.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("scim.db"), 0o600, "the database is its owner's only");
+    if data.join("scim.db-wal").exists() {
+        assert_eq!(mode("scim.db-wal"), 0o600);
+    }
+}
+
+#[test]
+fn a_database_url_that_fails_is_reported_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_scim-server"))
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://scim:hunter2pw@host:notaport/db",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot be parsed"), "{stderr}");
+    assert!(
+        stderr.contains("postgres://scim:[redacted]@host"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2pw"), "{stderr}");
+}
