@@ -100,6 +100,20 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .data(state)
 }
 
+/// Whether the path or query of `uri`, percent-decoded, holds an ASCII control character.
+fn has_control_characters(uri: &poem::http::Uri) -> bool {
+    let raw = uri.path_and_query().map_or("", |pq| pq.as_str()).as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
+    raw.iter().enumerate().any(|(at, &b)| {
+        b.is_ascii_control()
+            || (b == b'%'
+                && matches!(
+                    (raw.get(at + 1).copied().and_then(hex), raw.get(at + 2).copied().and_then(hex)),
+                    (Some(high), Some(low)) if (high * 16 + low) < 0x20 || high * 16 + low == 0x7f
+                ))
+    })
+}
+
 /// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
 /// failed authentication) into the error body of the surface it happened on: SCIM clients
 /// get SCIM error documents, everyone else the admin API's `{code, message}`.
@@ -114,12 +128,21 @@ async fn render_errors<E: Endpoint>(
         .map_or(config::DEFAULT_MAX_BODY_BYTES, |s| {
             s.settings.max_body_bytes
         });
-    let outcome = match body_limit::apply(&mut req, max_body) {
-        Ok(overflow) => match ep.call(req).await {
-            Err(_) if overflow.happened() => Err(body_limit::too_large()),
-            outcome => outcome.map(IntoResponse::into_response),
-        },
-        Err(err) => Err(err),
+    let outcome = if has_control_characters(req.uri()) {
+        // A NUL in an id or a filter cannot reach PostgreSQL (SQLite would take it): both
+        // backends give the same answer before any SQL runs.
+        Err(poem::Error::from_string(
+            "the URL must not contain control characters",
+            poem::http::StatusCode::BAD_REQUEST,
+        ))
+    } else {
+        match body_limit::apply(&mut req, max_body) {
+            Ok(overflow) => match ep.call(req).await {
+                Err(_) if overflow.happened() => Err(body_limit::too_large()),
+                outcome => outcome.map(IntoResponse::into_response),
+            },
+            Err(err) => Err(err),
+        }
     };
     let mut resp = match outcome {
         Ok(resp) => resp,

@@ -240,10 +240,15 @@ pub fn apply_to_user(
 ) -> Result<Map<String, Value>, Error> {
     let mut doc = attrs.clone();
     for op in ops {
+        // Merging values costs with the values already held: bound both before any merge.
+        if let Some(value) = &op.value {
+            bounded(value)?;
+        }
         match &op.path {
             None => apply_pathless(&mut doc, op)?,
             Some(path) => apply_path(&mut doc, op.kind, path, op.value.as_ref())?,
         }
+        doc.values().try_for_each(bounded)?;
     }
     // Drop extension objects emptied by removals, then re-check every type.
     if doc
@@ -253,6 +258,20 @@ pub fn apply_to_user(
         doc.remove(schema::ENTERPRISE_USER_SCHEMA);
     }
     resource::normalize_user(&Value::Object(doc))
+}
+
+/// Refuses a value that holds an array longer than a User's multi-valued attribute may be
+/// ([`resource::MAX_VALUES`]), at any depth.
+fn bounded(value: &Value) -> Result<(), Error> {
+    match value {
+        Value::Array(items) if items.len() > resource::MAX_VALUES => Err(Error::Invalid(format!(
+            "an attribute may hold at most {} values",
+            resource::MAX_VALUES
+        ))),
+        Value::Array(items) => items.iter().try_for_each(bounded),
+        Value::Object(fields) => fields.values().try_for_each(bounded),
+        _ => Ok(()),
+    }
 }
 
 /// A path-less add or replace: each key of the object value is an attribute path (Entra

@@ -71,6 +71,29 @@ pub fn normalize_user(input: &Value) -> Result<Map<String, Value>, Error> {
 /// Longest value kept in an index; PostgreSQL refuses btree entries much above 2.7 KB.
 pub const MAX_INDEXED_BYTES: usize = 2000;
 
+/// Most values a multi-valued attribute of a User may hold (`emails`, `phoneNumbers`,
+/// `addresses`, …): far above what any identity provider sends, far below what one SQL
+/// statement can bind.
+pub const MAX_VALUES: usize = 100;
+
+/// Most members one Group request may name (a POST or PUT, or one PATCH operation).
+pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
+
+/// Refuses text that holds a control character other than tab, line feed and carriage
+/// return: NUL cannot be stored in PostgreSQL and would be stored by SQLite, and the
+/// others only ever arrive by mistake or malice. Both backends answer the same 400.
+pub fn check_text(name: &str, text: &str) -> Result<(), Error> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(Error::Invalid(format!(
+            "{name} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
 fn too_long(name: &str) -> Error {
     Error::Invalid(format!("{name} must be at most {MAX_INDEXED_BYTES} bytes"))
 }
@@ -122,12 +145,22 @@ pub fn normalize_group(input: &Value) -> Result<GroupInput, Error> {
     })
 }
 
-/// The `value`s of member objects, each a non-empty string.
+/// The `value`s of member objects, each a non-empty string, at most
+/// [`MAX_MEMBERS_PER_REQUEST`] of them.
 pub fn member_ids(members: &[Value]) -> Result<Vec<String>, Error> {
+    if members.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(Error::Invalid(format!(
+            "one request may name at most {MAX_MEMBERS_PER_REQUEST} members; send more in \
+             further PATCH requests"
+        )));
+    }
     members
         .iter()
         .map(|member| match member.get("value") {
-            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            Some(Value::String(id)) if !id.is_empty() => {
+                check_text("members.value", id)?;
+                Ok(id.clone())
+            }
             _ => Err(Error::Invalid(
                 "every member needs a \"value\" with the user's id".to_owned(),
             )),
@@ -152,6 +185,7 @@ fn put_external_id(value: &Value, out: &mut Map<String, Value>) -> Result<(), Er
     match value {
         Value::Null => Ok(()),
         Value::String(id) => {
+            check_text("externalId", id)?;
             out.insert("externalId".to_owned(), Value::String(id.clone()));
             Ok(())
         }
@@ -192,6 +226,12 @@ pub fn coerce(def: &AttrDef, value: &Value) -> Result<Option<Value>, Error> {
         Value::Array(items) => items.iter().collect(),
         single => vec![single],
     };
+    if items.len() > MAX_VALUES {
+        return Err(Error::Invalid(format!(
+            "{} may hold at most {MAX_VALUES} values",
+            def.name
+        )));
+    }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         // `"emails": ["a@example.com"]` means the values.
@@ -213,6 +253,7 @@ fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, Error> {
         // A blank is no value: OneLogin renders template fields left empty as "" or " ".
         (AttrType::String | AttrType::Reference, Value::String(s)) if s.trim().is_empty() => None,
         (AttrType::String | AttrType::Reference, Value::String(s)) => {
+            check_text(def.name, s)?;
             Some(Value::String(s.clone()))
         }
         (AttrType::DateTime, Value::String(s)) => {
@@ -503,6 +544,43 @@ mod tests {
         assert!(matches!(
             normalize_user(&json!([])),
             Err(Error::InvalidSyntax(_))
+        ));
+    }
+
+    #[test]
+    fn control_characters_and_too_many_values_are_invalid_value() {
+        let many: Vec<Value> = (0..=MAX_VALUES)
+            .map(|n| json!({ "value": format!("u{n}@example.com") }))
+            .collect();
+        for body in [
+            json!({ "userName": "a\u{0}b" }),
+            json!({ "userName": "a", "displayName": "x\u{1b}[31m" }),
+            json!({ "userName": "a", "externalId": "e\u{0}" }),
+            json!({ "userName": "a", "emails": [{ "value": "a\u{0}@example.com" }] }),
+            json!({ "userName": "a", "emails": many }),
+        ] {
+            assert!(
+                matches!(normalize_user(&body), Err(Error::Invalid(_))),
+                "{body}"
+            );
+        }
+        let address = json!({ "userName": "a", "addresses": [{ "formatted": "1 Main St\nSpringfield\tUS" }] });
+        assert!(
+            normalize_user(&address).is_ok(),
+            "line breaks and tabs are text"
+        );
+        let fine: Vec<Value> = many.into_iter().take(MAX_VALUES).collect();
+        assert!(normalize_user(&json!({ "userName": "a", "emails": fine })).is_ok());
+        let members: Vec<Value> = (0..=MAX_MEMBERS_PER_REQUEST)
+            .map(|n| json!({ "value": n.to_string() }))
+            .collect();
+        assert!(matches!(
+            normalize_group(&json!({ "displayName": "g", "members": members })),
+            Err(Error::Invalid(_))
+        ));
+        assert!(matches!(
+            normalize_group(&json!({ "displayName": "g", "members": [{ "value": "\u{0}" }] })),
+            Err(Error::Invalid(_))
         ));
     }
 

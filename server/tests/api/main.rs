@@ -20,6 +20,7 @@ mod bootstrap;
 mod change_events;
 mod durability;
 mod group_mappings;
+mod hostile_input;
 mod okta;
 mod onelogin;
 mod openapi;

@@ -1,0 +1,99 @@
+//! Input no identity provider sends but a hostile or broken client might: control
+//! characters (NUL, which PostgreSQL cannot store and SQLite would) and multi-valued
+//! attributes by the thousand (past what one SQL statement binds). Both backends answer
+//! 400 before any SQL, and nothing stored changes.
+
+use poem::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Scim, TestApp, assert_scim_error, json_of};
+
+/// Sends `body` with `method` to `path` and expects a 400 SCIM error.
+async fn refused(scim: &Scim<'_>, method: &str, path: &str, body: &Value) -> Value {
+    assert_scim_error(scim.send(method, path, body).await, StatusCode::BAD_REQUEST).await
+}
+
+/// A PATCH document with one operation.
+fn patch_op(op: &str, path: &str, value: Value) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": op, "path": path, "value": value }]
+    })
+}
+
+on_every_backend!(
+    control_characters_are_refused_everywhere,
+    thousands_of_values_are_refused_and_change_nothing,
+);
+
+async fn control_characters_are_refused_everywhere(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim
+        .create_user(json!({ "userName": "ada@acme.test" }))
+        .await;
+    let id = ada["id"].as_str().unwrap();
+    for body in [
+        json!({ "userName": "nul\u{0}@acme.test" }),
+        json!({ "userName": "b@acme.test", "externalId": "x\u{0}" }),
+        json!({ "userName": "b@acme.test", "displayName": "B\u{0}" }),
+        json!({ "userName": "b@acme.test", "emails": [{ "value": "b\u{0}@acme.test" }] }),
+    ] {
+        let body_text = body.to_string();
+        let error =
+            assert_scim_error(scim.post("/Users", &body).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error["scimType"], "invalidValue", "{body_text}");
+    }
+    let group = json!({ "displayName": "G\u{0}" });
+    let error =
+        assert_scim_error(scim.post("/Groups", &group).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(error["scimType"], "invalidValue");
+    for path in [
+        "/Users/%00".to_owned(),
+        "/Users?filter=userName%20eq%20%22a%00%22".to_owned(),
+        format!("/Users/{id}%00"),
+    ] {
+        assert_scim_error(scim.get(&path).await, StatusCode::BAD_REQUEST).await;
+    }
+    let patch = patch_op("replace", "displayName", json!("A\u{0}"));
+    refused(&scim, "PATCH", &format!("/Users/{id}"), &patch).await;
+    let stored = json_of(scim.get(&format!("/Users/{id}")).await).await;
+    assert_eq!(stored, ada, "nothing changed");
+    let admin = app
+        .admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/users?name=%00", scim.tenant),
+        )
+        .await;
+    admin.assert_status(StatusCode::BAD_REQUEST);
+}
+
+async fn thousands_of_values_are_refused_and_change_nothing(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let emails = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|k| json!({ "value": format!("a{k}@acme.test"), "type": "work" }))
+            .collect()
+    };
+    let body = json!({ "userName": "many@acme.test", "emails": emails(4_096) });
+    let error = refused(&scim, "POST", "/Users", &body).await;
+    assert_eq!(error["scimType"], "invalidValue");
+    assert!(
+        error["detail"].as_str().unwrap().contains("at most 100"),
+        "{error}"
+    );
+
+    let ada = scim
+        .create_user(json!({ "userName": "ada@acme.test", "emails": emails(3) }))
+        .await;
+    let id = ada["id"].as_str().unwrap();
+    let put = json!({ "userName": "ada@acme.test", "phoneNumbers": (0..5_000).map(|k| json!({ "value": format!("+1555{k:07}") })).collect::<Vec<_>>() });
+    let path = format!("/Users/{id}");
+    refused(&scim, "PUT", &path, &put).await;
+    let many = patch_op("add", "emails", json!(emails(5_000)));
+    refused(&scim, "PATCH", &path, &many).await;
+    // 98 more on top of 3 pass the limit only together.
+    let more = patch_op("add", "emails", json!(emails(101).split_off(3)));
+    refused(&scim, "PATCH", &path, &more).await;
+    let stored = json_of(scim.get(&format!("/Users/{id}")).await).await;
+    assert_eq!(stored, ada, "nothing changed");
+}
