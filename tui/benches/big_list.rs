@@ -2,34 +2,21 @@
 //! frame of the users screen (at the top, in the middle, at the end) and a key that moves
 //! the cursor. Prints figures; asserts nothing.
 
+mod common;
+
 use std::time::Instant;
 
-use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::{Terminal, backend::TestBackend};
 use tui::{
-    api::{Caller, Page, Role, SyncedUser, Tenant},
-    app::{App, KeySource, Msg, Screen},
-    ui,
+    api::{Page, SyncedUser},
+    app::{App, Msg, Screen},
 };
 
 const USERS: usize = 100_000;
 
+/// The users screen with all `USERS` paged in, as scrolling to the end would.
 fn app() -> App {
-    let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
-    app.update(Msg::Connected(Ok(Caller {
-        key_id: "k".into(),
-        role: Role::Operator,
-        tenant_id: None,
-        api_version: "1.0.0".into(),
-    })));
-    app.tenant = Some(Tenant {
-        id: "t1".into(),
-        name: "Acme".into(),
-        scim_url: "http://x/scim/t1/v2".into(),
-        created_at: Utc::now(),
-    });
-    app.screen = Screen::Users;
+    let mut app = common::operator_in_acme(Screen::Users);
     let _ = app.refresh();
     // The pages as the API gives them (200 a page), the last without a next cursor.
     let pages = USERS / 200;
@@ -74,16 +61,7 @@ fn main() {
         ] {
             let mut app = loaded.clone();
             app.users.cursor = cursor;
-            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| {
-                eprintln!("no terminal: {e}");
-                std::process::exit(1)
-            });
-            let frames = 300;
-            let started = Instant::now();
-            for _ in 0..frames {
-                let _ = terminal.draw(|frame| ui::view(&app, frame));
-            }
-            let per_frame = started.elapsed() / frames;
+            let per_frame = common::frame_time(&app, width, height);
             println!(
                 "users screen {width}x{height} at the {name:<6}: {:>6.3} ms a frame",
                 per_frame.as_secs_f64() * 1000.0

@@ -2,14 +2,14 @@
 //! buffer: `update` taking the stream's batches, and `view` drawing the live log (plain,
 //! filtered, with the detail pane) at 80×24 and 160×48. Prints figures; asserts nothing.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use ratatui::{Terminal, backend::TestBackend};
 use tui::{
-    api::{ActivityEntry, Caller, Role, Tenant},
-    app::{App, KeySource, Msg, Screen, log::CAPACITY},
-    ui,
+    api::ActivityEntry,
+    app::{App, Msg, Screen, log::CAPACITY},
 };
 
 const BATCH: usize = 512;
@@ -36,26 +36,8 @@ fn entry(id: i64) -> ActivityEntry {
     }
 }
 
-fn app() -> App {
-    let mut app = App::new("http://127.0.0.1:8080".into(), KeySource::Env);
-    app.update(Msg::Connected(Ok(Caller {
-        key_id: "k".into(),
-        role: Role::Operator,
-        tenant_id: None,
-        api_version: "1.0.0".into(),
-    })));
-    app.tenant = Some(Tenant {
-        id: "t1".into(),
-        name: "Acme".into(),
-        scim_url: "http://x/scim/t1/v2".into(),
-        created_at: Utc::now(),
-    });
-    app.screen = Screen::Log;
-    app
-}
-
 fn main() {
-    let mut app = app();
+    let mut app = common::operator_in_acme(Screen::Log);
     let generation = app.log.generation;
     let total = 200_000;
     let started = Instant::now();
@@ -90,16 +72,7 @@ fn main() {
         ] {
             let mut app = app.clone();
             setup(&mut app);
-            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| {
-                eprintln!("no terminal: {e}");
-                std::process::exit(1)
-            });
-            let frames = 300;
-            let started = Instant::now();
-            for _ in 0..frames {
-                let _ = terminal.draw(|frame| ui::view(&app, frame));
-            }
-            let per_frame = started.elapsed() / frames;
+            let per_frame = common::frame_time(&app, width, height);
             println!(
                 "view {width}x{height} {name:<20}: {:>7.3} ms a frame ({:.0} frames/s possible; drawn at most every {} ms)",
                 per_frame.as_secs_f64() * 1000.0,

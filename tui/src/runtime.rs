@@ -192,21 +192,18 @@ impl Runtime {
     }
 
     fn run(&mut self, cmd: Cmd) {
-        if let Cmd::Copy(text) = &cmd {
-            (self.clipboard)(text.expose());
-            return;
-        }
-        if let Cmd::RetryLater(attempt) = cmd {
-            self.spawn(async move {
-                tokio::time::sleep(RETRY_AFTER).await;
-                Msg::Retry(attempt)
-            });
-            return;
-        }
-        if let Cmd::Connect = cmd {
-            self.connect();
-            return;
-        }
+        // What needs no API client first.
+        let cmd = match cmd {
+            Cmd::Copy(text) => return (self.clipboard)(text.expose()),
+            Cmd::RetryLater(attempt) => {
+                return self.spawn(async move {
+                    tokio::time::sleep(RETRY_AFTER).await;
+                    Msg::Retry(attempt)
+                });
+            }
+            Cmd::Connect => return self.connect(),
+            cmd => cmd,
+        };
         let Some(client) = self.client.clone() else {
             return;
         };
@@ -333,6 +330,7 @@ impl Runtime {
                 };
                 Msg::Saved(done)
             }),
+            // Carried out above.
             Cmd::Copy(_) | Cmd::RetryLater(_) | Cmd::Connect => {}
         }
     }
