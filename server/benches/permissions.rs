@@ -184,6 +184,24 @@ async fn bench(label: &str, database_url: Option<String>) {
         )
         .await;
     }
+    let path = format!("/admin/v1/tenants/{tenant}");
+    common::wrk(
+        &format!("{label}: GET /admin/v1/tenants/{{id}} (baseline)"),
+        &base,
+        vec![path.clone()],
+        &key,
+    )
+    .await;
+    common::wrk(
+        &format!("{label}: GET …/users/{{id}}/permissions (50 groups)"),
+        &base,
+        measured
+            .iter()
+            .map(|user| format!("{path}/users/{user}/permissions"))
+            .collect(),
+        &key,
+    )
+    .await;
     {
         // A dryRun priority change over the whole tenant: the mapped order reversed.
         let priority = admin("/group-priority".into());

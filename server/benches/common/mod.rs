@@ -258,3 +258,77 @@ pub async fn seed_group(
     .unwrap();
     id
 }
+
+/// Loads `paths` (taken in turn) on the server at `base` with the external `wrk` (2 threads,
+/// 32 connections, 10 s after a 3 s warm-up, like `../shared/bench/bench.sh`) and prints the
+/// figures. The in-process generator above shares the 2 cores and the runtime with the
+/// server; `wrk` measures the server alone. Skipped with a line saying so when `wrk` is not
+/// installed.
+pub async fn wrk(label: &str, base: &str, paths: Vec<String>, bearer: &str) {
+    let script = wrk_script(&paths, bearer);
+    let base = base.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("paths.lua");
+        std::fs::write(&file, script).unwrap();
+        let run = |duration: &str| {
+            std::process::Command::new("wrk")
+                .args(["-t2", "-c32", "-d", duration, "-s"])
+                .arg(&file)
+                .arg(&base)
+                .output()
+        };
+        run("3s").and_then(|_| run("10s"))
+    })
+    .await
+    .unwrap();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => {
+            println!("{label:<58} skipped: wrk not runnable ({error})");
+            return;
+        }
+    };
+    assert!(
+        output.status.success(),
+        "wrk failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let figures: Vec<f64> = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("FIGURES "))
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let [requests, non_2xx, socket_errors, micros, p50, p99]: [f64; 6] =
+        figures.try_into().unwrap();
+    println!(
+        "{label:<58} {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({requests} requests, 32 connections, wrk; {non_2xx} non-2xx, {socket_errors} socket errors)",
+        requests / (micros / 1e6),
+        p50 / 1e3,
+        p99 / 1e3,
+    );
+}
+
+fn wrk_script(paths: &[String], bearer: &str) -> String {
+    let list: Vec<String> = paths.iter().map(|p| format!("{p:?}")).collect();
+    format!(
+        r#"local paths = {{ {} }}
+local headers = {{ ["Authorization"] = "Bearer {bearer}" }}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1], headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("FIGURES %d %d %d %d %d %d\n", summary.requests, e.status,
+    e.connect + e.read + e.write + e.timeout, summary.duration,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#,
+        list.join(", ")
+    )
+}

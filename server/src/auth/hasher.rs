@@ -2,16 +2,14 @@
 //! they run on the blocking pool, never on the async executor, and at most `concurrency`
 //! at a time so a flood of bad tokens cannot starve everything else.
 //!
-//! Each run needs `m_cost` KiB of working memory (19 MiB by default). Letting argon2
-//! allocate it left every block behind: glibc serves a first 19 MiB request with `mmap`,
-//! but after freeing it raises its mmap threshold to that size, so later blocks come from
-//! per-thread arenas and are never returned; RSS grew by 19 MiB per blocking thread that
-//! ever verified (455 MiB after two cache expiries under load). Here each run reserves at
-//! least `MMAP_FLOOR` bytes, above the largest threshold glibc ever moves to (32 MiB), so
-//! the block is always its own mapping and is unmapped when the run ends; only the pages
-//! argon2 touches (`m_cost`) are ever resident. Measured in `memory_goes_back_after_each_run`:
-//! idle RSS no longer carries argon2's memory, and at most `concurrency × m_cost` is resident
-//! while runs are in flight.
+//! Each run needs `m_cost` KiB of working memory (19 MiB by default), allocated for the run
+//! and freed after it. Under glibc's malloc every block stayed behind (after a first `mmap`
+//! glibc raised its mmap threshold and served later blocks from per-thread arenas it never
+//! trims: 455 MiB after two cache expiries under load). Under jemalloc, the process's
+//! allocator (`lib.rs`), anything above its oversize threshold (8 MiB) comes from an arena
+//! that caches nothing, so the block goes back to the system when the run ends. Measured in
+//! `memory_goes_back_after_each_run`: idle RSS does not carry argon2's memory, and at most
+//! `concurrency × m_cost` is resident while runs are in flight.
 
 use std::sync::{
     Arc,
@@ -39,9 +37,6 @@ pub struct SecretHasher {
     permits: Semaphore,
     runs: AtomicU64,
 }
-
-/// Reserved per run, whatever `m_cost` is: above glibc's `DEFAULT_MMAP_THRESHOLD_MAX`.
-const MMAP_FLOOR: usize = 33 * 1024 * 1024;
 
 impl SecretHasher {
     /// `concurrency` is how many argon2 runs may go on at once (at least one).
@@ -147,9 +142,7 @@ impl SecretHasher {
     ) -> argon2::Result<()> {
         self.runs.fetch_add(1, Ordering::Relaxed);
         let needed = argon.params().block_count();
-        let mut blocks: Vec<Block> =
-            Vec::with_capacity(needed.max(MMAP_FLOOR / std::mem::size_of::<Block>()));
-        blocks.resize(needed, Block::new());
+        let mut blocks = vec![Block::new(); needed];
         argon.hash_password_into_with_memory(secret, salt, out, &mut blocks[..])
     }
 }
