@@ -1,15 +1,18 @@
-//! A cap on request body size. Handlers read whole bodies into memory, so without it one
-//! client could exhaust it. A declared `Content-Length` over the cap is refused before
-//! reading; an undeclared (chunked) body fails as soon as it passes the cap.
+//! A cap on request body size and on the time to receive it. Handlers read whole bodies
+//! into memory, so without the cap one client could exhaust it. A declared
+//! `Content-Length` over the cap is refused before reading; an undeclared (chunked) body
+//! fails as soon as it passes the cap. A body still incomplete when its deadline passes
+//! (a `Content-Length` that promises more than the client sends) fails with 408.
 
 use std::{
     io,
     pin::Pin,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicU8, Ordering},
     },
     task::{Context, Poll},
+    time::Duration,
 };
 
 use poem::{
@@ -17,16 +20,30 @@ use poem::{
     error::SizedLimitError,
     web::headers::{ContentLength, HeaderMapExt},
 };
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::{
+    io::{AsyncRead, ReadBuf},
+    time::Sleep,
+};
 
-/// Set once a streamed body passed the cap, so whatever error reading it caused can be
-/// answered as 413.
+const TOO_LARGE: u8 = 1;
+const TOO_SLOW: u8 = 2;
+
+/// Set once a streamed body passed the cap or its deadline, so whatever error reading it
+/// caused the handler can be answered as 413 or 408.
 #[derive(Clone, Default)]
-pub struct Overflow(Arc<AtomicBool>);
+pub struct Fault(Arc<AtomicU8>);
 
-impl Overflow {
-    pub fn happened(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+impl Fault {
+    /// The error to answer instead of the handler's, if the body failed.
+    pub fn error(&self) -> Option<poem::Error> {
+        match self.0.load(Ordering::Relaxed) {
+            TOO_LARGE => Some(too_large()),
+            TOO_SLOW => Some(poem::Error::from_string(
+                "the request body did not arrive in time",
+                poem::http::StatusCode::REQUEST_TIMEOUT,
+            )),
+            _ => None,
+        }
     }
 }
 
@@ -35,8 +52,9 @@ pub fn too_large() -> poem::Error {
     SizedLimitError::PayloadTooLarge.into()
 }
 
-/// Applies the cap to `req`'s body, or refuses a body that declares itself too large.
-pub fn apply(req: &mut Request, max_bytes: u64) -> poem::Result<Overflow> {
+/// Applies the cap and the deadline (`timeout` from now) to `req`'s body, or refuses a
+/// body that declares itself too large.
+pub fn apply(req: &mut Request, max_bytes: u64, timeout: Duration) -> poem::Result<Fault> {
     if req
         .headers()
         .typed_get::<ContentLength>()
@@ -44,20 +62,22 @@ pub fn apply(req: &mut Request, max_bytes: u64) -> poem::Result<Overflow> {
     {
         return Err(too_large());
     }
-    let overflow = Overflow::default();
+    let fault = Fault::default();
     let body = req.take_body();
     req.set_body(Body::from_async_read(Capped {
         inner: body.into_async_read(),
         remaining: max_bytes,
-        overflow: overflow.clone(),
+        deadline: Box::pin(tokio::time::sleep(timeout)),
+        fault: fault.clone(),
     }));
-    Ok(overflow)
+    Ok(fault)
 }
 
 struct Capped<R> {
     inner: R,
     remaining: u64,
-    overflow: Overflow,
+    deadline: Pin<Box<Sleep>>,
+    fault: Fault,
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Capped<R> {
@@ -68,13 +88,23 @@ impl<R: AsyncRead + Unpin> AsyncRead for Capped<R> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
-            let read = u64::try_from(buf.filled().len() - before).unwrap_or(u64::MAX);
-            if read > self.remaining {
-                self.overflow.0.store(true, Ordering::Relaxed);
-                return Poll::Ready(Err(io::Error::other("request body too large")));
+        match polled {
+            Poll::Ready(Ok(())) => {
+                let read = u64::try_from(buf.filled().len() - before).unwrap_or(u64::MAX);
+                if read > self.remaining {
+                    self.fault.0.store(TOO_LARGE, Ordering::Relaxed);
+                    return Poll::Ready(Err(io::Error::other("request body too large")));
+                }
+                self.remaining -= read;
             }
-            self.remaining -= read;
+            Poll::Pending if self.deadline.as_mut().poll(cx).is_ready() => {
+                self.fault.0.store(TOO_SLOW, Ordering::Relaxed);
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "request body not received in time",
+                )));
+            }
+            _ => {}
         }
         polled
     }

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::connections::ConnectionLimits;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "scim-server",
@@ -19,6 +21,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start; boxing would only complicate the flags"
+)]
 pub enum Command {
     /// Run the HTTP server (the default).
     Serve(ServeArgs),
@@ -122,6 +128,67 @@ pub struct ServeArgs {
     pub max_page_size: u64,
     #[command(flatten)]
     pub storage: StorageArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectionArgs {
+    /// Connections served at once; past it new connections wait in the kernel's backlog
+    /// until one closes. Defaults to 1,024, or less when the process's file-descriptor
+    /// limit would not leave room for the database and the log.
+    #[arg(long, env = "SCIM_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a connection may stay open with no request in flight.
+    #[arg(long, env = "SCIM_IDLE_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
+    pub idle_timeout_secs: u64,
+    /// Seconds a client has to send a request's head (method, URL, headers) once it has
+    /// sent its first byte; past it the connection is closed.
+    #[arg(long, env = "SCIM_HEADER_READ_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_read_timeout.as_secs())]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body, counted from its head; past it
+    /// the request is answered 408.
+    #[arg(long, env = "SCIM_BODY_READ_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().body_read_timeout.as_secs())]
+    pub body_read_timeout_secs: u64,
+    /// Largest request head (request line and headers), in bytes; a larger one is
+    /// answered 431.
+    #[arg(long, env = "SCIM_MAX_HEADER_BYTES", default_value_t = ConnectionLimits::default().max_header_bytes)]
+    pub max_header_bytes: usize,
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> ConnectionLimits {
+        let second = |secs: u64| Duration::from_secs(secs.max(1));
+        ConnectionLimits {
+            max_connections: self
+                .max_connections
+                .unwrap_or_else(default_max_connections)
+                .max(1),
+            idle_timeout: second(self.idle_timeout_secs),
+            header_read_timeout: second(self.header_read_timeout_secs),
+            body_read_timeout: second(self.body_read_timeout_secs),
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
+}
+
+/// 1,024, or what the soft file-descriptor limit leaves after 64 for the database files,
+/// its connections and the log (the limit is 256 on some machines).
+fn default_max_connections() -> usize {
+    const RESERVED: usize = 64;
+    let soft_limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|line| line.starts_with("Max open files"))
+                .and_then(|line| line.split_whitespace().nth(3))
+                .and_then(|soft| soft.parse::<usize>().ok())
+        });
+    let default = ConnectionLimits::default().max_connections;
+    soft_limit.map_or(default, |limit| {
+        default.min(limit.saturating_sub(RESERVED).max(16))
+    })
 }
 
 #[derive(Debug, Clone, Args)]
@@ -254,6 +321,7 @@ impl ServeArgs {
             default_page_size: self.default_page_size.min(self.max_page_size),
             max_page_size: self.max_page_size.max(1),
             storage: self.storage.settings(),
+            connections: self.connections.limits(),
             activity: ActivitySettings {
                 enabled: self.activity_log,
                 queue_capacity: self.activity_queue.max(1),
@@ -297,6 +365,7 @@ pub struct Settings {
     pub max_page_size: u64,
     pub storage: StorageSettings,
     pub activity: ActivitySettings,
+    pub connections: ConnectionLimits,
 }
 
 /// How the provisioning log records (see `activity`).
@@ -353,6 +422,7 @@ impl Default for Settings {
             max_page_size: 1000,
             storage: StorageSettings::default(),
             activity: ActivitySettings::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }

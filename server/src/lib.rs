@@ -12,6 +12,7 @@ pub mod bootstrap;
 pub mod canonical;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod logging;
 pub mod ops;
@@ -131,11 +132,18 @@ async fn render_errors<E: Endpoint>(
 ) -> poem::Result<Response> {
     let path = req.uri().path();
     let on_scim = path == "/scim" || path.starts_with("/scim/");
-    let max_body = req
-        .data::<AppState>()
-        .map_or(config::DEFAULT_MAX_BODY_BYTES, |s| {
-            s.settings.max_body_bytes
-        });
+    let (max_body, body_timeout) = req.data::<AppState>().map_or(
+        (
+            config::DEFAULT_MAX_BODY_BYTES,
+            connections::ConnectionLimits::default().body_read_timeout,
+        ),
+        |s| {
+            (
+                s.settings.max_body_bytes,
+                s.settings.connections.body_read_timeout,
+            )
+        },
+    );
     let outcome = if has_control_characters(req.uri()) {
         // A NUL in an id or a filter cannot reach PostgreSQL (SQLite would take it): both
         // backends give the same answer before any SQL runs.
@@ -144,10 +152,10 @@ async fn render_errors<E: Endpoint>(
             poem::http::StatusCode::BAD_REQUEST,
         ))
     } else {
-        match body_limit::apply(&mut req, max_body) {
-            Ok(overflow) => match ep.call(req).await {
-                Err(_) if overflow.happened() => Err(body_limit::too_large()),
-                outcome => outcome.map(IntoResponse::into_response),
+        match body_limit::apply(&mut req, max_body, body_timeout) {
+            Ok(fault) => match ep.call(req).await {
+                Err(err) => Err(fault.error().unwrap_or(err)),
+                Ok(resp) => Ok(resp.into_response()),
             },
             Err(err) => Err(err),
         }

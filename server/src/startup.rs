@@ -6,14 +6,12 @@
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use poem::{
-    Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
-};
+use tokio::net::TcpListener;
 
 use crate::{
     AppState, bootstrap,
     config::Settings,
+    connections,
     error::Error,
     store::{Storage, storage::StatementObserver},
 };
@@ -32,7 +30,7 @@ pub struct Launch {
 
 pub struct Application {
     state: AppState,
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     port: u16,
 }
 
@@ -58,18 +56,17 @@ impl Application {
         {
             tracing::info!(path = %path.display(), "created the first operator key; it is in this file");
         }
-        let acceptor = TcpListener::bind(launch.bind)
-            .into_acceptor()
+        let listener = TcpListener::bind(launch.bind)
             .await
             .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", launch.bind))?;
-        let port = acceptor
+        let port = listener
             .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().map(SocketAddr::port))
-            .ok_or_else(|| anyhow::anyhow!("the listener has no TCP address"))?;
+            .map_err(|err| anyhow::anyhow!("the listener has no TCP address: {err}"))?
+            .port();
+        tracing::info!(addr = %SocketAddr::new(launch.bind.ip(), port), "listening");
         Ok(Self {
             state,
-            acceptor,
+            listener,
             port,
         })
     }
@@ -89,7 +86,7 @@ impl Application {
         stop: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
         let Self {
-            state, acceptor, ..
+            state, listener, ..
         } = self;
         let feeds = Arc::clone(&state.feeds);
         let stop = async move {
@@ -97,11 +94,16 @@ impl Application {
             // Live streams never end by themselves; the graceful shutdown waits for them.
             feeds.close();
         };
-        let served = Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(crate::app(state.clone()), stop, Some(GRACE))
-            .await;
+        connections::serve(
+            listener,
+            crate::app(state.clone()),
+            state.settings.connections.clone(),
+            stop,
+            GRACE,
+        )
+        .await;
         shutdown(&state).await;
-        served.map_err(|err| Error::Internal(anyhow::anyhow!("the server failed: {err}")))
+        Ok(())
     }
 }
 

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// The body is larger than the server accepts.
     PayloadTooLarge,
+    /// The body did not arrive in time.
+    RequestTimeout,
     /// The request conflicts with existing state (a duplicate name, a permission in use).
     Conflict,
     /// The request names something that does not exist here or cannot be combined
@@ -246,6 +248,9 @@ pub fn render_poem_error(err: poem::Error) -> Response {
                 ),
             )
                 .into_response();
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            return (status, body(ErrorCode::RequestTimeout, err.to_string())).into_response();
         }
         StatusCode::PAYLOAD_TOO_LARGE => AdminError::PayloadTooLarge(body(
             ErrorCode::PayloadTooLarge,

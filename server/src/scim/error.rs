@@ -261,6 +261,7 @@ pub fn render_poem_error(err: poem::Error) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => {
             (None, "method not supported on this endpoint".to_owned())
         }
+        StatusCode::REQUEST_TIMEOUT => (None, err.to_string()),
         StatusCode::PAYLOAD_TOO_LARGE => {
             return ScimErrorResponse::PayloadTooLarge(body(
                 status,

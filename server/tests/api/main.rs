@@ -18,6 +18,7 @@ mod admin_keys;
 mod audit;
 mod bootstrap;
 mod change_events;
+mod connections;
 mod durability;
 mod group_mappings;
 mod hostile_input;

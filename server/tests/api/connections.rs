@@ -1,0 +1,219 @@
+//! What a connection may cost the server: the real binary with small timeouts and a small
+//! connection cap, driven by raw TCP clients that stall the way a slowloris attack does.
+//! No assertion on wall-clock time beyond "closed before the test's own deadline".
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    time::{Instant, timeout},
+};
+
+use crate::process::{ServerProcess, operator_key};
+
+/// Far beyond every timeout configured here: a test fails rather than hangs.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn connect(server: &ServerProcess) -> TcpStream {
+    TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Reads until the server closes the connection; what it sent before closing.
+async fn read_until_closed(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let read = timeout(PATIENCE, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Reads one response whose head says `Content-Length`, leaving the connection open.
+async fn read_response(stream: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    timeout(PATIENCE, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&received).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|line| {
+                        line.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|n| n.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if received.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed mid-response: {text}");
+            received.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .expect("a response in time")
+}
+
+fn body_of(response: &str) -> Value {
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {response}"))
+}
+
+#[tokio::test]
+async fn a_request_head_sent_slowly_is_cut_off_and_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        ServerProcess::start_with(dir.path(), None, &["--header-read-timeout-secs", "1"]).await;
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut stream = connect(&server).await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    // One more byte now and then does not buy more time: the head has a deadline.
+    for stream in &mut slow {
+        stream.write_all(b"a").await.unwrap();
+    }
+    for stream in &mut slow {
+        let answer = read_until_closed(stream).await;
+        assert!(!answer.contains("200 OK"), "{answer}");
+    }
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(dir.path(), None, &["--idle-timeout-secs", "1"]).await;
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_response(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Watching the answer still lets hyper announce its length.
+    assert!(answer.contains("content-length: "), "{answer}");
+    assert_eq!(read_until_closed(&mut stream).await, "");
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_is_answered_408_on_both_apis() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        ServerProcess::start_with(dir.path(), None, &["--body-read-timeout-secs", "1"]).await;
+    let (tenant, token) = server.tenant(dir.path(), "Acme").await;
+    let key = operator_key(dir.path());
+    let requests = [
+        format!(
+            "POST /admin/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\":"
+        ),
+        format!(
+            "POST /scim/{tenant}/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"userName\":"
+        ),
+    ];
+    let mut answers = Vec::new();
+    for request in requests {
+        let mut stream = connect(&server).await;
+        stream.write_all(request.as_bytes()).await.unwrap();
+        answers.push(read_response(&mut stream).await);
+    }
+    assert!(answers[0].starts_with("HTTP/1.1 408"), "{}", answers[0]);
+    assert_eq!(body_of(&answers[0])["code"], "request_timeout");
+    assert!(answers[1].starts_with("HTTP/1.1 408"), "{}", answers[1]);
+    let scim = body_of(&answers[1]);
+    assert_eq!(scim["status"], "408");
+    assert!(scim.get("scimType").is_none(), "{scim}");
+    // Nothing was half-written.
+    assert!(server.user_names(&tenant, &token).await.is_empty());
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_wait_for_a_free_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(
+        dir.path(),
+        None,
+        &["--max-connections", "2", "--header-read-timeout-secs", "1"],
+    )
+    .await;
+    // The readiness probe's pooled connection may hold a slot too: then one stall waits
+    // in the backlog as well, and is cut off once it has a slot, before the third is
+    // served.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&server).await;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    let waiting = {
+        let mut stream = connect(&server).await;
+        tokio::spawn(async move {
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let answer = read_response(&mut stream).await;
+            (answer, Instant::now())
+        })
+    };
+    let mut closed_at = Vec::new();
+    for stream in &mut stalled {
+        read_until_closed(stream).await;
+        closed_at.push(Instant::now());
+    }
+    let (answer, answered_at) = waiting.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        closed_at.iter().any(|closed| *closed <= answered_at),
+        "the third connection was served while both slots were held"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_is_answered_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(dir.path(), None).await;
+    let mut stream = connect(&server).await;
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(head.as_bytes()).await;
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    let resp = server
+        .http
+        .get(format!("{}/healthz", server.base))
+        .header("X-Fine", "a".repeat(4_000))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+}
