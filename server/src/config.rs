@@ -90,7 +90,8 @@ pub struct ServeArgs {
     /// life of the process.
     #[arg(long, env = "SCIM_ARGON2_CONCURRENCY", default_value_t = 1)]
     pub argon2_concurrency: usize,
-    /// Failed authentications one client may make per window before it is answered 429.
+    /// Failed authentications per window, per client address and per credential id,
+    /// before what fails from that address or on that id is answered 429.
     #[arg(long, env = "SCIM_AUTH_FAILURE_LIMIT", default_value_t = 20)]
     pub auth_failure_limit: u32,
     /// Length of the failed-authentication window, in seconds.

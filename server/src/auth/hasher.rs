@@ -36,6 +36,8 @@ pub struct SecretHasher {
     dummy_hash: String,
     permits: Semaphore,
     runs: AtomicU64,
+    /// How long the latest verification took, in microseconds.
+    latest_run_micros: AtomicU64,
 }
 
 impl SecretHasher {
@@ -49,15 +51,29 @@ impl SecretHasher {
             dummy_hash: String::new(),
             permits: Semaphore::new(concurrency),
             runs: AtomicU64::new(0),
+            latest_run_micros: AtomicU64::new(0),
         };
         let dummy = super::token::issue(super::token::CredentialKind::ScimToken).secret;
+        let started = std::time::Instant::now();
         hasher.dummy_hash = hasher.hash_now(dummy.as_bytes())?;
+        hasher.note_run(started);
         Ok(Arc::new(hasher))
     }
 
     /// How many argon2 runs this hasher has made (hashes and verifications).
     pub fn runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)
+    }
+
+    /// How long a verification takes, as the latest one did: what a failed
+    /// authentication is padded to.
+    pub fn typical_run(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.latest_run_micros.load(Ordering::Relaxed))
+    }
+
+    fn note_run(&self, started: std::time::Instant) {
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.latest_run_micros.store(micros, Ordering::Relaxed);
     }
 
     /// The PHC string of `secret`, salted.
@@ -78,7 +94,9 @@ impl SecretHasher {
         tokio::task::spawn_blocking(move || {
             let known = phc.is_some();
             let hash = phc.as_deref().unwrap_or(&this.dummy_hash);
+            let started = std::time::Instant::now();
             let matches = this.verify_now(secret.as_bytes(), hash);
+            this.note_run(started);
             known && matches
         })
         .await

@@ -1,6 +1,15 @@
 //! Who is calling. Credentials are `scim_…` tokens (the identity provider, one tenant) and
 //! `sadm_…` keys (operators and tenant admins). Verification runs argon2 once, then trusts a
-//! short-lived cache entry; failures are throttled per client; usage is buffered.
+//! short-lived cache entry; usage is buffered.
+//!
+//! Failures are throttled per client address and per credential id, separately, and a valid
+//! credential is never refused for anyone's failures: behind a load balancer every client
+//! shares one address, and one identity provider with a wrong token must not lock out the
+//! others. A throttled client gets 429 for what fails; what it presents is still checked
+//! when it names a live credential (argon2 runs for no other id, so a flood of made-up
+//! tokens costs no hashing). Every failure is answered no sooner than an argon2
+//! verification takes, so the time of an answer does not tell whether an id exists or is
+//! in the cache.
 //!
 //! Verification is single-flight: the requests that find no cache entry for a credential
 //! wait for the first one's answer instead of all running argon2 at once. An entry in use is
@@ -59,8 +68,18 @@ pub struct Authenticator {
     clock: Arc<Clock>,
     hasher: Arc<SecretHasher>,
     cache: Arc<VerifiedCache>,
-    throttle: FailureThrottle,
+    by_address: FailureThrottle,
+    by_credential: FailureThrottle,
     usage: UsageRecorder,
+}
+
+/// What checking a presented credential found.
+enum Checked {
+    Valid(String, Principal),
+    /// Wrong; with the id it named when that id belongs to a credential.
+    Invalid {
+        known_id: Option<String>,
+    },
 }
 
 impl Authenticator {
@@ -79,7 +98,11 @@ impl Authenticator {
             clock,
             hasher: SecretHasher::new(settings.argon2, settings.argon2_concurrency)?,
             cache,
-            throttle: FailureThrottle::new(
+            by_address: FailureThrottle::new(
+                settings.auth_failure_limit,
+                settings.auth_failure_window,
+            ),
+            by_credential: FailureThrottle::new(
                 settings.auth_failure_limit,
                 settings.auth_failure_window,
             ),
@@ -98,18 +121,30 @@ impl Authenticator {
         presented: &str,
         client: &str,
     ) -> Result<Principal, AuthFailure> {
+        let started = tokio::time::Instant::now();
         let now = self.clock.now();
-        if let Some(retry_after) = self.throttle.retry_after(client, now) {
-            return Err(AuthFailure::Throttled { retry_after });
-        }
-        match self.verify(kind, presented).await {
-            Ok(Some((id, principal))) => {
+        let named = token::parse(kind, presented).map(|(id, _)| id);
+        let blocked = self
+            .by_address
+            .retry_after(client, now)
+            .max(named.and_then(|id| self.by_credential.retry_after(id, now)));
+        match self.verify(kind, presented, blocked.is_some()).await {
+            Ok(Checked::Valid(id, principal)) => {
                 self.usage.note(kind, &id, now);
                 Ok(principal)
             }
-            Ok(None) => {
-                self.reject(client);
-                Err(AuthFailure::Unauthorized)
+            Ok(Checked::Invalid { known_id }) => {
+                let now = self.clock.now();
+                self.by_address.record_failure(client, now);
+                // Only ids of credentials are counted: made-up ones cannot be guessed at,
+                // and counting them would let a flood of them grow the table.
+                if let Some(id) = known_id {
+                    self.by_credential.record_failure(&id, now);
+                }
+                tokio::time::sleep_until(started + self.hasher.typical_run()).await;
+                Err(blocked.map_or(AuthFailure::Unauthorized, |retry_after| {
+                    AuthFailure::Throttled { retry_after }
+                }))
             }
             Err(err) => {
                 tracing::error!(error = %err, "credential lookup failed");
@@ -121,16 +156,19 @@ impl Authenticator {
     /// Counts a failure a caller decided on after a successful verification (a token of
     /// another tenant, say).
     pub fn reject(&self, client: &str) {
-        self.throttle.record_failure(client, self.clock.now());
+        self.by_address.record_failure(client, self.clock.now());
     }
 
+    /// `live_ids_only`: run argon2 only for an id that names a live credential (for a
+    /// throttled client).
     async fn verify(
         self: &Arc<Self>,
         kind: CredentialKind,
         presented: &str,
-    ) -> Result<Option<(String, Principal)>, Error> {
+        live_ids_only: bool,
+    ) -> Result<Checked, Error> {
         let Some((id, secret)) = token::parse(kind, presented) else {
-            return Ok(None);
+            return Ok(Checked::Invalid { known_id: None });
         };
         let digest = cache::digest(presented);
         if let Some(known) = self.cached(kind, id, &digest) {
@@ -143,6 +181,10 @@ impl Authenticator {
         }
         let generation = self.cache.generation();
         let stored = store::credentials::find(self.db.reads(), kind, id).await?;
+        let known_id = stored.as_ref().map(|_| id.to_owned());
+        if live_ids_only && !stored.as_ref().is_some_and(|s| s.is_live(self.clock.now())) {
+            return Ok(Checked::Invalid { known_id });
+        }
         let verified = self
             .hasher
             .verify(
@@ -152,7 +194,7 @@ impl Authenticator {
             .await;
         let now = self.clock.now();
         let Some(stored) = stored.filter(|s| verified && s.is_live(now)) else {
-            return Ok(None);
+            return Ok(Checked::Invalid { known_id });
         };
         let principal = principal_of(kind, id, stored.tenant_id.clone());
         if stored.ends_on_first_use.is_some() {
@@ -161,7 +203,7 @@ impl Authenticator {
             // the entry stays out of the cache and the next request tries again.
             if let Err(err) = store::scim_tokens::cut_over(&self.db, id, now).await {
                 tracing::warn!(error = %err, token = id, "could not end the replaced SCIM token");
-                return Ok(Some((id.to_owned(), principal)));
+                return Ok(Checked::Valid(id.to_owned(), principal));
             }
         }
         self.cache.insert(
@@ -173,7 +215,7 @@ impl Authenticator {
             now,
             stored.ends_at(),
         );
-        Ok(Some((id.to_owned(), principal)))
+        Ok(Checked::Valid(id.to_owned(), principal))
     }
 
     /// The cache's answer, if it has one; starts a refresh when the entry is due.
@@ -182,15 +224,17 @@ impl Authenticator {
         kind: CredentialKind,
         id: &str,
         digest: &cache::ValueDigest,
-    ) -> Option<Option<(String, Principal)>> {
+    ) -> Option<Checked> {
         match self.cache.lookup(id, digest, self.clock.now()) {
             Lookup::Hit { principal, refresh } => {
                 if let Some(refresh) = refresh {
                     self.spawn_refresh(kind, id.to_owned(), refresh);
                 }
-                Some(Some((id.to_owned(), principal)))
+                Some(Checked::Valid(id.to_owned(), principal))
             }
-            Lookup::Mismatch => Some(None),
+            Lookup::Mismatch => Some(Checked::Invalid {
+                known_id: Some(id.to_owned()),
+            }),
             Lookup::Miss => None,
         }
     }

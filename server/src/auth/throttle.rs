@@ -1,6 +1,7 @@
-//! Slows down clients that keep failing authentication: after `limit` failures inside one
-//! window, a client is answered 429 until the window ends. Keyed by client address; per
-//! process, so with N replicas a client gets at most N times the allowance.
+//! Counts failed authentications per key (a client address, a credential id): after
+//! `limit` failures inside one window the key is throttled until the window ends. Per
+//! process, so with N replicas a key gets at most N times the allowance. At most
+//! `MAX_KEYS` keys are tracked; past that, new keys are not counted until old windows end.
 
 use std::{
     collections::HashMap,
@@ -10,8 +11,10 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-/// Beyond this many tracked clients, finished windows are swept out on the next failure.
+/// Beyond this many tracked keys, finished windows are swept out on the next failure.
 const SWEEP_ABOVE: usize = 10_000;
+/// The table's bound, whatever the window.
+const MAX_KEYS: usize = 100_000;
 
 pub struct FailureThrottle {
     limit: u32,
@@ -47,6 +50,9 @@ impl FailureThrottle {
         if clients.len() > SWEEP_ABOVE {
             let window = self.window;
             clients.retain(|_, w| now < w.started + window);
+        }
+        if clients.len() >= MAX_KEYS && !clients.contains_key(client) {
+            return;
         }
         let window = clients.entry(client.to_owned()).or_insert(Window {
             started: now,
