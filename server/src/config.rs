@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::connections::ConnectionLimits;
+use crate::{
+    client_address::{self, TrustedProxies},
+    connections::ConnectionLimits,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,6 +100,10 @@ pub struct ServeArgs {
     /// Length of the failed-authentication window, in seconds.
     #[arg(long, env = "SCIM_AUTH_FAILURE_WINDOW_SECS", default_value_t = 60)]
     pub auth_failure_window_secs: u64,
+    /// Load balancers and proxies (addresses or networks like `10.0.0.0/8`, comma
+    /// separated) whose `X-Forwarded-For` header names the client; nobody's by default.
+    #[arg(long, env = "SCIM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = client_address::parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
@@ -323,6 +330,7 @@ impl ServeArgs {
             max_page_size: self.max_page_size.max(1),
             storage: self.storage.settings(),
             connections: self.connections.limits(),
+            trusted_proxies: TrustedProxies::new(self.trusted_proxies.clone()),
             activity: ActivitySettings {
                 enabled: self.activity_log,
                 queue_capacity: self.activity_queue.max(1),
@@ -367,6 +375,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub activity: ActivitySettings,
     pub connections: ConnectionLimits,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// How the provisioning log records (see `activity`).
@@ -424,6 +434,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             activity: ActivitySettings::default(),
             connections: ConnectionLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body_limit;
 pub mod bootstrap;
 pub mod canonical;
+pub mod client_address;
 pub mod clock;
 pub mod config;
 pub mod connections;

@@ -77,9 +77,20 @@ impl AppState {
     }
 }
 
-/// The address failed authentications are counted against.
+/// The address failed authentications are counted against and the provisioning log
+/// records (see `client_address`).
 pub fn client_address(req: &poem::Request) -> String {
-    req.remote_addr()
+    let peer = req
+        .remote_addr()
         .as_socket_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+        .map(std::net::SocketAddr::ip);
+    let forwarded_for = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    req.data::<AppState>().map_or_else(
+        || peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        |state| state.settings.trusted_proxies.client(peer, forwarded_for),
+    )
 }

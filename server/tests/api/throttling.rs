@@ -14,6 +14,14 @@ fn strict() -> server::config::Settings {
     }
 }
 
+/// A client whose connections come from `127.0.0.<last>`.
+fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::from([127, 0, 0, last]))
+        .build()
+        .unwrap()
+}
+
 /// The id part of `scim_<id>_<secret>`.
 fn token_id(token: &str) -> &str {
     let (id, _) = token
@@ -73,13 +81,7 @@ async fn guesses_at_a_credential_are_throttled_for_that_id_and_that_address_only
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start_with(dir.path(), None, &["--auth-failure-limit", "3"]).await;
     let (tenant, token) = server.tenant(dir.path(), "Acme").await;
-    let from = |last: u8| {
-        reqwest::Client::builder()
-            .local_address(IpAddr::from([127, 0, 0, last]))
-            .build()
-            .unwrap()
-    };
-    let (guesser, holder, bystander) = (from(2), from(3), from(4));
+    let (guesser, holder, bystander) = (client_from(2), client_from(3), client_from(4));
     let spc = server.scim_url(&tenant, "/ServiceProviderConfig");
     let status = |client: &reqwest::Client, credential: &str| {
         let request = client.get(&spc).bearer_auth(credential).send();
@@ -146,3 +148,60 @@ async fn failures_take_as_long_as_a_verification(app: TestApp) {
 }
 
 on_every_backend!(failures_take_as_long_as_a_verification);
+
+/// Behind a trusted proxy each client is counted by the address the proxy forwards for;
+/// anyone else's `X-Forwarded-For` is ignored.
+#[tokio::test]
+async fn forwarded_addresses_count_only_through_a_trusted_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(
+        dir.path(),
+        None,
+        &[
+            "--auth-failure-limit",
+            "3",
+            "--trusted-proxies",
+            "127.0.0.2",
+        ],
+    )
+    .await;
+    let (tenant, _) = server.tenant(dir.path(), "Acme").await;
+    let (proxy, stranger) = (client_from(2), client_from(3));
+    let spc = server.scim_url(&tenant, "/ServiceProviderConfig");
+    let unknown = format!("scim_{}_{}", "0".repeat(32), "A".repeat(40));
+    let status = |client: &reqwest::Client, forwarded_for: &str| {
+        let request = client
+            .get(&spc)
+            .bearer_auth(&unknown)
+            .header("X-Forwarded-For", forwarded_for)
+            .send();
+        async move { request.await.unwrap().status() }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            status(&proxy, "203.0.113.7").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        status(&proxy, "203.0.113.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not throttled.
+    assert_eq!(
+        status(&proxy, "203.0.113.8").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // A client that is not a trusted proxy cannot claim the throttled address (nor escape
+    // its own count by naming new ones).
+    for forwarded_for in ["203.0.113.7", "203.0.113.9", "203.0.113.10"] {
+        assert_eq!(
+            status(&stranger, forwarded_for).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        status(&stranger, "203.0.113.11").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
