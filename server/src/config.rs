@@ -221,6 +221,9 @@ pub struct StorageArgs {
     /// PostgreSQL pool size.
     #[arg(long, env = "SCIM_POSTGRES_CONNECTIONS", default_value_t = 16)]
     pub postgres_connections: u32,
+    /// PostgreSQL: seconds after which a statement is cancelled (its request gets 503).
+    #[arg(long, env = "SCIM_STATEMENT_TIMEOUT_SECS", default_value_t = StorageSettings::default().statement_timeout.as_secs())]
+    pub statement_timeout_secs: u64,
     /// Users (with their groups) kept in memory for reads by id and `userName eq` filters;
     /// embedded SQLite only, 0 turns it off.
     #[arg(long, env = "SCIM_USER_CACHE_ENTRIES", default_value_t = 10_000)]
@@ -245,6 +248,7 @@ impl StorageArgs {
             sqlite_read_connections: self.sqlite_read_connections.max(1),
             sqlite_cache_kib: self.sqlite_cache_kib,
             postgres_connections: self.postgres_connections.max(2),
+            statement_timeout: Duration::from_secs(self.statement_timeout_secs.max(1)),
             user_cache_entries: self.user_cache_entries,
             limits: TenantLimits {
                 users: self.max_users_per_tenant,
@@ -293,6 +297,7 @@ pub struct StorageSettings {
     pub sqlite_read_connections: u32,
     pub sqlite_cache_kib: u32,
     pub postgres_connections: u32,
+    pub statement_timeout: Duration,
     pub user_cache_entries: usize,
     pub limits: TenantLimits,
 }
@@ -306,6 +311,7 @@ impl Default for StorageSettings {
             sqlite_read_connections: 4,
             sqlite_cache_kib: 1024,
             postgres_connections: 16,
+            statement_timeout: Duration::from_secs(30),
             user_cache_entries: 10_000,
             limits: TenantLimits::default(),
         }

@@ -144,15 +144,31 @@ pub async fn connect_sqlite(
     Ok(Database::connect(options).await?)
 }
 
+/// The pool requests use: every statement on it is cancelled after `statement_timeout`,
+/// so no request, whatever it asks, holds a connection the other tenants need for long.
 pub async fn connect_postgres(
     url: &str,
     settings: &StorageSettings,
 ) -> Result<DatabaseConnection, Error> {
+    let timeout_ms = settings.statement_timeout.as_millis().to_string();
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(settings.postgres_connections.max(2))
+        .min_connections(1)
+        .map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", &timeout_ms)]));
+    Ok(Database::connect(options).await?)
+}
+
+/// Connections without a statement timeout, for migrations (building an index over a
+/// large table may take minutes): one holds the migration lock, one migrates.
+pub async fn connect_postgres_for_migrations(url: &str) -> Result<DatabaseConnection, Error> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(2)
         .min_connections(1);
     Ok(Database::connect(options).await?)
 }

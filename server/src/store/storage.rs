@@ -72,8 +72,10 @@ impl Storage {
         let observe = |connection| observed(connection, observer.as_ref());
         let health = Arc::new(StorageHealth::default());
         if db::is_postgres_url(url) {
+            let migrations = db::connect_postgres_for_migrations(url).await?;
+            db::migrate(&migrations).await?;
+            migrations.close().await?;
             let pool = observe(db::connect_postgres(url, settings).await?);
-            db::migrate(&pool).await?;
             let storage = Self::assemble(
                 pool.clone(),
                 Writes::Concurrent(pool),

@@ -24,6 +24,7 @@ fn patch_op(op: &str, path: &str, value: Value) -> Value {
 on_every_backend!(
     control_characters_are_refused_everywhere,
     thousands_of_values_are_refused_and_change_nothing,
+    filters_too_costly_to_plan_are_refused,
 );
 
 async fn control_characters_are_refused_everywhere(app: TestApp) {
@@ -96,4 +97,49 @@ async fn thousands_of_values_are_refused_and_change_nothing(app: TestApp) {
     refused(&scim, "PATCH", &path, &more).await;
     let stored = json_of(scim.get(&format!("/Users/{id}")).await).await;
     assert_eq!(stored, ada, "nothing changed");
+}
+
+/// 200 value-path terms under the length cap took PostgreSQL 37 s to plan; past the bound a
+/// filter is refused before any SQL, and a filter within it still answers.
+async fn filters_too_costly_to_plan_are_refused(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    scim.create_user(json!({ "userName": "ada@acme.test", "emails": [{ "value": "ada@acme.test", "type": "work" }] }))
+        .await;
+    let terms = |n: usize| {
+        let filter = vec![r#"emails[value co "ada" and type eq "work"]"#; n].join(" and ");
+        format!(
+            "/Users?filter={}",
+            filter.replace(' ', "%20").replace('"', "%22")
+        )
+    };
+    let found = json_of(scim.get(&terms(10)).await).await;
+    assert_eq!(found["totalResults"], 1);
+    for n in [11, 200] {
+        let error = assert_scim_error(scim.get(&terms(n)).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error["scimType"], "invalidFilter");
+    }
+}
+
+/// The backstop behind every bound: on PostgreSQL no statement of a request runs past the
+/// statement timeout, so none holds a pooled connection the other tenants need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_statements_are_cancelled_after_the_timeout() {
+    let mut settings = crate::helpers::test_settings();
+    settings.storage.statement_timeout = std::time::Duration::from_millis(300);
+    let Some(app) = TestApp::postgres_with(settings).await else {
+        return;
+    };
+    use sea_orm::ConnectionTrait;
+    let slow = app
+        .state
+        .db
+        .reads()
+        .execute_unprepared("SELECT pg_sleep(5)")
+        .await
+        .unwrap_err();
+    assert!(slow.to_string().contains("statement timeout"), "{slow}");
+    // The pool is fine afterwards, and requests are served.
+    let scim = app.scim("Acme").await;
+    scim.create_user(json!({ "userName": "ada@acme.test" }))
+        .await;
 }
