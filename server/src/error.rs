@@ -12,6 +12,12 @@ pub const DATABASE_RETRY_SECS: u64 = 5;
 pub enum Error {
     #[error("{kind} {id} was not found")]
     NotFound { kind: &'static str, id: String },
+    /// A write referred to a row deleted meanwhile (its tenant, a group's member): the
+    /// foreign key refused it, and nothing was stored.
+    #[error(
+        "what this request refers to no longer exists (its tenant was deleted, or a resource it names)"
+    )]
+    Gone,
     #[error("{0}")]
     Conflict(String),
     /// The request was well-formed but a value is not acceptable.
@@ -50,9 +56,18 @@ pub enum Error {
     LimitReached(String),
     /// A database error; answered like `Unavailable`, since it says nothing about the request.
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Self::Gone,
+            _ => Self::Db(err),
+        }
+    }
 }
 
 impl Error {
@@ -82,7 +97,7 @@ impl Error {
     pub fn conflict_on_unique(err: DbErr, message: impl Into<String>) -> Self {
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.into()),
-            _ => Self::Db(err),
+            _ => Self::from(err),
         }
     }
 }

@@ -184,7 +184,9 @@ impl AdminError {
 impl From<Error> for AdminError {
     fn from(err: Error) -> Self {
         match err {
-            Error::NotFound { .. } => Self::NotFound(body(ErrorCode::NotFound, err.to_string())),
+            Error::NotFound { .. } | Error::Gone => {
+                Self::NotFound(body(ErrorCode::NotFound, err.to_string()))
+            }
             Error::Conflict(message) => Self::Conflict(body(ErrorCode::Conflict, message)),
             Error::LimitReached(message) => Self::Conflict(body(ErrorCode::LimitReached, message)),
             Error::BadReference(message) => {

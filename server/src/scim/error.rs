@@ -170,7 +170,7 @@ impl ScimErrorResponse {
 impl From<Error> for ScimErrorResponse {
     fn from(err: Error) -> Self {
         match err {
-            Error::NotFound { .. } => {
+            Error::NotFound { .. } | Error::Gone => {
                 Self::NotFound(body(StatusCode::NOT_FOUND, None, err.to_string()))
             }
             Error::Conflict(detail) => Self::Conflict(body(

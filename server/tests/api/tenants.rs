@@ -385,3 +385,61 @@ async fn tenant_lists_page_by_cursor(app: TestApp) {
     assert_eq!(own["items"].as_array().unwrap().len(), 1);
     assert!(own.get("nextCursor").is_none());
 }
+
+on_every_backend!(writes_racing_the_tenants_deletion_get_404);
+
+/// A request authenticated just before its tenant is deleted writes after the tenant is
+/// gone: the tenant row is removed under a token still in the cache (no notice goes out
+/// for a raw delete), as the deletion racing a request does. Its writes are 404s, never
+/// 5xx, and nothing of them is stored.
+async fn writes_racing_the_tenants_deletion_get_404(app: TestApp) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let scim = app.scim("Acme").await;
+    let ada = scim
+        .create_user(json!({ "userName": "ada@acme.test" }))
+        .await;
+    let group = json_of(
+        scim.post("/Groups", &json!({ "displayName": "Staff" }))
+            .await,
+    )
+    .await;
+    let raw = app.raw_connection().await;
+    let backend = raw.get_database_backend();
+    let placeholder = if app.is_postgres() { "$1" } else { "?" };
+    raw.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("DELETE FROM tenant WHERE id = {placeholder}"),
+        [scim.tenant.clone().into()],
+    ))
+    .await
+    .unwrap();
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "members", "value": [{ "value": ada["id"] }] }]
+    });
+    for resp in [
+        scim.post("/Users", &json!({ "userName": "bob@acme.test" }))
+            .await,
+        scim.post("/Groups", &json!({ "displayName": "Sales" }))
+            .await,
+        scim.send(
+            "PATCH",
+            &format!("/Groups/{}", group["id"].as_str().unwrap()),
+            &patch,
+        )
+        .await,
+    ] {
+        crate::helpers::assert_scim_error(resp, StatusCode::NOT_FOUND).await;
+    }
+    let count = raw
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM scim_user",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(count, 0);
+}
