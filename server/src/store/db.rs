@@ -161,6 +161,30 @@ pub async fn connect_postgres(
     Ok(Database::connect(options).await?)
 }
 
+/// Makes one connection directly and closes it, so that a server that cannot reach
+/// PostgreSQL says why (connection refused, authentication failed, no such database) at
+/// once, rather than "pool timed out" after the pool's wait.
+pub async fn probe_postgres(url: &str) -> Result<(), Error> {
+    use sqlx::Connection;
+    // The URL is quoted in the message; the exit error redacts its password.
+    let options: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .map_err(|err| anyhow::anyhow!("the database URL {url} cannot be parsed: {err}"))?;
+    let connected = tokio::time::timeout(PROBE_TIMEOUT, sqlx::PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "PostgreSQL did not answer within {} s",
+                PROBE_TIMEOUT.as_secs()
+            )
+        })?
+        .map_err(|err| anyhow::anyhow!("cannot connect to PostgreSQL: {err}"))?;
+    let _ = connected.close().await;
+    Ok(())
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Connections without a statement timeout, for migrations (building an index over a
 /// large table may take minutes): one holds the migration lock, one migrates.
 pub async fn connect_postgres_for_migrations(url: &str) -> Result<DatabaseConnection, Error> {

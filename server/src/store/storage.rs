@@ -72,6 +72,7 @@ impl Storage {
         let observe = |connection| observed(connection, observer.as_ref());
         let health = Arc::new(StorageHealth::default());
         if db::is_postgres_url(url) {
+            db::probe_postgres(url).await?;
             let migrations = db::connect_postgres_for_migrations(url).await?;
             db::migrate(&migrations).await?;
             migrations.close().await?;

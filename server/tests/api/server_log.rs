@@ -76,3 +76,31 @@ fn a_database_url_that_fails_is_reported_without_its_password() {
     );
     assert!(!stderr.contains("hunter2pw"), "{stderr}");
 }
+
+#[test]
+fn an_unreachable_postgres_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = Command::new(env!("CARGO_BIN_EXE_scim-server"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &format!("postgres://scim:hunter2pw@127.0.0.1:{closed_port}/db"),
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+    assert!(!stderr.contains("hunter2pw"), "{stderr}");
+}
