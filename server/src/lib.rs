@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod admin;
+pub mod allow;
 pub mod anonymous;
 pub mod any_case;
 pub mod api_tags;
@@ -131,7 +132,9 @@ async fn render_errors<E: Endpoint>(
     ep: std::sync::Arc<E>,
     mut req: Request,
 ) -> poem::Result<Response> {
-    let path = req.uri().path();
+    // A clone of the URI shares its bytes: the path is still at hand for a 405's `Allow`.
+    let uri = req.uri().clone();
+    let path = uri.path();
     let on_scim = path == "/scim" || path.starts_with("/scim/");
     let (max_body, body_timeout) = req.data::<AppState>().map_or(
         (
@@ -166,6 +169,12 @@ async fn render_errors<E: Endpoint>(
         Err(err) if on_scim => scim::error::render_poem_error(err),
         Err(err) => admin::error::render_poem_error(err),
     };
+    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED
+        && let Some(methods) = allow::methods_for(path)
+        && let Ok(value) = poem::http::HeaderValue::from_str(&methods)
+    {
+        resp.headers_mut().insert(poem::http::header::ALLOW, value);
+    }
     canonical::content_type(&mut resp);
     Ok(resp)
 }

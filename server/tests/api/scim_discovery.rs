@@ -127,11 +127,9 @@ async fn schemas_and_resource_types(app: TestApp) {
     .await;
 
     for path in ["/Schemas", "/ResourceTypes", "/ServiceProviderConfig"] {
-        assert_scim_error(
-            scim.post(path, &json!({})).await,
-            StatusCode::METHOD_NOT_ALLOWED,
-        )
-        .await;
+        let resp = scim.post(path, &json!({})).await;
+        assert_eq!(resp.0.headers()["Allow"], "GET", "{path}");
+        assert_scim_error(resp, StatusCode::METHOD_NOT_ALLOWED).await;
         assert_scim_error(scim.delete(path).await, StatusCode::METHOD_NOT_ALLOWED).await;
     }
     assert_scim_error(scim.get("/Bulk").await, StatusCode::NOT_FOUND).await;

@@ -163,6 +163,7 @@ async fn unknown_tenants_are_404_for_operators(app: TestApp) {
         .header("Authorization", format!("Bearer {key}"))
         .send()
         .await;
+    assert_eq!(resp.0.headers()["Allow"], "GET, POST");
     assert_admin_error(resp, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
 
