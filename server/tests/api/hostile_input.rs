@@ -25,6 +25,7 @@ on_every_backend!(
     control_characters_are_refused_everywhere,
     thousands_of_values_are_refused_and_change_nothing,
     filters_too_costly_to_plan_are_refused,
+    members_named_twice_are_refused,
 );
 
 async fn control_characters_are_refused_everywhere(app: TestApp) {
@@ -142,4 +143,44 @@ async fn postgres_statements_are_cancelled_after_the_timeout() {
     let scim = app.scim("Acme").await;
     scim.create_user(json!({ "userName": "ada@acme.test" }))
         .await;
+}
+
+/// `{"userName": "a", "userName": "b"}` was stored as "b"; a proxy or a log may have read
+/// "a". Refused on both APIs, on SCIM also when the names differ only in case.
+async fn members_named_twice_are_refused(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    for raw in [
+        r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@acme.test","userName":"b@acme.test"}"#,
+        r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@acme.test","username":"b@acme.test"}"#,
+        r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"a@acme.test","emails":[{"value":"a@acme.test","value":"b@acme.test"}]}"#,
+    ] {
+        let resp = app
+            .client
+            .post(scim.url("/Users"))
+            .header("Authorization", format!("Bearer {}", scim.token))
+            .content_type("application/scim+json")
+            .body(raw)
+            .send()
+            .await;
+        let error = assert_scim_error(resp, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error["scimType"], "invalidSyntax", "{raw}");
+        assert!(
+            error["detail"].as_str().unwrap().contains("twice"),
+            "{error}"
+        );
+    }
+    let resp = app
+        .client
+        .post("/admin/v1/tenants")
+        .header("Authorization", format!("Bearer {}", app.operator_key))
+        .content_type("application/json")
+        .body(r#"{"name":"Globex","name":"Initech"}"#)
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    // Nothing was created by either.
+    let users = json_of(scim.get("/Users").await).await;
+    assert_eq!(users["totalResults"], 0);
+    let tenants = json_of(app.admin_get(&app.operator_key, "/admin/v1/tenants").await).await;
+    assert_eq!(tenants["items"].as_array().unwrap().len(), 1, "{tenants}");
 }
