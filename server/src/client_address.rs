@@ -29,7 +29,8 @@ impl TrustedProxies {
         peer: Option<IpAddr>,
         forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
     ) -> String {
-        let Some(mut client) = peer else {
+        // With a dual-stack listener IPv4 peers arrive as `::ffff:a.b.c.d`.
+        let Some(mut client) = peer.map(|ip| ip.to_canonical()) else {
             return "unknown".to_owned();
         };
         if self.0.is_empty() {
@@ -44,7 +45,7 @@ impl TrustedProxies {
                 break;
             }
             match parse_hop(hop) {
-                Some(addr) => client = addr,
+                Some(addr) => client = addr.to_canonical(),
                 // Garbage from a trusted proxy: the last hop known is the proxy itself.
                 None => break,
             }
@@ -137,6 +138,11 @@ mod tests {
         assert_eq!(
             proxies.client(ip("10.0.0.5"), ["unknown"].into_iter()),
             "10.0.0.5"
+        );
+        assert_eq!(
+            proxies.client(ip("::ffff:10.0.0.5"), ["203.0.113.7"].into_iter()),
+            "203.0.113.7",
+            "an IPv4 proxy seen through a dual-stack listener"
         );
         assert!(parse_network("10.0.0.0/33").is_err());
         assert!(parse_network("proxy.internal").is_err());

@@ -147,7 +147,8 @@ pub struct ConnectionArgs {
     /// limit would not leave room for the database and the log.
     #[arg(long, env = "SCIM_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
-    /// Seconds a connection may stay open with no request in flight.
+    /// Seconds a connection may stay open with no request in flight; also the longest a
+    /// request may go with no byte in or out (live streams send a keep-alive every 15 s).
     #[arg(long, env = "SCIM_IDLE_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
     pub idle_timeout_secs: u64,
     /// Seconds a client has to send a request's head (method, URL, headers) once it has
@@ -221,7 +222,8 @@ pub struct StorageArgs {
     /// PostgreSQL pool size.
     #[arg(long, env = "SCIM_POSTGRES_CONNECTIONS", default_value_t = 16)]
     pub postgres_connections: u32,
-    /// PostgreSQL: seconds after which a statement is cancelled (its request gets 503).
+    /// PostgreSQL: seconds after which a statement is cancelled (its request gets 503); 0
+    /// sets none (for a pooler that refuses startup options, such as PgBouncer).
     #[arg(long, env = "SCIM_STATEMENT_TIMEOUT_SECS", default_value_t = StorageSettings::default().statement_timeout.as_secs())]
     pub statement_timeout_secs: u64,
     /// Users (with their groups) kept in memory for reads by id and `userName eq` filters;
@@ -248,7 +250,7 @@ impl StorageArgs {
             sqlite_read_connections: self.sqlite_read_connections.max(1),
             sqlite_cache_kib: self.sqlite_cache_kib,
             postgres_connections: self.postgres_connections.max(2),
-            statement_timeout: Duration::from_secs(self.statement_timeout_secs.max(1)),
+            statement_timeout: Duration::from_secs(self.statement_timeout_secs),
             user_cache_entries: self.user_cache_entries,
             limits: TenantLimits {
                 users: self.max_users_per_tenant,

@@ -5,10 +5,12 @@
 //!
 //! Here every connection holds one of `max_connections` slots (past the cap new
 //! connections wait in the kernel's backlog until a slot frees), and a watchdog closes it
-//! when it is idle between requests for longer than `idle_timeout`, or takes longer than
-//! `header_read_timeout` to send a request head once it has started one. A request head
-//! larger than `max_header_bytes` is answered 431. The request body's own deadline is kept
-//! by `body_limit`, where the body is read.
+//! when it is idle between requests for longer than `idle_timeout`, takes longer than
+//! `header_read_timeout` to send a request head once it has started one (or, new, to send
+//! its first), or makes no progress either way for `idle_timeout` while a request is
+//! answered (a client that never reads its answer). A request head larger than
+//! `max_header_bytes` is answered 431. The request body's own deadline is kept by
+//! `body_limit`, where the body is read.
 
 use std::{
     convert::Infallible,
@@ -87,7 +89,8 @@ pub async fn serve<E>(
         .max_buf_size(limits.max_header_bytes.max(8 * 1024));
     builder
         .http2()
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(HTTP2_STREAMS);
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
@@ -131,6 +134,8 @@ pub async fn serve<E>(
             drop(slot);
         });
     }
+    // Refuse new connections at once rather than leave them in the backlog for the grace.
+    drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => {
@@ -138,6 +143,9 @@ pub async fn serve<E>(
         }
     }
 }
+
+/// Requests one HTTP/2 connection may have in flight (hyper's default is 200).
+const HTTP2_STREAMS: u32 = 32;
 
 /// The next connection, once a slot is free. `None` when accepting failed: out of file
 /// descriptors, say; waiting a little lets connections close rather than spinning.
@@ -170,6 +178,8 @@ enum Phase {
 /// One connection's phase, and its watchdog's deadline.
 struct Watch {
     phase: Mutex<Phase>,
+    /// When a byte last went in or out.
+    last_io: Mutex<Instant>,
     changed: Notify,
     limits: ConnectionLimits,
 }
@@ -192,10 +202,11 @@ impl Drop for InFlight {
 
 impl Watch {
     fn new(limits: ConnectionLimits) -> Self {
+        let now = Instant::now();
         Self {
-            phase: Mutex::new(Phase::Idle {
-                since: Instant::now(),
-            }),
+            // A new connection is expected to start a request head at once.
+            phase: Mutex::new(Phase::ReadingHead { since: now }),
+            last_io: Mutex::new(now),
             changed: Notify::new(),
             limits,
         }
@@ -218,8 +229,13 @@ impl Watch {
         InFlight(Arc::clone(self))
     }
 
+    fn moved_bytes(&self) {
+        *self.last_io.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
     /// Bytes arrived: when idle, they start a request head.
     fn received(&self) {
+        self.moved_bytes();
         let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         if let Phase::Idle { .. } = *phase {
             *phase = Phase::ReadingHead {
@@ -230,11 +246,16 @@ impl Watch {
         }
     }
 
+    /// `None` when the limits are too far out to be represented: no deadline.
     fn deadline(&self) -> Option<Instant> {
-        match *self.phase.lock().unwrap_or_else(PoisonError::into_inner) {
-            Phase::Idle { since } => Some(since + self.limits.idle_timeout),
-            Phase::ReadingHead { since } => Some(since + self.limits.header_read_timeout),
-            Phase::Busy { .. } => None,
+        let phase = *self.phase.lock().unwrap_or_else(PoisonError::into_inner);
+        match phase {
+            Phase::Idle { since } => since.checked_add(self.limits.idle_timeout),
+            Phase::ReadingHead { since } => since.checked_add(self.limits.header_read_timeout),
+            Phase::Busy { .. } => {
+                let last_io = *self.last_io.lock().unwrap_or_else(PoisonError::into_inner);
+                last_io.checked_add(self.limits.idle_timeout)
+            }
         }
     }
 
@@ -310,7 +331,11 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.watch.moved_bytes();
+        }
+        polled
     }
 
     fn poll_write_vectored(
@@ -318,7 +343,11 @@ impl AsyncWrite for Watched {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.watch.moved_bytes();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {

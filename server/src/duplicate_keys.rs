@@ -1,4 +1,5 @@
-//! Refuses a JSON body in which an object names one member twice. `serde_json` keeps the
+//! Finds a JSON body in which an object names one member twice (SCIM bodies are refused
+//! for it, in `scim::payload`, after authentication). `serde_json` keeps the
 //! last one, so `{"name": "a", "name": "b"}` was accepted as "b", and whatever a proxy, a
 //! log or the sender made of it could differ from what was stored. SCIM attribute names
 //! compare without case (RFC 7643 §2.1), so there `userName` and `username` are the same

@@ -64,7 +64,11 @@ pub enum Error {
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
-            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => Self::Gone,
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(detail)) => {
+                // Expected when a deletion races a write; a bug otherwise, so it is logged.
+                tracing::warn!(%detail, "a write referred to a row that is gone");
+                Self::Gone
+            }
             _ => Self::Db(err),
         }
     }

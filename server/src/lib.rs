@@ -126,26 +126,6 @@ fn has_control_characters(uri: &poem::http::Uri) -> bool {
     })
 }
 
-/// Reads a JSON body ahead of its handler and refuses it (400) when an object in it names
-/// a member twice; puts it back otherwise.
-async fn refuse_duplicate_members(req: &mut Request, on_scim: bool) -> poem::Result<()> {
-    let is_json = req
-        .content_type()
-        .is_some_and(|media| media.contains("json"));
-    if !is_json {
-        return Ok(());
-    }
-    let body = req.take_body().into_bytes().await?;
-    if let Some(member) = duplicate_keys::first_duplicate(&body, on_scim) {
-        return Err(poem::Error::from_string(
-            format!("the body names the member {member} twice in one object"),
-            poem::http::StatusCode::BAD_REQUEST,
-        ));
-    }
-    req.set_body(body);
-    Ok(())
-}
-
 /// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
 /// failed authentication) into the error body of the surface it happened on: SCIM clients
 /// get SCIM error documents, everyone else the admin API's `{code, message}`.
@@ -178,12 +158,9 @@ async fn render_errors<E: Endpoint>(
         ))
     } else {
         match body_limit::apply(&mut req, max_body, body_timeout) {
-            Ok(fault) => match refuse_duplicate_members(&mut req, on_scim).await {
+            Ok(fault) => match ep.call(req).await {
                 Err(err) => Err(fault.error().unwrap_or(err)),
-                Ok(()) => match ep.call(req).await {
-                    Err(err) => Err(fault.error().unwrap_or(err)),
-                    Ok(resp) => Ok(resp.into_response()),
-                },
+                Ok(resp) => Ok(resp.into_response()),
             },
             Err(err) => Err(err),
         }

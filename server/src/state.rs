@@ -88,9 +88,16 @@ pub fn client_address(req: &poem::Request) -> String {
         .headers()
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|value| value.to_str().ok());
+        // A byte that is not ASCII must not hide the hops a proxy appended after it.
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .collect::<Vec<_>>();
     req.data::<AppState>().map_or_else(
         || peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-        |state| state.settings.trusted_proxies.client(peer, forwarded_for),
+        |state| {
+            state
+                .settings
+                .trusted_proxies
+                .client(peer, forwarded_for.iter().map(String::as_str))
+        },
     )
 }

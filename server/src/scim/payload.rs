@@ -49,6 +49,14 @@ impl<T: ParseFromJSON> ParsePayload for ScimJson<T> {
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
         let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
+        // serde_json keeps the last of two members of one name; RFC 7643 names compare
+        // without case.
+        if let Some(member) = crate::duplicate_keys::first_duplicate(&data, true) {
+            return Err(ParseRequestPayloadError {
+                reason: format!("the body names the member {member} twice in one object"),
+            }
+            .into());
+        }
         let value = serde_json::from_slice(&data).map_err(|err| ParseRequestPayloadError {
             reason: format!("the body is not valid JSON: {err}"),
         })?;

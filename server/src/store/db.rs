@@ -156,8 +156,12 @@ pub async fn connect_postgres(
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(settings.postgres_connections.max(2))
-        .min_connections(1)
-        .map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", &timeout_ms)]));
+        .min_connections(1);
+    // Zero turns it off: a pooler such as PgBouncer may refuse startup options.
+    if !settings.statement_timeout.is_zero() {
+        options
+            .map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", &timeout_ms)]));
+    }
     Ok(Database::connect(options).await?)
 }
 

@@ -259,26 +259,34 @@ async fn resumes_across_a_restart_without_gaps_or_duplicates() {
     }
     let last_seen = *seen.last().unwrap();
     let mut resumed = SseReader::open(&server, &key, &path, Some(last_seen)).await;
-    let listed: Value = server
-        .http
-        .get(format!(
-            "{}/admin/v1/tenants/{tenant}/activity?limit=1000",
-            server.base
-        ))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut stored: Vec<i64> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["id"].as_i64().unwrap())
-        .collect();
-    stored.reverse();
+    // The log is written behind the answers: read it until the last two are in.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let stored = loop {
+        let listed: Value = server
+            .http
+            .get(format!(
+                "{}/admin/v1/tenants/{tenant}/activity?limit=1000",
+                server.base
+            ))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut stored: Vec<i64> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_i64().unwrap())
+            .collect();
+        stored.reverse();
+        if stored.len() >= 9 || std::time::Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(stored.len(), 9, "7 before the restart, 2 after: {stored:?}");
     while seen.len() < stored.len() {
         seen.push(resumed.next_id().await.unwrap());
