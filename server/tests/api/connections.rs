@@ -217,3 +217,40 @@ async fn an_oversized_request_head_is_answered_431() {
         .unwrap();
     assert!(resp.status().is_success());
 }
+
+/// A client that asks and never reads the answer: once the answer has stalled for the
+/// idle timeout the connection is closed, rather than holding its slot and the answer for
+/// ever. 40 pipelined copies of the spec (17 MB) outgrow every socket buffer between them.
+/// (hyper takes each whole body before writing it, so this stall is timed as idle; a
+/// stream that never ends is timed by its last byte in or out.)
+#[tokio::test]
+async fn an_answer_nobody_reads_does_not_hold_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(dir.path(), None, &["--idle-timeout-secs", "1"]).await;
+    let spec_len = server
+        .http
+        .get(format!("{}/openapi.json", server.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket
+        .connect(server.base.trim_start_matches("http://").parse().unwrap())
+        .await
+        .unwrap();
+    let requests = "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(40);
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    // Long enough for the stall to outlast the idle timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let received = read_until_closed(&mut stream).await;
+    assert!(
+        received.len() < 40 * spec_len,
+        "all {} bytes were sent: the stalled connection was kept",
+        received.len()
+    );
+}
