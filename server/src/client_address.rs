@@ -7,14 +7,33 @@
 use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
+use poem::http::HeaderMap;
 
 /// Addresses and networks whose `X-Forwarded-For` is believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Vec<IpNet>);
 
+/// Nobody's: what a request without the application's state is judged by.
+pub static NO_PROXIES: TrustedProxies = TrustedProxies(Vec::new());
+
 impl TrustedProxies {
     pub fn new(networks: Vec<IpNet>) -> Self {
         Self(networks)
+    }
+
+    /// The client's address for a request from `peer` with `headers`. With no proxy
+    /// trusted (the default) the headers are not read at all.
+    pub fn client_of(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+        if self.0.is_empty() {
+            return self.client(peer, std::iter::empty());
+        }
+        // A byte that is not ASCII must not hide the hops a proxy appended after it.
+        let values: Vec<_> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
+            .collect();
+        self.client(peer, values.iter().map(AsRef::as_ref))
     }
 
     fn trust(&self, addr: IpAddr) -> bool {
@@ -27,7 +46,7 @@ impl TrustedProxies {
     pub fn client<'a>(
         &self,
         peer: Option<IpAddr>,
-        forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+        forwarded_for: impl Iterator<Item = &'a str>,
     ) -> String {
         // With a dual-stack listener IPv4 peers arrive as `::ffff:a.b.c.d`.
         let Some(mut client) = peer.map(|ip| ip.to_canonical()) else {

@@ -40,7 +40,7 @@ use tokio::{
 };
 
 /// The limits every connection is held to; see `ServeArgs` for each.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
     pub idle_timeout: Duration,
@@ -100,7 +100,7 @@ pub async fn serve<E>(
         let Some((stream, remote, slot)) = accepted else {
             continue;
         };
-        let watch = Arc::new(Watch::new(limits.clone()));
+        let watch = Arc::new(Watch::new(limits));
         let service = {
             let (ep, watch, local) = (Arc::clone(&ep), Arc::clone(&watch), local.clone());
             hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -115,7 +115,7 @@ pub async fn serve<E>(
                         Scheme::HTTP,
                     ));
                     let resp: hyper::Response<_> = ep.get_response(req).await.into();
-                    // The request counts as in flight until hyper has written its whole
+                    // The request counts as in flight until hyper has taken its whole
                     // body and dropped it (a live stream never ends).
                     Ok::<_, Infallible>(resp.map(|body| Answering { body, _busy: busy }))
                 }

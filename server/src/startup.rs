@@ -97,7 +97,7 @@ impl Application {
         connections::serve(
             listener,
             crate::app(state.clone()),
-            state.settings.connections.clone(),
+            state.settings.connections,
             stop,
             GRACE,
         )

@@ -84,20 +84,9 @@ pub fn client_address(req: &poem::Request) -> String {
         .remote_addr()
         .as_socket_addr()
         .map(std::net::SocketAddr::ip);
-    let forwarded_for = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        // A byte that is not ASCII must not hide the hops a proxy appended after it.
-        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-        .collect::<Vec<_>>();
-    req.data::<AppState>().map_or_else(
-        || peer.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-        |state| {
-            state
-                .settings
-                .trusted_proxies
-                .client(peer, forwarded_for.iter().map(String::as_str))
-        },
-    )
+    req.data::<AppState>()
+        .map_or(&crate::client_address::NO_PROXIES, |state| {
+            &state.settings.trusted_proxies
+        })
+        .client_of(peer, req.headers())
 }

@@ -123,12 +123,19 @@ impl Authenticator {
     ) -> Result<Principal, AuthFailure> {
         let started = tokio::time::Instant::now();
         let now = self.clock.now();
-        let named = token::parse(kind, presented).map(|(id, _)| id);
+        let parsed = token::parse(kind, presented);
         let blocked = self
             .by_address
             .retry_after(client, now)
-            .max(named.and_then(|id| self.by_credential.retry_after(id, now)));
-        match self.verify(kind, presented, blocked.is_some()).await {
+            .max(parsed.and_then(|(id, _)| self.by_credential.retry_after(id, now)));
+        let checked = match parsed {
+            Some((id, secret)) => {
+                self.verify(kind, presented, id, secret, blocked.is_some())
+                    .await
+            }
+            None => Ok(Checked::Invalid { known_id: None }),
+        };
+        match checked {
             Ok(Checked::Valid(id, principal)) => {
                 self.usage.note(kind, &id, now);
                 Ok(principal)
@@ -159,17 +166,16 @@ impl Authenticator {
         self.by_address.record_failure(client, self.clock.now());
     }
 
-    /// `live_ids_only`: run argon2 only for an id that names a live credential (for a
-    /// throttled client).
+    /// Checks `presented`, which parsed as `id` and `secret`. `live_ids_only`: run argon2
+    /// only for an id that names a live credential (for a throttled client).
     async fn verify(
         self: &Arc<Self>,
         kind: CredentialKind,
         presented: &str,
+        id: &str,
+        secret: &str,
         live_ids_only: bool,
     ) -> Result<Checked, Error> {
-        let Some((id, secret)) = token::parse(kind, presented) else {
-            return Ok(Checked::Invalid { known_id: None });
-        };
         let digest = cache::digest(presented);
         if let Some(known) = self.cached(kind, id, &digest) {
             return Ok(known);

@@ -151,12 +151,7 @@ pub async fn connect_postgres(
     settings: &StorageSettings,
 ) -> Result<DatabaseConnection, Error> {
     let timeout_ms = settings.statement_timeout.as_millis().to_string();
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .max_connections(settings.postgres_connections.max(2))
-        .min_connections(1);
+    let mut options = postgres_options(url, settings.postgres_connections.max(2));
     // Zero turns it off: a pooler such as PgBouncer may refuse startup options.
     if !settings.statement_timeout.is_zero() {
         options
@@ -192,13 +187,17 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections without a statement timeout, for migrations (building an index over a
 /// large table may take minutes): one holds the migration lock, one migrates.
 pub async fn connect_postgres_for_migrations(url: &str) -> Result<DatabaseConnection, Error> {
+    Ok(Database::connect(postgres_options(url, 2)).await?)
+}
+
+fn postgres_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(10))
-        .max_connections(2)
+        .max_connections(max_connections)
         .min_connections(1);
-    Ok(Database::connect(options).await?)
+    options
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock keeps replicas that start

@@ -57,18 +57,14 @@ async fn the_log_keeps_out_queries_credentials_and_colours() {
 #[test]
 fn a_database_url_that_fails_is_reported_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_scim-server"))
-        .args([
+    let stderr = failed_start(
+        dir.path(),
+        &[
             "migrate",
             "--database-url",
             "postgres://scim:hunter2pw@host:notaport/db",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+    );
     assert!(stderr.contains("cannot be parsed"), "{stderr}");
     assert!(
         stderr.contains("postgres://scim:[redacted]@host"),
@@ -85,22 +81,30 @@ fn an_unreachable_postgres_is_reported_as_such() {
         .local_addr()
         .unwrap()
         .port();
-    let output = Command::new(env!("CARGO_BIN_EXE_scim-server"))
-        .args([
+    let stderr = failed_start(
+        dir.path(),
+        &[
             "serve",
             "--bind",
             "127.0.0.1:0",
             "--database-url",
             &format!("postgres://scim:hunter2pw@127.0.0.1:{closed_port}/db"),
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        ],
+    );
     assert!(stderr.contains("cannot connect to PostgreSQL"), "{stderr}");
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(!stderr.contains("pool timed out"), "{stderr}");
     assert!(!stderr.contains("hunter2pw"), "{stderr}");
+}
+
+/// Runs the binary with `args` over `data_dir`, expects it to fail, and returns its stderr.
+fn failed_start(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_scim-server"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
