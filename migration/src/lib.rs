@@ -14,6 +14,7 @@ mod m20261129_000007_count_users_per_tenant;
 mod m20261129_000008_create_activity;
 mod m20261202_000009_create_change_events;
 mod m20261202_000010_add_token_cut_over;
+mod m20261203_000011_create_rate_limit_windows;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_create_activity::Migration),
             Box::new(m20261202_000009_create_change_events::Migration),
             Box::new(m20261202_000010_add_token_cut_over::Migration),
+            Box::new(m20261203_000011_create_rate_limit_windows::Migration),
         ]
     }
 }

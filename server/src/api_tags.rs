@@ -4,7 +4,7 @@ use poem_openapi::Tags;
 
 #[derive(Tags)]
 pub enum ApiTag {
-    /// Liveness and readiness probes.
+    /// Liveness and readiness probes, and metrics.
     Operations,
     /// Customer organizations. Operator keys see all; a tenant-admin key sees its own.
     Tenants,

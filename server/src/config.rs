@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::{
     client_address::{self, TrustedProxies},
     connections::ConnectionLimits,
+    rate_limit::RateLimitSettings,
 };
 
 #[derive(Debug, Parser)]
@@ -104,6 +105,18 @@ pub struct ServeArgs {
     /// separated) whose `X-Forwarded-For` header names the client; nobody's by default.
     #[arg(long, env = "SCIM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = client_address::parse_network)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Also serve the metrics, without authentication, at `/metrics` on this address (for
+    /// a monitoring network only); on the main port they need an operator key
+    /// (`/admin/v1/metrics`).
+    #[arg(long, env = "SCIM_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+    /// SCIM requests each tenant may make per rate-limit window, over all replicas;
+    /// past it requests are answered 429 with `Retry-After`. 0 means no limit.
+    #[arg(long, env = "SCIM_RATE_LIMIT_REQUESTS", default_value_t = RateLimitSettings::default().requests)]
+    pub rate_limit_requests: u64,
+    /// Length of the rate-limit window, in seconds.
+    #[arg(long, env = "SCIM_RATE_LIMIT_WINDOW_SECS", default_value_t = RateLimitSettings::default().window.as_secs())]
+    pub rate_limit_window_secs: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "SCIM_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: u64,
@@ -338,6 +351,12 @@ impl ServeArgs {
             max_page_size: self.max_page_size.max(1),
             storage: self.storage.settings(),
             connections: self.connections.limits(),
+            metrics_bind: self.metrics_bind,
+            rate_limit: RateLimitSettings {
+                requests: self.rate_limit_requests,
+                window: Duration::from_secs(self.rate_limit_window_secs.max(1)),
+                ..RateLimitSettings::default()
+            },
             trusted_proxies: TrustedProxies::new(self.trusted_proxies.clone()),
             activity: ActivitySettings {
                 enabled: self.activity_log,
@@ -385,6 +404,10 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
+    /// Per-tenant request limits on the SCIM API.
+    pub rate_limit: RateLimitSettings,
+    /// Where unauthenticated `/metrics` is served, if anywhere.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// How the provisioning log records (see `activity`).
@@ -443,6 +466,8 @@ impl Default for Settings {
             activity: ActivitySettings::default(),
             connections: ConnectionLimits::default(),
             trusted_proxies: TrustedProxies::default(),
+            rate_limit: RateLimitSettings::default(),
+            metrics_bind: None,
         }
     }
 }

@@ -126,12 +126,14 @@ pub async fn serve<E>(
             watch: Arc::clone(&watch),
         });
         let conn = graceful.watch(builder.serve_connection(io, service).into_owned());
+        let open = crate::metrics::OpenConnection::open();
         tokio::spawn(async move {
             tokio::select! {
                 _ = conn => {}
                 () = watch.expired() => {}
             }
             drop(slot);
+            drop(open);
         });
     }
     // Refuse new connections at once rather than leave them in the backlog for the grace.

@@ -18,7 +18,9 @@ pub mod connections;
 pub mod duplicate_keys;
 pub mod error;
 pub mod logging;
+pub mod metrics;
 pub mod ops;
+pub mod rate_limit;
 pub mod scim;
 pub mod startup;
 pub mod state;
@@ -48,7 +50,11 @@ pub const API_VERSION: &str = "1.0.0";
 pub fn api() -> impl OpenApi {
     (
         anonymous::Anonymous(ops::OpsApi),
-        (admin::tenants::TenantsApi, admin::whoami::WhoamiApi),
+        (
+            admin::tenants::TenantsApi,
+            admin::whoami::WhoamiApi,
+            admin::metrics::MetricsApi,
+        ),
         admin::scim_tokens::ScimTokensApi,
         admin::admin_keys::AdminKeysApi,
         admin::catalog::CatalogApi,
@@ -107,9 +113,23 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .nest("/docs", docs)
         .nest("/", service)
         .around(render_errors)
+        .around(rate_limit::headers)
         .around(activity::middleware::record)
+        .around(metrics::record)
         .around(logging::log_requests)
         .data(state)
+}
+
+/// What `--metrics-bind` serves: `/metrics`, without authentication, and nothing else.
+pub fn metrics_app(state: AppState) -> impl Endpoint<Output = Response> {
+    Route::new().at(
+        "/metrics",
+        poem::get(poem::endpoint::make_sync(move |_| {
+            poem::Response::builder()
+                .content_type("text/plain; version=0.0.4")
+                .body(metrics::render(&state))
+        })),
+    )
 }
 
 /// Whether the path or query of `uri`, percent-decoded, holds an ASCII control character.

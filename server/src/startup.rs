@@ -6,6 +6,7 @@
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
+use futures_util::FutureExt;
 use tokio::net::TcpListener;
 
 use crate::{
@@ -32,6 +33,8 @@ pub struct Application {
     state: AppState,
     listener: TcpListener,
     port: u16,
+    /// `--metrics-bind`'s listener.
+    metrics: Option<(TcpListener, u16)>,
 }
 
 /// How long requests already being served get to finish after a stop signal.
@@ -56,24 +59,32 @@ impl Application {
         {
             tracing::info!(path = %path.display(), "created the first operator key; it is in this file");
         }
-        let listener = TcpListener::bind(launch.bind)
-            .await
-            .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", launch.bind))?;
-        let port = listener
-            .local_addr()
-            .map_err(|err| anyhow::anyhow!("the listener has no TCP address: {err}"))?
-            .port();
+        let (listener, port) = listen(launch.bind).await?;
         tracing::info!(addr = %SocketAddr::new(launch.bind.ip(), port), "listening");
+        let metrics = match state.settings.metrics_bind {
+            Some(bind) => {
+                let (listener, port) = listen(bind).await?;
+                tracing::info!(addr = %SocketAddr::new(bind.ip(), port), "serving metrics at /metrics");
+                Some((listener, port))
+            }
+            None => None,
+        };
         Ok(Self {
             state,
             listener,
             port,
+            metrics,
         })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `--metrics-bind`, when set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -86,25 +97,54 @@ impl Application {
         stop: impl Future<Output = ()> + Send,
     ) -> Result<(), Error> {
         let Self {
-            state, listener, ..
+            state,
+            listener,
+            metrics,
+            ..
         } = self;
         let feeds = Arc::clone(&state.feeds);
         let stop = async move {
             stop.await;
             // Live streams never end by themselves; the graceful shutdown waits for them.
             feeds.close();
-        };
-        connections::serve(
+        }
+        .boxed()
+        .shared();
+        let limits = state.settings.connections;
+        let api = connections::serve(
             listener,
             crate::app(state.clone()),
-            state.settings.connections,
-            stop,
+            limits,
+            stop.clone(),
             GRACE,
-        )
-        .await;
+        );
+        match metrics {
+            Some((listener, _)) => {
+                let metrics = connections::serve(
+                    listener,
+                    crate::metrics_app(state.clone()),
+                    limits,
+                    stop,
+                    GRACE,
+                );
+                tokio::join!(api, metrics);
+            }
+            None => api.await,
+        }
         shutdown(&state).await;
         Ok(())
     }
+}
+
+async fn listen(bind: SocketAddr) -> Result<(TcpListener, u16), Error> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot listen on {bind}: {err}"))?;
+    let port = listener
+        .local_addr()
+        .map_err(|err| anyhow::anyhow!("the listener has no TCP address: {err}"))?
+        .port();
+    Ok((listener, port))
 }
 
 /// After the last request: queue the buffered credential usage and the provisioning log's

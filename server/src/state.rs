@@ -9,6 +9,7 @@ use crate::{
     clock::Clock,
     config::Settings,
     error::Error,
+    rate_limit::RateLimiter,
     store::{Storage, notify},
 };
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub activity: Arc<Recorder>,
     /// Wakes the live streams.
     pub feeds: Arc<Feeds>,
+    pub rate_limits: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -49,8 +51,11 @@ impl AppState {
             .subscribe(notify::ACTIVITY, Arc::clone(&feeds.activity) as _);
         db.notifications()
             .subscribe(notify::EVENTS, Arc::clone(&feeds.events) as _);
+        let rate_limits = Arc::new(RateLimiter::new(settings.rate_limit));
+        RateLimiter::start_syncing(&rate_limits, db.clone(), Arc::clone(&clock));
         let state = Self {
             db,
+            rate_limits,
             activity,
             feeds,
             auth,

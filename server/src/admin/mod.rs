@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod live;
 pub mod mappings;
+pub mod metrics;
 pub mod previews;
 pub mod products;
 pub mod scim_tokens;

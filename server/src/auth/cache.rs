@@ -76,6 +76,13 @@ impl VerifiedCache {
         }
     }
 
+    pub fn entries(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }

@@ -114,6 +114,11 @@ impl Authenticator {
         &self.hasher
     }
 
+    /// Credentials held verified in memory.
+    pub fn cached_credentials(&self) -> usize {
+        self.cache.entries()
+    }
+
     /// Verifies `presented` as a credential of `kind` for the client at `client`.
     pub async fn authenticate(
         self: &Arc<Self>,
@@ -135,6 +140,19 @@ impl Authenticator {
             }
             None => Ok(Checked::Invalid { known_id: None }),
         };
+        let outcome = match &checked {
+            Ok(Checked::Valid(..)) => "ok",
+            Ok(Checked::Invalid { .. }) if blocked.is_some() => "throttled",
+            Ok(Checked::Invalid { .. }) => "failed",
+            Err(_) => "unavailable",
+        };
+        crate::metrics::authenticated(
+            match kind {
+                CredentialKind::ScimToken => "scim",
+                CredentialKind::AdminKey => "admin",
+            },
+            outcome,
+        );
         match checked {
             Ok(Checked::Valid(id, principal)) => {
                 self.usage.note(kind, &id, now);
@@ -177,7 +195,9 @@ impl Authenticator {
         live_ids_only: bool,
     ) -> Result<Checked, Error> {
         let digest = cache::digest(presented);
-        if let Some(known) = self.cached(kind, id, &digest) {
+        let cached = self.cached(kind, id, &digest);
+        crate::metrics::token_cache_lookup(cached.is_some());
+        if let Some(known) = cached {
             return Ok(known);
         }
         let _flight = self.flight(id).lock().await;

@@ -9,6 +9,7 @@ use super::error::ScimErrorResponse;
 use crate::{
     activity::middleware::Attribution,
     auth::{Principal, token::CredentialKind},
+    rate_limit::QuotaSlot,
     state::{AppState, client_address},
 };
 
@@ -51,6 +52,15 @@ async fn check_scim_token(req: &Request, bearer: Bearer) -> poem::Result<ScimCal
         }) if tenant_id == tenant_in_url => {
             if let Some(attribution) = req.data::<Attribution>() {
                 attribution.set_token(&token_id);
+            }
+            if let Some(quota) = state.rate_limits.admit(&tenant_id, state.clock.now()) {
+                if let Some(slot) = req.data::<QuotaSlot>() {
+                    slot.set(quota);
+                }
+                if !quota.admitted {
+                    crate::metrics::rate_limited();
+                    return Err(ScimErrorResponse::rate_limited(quota.reset_secs).into());
+                }
             }
             Ok(ScimCaller {
                 tenant_id,

@@ -75,7 +75,10 @@ pub enum ScimErrorResponse {
     /// The body is neither `application/scim+json` nor `application/json`.
     #[oai(status = 415, content_type = "application/scim+json")]
     UnsupportedMediaType(Json<ScimError>),
-    /// Too many failed authentications from this client.
+    /// Too many failed authentications from this client, or the tenant has made as many
+    /// requests as it may in the current window (`X-Rate-Limit-Limit`, `-Remaining` and
+    /// `-Reset`, on every counted answer, tell where it stands). Retry after `Retry-After`
+    /// seconds.
     #[oai(status = 429, content_type = "application/scim+json")]
     TooManyRequests(
         Json<ScimError>,
@@ -245,6 +248,20 @@ impl From<AuthFailure> for ScimErrorResponse {
                 Self::unavailable(DATABASE_FAILED, crate::error::DATABASE_RETRY_SECS)
             }
         }
+    }
+}
+
+impl ScimErrorResponse {
+    /// The tenant's request limit for the current window is spent.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self::TooManyRequests(
+            body(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                "this tenant has made as many requests as it may in the current window; retry after Retry-After seconds",
+            ),
+            retry_after,
+        )
     }
 }
 

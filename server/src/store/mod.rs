@@ -24,6 +24,7 @@ pub mod pages;
 pub mod permission_changes;
 pub mod preview;
 pub mod products;
+pub mod rate_limits;
 pub mod resources;
 pub mod scim_tokens;
 pub mod storage;

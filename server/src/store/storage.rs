@@ -31,6 +31,15 @@ use crate::{
 /// tables a request touches).
 pub type StatementObserver = Arc<dyn Fn(&sea_orm::metric::Info<'_>) + Send + Sync>;
 
+/// See `Storage::stats`.
+#[derive(Debug, Clone, Copy)]
+pub struct StorageStats {
+    pub queued_writes: usize,
+    /// Connections open in the request pool (SQLite: the read pool).
+    pub pool_size: u32,
+    pub pool_idle: u32,
+}
+
 #[derive(Clone)]
 pub struct Storage {
     inner: Arc<Inner>,
@@ -200,6 +209,29 @@ impl Storage {
     /// Where committed changes are announced to in-memory state (see `notify.rs`).
     pub fn notifications(&self) -> &Arc<Notifications> {
         &self.inner.notifications
+    }
+
+    /// What the metrics report of the database's use.
+    pub fn stats(&self) -> StorageStats {
+        let reads = &self.inner.reads;
+        let (pool_size, pool_idle) = match self.backend() {
+            DatabaseBackend::Postgres => {
+                let pool = reads.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = reads.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        StorageStats {
+            queued_writes: match &self.inner.writes {
+                Writes::Queued(queue) => queue.queued(),
+                Writes::Concurrent(_) => 0,
+            },
+            pool_size,
+            pool_idle: u32::try_from(pool_idle).unwrap_or(u32::MAX),
+        }
     }
 
     pub fn backend(&self) -> DatabaseBackend {

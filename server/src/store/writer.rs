@@ -130,6 +130,15 @@ impl WriteQueue {
         })
     }
 
+    /// Writes waiting for the writer.
+    pub fn queued(&self) -> usize {
+        self.sender
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |sender| sender.max_capacity() - sender.capacity())
+    }
+
     /// Refuses new writes, lets the writer finish everything already queued, and waits for it.
     pub async fn close(&self) {
         self.sender
@@ -158,6 +167,7 @@ impl Writer {
     async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(self.max_batch);
         while receiver.recv_many(&mut batch, self.max_batch).await > 0 {
+            crate::metrics::write_batch(batch.len());
             self.commit(std::mem::take(&mut batch)).await;
         }
         if let Some(connection) = self.connection.take()

@@ -66,6 +66,11 @@ pub fn test_settings() -> Settings {
             p_cost: 1,
         },
         auth_failure_limit: 1000,
+        // Load tests would spend a tenant's window; `rate_limits.rs` turns it on.
+        rate_limit: server::rate_limit::RateLimitSettings {
+            requests: 0,
+            ..server::rate_limit::RateLimitSettings::default()
+        },
         // Every test runs with the provisioning log on, so every SCIM test also proves
         // recording changes no answer.
         activity: server::config::ActivitySettings {
@@ -135,7 +140,7 @@ impl TestApp {
         Some((app, statements))
     }
 
-    /// Another app (a "replica") over this app's database, with its own caches.
+    /// Another app (a "replica") over this app's database and settings, with its own caches.
     pub async fn replica(&self) -> Self {
         let Backing::Postgres { url } = &self.database else {
             panic!("replicas share PostgreSQL");
@@ -143,7 +148,7 @@ impl TestApp {
         let mut app = Self::boot(
             url,
             Backing::Postgres { url: url.clone() },
-            test_settings(),
+            (*self.state.settings).clone(),
             None,
         )
         .await;

@@ -35,7 +35,7 @@ pub fn operator_key(data_dir: &Path) -> String {
         .to_owned()
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
