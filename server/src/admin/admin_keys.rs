@@ -12,6 +12,8 @@ use super::{
     auth::AdminAuth,
     credentials::{CredentialInfo, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
+    json_body::AdminJson,
+    text::Text,
     validate,
 };
 use crate::{
@@ -26,7 +28,7 @@ use crate::{
 #[oai(rename_all = "camelCase")]
 pub struct CreateAdminKey {
     /// A label, 1 to 200 characters.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Lifetime in days (1 to 3650); without it the key does not expire.
     pub expires_in_days: Option<u32>,
 }
@@ -92,7 +94,7 @@ impl AdminKeysApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-        body: Json<CreateAdminKey>,
+        body: AdminJson<CreateAdminKey>,
     ) -> Result<CreateAdminKeyResponse, AdminErrors<Issuing>> {
         auth.0.require_operator()?;
         let now = state.clock.now();

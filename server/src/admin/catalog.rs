@@ -11,6 +11,8 @@ use poem_openapi::{
 use super::{
     auth::AdminAuth,
     error::{AdminErrors, Creation, Listing, Removal},
+    json_body::AdminJson,
+    text::Text,
     validate,
 };
 use crate::{
@@ -45,11 +47,11 @@ pub struct PermissionList {
 #[derive(Debug, Clone, Object)]
 pub struct CreatePermission {
     /// 1 to 100 ASCII letters and digits, starting with a letter.
-    pub name: String,
+    pub name: Text,
     // Whether it only lets its holder look or also change things.
     pub access: Access,
     /// What it allows, 1 to 200 characters.
-    pub description: String,
+    pub description: Text,
 }
 
 #[derive(ApiResponse)]
@@ -138,7 +140,7 @@ impl CatalogApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        body: Json<CreatePermission>,
+        body: AdminJson<CreatePermission>,
     ) -> Result<CreatePermissionResponse, AdminErrors<Creation>> {
         auth.0.require_operator()?;
         let name = permission_name(&body.name)?;

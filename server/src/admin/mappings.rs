@@ -11,7 +11,9 @@ use poem_openapi::{
 use super::{
     auth::AdminAuth,
     error::{AdminErrors, Mapping, Replacing, Single},
+    json_body::AdminJson,
     previews::{self, PermissionPreview},
+    text::Text,
 };
 use crate::{
     AppState,
@@ -51,7 +53,7 @@ pub struct GroupMappingInput {
     /// Members are billing managers; default `false`.
     pub is_billing_manager: Option<bool>,
     /// Permission groups of this tenant, at most one per product; default none.
-    pub permission_group_ids: Option<Vec<String>>,
+    pub permission_group_ids: Option<Vec<Text>>,
 }
 
 /// The tenant's mapped groups in priority order.
@@ -59,7 +61,15 @@ pub struct GroupMappingInput {
 #[oai(rename_all = "camelCase")]
 pub struct GroupPriority {
     /// Every mapped group's id exactly once, highest priority first.
-    pub group_ids: Vec<String>,
+    pub group_ids: Vec<Text>,
+}
+
+impl GroupPriority {
+    fn of(group_ids: Vec<String>) -> Self {
+        Self {
+            group_ids: group_ids.into_iter().map(Text).collect(),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -180,7 +190,7 @@ impl MappingsApi {
         /// Only preview what the change would do to users' permissions; write nothing.
         #[oai(name = "dryRun")]
         dry_run: Query<Option<bool>>,
-        body: Json<GroupMappingInput>,
+        body: AdminJson<GroupMappingInput>,
     ) -> Result<PutGroupMappingResponse, AdminErrors<Mapping>> {
         auth.0.require_tenant(&tenant_id)?;
         let spec = MappingSpec {
@@ -190,7 +200,7 @@ impl MappingsApi {
                 .permission_group_ids
                 .iter()
                 .flatten()
-                .cloned()
+                .map(|id| id.0.clone())
                 .collect(),
         };
         let actor = auth.0.actor(state.clock.now());
@@ -264,7 +274,9 @@ impl MappingsApi {
         auth.0.require_tenant(&tenant_id)?;
         store::tenants::get(state.db.reads(), &tenant_id).await?;
         let group_ids = store::mappings::order(state.db.reads(), &tenant_id).await?;
-        Ok(GroupPriorityResponse::Ok(Json(GroupPriority { group_ids })))
+        Ok(GroupPriorityResponse::Ok(Json(GroupPriority::of(
+            group_ids,
+        ))))
     }
 
     /// Set the priority order
@@ -288,11 +300,11 @@ impl MappingsApi {
         /// Only preview what the change would do to users' permissions; write nothing.
         #[oai(name = "dryRun")]
         dry_run: Query<Option<bool>>,
-        body: Json<GroupPriority>,
+        body: AdminJson<GroupPriority>,
     ) -> Result<PutGroupPriorityResponse, AdminErrors<Replacing>> {
         auth.0.require_tenant(&tenant_id)?;
         let actor = auth.0.actor(state.clock.now());
-        let group_ids = body.0.group_ids;
+        let group_ids: Vec<String> = body.0.group_ids.into_iter().map(String::from).collect();
         let outcome = if dry_run.unwrap_or(false) {
             let proposal = Proposal::Reorder { group_ids };
             let preview = preview::preview(&state.db, actor, &tenant_id, proposal).await?;
@@ -300,7 +312,7 @@ impl MappingsApi {
         } else {
             let group_ids =
                 store::mappings::reorder(&state.db, actor, &tenant_id, group_ids).await?;
-            GroupPriorityOutcome::Order(GroupPriority { group_ids })
+            GroupPriorityOutcome::Order(GroupPriority::of(group_ids))
         };
         Ok(PutGroupPriorityResponse::Ok(Json(outcome)))
     }

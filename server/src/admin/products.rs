@@ -14,6 +14,8 @@ use poem_openapi::{
 use super::{
     auth::AdminAuth,
     error::{AdminErrors, Listing, Removal, Single, Writing},
+    json_body::AdminJson,
+    text::Text,
     validate,
 };
 use crate::{
@@ -52,7 +54,7 @@ pub struct ProductList {
 #[derive(Debug, Clone, Object)]
 pub struct ProductInput {
     /// 1 to 200 characters after trimming, unique in the tenant regardless of case.
-    pub name: String,
+    pub name: Text,
 }
 
 /// A permission group of a product.
@@ -90,11 +92,11 @@ pub struct PermissionGroupList {
 #[oai(rename_all = "camelCase")]
 pub struct PermissionGroupInput {
     /// 1 to 200 characters after trimming, unique in the product regardless of case.
-    pub name: String,
+    pub name: Text,
     // What it grants.
     pub access_type: AccessType,
     /// For `custom` only: catalog permission names (unknown ones are a 400 naming them).
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<Vec<Text>>,
 }
 
 #[derive(ApiResponse)]
@@ -183,7 +185,7 @@ fn group_spec(input: &PermissionGroupInput) -> Result<GroupSpec, super::error::A
             .permissions
             .iter()
             .flatten()
-            .cloned()
+            .map(|permission| permission.0.clone())
             .collect::<BTreeSet<_>>(),
     })
 }
@@ -212,7 +214,7 @@ impl ProductsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-        body: Json<ProductInput>,
+        body: AdminJson<ProductInput>,
     ) -> Result<CreateProductResponse, AdminErrors<Writing>> {
         auth.0.require_tenant(&tenant_id)?;
         let name = validate::name("name", &body.name)?;
@@ -291,7 +293,7 @@ impl ProductsApi {
         /// The product's id.
         #[oai(name = "productId")]
         product_id: Path<String>,
-        body: Json<ProductInput>,
+        body: AdminJson<ProductInput>,
     ) -> Result<ProductResponse, AdminErrors<Writing>> {
         auth.0.require_tenant(&tenant_id)?;
         let name = validate::name("name", &body.name)?;
@@ -341,7 +343,7 @@ impl ProductsApi {
         /// The product's id.
         #[oai(name = "productId")]
         product_id: Path<String>,
-        body: Json<PermissionGroupInput>,
+        body: AdminJson<PermissionGroupInput>,
     ) -> Result<CreatePermissionGroupResponse, AdminErrors<Writing>> {
         auth.0.require_tenant(&tenant_id)?;
         let spec = group_spec(&body)?;
@@ -451,7 +453,7 @@ impl ProductsApi {
         /// The permission group's id.
         #[oai(name = "permissionGroupId")]
         permission_group_id: Path<String>,
-        body: Json<PermissionGroupInput>,
+        body: AdminJson<PermissionGroupInput>,
     ) -> Result<PermissionGroupResponse, AdminErrors<Writing>> {
         auth.0.require_tenant(&tenant_id)?;
         let spec = group_spec(&body)?;

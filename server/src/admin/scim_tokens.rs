@@ -13,6 +13,8 @@ use super::{
     auth::AdminAuth,
     credentials::{CredentialInfo, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
+    json_body::AdminJson,
+    text::Text,
     validate,
 };
 use crate::{
@@ -27,7 +29,7 @@ use crate::{
 #[oai(rename_all = "camelCase")]
 pub struct CreateScimToken {
     /// A label, 1 to 200 characters.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Lifetime in days (1 to 3650); without it the token does not expire.
     pub expires_in_days: Option<u32>,
     /// How long the previously newest token keeps working, in seconds (0 to 604800).
@@ -123,7 +125,7 @@ impl ScimTokensApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-        body: Json<CreateScimToken>,
+        body: AdminJson<CreateScimToken>,
     ) -> Result<CreateScimTokenResponse, AdminErrors<Issuing>> {
         auth.0.require_tenant(&tenant_id)?;
         let now = state.clock.now();

@@ -11,6 +11,8 @@ use poem_openapi::{
 use super::{
     auth::{AdminAuth, AdminScope},
     error::{AdminErrors, Creation, Listing, Single},
+    json_body::AdminJson,
+    text::Text,
     validate,
 };
 use crate::{AppState, api_tags::ApiTag, store};
@@ -44,7 +46,7 @@ pub struct TenantList {
 #[derive(Debug, Clone, Object)]
 pub struct CreateTenant {
     /// 1 to 200 characters after trimming, unique regardless of case.
-    pub name: String,
+    pub name: Text,
 }
 
 #[derive(ApiResponse)]
@@ -105,7 +107,7 @@ impl TenantsApi {
         &self,
         state: Data<&AppState>,
         auth: AdminAuth,
-        body: Json<CreateTenant>,
+        body: AdminJson<CreateTenant>,
     ) -> Result<CreateTenantResponse, AdminErrors<Creation>> {
         auth.0.require_operator()?;
         let name = validate::name("name", &body.name)?;

@@ -26,6 +26,7 @@ on_every_backend!(
     thousands_of_values_are_refused_and_change_nothing,
     filters_too_costly_to_plan_are_refused,
     members_named_twice_are_refused,
+    admin_strings_must_be_strings,
 );
 
 async fn control_characters_are_refused_everywhere(app: TestApp) {
@@ -171,4 +172,84 @@ async fn members_named_twice_are_refused(app: TestApp) {
     }
     let users = json_of(scim.get("/Users").await).await;
     assert_eq!(users["totalResults"], 0, "nothing was created");
+
+    // The admin API too (names compare exactly there: `Name` is not `name`).
+    let tenant = scim.tenant.clone();
+    for (path, raw) in [
+        (
+            "/admin/v1/tenants".to_owned(),
+            r#"{"name":"Evil","name":"Good"}"#,
+        ),
+        (
+            format!("/admin/v1/tenants/{tenant}/products"),
+            r#"{"name":"A","description":"x","name":"B"}"#,
+        ),
+    ] {
+        let resp = app
+            .client
+            .post(&path)
+            .header("Authorization", format!("Bearer {}", app.operator_key))
+            .content_type("application/json")
+            .body(raw)
+            .send()
+            .await;
+        resp.assert_status(StatusCode::BAD_REQUEST);
+        let error = json_of(resp).await;
+        assert!(
+            error["message"].as_str().unwrap().contains("twice"),
+            "{error}"
+        );
+    }
+    let tenants = json_of(app.admin_get(&app.operator_key, "/admin/v1/tenants").await).await;
+    assert_eq!(tenants["items"].as_array().unwrap().len(), 1, "{tenants}");
+}
+
+/// `false`, `12` or `[1]` where the admin API expects text is a client bug: 400, and
+/// nothing is created (poem-openapi alone would have taken them as "false", "12", ["1"]).
+async fn admin_strings_must_be_strings(app: TestApp) {
+    let key = app.operator_key.clone();
+    let tenant = app.tenant_id("Acme").await;
+    let product = app.create_product(&tenant, "Dashboard").await;
+    let admin = |path: String, body: Value| {
+        let app = &app;
+        let key = key.clone();
+        async move { app.admin_post(&key, &path, body).await }
+    };
+    let cases = [
+        ("/admin/v1/tenants".to_owned(), json!({ "name": false })),
+        ("/admin/v1/tenants".to_owned(), json!({ "name": 12 })),
+        (
+            "/admin/v1/permission-catalog".to_owned(),
+            json!({ "name": "canExport", "access": "read", "description": true }),
+        ),
+        (
+            format!("/admin/v1/tenants/{tenant}/products"),
+            json!({ "name": 3.5 }),
+        ),
+        (
+            format!("/admin/v1/tenants/{tenant}/products/{product}/permission-groups"),
+            json!({ "name": "Viewers", "accessType": "custom", "permissions": [1] }),
+        ),
+        (
+            format!("/admin/v1/tenants/{tenant}/scim-tokens"),
+            json!({ "name": false }),
+        ),
+        (
+            format!("/admin/v1/tenants/{tenant}/admin-keys"),
+            json!({ "name": 7 }),
+        ),
+    ];
+    for (path, body) in cases {
+        let resp = admin(path.clone(), body.clone()).await;
+        crate::helpers::assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let tenants = json_of(app.admin_get(&key, "/admin/v1/tenants").await).await;
+    assert_eq!(tenants["items"].as_array().unwrap().len(), 1, "{tenants}");
+    let products = json_of(
+        app.admin_get(&key, &format!("/admin/v1/tenants/{tenant}/products"))
+            .await,
+    )
+    .await;
+    assert_eq!(products["items"].as_array().unwrap().len(), 1, "{products}");
+    assert!(app.tokens(&tenant).await.is_empty());
 }
