@@ -48,6 +48,16 @@ impl Application {
             launch.observer,
         )
         .await?;
+        // A database that can be read but not written (a read-only file, a full disk, a
+        // read-only PostgreSQL standby) would answer every write 503: say so now instead.
+        if let Err(err) = storage.check().await {
+            storage.close().await;
+            return Err(anyhow::anyhow!(
+                "the database does not take writes ({err}); check that the data directory and \
+                 its files are writable and the disk has room, or that PostgreSQL accepts writes"
+            )
+            .into());
+        }
         let state = AppState::start(storage, launch.settings).await?;
         if let Some(path) = bootstrap::ensure_operator_key(
             &state.db,

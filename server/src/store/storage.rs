@@ -40,6 +40,10 @@ pub struct StorageStats {
     pub pool_idle: u32,
 }
 
+/// A readiness check writes a probe row when no write has committed for this long: a
+/// database that refuses writes (a read-only file) shows only when something writes.
+const PROBE_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct Storage {
     inner: Arc<Inner>,
@@ -307,19 +311,29 @@ impl Storage {
     /// Whether the database answers and, after a failed write, takes writes again.
     pub async fn check(&self) -> Result<(), Error> {
         db::ping(self.reads()).await?;
-        if let Some(problem) = self.inner.health.problem() {
-            tracing::debug!(%problem, "probing whether writes work again");
-            self.write(|txn| {
-                Box::pin(async move {
-                    txn.execute_unprepared(
-                        "INSERT INTO storage_probe (id, written_at) VALUES (1, CURRENT_TIMESTAMP) \
-                         ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
-                    )
-                    .await?;
-                    Ok(())
+        let health = &self.inner.health;
+        if health.problem().is_some() || health.quiet_for(PROBE_WHEN_QUIET) {
+            tracing::debug!("probing whether writes work");
+            let probed = self
+                .write(|txn| {
+                    Box::pin(async move {
+                        txn.execute_unprepared(
+                            "INSERT INTO storage_probe (id, written_at) VALUES (1, CURRENT_TIMESTAMP) \
+                             ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at",
+                        )
+                        .await?;
+                        Ok(())
+                    })
                 })
-            })
-            .await?;
+                .await;
+            if let Err(err) = probed {
+                let reason = format!("writes fail: {err}");
+                health.failed(&reason);
+                return Err(Error::unavailable(
+                    reason,
+                    crate::error::DATABASE_RETRY_SECS,
+                ));
+            }
         }
         Ok(())
     }

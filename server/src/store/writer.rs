@@ -192,8 +192,10 @@ impl Writer {
         };
         let mut finishes = Vec::with_capacity(batch.len());
         match run_batch(&connection, batch, &mut finishes).await {
-            Ok(()) => {
-                self.health.succeeded();
+            Ok(stored) => {
+                if stored {
+                    self.health.succeeded();
+                }
                 if let Some(committed) = &self.committed {
                     committed.notify_one();
                 }
@@ -227,7 +229,7 @@ async fn run_batch(
     connection: &DatabaseConnection,
     mut batch: Vec<Job>,
     finishes: &mut Vec<Finish>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let txn = connection
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -244,21 +246,23 @@ async fn run_batch(
         } else {
             txn.rollback().await?;
         }
-        return Ok(());
+        return Ok(succeeded);
     }
     // Savepoints of our own rather than nested transactions: a successful job's savepoint
     // is never released one by one (COMMIT releases them all), which saves a round trip to
     // SQLite's thread per write, the dominant cost of a write here.
+    let mut stored = false;
     for (n, job) in batch.into_iter().enumerate() {
         txn.execute_unprepared(&format!("SAVEPOINT write_{n}"))
             .await?;
         let (succeeded, finish) = job(&txn).await;
         finishes.push(finish);
+        stored |= succeeded;
         if !succeeded {
             txn.execute_unprepared(&format!("ROLLBACK TO write_{n}"))
                 .await?;
         }
     }
     txn.commit().await?;
-    Ok(())
+    Ok(stored)
 }

@@ -108,3 +108,38 @@ fn failed_start(data_dir: &std::path::Path, args: &[&str]) -> String {
     assert!(!output.status.success());
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Clears the immutable attribute it set, also when the test fails.
+struct Immutable<'a>(&'a std::path::Path);
+
+impl Drop for Immutable<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(self.0).status();
+    }
+}
+
+/// A database that can be read but not written is refused at start with the reason,
+/// rather than served with every write failing. The file is made immutable (`chattr +i`,
+/// which binds root too, as tests run here; file modes do not).
+#[tokio::test]
+async fn a_database_that_takes_no_writes_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start(data, None).await;
+    server.tenant(data, "Acme").await;
+    server.stop();
+    let file = data.join("scim.db");
+    let immutable = Command::new("chattr")
+        .arg("+i")
+        .arg(&file)
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        immutable,
+        "chattr +i needs root and a filesystem with attributes (ext4, xfs, btrfs)"
+    );
+    let _guard = Immutable(&file);
+    let stderr = failed_start(data, &["serve", "--bind", "127.0.0.1:0"]);
+    assert!(stderr.contains("does not take writes"), "{stderr}");
+    assert!(stderr.contains("readonly"), "{stderr}");
+}
