@@ -791,4 +791,93 @@ mod tests {
             );
         }
     }
+
+    /// Pieces of filters, valid and not, so that random sequences of them reach deep into
+    /// the parser and the compiler (random text alone rarely gets past the first token).
+    fn token() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let fixed = prop::sample::select(vec![
+            "userName",
+            "UserName",
+            "emails",
+            "emails.value",
+            "emails.type",
+            "emails[",
+            "]",
+            "name.familyName",
+            "name",
+            "members",
+            "members.value",
+            "groups",
+            "groups.value",
+            "meta.lastModified",
+            "meta.created",
+            "meta.resourceType",
+            "id",
+            "externalId",
+            "displayName",
+            "active",
+            "title",
+            "phoneNumbers.value",
+            "addresses.locality",
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+            "eq",
+            "ne",
+            "co",
+            "sw",
+            "ew",
+            "gt",
+            "ge",
+            "lt",
+            "le",
+            "pr",
+            "EQ",
+            "and",
+            "or",
+            "not",
+            "(",
+            ")",
+            "[",
+            "\"x\"",
+            "\"\"",
+            "true",
+            "false",
+            "null",
+            "12",
+            "-1",
+            "1.5e3",
+            "\"2011-05-13T04:42:34Z\"",
+            "\"%_\\\\\"",
+            "\"\\u0000\"",
+            "\"",
+            ".",
+            ":",
+            "\u{1F600}",
+            "\"\u{e9}\"",
+        ])
+        .prop_map(str::to_owned);
+        prop_oneof![4 => fixed, 1 => "[a-z\\[\\]().\" ]{0,6}"]
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends as a filter is parsed and compiled for both databases
+        /// and both resources without a panic (errors are fine). `PROPTEST_CASES` makes it
+        /// a long fuzzing run.
+        #[test]
+        fn any_filter_compiles_or_fails_cleanly(
+            tokens in proptest::collection::vec(token(), 0..40),
+            glue in proptest::sample::select(vec![" ", "", "  "]),
+        ) {
+            let text = tokens.join(glue);
+            if let Ok(filter) = parse(&text) {
+                for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+                    for kind in [ResourceKind::User, ResourceKind::Group] {
+                        let _ = Compiler::new(backend, kind).compile(&filter);
+                    }
+                }
+            }
+        }
+    }
 }
