@@ -31,9 +31,11 @@ static OPERATIONS: LazyLock<Operations> = LazyLock::new(|| {
 });
 
 /// The methods `path` answers, as an `Allow` value (`None` for a path no operation has).
+/// Like the router, a fixed segment wins over a parameter: `/Users/.search` is the search
+/// operation's path, not `/Users/{id}` with the id ".search".
 pub fn methods_for(path: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
-    let mut methods: Vec<&str> = OPERATIONS
+    let matching: Vec<_> = OPERATIONS
         .0
         .iter()
         .filter(|(template, _)| {
@@ -43,6 +45,12 @@ pub fn methods_for(path: &str) -> Option<String> {
                     .zip(&segments)
                     .all(|(fixed, given)| fixed.as_deref().is_none_or(|f| f == *given))
         })
+        .collect();
+    let fixed = |template: &[Option<String>]| template.iter().filter(|s| s.is_some()).count();
+    let most_specific = matching.iter().map(|(template, _)| fixed(template)).max()?;
+    let mut methods: Vec<&str> = matching
+        .iter()
+        .filter(|(template, _)| fixed(template) == most_specific)
         .flat_map(|(_, methods)| methods.iter().map(String::as_str))
         .collect();
     methods.sort_unstable();
@@ -67,6 +75,10 @@ mod tests {
         assert_eq!(
             methods_for("/admin/v1/tenants").as_deref(),
             Some("GET, POST")
+        );
+        assert_eq!(
+            methods_for("/scim/t1/v2/Users/.search").as_deref(),
+            Some("POST")
         );
         assert_eq!(methods_for("/nowhere"), None);
     }
