@@ -127,10 +127,11 @@ crate::status_sets! {
     Listing = [400, 401, 403, 404, 422, 429, 500, 503];
     /// Finding one resource by query parameters.
     Finding = [400, 401, 403, 404, 422, 429, 500, 503];
-    /// Reading or removing one resource.
-    Single = [401, 403, 404, 429, 500, 503];
+    /// Reading or removing one resource (400: a path or query the server cannot read, a
+    /// control character in it, say).
+    Single = [400, 401, 403, 404, 429, 500, 503];
     /// Reading what the caller's own key is.
-    Own = [401, 403, 429, 500, 503];
+    Own = [400, 401, 403, 429, 500, 503];
 }
 
 /// The errors of one kind of admin operation.

@@ -113,10 +113,10 @@ crate::status_sets! {
     Change = [400, 401, 404, 409, 412, 413, 415, 429, 500, 503];
     /// Deleting a resource.
     Removal = [400, 401, 404, 412, 429, 500, 503];
-    /// Reading a discovery list.
-    Discovery = [401, 429, 500, 503];
+    /// Reading a discovery list (400: a control character in the URL).
+    Discovery = [400, 401, 429, 500, 503];
     /// Reading one discovery document.
-    DiscoveryLookup = [401, 404, 429, 500, 503];
+    DiscoveryLookup = [400, 401, 404, 429, 500, 503];
 }
 
 /// The errors of one kind of SCIM operation.
