@@ -18,5 +18,5 @@ fi
 # Schemathesis sends bad credentials by the hundred and loads one tenant far faster than an
 # identity provider: neither the failure throttle nor the per-tenant limit is what is tested.
 export SCIM_AUTH_FAILURE_LIMIT=1000000 SCIM_RATE_LIMIT_REQUESTS=0
-export ST="$venv/bin/st"
+export ST="$(realpath "$venv")/bin/st"
 bash .ci/with-server.sh bash .ci/schemathesis/run.sh

@@ -114,6 +114,10 @@ pub struct ServeArgs {
     /// past it requests are answered 429 with `Retry-After`. 0 means no limit.
     #[arg(long, env = "SCIM_RATE_LIMIT_REQUESTS", default_value_t = RateLimitSettings::default().requests)]
     pub rate_limit_requests: u64,
+    /// SCIM requests of one tenant served at once; more wait for a turn, 10 s at most,
+    /// then get 429. By default three quarters of the PostgreSQL pool, 64 on SQLite.
+    #[arg(long, env = "SCIM_TENANT_CONCURRENCY")]
+    pub tenant_concurrency: Option<usize>,
     /// Length of the rate-limit window, in seconds.
     #[arg(long, env = "SCIM_RATE_LIMIT_WINDOW_SECS", default_value_t = RateLimitSettings::default().window.as_secs())]
     pub rate_limit_window_secs: u64,
@@ -352,6 +356,7 @@ impl ServeArgs {
             storage: self.storage.settings(),
             connections: self.connections.limits(),
             metrics_bind: self.metrics_bind,
+            tenant_concurrency: self.tenant_concurrency,
             rate_limit: RateLimitSettings {
                 requests: self.rate_limit_requests,
                 window: Duration::from_secs(self.rate_limit_window_secs.max(1)),
@@ -408,6 +413,10 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// Where unauthenticated `/metrics` is served, if anywhere.
     pub metrics_bind: Option<SocketAddr>,
+    /// SCIM requests of one tenant served at once (`None`: from the pool size).
+    pub tenant_concurrency: Option<usize>,
+    /// How long a request waits for a turn in its tenant's share.
+    pub tenant_wait: Duration,
 }
 
 /// How the provisioning log records (see `activity`).
@@ -468,6 +477,8 @@ impl Default for Settings {
             trusted_proxies: TrustedProxies::default(),
             rate_limit: RateLimitSettings::default(),
             metrics_bind: None,
+            tenant_concurrency: None,
+            tenant_wait: Duration::from_secs(10),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod startup;
 pub mod state;
 pub mod statuses;
 pub mod store;
+pub mod tenant_share;
 
 // glibc's malloc took a sixth of the CPU under load (arena locks, consolidation of every
 // request's short-lived buffers) and kept argon2's blocks; jemalloc, on the same bench
@@ -113,7 +114,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .nest("/docs", docs)
         .nest("/", service)
         .around(render_errors)
-        .around(rate_limit::headers)
+        .around(scim::admission::around_scim)
         .around(activity::middleware::record)
         .around(metrics::record)
         .around(logging::log_requests)

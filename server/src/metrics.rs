@@ -100,7 +100,8 @@ static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
     registered(
         IntCounter::new(
             "scim_rate_limited_total",
-            "SCIM requests refused because their tenant's rate limit was spent",
+            "SCIM requests refused because their tenant's rate limit was spent or its share of \
+             requests in progress was taken",
         )
         .expect("valid metric"),
     )

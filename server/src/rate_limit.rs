@@ -12,14 +12,13 @@
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex, OnceLock, PoisonError,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicI64, Ordering},
     },
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
-use poem::{Endpoint, IntoResponse, Request, Response, http::HeaderValue};
 
 use crate::{
     error::Error,
@@ -203,36 +202,6 @@ impl RateLimiter {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Count>> {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// Filled by the SCIM security scheme once the tenant is known; read by `headers`.
-#[derive(Debug, Clone, Default)]
-pub struct QuotaSlot(Arc<OnceLock<Quota>>);
-
-impl QuotaSlot {
-    pub fn set(&self, quota: Quota) {
-        let _ = self.0.set(quota);
-    }
-}
-
-/// Puts the tenant's quota on every SCIM answer that was counted (or refused for it).
-pub async fn headers<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    if !req.uri().path().starts_with("/scim/") {
-        return ep.call(req).await.map(IntoResponse::into_response);
-    }
-    let slot = QuotaSlot::default();
-    req.set_data(slot.clone());
-    let mut resp = match ep.call(req).await {
-        Ok(resp) => resp.into_response(),
-        Err(err) => err.into_response(),
-    };
-    if let Some(quota) = slot.0.get() {
-        let headers = resp.headers_mut();
-        headers.insert("X-Rate-Limit-Limit", HeaderValue::from(quota.limit));
-        headers.insert("X-Rate-Limit-Remaining", HeaderValue::from(quota.remaining));
-        headers.insert("X-Rate-Limit-Reset", HeaderValue::from(quota.reset_secs));
-    }
-    Ok(resp)
 }
 
 #[cfg(test)]

@@ -11,7 +11,12 @@ use crate::{
     error::Error,
     rate_limit::RateLimiter,
     store::{Storage, notify},
+    tenant_share::TenantShare,
 };
+
+/// On SQLite, writes wait in the writer's queue and reads are quick: the share only keeps
+/// one tenant's flood from filling every worker.
+const SQLITE_TENANT_CONCURRENCY: usize = 64;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,6 +29,8 @@ pub struct AppState {
     /// Wakes the live streams.
     pub feeds: Arc<Feeds>,
     pub rate_limits: Arc<RateLimiter>,
+    /// How many SCIM requests of one tenant run at once.
+    pub tenant_share: Arc<TenantShare>,
 }
 
 impl AppState {
@@ -53,9 +60,19 @@ impl AppState {
             .subscribe(notify::EVENTS, Arc::clone(&feeds.events) as _);
         let rate_limits = Arc::new(RateLimiter::new(settings.rate_limit));
         RateLimiter::start_syncing(&rate_limits, db.clone(), Arc::clone(&clock));
+        let share = settings
+            .tenant_concurrency
+            .unwrap_or_else(|| match db.backend() {
+                sea_orm::DatabaseBackend::Postgres => {
+                    (settings.storage.postgres_connections as usize * 3 / 4).max(1)
+                }
+                _ => SQLITE_TENANT_CONCURRENCY,
+            });
+        let tenant_share = Arc::new(TenantShare::new(share, settings.tenant_wait));
         let state = Self {
             db,
             rate_limits,
+            tenant_share,
             activity,
             feeds,
             auth,

@@ -5,11 +5,10 @@
 use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
 
-use super::error::ScimErrorResponse;
+use super::{admission::Admission, error::ScimErrorResponse};
 use crate::{
     activity::middleware::Attribution,
     auth::{Principal, token::CredentialKind},
-    rate_limit::QuotaSlot,
     state::{AppState, client_address},
 };
 
@@ -53,13 +52,23 @@ async fn check_scim_token(req: &Request, bearer: Bearer) -> poem::Result<ScimCal
             if let Some(attribution) = req.data::<Attribution>() {
                 attribution.set_token(&token_id);
             }
+            let admission = req.data::<Admission>();
             if let Some(quota) = state.rate_limits.admit(&tenant_id, state.clock.now()) {
-                if let Some(slot) = req.data::<QuotaSlot>() {
-                    slot.set(quota);
+                if let Some(admission) = admission {
+                    admission.counted(quota);
                 }
                 if !quota.admitted {
                     crate::metrics::rate_limited();
                     return Err(ScimErrorResponse::rate_limited(quota.reset_secs).into());
+                }
+            }
+            if let Some(admission) = admission {
+                match state.tenant_share.turn(&tenant_id).await {
+                    Some(turn) => admission.hold(turn),
+                    None => {
+                        crate::metrics::rate_limited();
+                        return Err(ScimErrorResponse::busy().into());
+                    }
                 }
             }
             Ok(ScimCaller {

@@ -75,10 +75,10 @@ pub enum ScimErrorResponse {
     /// The body is neither `application/scim+json` nor `application/json`.
     #[oai(status = 415, content_type = "application/scim+json")]
     UnsupportedMediaType(Json<ScimError>),
-    /// Too many failed authentications from this client, or the tenant has made as many
-    /// requests as it may in the current window (`X-Rate-Limit-Limit`, `-Remaining` and
-    /// `-Reset`, on every counted answer, tell where it stands). Retry after `Retry-After`
-    /// seconds.
+    /// Too many failed authentications from this client, the tenant has as many requests
+    /// in progress as it may, or it has made as many requests as it may in the current
+    /// window (`X-Rate-Limit-Limit`, `-Remaining` and `-Reset`, on every counted answer,
+    /// tell where it stands). Retry after `Retry-After` seconds.
     #[oai(status = 429, content_type = "application/scim+json")]
     TooManyRequests(
         Json<ScimError>,
@@ -264,6 +264,23 @@ impl ScimErrorResponse {
         )
     }
 }
+
+impl ScimErrorResponse {
+    /// The tenant has as many requests in progress as it may, and none finished in time.
+    pub fn busy() -> Self {
+        Self::TooManyRequests(
+            body(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                "this tenant has as many requests in progress as it may; retry after Retry-After seconds",
+            ),
+            BUSY_RETRY_SECS,
+        )
+    }
+}
+
+/// Retry-After when a tenant's share is taken: its requests in progress finish in moments.
+const BUSY_RETRY_SECS: u64 = 1;
 
 /// The SCIM body for an error raised outside a handler: unknown paths (404), unsupported
 /// methods (405), unreadable bodies (400 `invalidSyntax`), missing credentials (401).

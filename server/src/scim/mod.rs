@@ -1,5 +1,6 @@
 //! The SCIM 2.0 protocol surface under `/scim/{tenantId}/v2`.
 
+pub mod admission;
 pub mod auth;
 pub mod discovery;
 pub mod docs;

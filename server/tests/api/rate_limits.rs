@@ -137,3 +137,70 @@ async fn replicas_share_the_count() {
         "the second replica let {admitted_by_second} requests through after the first spent 8 of 10"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_share() {
+    one_tenant_cannot_hold_every_turn(TestApp::sqlite_with(one_at_a_time()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_share() {
+    if let Some(app) = TestApp::postgres_with(one_at_a_time()).await {
+        one_tenant_cannot_hold_every_turn(app).await;
+    }
+}
+
+fn one_at_a_time() -> Settings {
+    Settings {
+        tenant_concurrency: Some(1),
+        tenant_wait: Duration::from_millis(200),
+        ..test_settings()
+    }
+}
+
+/// A create whose body is still arriving holds Acme's only turn: Acme's next request waits,
+/// then gets 429; Globex is served meanwhile; once the body is in, Acme is served again.
+async fn one_tenant_cannot_hold_every_turn(app: TestApp) {
+    use futures_util::StreamExt;
+
+    let acme = app.scim("Acme").await;
+    let globex = app.scim("Globex").await;
+    let (reading, server_reads) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let head =
+        r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"slow@acme.test""#;
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(head))])
+        .chain(futures_util::stream::once(async move {
+            // Asked for the rest: the server has authenticated the request and reads its body.
+            let _ = reading.send(());
+            let _ = released.await;
+            Ok(bytes::Bytes::from("}"))
+        }));
+    let slow = app
+        .client
+        .post(acme.url("/Users"))
+        .header("Authorization", format!("Bearer {}", acme.token))
+        .content_type("application/scim+json")
+        .body(poem::Body::from_bytes_stream(body))
+        .send();
+    let meanwhile = async {
+        server_reads.await.unwrap();
+        let waited = acme.get("/Users").await;
+        let other = globex.get("/Users").await;
+        release.send(()).unwrap();
+        (waited, other)
+    };
+    let (created, (waited, other)) = tokio::join!(slow, meanwhile);
+
+    assert_eq!(header(&waited, "Retry-After"), Some(1));
+    let body = assert_scim_error(waited, StatusCode::TOO_MANY_REQUESTS).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("in progress"),
+        "{body}"
+    );
+    other.assert_status_is_ok();
+    created.assert_status(StatusCode::CREATED);
+    let after = acme.get("/Users").await;
+    after.assert_status_is_ok();
+    assert_eq!(json_of(after).await["totalResults"], 1);
+}
