@@ -379,6 +379,7 @@ impl ActivityApi {
         #[oai(name = "requestId")]
         request_id: Query<Option<String>>,
         /// Most entries in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
@@ -476,6 +477,7 @@ impl ActivityApi {
         #[oai(name = "requestId")]
         request_id: Query<Option<String>>,
         /// Most entries in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

@@ -30,6 +30,7 @@ pub struct CreateAdminKey {
     /// A label, 1 to 200 characters.
     pub name: Option<Text>,
     /// Lifetime in days (1 to 3650); without it the key does not expire.
+    #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     pub expires_in_days: Option<u32>,
 }
 
@@ -137,6 +138,7 @@ impl AdminKeysApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         /// Most items in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

@@ -119,6 +119,7 @@ impl AuditApi {
         /// Only this action.
         action: Query<Option<String>>,
         /// Most entries in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
@@ -145,6 +146,7 @@ impl AuditApi {
         /// Only this action.
         action: Query<Option<String>>,
         /// Most entries in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

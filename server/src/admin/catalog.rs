@@ -115,6 +115,7 @@ impl CatalogApi {
         state: Data<&AppState>,
         _auth: AdminAuth,
         /// Most permissions in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

@@ -175,6 +175,7 @@ impl EventsApi {
         /// Only events after this id (default 0: from the oldest kept).
         after: Query<Option<i64>>,
         /// Most events in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
     ) -> Result<ChangeEventPageResponse, AdminErrors<Listing>> {
         auth.0.require_tenant(&tenant_id)?;

@@ -241,6 +241,7 @@ impl ProductsApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         /// Most products in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
@@ -379,6 +380,7 @@ impl ProductsApi {
         #[oai(name = "productId")]
         product_id: Path<String>,
         /// Most permission groups in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

@@ -31,11 +31,13 @@ pub struct CreateScimToken {
     /// A label, 1 to 200 characters.
     pub name: Option<Text>,
     /// Lifetime in days (1 to 3650); without it the token does not expire.
+    #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     pub expires_in_days: Option<u32>,
     /// How long the previously newest token keeps working, in seconds (0 to 604800).
     /// With `cutOver: afterOverlap` it works exactly this long (default 3600); with
     /// `onFirstUse` at most this long (default 604800). `0` ends it at once. Any older
     /// tokens end at once regardless.
+    #[oai(validator(maximum(value = "604800")))]
     pub overlap_seconds: Option<u32>,
     // When the previously newest token stops working (default `afterOverlap`).
     pub cut_over: Option<CutOver>,
@@ -176,6 +178,7 @@ impl ScimTokensApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         /// Most items in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

@@ -122,6 +122,7 @@ impl SyncedApi {
         /// Only mapped groups.
         mapped: Query<Option<bool>>,
         /// Most groups in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,
@@ -180,6 +181,7 @@ impl SyncedApi {
         #[oai(name = "groupId")]
         group_id: Query<Option<String>>,
         /// Most users in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

@@ -129,6 +129,7 @@ impl TenantsApi {
         state: Data<&AppState>,
         auth: AdminAuth,
         /// Most tenants in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

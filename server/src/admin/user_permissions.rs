@@ -392,6 +392,7 @@ impl UserPermissionsApi {
         #[oai(name = "productId")]
         product_id: Path<String>,
         /// Most members in the page (1 to 1000, default 100).
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         /// `nextCursor` of the previous page; opaque.
         cursor: Query<Option<String>>,

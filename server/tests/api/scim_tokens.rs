@@ -221,16 +221,15 @@ async fn revoking_is_scoped_to_the_tenant(app: TestApp) {
 async fn token_input_is_validated(app: TestApp) {
     let tenant = app.tenant_id("Acme").await;
     let path = format!("/admin/v1/tenants/{tenant}/scim-tokens");
+    let resp = app
+        .admin_post(&app.operator_key, &path, json!({ "name": " " }))
+        .await;
+    assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // Bounds the spec states are checked as the body is read.
     for body in [
         json!({ "expiresInDays": 0 }),
         json!({ "expiresInDays": 3651 }),
         json!({ "overlapSeconds": 604801 }),
-        json!({ "name": " " }),
-    ] {
-        let resp = app.admin_post(&app.operator_key, &path, body).await;
-        assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    }
-    for body in [
         json!({ "overlapSeconds": -1 }),
         json!({ "expiresInDays": "soon" }),
         json!({ "cutOver": "whenever" }),
@@ -323,7 +322,7 @@ async fn token_lists_page_by_cursor(app: TestApp) {
             &format!("/admin/v1/tenants/{tenant}/scim-tokens?limit=0"),
         )
         .await;
-    assert_admin_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
 }
 
 /// The old token works until the new one is first used, then stops at once, by itself,
