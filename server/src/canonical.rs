@@ -1,7 +1,9 @@
 //! Spellings poem-openapi chooses that clients trip over, put right in one place: it labels
 //! JSON `application/json; charset=utf-8` (JSON has no charset parameter, RFC 8259 §11, and
 //! generic "is this JSON?" helpers compare the whole value) and writes response header names
-//! upper-case in the document (`ETAG`), which generators copy into code.
+//! upper-case in the document (`ETAG`), which generators copy into code. It also states
+//! what the server checks before any route: no path or query parameter holds a control
+//! character (`lib::has_control_characters`).
 
 use poem::{Response, http::header::CONTENT_TYPE};
 
@@ -20,7 +22,38 @@ pub fn spec(raw: &str) -> String {
             &format!("\"{name}\": {{"),
         );
     }
-    spec
+    text_parameters_without_controls(&spec)
+}
+
+/// A string with no C0 control character and no DEL, as JSON Schema writes it.
+const NO_CONTROLS: &str = r#""pattern": "^[^\\u0000-\\u001F\\u007F]*$""#;
+
+/// Adds `NO_CONTROLS` to every plain string parameter in a path or a query. poem-openapi
+/// writes each as `"schema": {` / `"type": "string"` / `},` / `"in": …`, one per line.
+fn text_parameters_without_controls(spec: &str) -> String {
+    let lines: Vec<&str> = spec.lines().collect();
+    let mut out = String::with_capacity(spec.len() + 4096);
+    for (at, line) in lines.iter().enumerate() {
+        let next = |n: usize| lines.get(at + n).map_or("", |line| line.trim());
+        let plain_text_parameter = line.trim() == r#""type": "string""#
+            && lines.get(at.wrapping_sub(1)).map(|line| line.trim()) == Some(r#""schema": {"#)
+            && next(1) == "},"
+            && (next(2).starts_with(r#""in": "path""#) || next(2).starts_with(r#""in": "query""#));
+        if plain_text_parameter {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(line);
+            out.push_str(",\n");
+            out.push_str(indent);
+            out.push_str(NO_CONTROLS);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    if !spec.ends_with('\n') {
+        out.pop();
+    }
+    out
 }
 
 /// Labels a JSON response `application/json`, as the document says.
@@ -47,6 +80,16 @@ mod tests {
             spec(raw),
             r#"{"content": {"application/json": {}}, "headers": {"ETag": {}, "WWW-Authenticate": {}}, "description": "ETAG"}"#
         );
+    }
+
+    #[test]
+    fn text_parameters_say_they_hold_no_control_characters() {
+        let raw = "{\n  \"schema\": {\n    \"type\": \"string\"\n  },\n  \"in\": \"path\"\n}";
+        let with = spec(raw);
+        let parsed: serde_json::Value = serde_json::from_str(&with).unwrap();
+        assert_eq!(parsed["schema"]["pattern"], "^[^\\u0000-\\u001F\\u007F]*$");
+        let header = raw.replace("path", "header");
+        assert_eq!(spec(&header), header, "only paths and queries are checked");
     }
 
     #[test]
