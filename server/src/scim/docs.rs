@@ -142,6 +142,7 @@ pub struct Address {
 #[oai(rename = "ScimReference")]
 pub struct Reference {
     /// The referenced resource's `id`.
+    #[oai(validator(min_length = 1))]
     pub value: String,
     /// The referenced resource's URL.
     #[oai(rename = "$ref")]
@@ -268,6 +269,9 @@ pub struct Group {
 #[oai(rename = "ScimPatchOperation")]
 pub struct PatchOperation {
     /// `add`, `remove` or `replace`, in any case.
+    #[oai(validator(
+        pattern = "^([Aa][Dd][Dd]|[Rr][Ee][Mm][Oo][Vv][Ee]|[Rr][Ee][Pp][Ll][Aa][Cc][Ee])$"
+    ))]
     pub op: String,
     /// The attribute path, e.g. `members`, `emails[type eq "work"].value`; without it the
     /// value is an object of attributes (whose keys may themselves be paths).
