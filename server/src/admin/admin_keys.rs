@@ -13,7 +13,7 @@ use super::{
     credentials::{CredentialInfo, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
     json_body::AdminJson,
-    text::Text,
+    text::{Name, Text},
     validate,
 };
 use crate::{
@@ -28,7 +28,7 @@ use crate::{
 #[oai(rename_all = "camelCase")]
 pub struct CreateAdminKey {
     /// A label, 1 to 200 characters.
-    pub name: Option<Text>,
+    pub name: Option<Text<Name>>,
     /// Lifetime in days (1 to 3650); without it the key does not expire.
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     pub expires_in_days: Option<u32>,

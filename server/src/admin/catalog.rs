@@ -12,7 +12,7 @@ use super::{
     auth::AdminAuth,
     error::{AdminErrors, Creation, Listing, Removal},
     json_body::AdminJson,
-    text::Text,
+    text::{Identifier, Name, Text},
     validate,
 };
 use crate::{
@@ -47,11 +47,11 @@ pub struct PermissionList {
 #[derive(Debug, Clone, Object)]
 pub struct CreatePermission {
     /// 1 to 100 ASCII letters and digits, starting with a letter.
-    pub name: Text,
+    pub name: Text<Identifier>,
     // Whether it only lets its holder look or also change things.
     pub access: Access,
     /// What it allows, 1 to 200 characters.
-    pub description: Text,
+    pub description: Text<Name>,
 }
 
 #[derive(ApiResponse)]

@@ -67,7 +67,7 @@ pub struct GroupPriority {
 impl GroupPriority {
     fn of(group_ids: Vec<String>) -> Self {
         Self {
-            group_ids: group_ids.into_iter().map(Text).collect(),
+            group_ids: group_ids.into_iter().map(Text::new).collect(),
         }
     }
 }

@@ -15,7 +15,7 @@ use super::{
     auth::AdminAuth,
     error::{AdminErrors, Listing, Removal, Single, Writing},
     json_body::AdminJson,
-    text::Text,
+    text::{Identifier, Name, Text},
     validate,
 };
 use crate::{
@@ -54,7 +54,7 @@ pub struct ProductList {
 #[derive(Debug, Clone, Object)]
 pub struct ProductInput {
     /// 1 to 200 characters after trimming, unique in the tenant regardless of case.
-    pub name: Text,
+    pub name: Text<Name>,
 }
 
 /// A permission group of a product.
@@ -92,11 +92,11 @@ pub struct PermissionGroupList {
 #[oai(rename_all = "camelCase")]
 pub struct PermissionGroupInput {
     /// 1 to 200 characters after trimming, unique in the product regardless of case.
-    pub name: Text,
+    pub name: Text<Name>,
     // What it grants.
     pub access_type: AccessType,
     /// For `custom` only: catalog permission names (unknown ones are a 400 naming them).
-    pub permissions: Option<Vec<Text>>,
+    pub permissions: Option<Vec<Text<Identifier>>>,
 }
 
 #[derive(ApiResponse)]

@@ -14,7 +14,7 @@ use super::{
     credentials::{CredentialInfo, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
     json_body::AdminJson,
-    text::Text,
+    text::{Name, Text},
     validate,
 };
 use crate::{
@@ -29,7 +29,7 @@ use crate::{
 #[oai(rename_all = "camelCase")]
 pub struct CreateScimToken {
     /// A label, 1 to 200 characters.
-    pub name: Option<Text>,
+    pub name: Option<Text<Name>>,
     /// Lifetime in days (1 to 3650); without it the token does not expire.
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     pub expires_in_days: Option<u32>,
@@ -37,7 +37,7 @@ pub struct CreateScimToken {
     /// With `cutOver: afterOverlap` it works exactly this long (default 3600); with
     /// `onFirstUse` at most this long (default 604800). `0` ends it at once. Any older
     /// tokens end at once regardless.
-    #[oai(validator(maximum(value = "604800")))]
+    #[oai(validator(minimum(value = "0"), maximum(value = "604800")))]
     pub overlap_seconds: Option<u32>,
     // When the previously newest token stops working (default `afterOverlap`).
     pub cut_over: Option<CutOver>,

@@ -12,7 +12,7 @@ use super::{
     auth::{AdminAuth, AdminScope},
     error::{AdminErrors, Creation, Listing, Single},
     json_body::AdminJson,
-    text::Text,
+    text::{Name, Text},
     validate,
 };
 use crate::{AppState, api_tags::ApiTag, store};
@@ -46,7 +46,7 @@ pub struct TenantList {
 #[derive(Debug, Clone, Object)]
 pub struct CreateTenant {
     /// 1 to 200 characters after trimming, unique regardless of case.
-    pub name: Text,
+    pub name: Text<Name>,
 }
 
 #[derive(ApiResponse)]
