@@ -10,13 +10,14 @@ use crate::{
     process::{ServerProcess, free_port, operator_key},
 };
 
-/// The value of the series that starts with `prefix` (name and labels, in the order the
-/// encoder writes them: sorted by name).
+/// The sum of the series that start with `prefix` (name and labels, in the order the
+/// encoder writes them: sorted by name); `None` when there is none. Other tests share the
+/// process, so the same route can appear under several tenant buckets.
 fn value(text: &str, prefix: &str) -> Option<f64> {
     text.lines()
-        .find(|line| line.starts_with(prefix))
-        .and_then(|line| line.rsplit(' ').next())
-        .map(|value| value.parse().unwrap())
+        .filter(|line| line.starts_with(prefix))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .reduce(|a, b| a + b)
 }
 
 async fn scrape(app: &TestApp) -> String {
