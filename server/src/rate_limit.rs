@@ -121,6 +121,15 @@ impl RateLimiter {
     /// every replica (PostgreSQL); forgets the counts of past windows (both backends).
     pub async fn sync(&self, db: &Storage, now: DateTime<Utc>) -> Result<(), Error> {
         let (window, _) = self.window_at(now);
+        if db.backend() == sea_orm::DatabaseBackend::Postgres {
+            let forgotten = self.forgotten_before.swap(window - 1, Ordering::Relaxed);
+            if forgotten < window - 1
+                && let Err(err) = store::rate_limits::forget_before(db, window - 1).await
+            {
+                self.forgotten_before.store(forgotten, Ordering::Relaxed);
+                return Err(err);
+            }
+        }
         let counted: Vec<(String, i64)> = {
             let mut counts = self.lock();
             counts.retain(|_, count| count.window == window);
@@ -139,9 +148,6 @@ impl RateLimiter {
                 })
                 .collect()
         };
-        if self.forgotten_before.swap(window - 1, Ordering::Relaxed) < window - 1 {
-            store::rate_limits::forget_before(db, window - 1).await?;
-        }
         let added = store::rate_limits::add(db, window, counted).await;
         let mut counts = self.lock();
         let totals = match &added {
