@@ -1,7 +1,7 @@
-//! Finds a JSON body in which an object names one member twice (bodies are refused for it
-//! after authentication: SCIM ones in `scim::payload`, admin ones in `admin::json_body`). `serde_json` keeps the
-//! last one, so `{"name": "a", "name": "b"}` was accepted as "b", and whatever a proxy, a
-//! log or the sender made of it could differ from what was stored. SCIM attribute names
+//! Finds a JSON body in which an object names one member twice (`request_json` refuses
+//! such bodies on both APIs). `serde_json` keeps the last one, so `{"name": "a", "name":
+//! "b"}` was accepted as "b", and whatever a proxy, a log or the sender made of it could
+//! differ from what was stored. SCIM attribute names
 //! compare without case (RFC 7643 §2.1), so there `userName` and `username` are the same
 //! member twice.
 

@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ops;
 pub mod rate_limit;
+pub mod request_json;
 pub mod scim;
 pub mod startup;
 pub mod state;

@@ -34,7 +34,7 @@ pub struct Application {
     listener: TcpListener,
     port: u16,
     /// `--metrics-bind`'s listener.
-    metrics: Option<(TcpListener, u16)>,
+    metrics: Option<TcpListener>,
 }
 
 /// How long requests already being served get to finish after a stop signal.
@@ -75,7 +75,7 @@ impl Application {
             Some(bind) => {
                 let (listener, port) = listen(bind).await?;
                 tracing::info!(addr = %SocketAddr::new(bind.ip(), port), "serving metrics at /metrics");
-                Some((listener, port))
+                Some(listener)
             }
             None => None,
         };
@@ -90,11 +90,6 @@ impl Application {
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The port of `--metrics-bind`, when set.
-    pub fn metrics_port(&self) -> Option<u16> {
-        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     pub fn state(&self) -> &AppState {
@@ -129,7 +124,7 @@ impl Application {
             GRACE,
         );
         match metrics {
-            Some((listener, _)) => {
+            Some(listener) => {
                 let metrics = connections::serve(
                     listener,
                     crate::metrics_app(state.clone()),

@@ -3,10 +3,10 @@
 //! (Entra sends `application/scim+json; charset=utf-8`), which poem-openapi's own
 //! `content_type` matching does not.
 
-use poem::{FromRequest, IntoResponse, Request, RequestBody, Response, Result};
+use poem::{IntoResponse, Request, RequestBody, Response, Result};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions,
-    error::{ContentTypeError, ParseRequestPayloadError},
+    error::ContentTypeError,
     payload::{ParsePayload, Payload},
     registry::{MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
     types::{ParseFromJSON, Type},
@@ -19,12 +19,7 @@ pub struct ScimJson<T>(pub T);
 
 /// Whether a request's `Content-Type` is one SCIM clients may use.
 pub fn accepts(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = crate::request_json::essence(content_type);
     essence == SCIM_MEDIA_TYPE || essence == "application/json"
 }
 
@@ -48,22 +43,10 @@ impl<T: ParseFromJSON> ParsePayload for ScimJson<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
-        let data = <Vec<u8> as FromRequest>::from_request(request, body).await?;
-        // serde_json keeps the last of two members of one name; RFC 7643 names compare
-        // without case.
-        if let Some(member) = crate::duplicate_keys::first_duplicate(&data, true) {
-            return Err(ParseRequestPayloadError {
-                reason: format!("the body names the member {member} twice in one object"),
-            }
-            .into());
-        }
-        let value = serde_json::from_slice(&data).map_err(|err| ParseRequestPayloadError {
-            reason: format!("the body is not valid JSON: {err}"),
-        })?;
-        let value = T::parse_from_json(Some(value)).map_err(|err| ParseRequestPayloadError {
-            reason: err.into_message(),
-        })?;
-        Ok(Self(value))
+        // RFC 7643 attribute names compare without case.
+        crate::request_json::read(request, body, true)
+            .await
+            .map(Self)
     }
 }
 
