@@ -57,6 +57,7 @@ from scim_provisioning_client.models import (
     ScimError,
     ScimGroup,
     ScimGroupList,
+    ScimGroupRequest,
     ScimMultiValue,
     ScimName,
     ScimPatchOperation,
@@ -68,6 +69,7 @@ from scim_provisioning_client.models import (
     ScimUniqueness,
     ScimUser,
     ScimUserList,
+    ScimUserRequest,
     Tenant,
 )
 
@@ -167,7 +169,7 @@ def main(base_url: str, key_file: str) -> None:
         scim_create_user.sync_detailed(
             tenant.id,
             client=scim,
-            body=ScimUser(
+            body=ScimUserRequest(
                 user_name="ada@example.org",
                 name=ScimName(given_name="Ada", family_name="Lovelace"),
                 emails=[ScimMultiValue(value="ada@example.org", type_="work", primary=True)],
@@ -213,7 +215,7 @@ def main(base_url: str, key_file: str) -> None:
     assert deactivated.active is False
 
     group = expect(
-        scim_create_group.sync_detailed(tenant.id, client=scim, body=ScimGroup(display_name="Sales")),
+        scim_create_group.sync_detailed(tenant.id, client=scim, body=ScimGroupRequest(display_name="Sales")),
         201,
         ScimGroup,
     )
@@ -264,7 +266,7 @@ def main(base_url: str, key_file: str) -> None:
 
     # SCIM errors parse as ScimError.
     duplicate = expect(
-        scim_create_user.sync_detailed(tenant.id, client=scim, body=ScimUser(user_name="Ada@Example.org")),
+        scim_create_user.sync_detailed(tenant.id, client=scim, body=ScimUserRequest(user_name="Ada@Example.org")),
         409,
         ScimError,
     )

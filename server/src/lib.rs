@@ -28,6 +28,7 @@ pub mod state;
 pub mod statuses;
 pub mod store;
 pub mod tenant_share;
+pub mod text;
 
 // glibc's malloc took a sixth of the CPU under load (arena locks, consolidation of every
 // request's short-lived buffers) and kept argon2's blocks; jemalloc, on the same bench

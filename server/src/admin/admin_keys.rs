@@ -13,9 +13,9 @@ use super::{
     credentials::{CredentialInfo, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
     json_body::AdminJson,
-    text::{Name, Text},
     validate,
 };
+use crate::text::{Name, Text};
 use crate::{
     AppState,
     api_tags::ApiTag,

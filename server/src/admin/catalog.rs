@@ -12,9 +12,9 @@ use super::{
     auth::AdminAuth,
     error::{AdminErrors, Creation, Listing, Removal},
     json_body::AdminJson,
-    text::{Identifier, Name, Text},
     validate,
 };
+use crate::text::{Identifier, Name, Text};
 use crate::{
     AppState,
     api_tags::ApiTag,

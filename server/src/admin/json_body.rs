@@ -1,6 +1,6 @@
 //! `AdminJson<T>`: an admin API request body. It is poem-openapi's `Json` (same media type,
 //! same schema, so the spec does not change) read by `request_json`, which refuses a body
-//! that names one member twice in an object.
+//! that names one member twice in an object or holds `null`.
 
 use poem::{Request, RequestBody, Result};
 use poem_openapi::{
@@ -42,7 +42,7 @@ impl<T: ParseFromJSON> ParsePayload for AdminJson<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
-        crate::request_json::read(request, body, false)
+        crate::request_json::read(request, body, crate::request_json::Dialect::Admin)
             .await
             .map(Self)
     }

@@ -13,8 +13,8 @@ use super::{
     error::{AdminErrors, Mapping, Replacing, Single},
     json_body::AdminJson,
     previews::{self, PermissionPreview},
-    text::Text,
 };
+use crate::text::Text;
 use crate::{
     AppState,
     api_tags::ApiTag,

@@ -21,7 +21,6 @@ pub mod scim_tokens;
 pub mod sync;
 pub mod synced;
 pub mod tenants;
-pub mod text;
 pub mod user_permissions;
 pub mod validate;
 pub mod whoami;

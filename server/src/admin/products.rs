@@ -15,9 +15,9 @@ use super::{
     auth::AdminAuth,
     error::{AdminErrors, Listing, Removal, Single, Writing},
     json_body::AdminJson,
-    text::{Identifier, Name, Text},
     validate,
 };
+use crate::text::{Identifier, Name, Text};
 use crate::{
     AppState,
     api_tags::ApiTag,

@@ -12,9 +12,9 @@ use super::{
     auth::{AdminAuth, AdminScope},
     error::{AdminErrors, Creation, Listing, Single},
     json_body::AdminJson,
-    text::{Name, Text},
     validate,
 };
+use crate::text::{Name, Text};
 use crate::{AppState, api_tags::ApiTag, store};
 
 /// A customer organization.

@@ -12,6 +12,8 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
+use crate::text::{ScimKey, ScimValue, Text};
+
 /// A JSON value documented with the schema of `T`.
 pub struct Documented<T> {
     pub value: Value,
@@ -86,17 +88,17 @@ pub struct Meta {
 #[oai(rename = "ScimName", rename_all = "camelCase")]
 pub struct Name {
     /// The full name, formatted for display.
-    pub formatted: Option<String>,
+    pub formatted: Option<Text<ScimValue>>,
     /// The family name.
-    pub family_name: Option<String>,
+    pub family_name: Option<Text<ScimValue>>,
     /// The given name.
-    pub given_name: Option<String>,
+    pub given_name: Option<Text<ScimValue>>,
     /// The middle name(s).
-    pub middle_name: Option<String>,
+    pub middle_name: Option<Text<ScimValue>>,
     /// Honorific prefix(es).
-    pub honorific_prefix: Option<String>,
+    pub honorific_prefix: Option<Text<ScimValue>>,
     /// Honorific suffix(es).
-    pub honorific_suffix: Option<String>,
+    pub honorific_suffix: Option<Text<ScimValue>>,
 }
 
 /// One value of a multi-valued attribute (emails, phoneNumbers, ims, photos, roles, …).
@@ -104,12 +106,12 @@ pub struct Name {
 #[oai(rename = "ScimMultiValue")]
 pub struct MultiValue {
     /// The value.
-    pub value: Option<String>,
+    pub value: Option<Text<ScimValue>>,
     /// A human-readable label.
-    pub display: Option<String>,
+    pub display: Option<Text<ScimValue>>,
     /// What the value is for, e.g. `work`.
     #[oai(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<Text<ScimValue>>,
     /// Whether this is the preferred value; `"True"`/`"False"` strings are accepted too.
     pub primary: Option<bool>,
 }
@@ -119,20 +121,20 @@ pub struct MultiValue {
 #[oai(rename = "ScimAddress", rename_all = "camelCase")]
 pub struct Address {
     /// The full address, formatted for display.
-    pub formatted: Option<String>,
+    pub formatted: Option<Text<ScimValue>>,
     /// Street address.
-    pub street_address: Option<String>,
+    pub street_address: Option<Text<ScimValue>>,
     /// City or locality.
-    pub locality: Option<String>,
+    pub locality: Option<Text<ScimValue>>,
     /// State or region.
-    pub region: Option<String>,
+    pub region: Option<Text<ScimValue>>,
     /// Postal code.
-    pub postal_code: Option<String>,
+    pub postal_code: Option<Text<ScimValue>>,
     /// Country.
-    pub country: Option<String>,
+    pub country: Option<Text<ScimValue>>,
     /// What the address is for, e.g. `work`.
     #[oai(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<Text<ScimValue>>,
     /// Whether this is the preferred address.
     pub primary: Option<bool>,
 }
@@ -142,16 +144,15 @@ pub struct Address {
 #[oai(rename = "ScimReference")]
 pub struct Reference {
     /// The referenced resource's `id`.
-    #[oai(validator(min_length = 1))]
-    pub value: String,
+    pub value: Text<ScimKey>,
     /// The referenced resource's URL.
     #[oai(rename = "$ref")]
-    pub reference: Option<String>,
+    pub reference: Option<Text<ScimValue>>,
     /// The referenced resource's display name (users' `groups` only).
-    pub display: Option<String>,
+    pub display: Option<Text<ScimValue>>,
     /// `User` for members, `direct` for a user's groups.
     #[oai(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<Text<ScimValue>>,
 }
 
 /// The user's manager.
@@ -159,10 +160,10 @@ pub struct Reference {
 #[oai(rename = "ScimManager")]
 pub struct Manager {
     /// The manager's user `id` (a bare string is accepted too).
-    pub value: Option<String>,
+    pub value: Option<Text<ScimValue>>,
     /// The manager's URL.
     #[oai(rename = "$ref")]
-    pub reference: Option<String>,
+    pub reference: Option<Text<ScimValue>>,
 }
 
 /// The enterprise User extension (RFC 7643 §4.3).
@@ -170,80 +171,120 @@ pub struct Manager {
 #[oai(rename = "ScimEnterpriseUser", rename_all = "camelCase")]
 pub struct EnterpriseUser {
     /// Employee number.
-    pub employee_number: Option<String>,
+    pub employee_number: Option<Text<ScimValue>>,
     /// Cost center.
-    pub cost_center: Option<String>,
+    pub cost_center: Option<Text<ScimValue>>,
     /// Organization.
-    pub organization: Option<String>,
+    pub organization: Option<Text<ScimValue>>,
     /// Division.
-    pub division: Option<String>,
+    pub division: Option<Text<ScimValue>>,
     /// Department.
-    pub department: Option<String>,
+    pub department: Option<Text<ScimValue>>,
     // Manager.
     pub manager: Option<Manager>,
 }
 
-/// A SCIM User (RFC 7643 §4.1). Attributes not listed are accepted and ignored.
-#[derive(Object)]
-#[oai(rename = "ScimUser", rename_all = "camelCase")]
-pub struct User {
-    /// `urn:ietf:params:scim:schemas:core:2.0:User`, plus the enterprise URI when present.
-    pub schemas: Option<Vec<String>>,
-    /// Server-assigned id.
-    #[oai(read_only)]
-    pub id: Option<String>,
-    /// The provisioning client's id for the user (Entra: the objectId).
-    pub external_id: Option<String>,
-    /// Unique per tenant regardless of case. Required when creating or replacing; absent
-    /// from answers whose `attributes` leave it out.
-    pub user_name: Option<String>,
-    // Name components.
-    pub name: Option<Name>,
-    /// Display name.
-    pub display_name: Option<String>,
-    /// Casual name.
-    pub nick_name: Option<String>,
-    /// Profile URL.
-    pub profile_url: Option<String>,
-    /// Job title.
-    pub title: Option<String>,
-    /// Relationship to the organization, e.g. `Employee`.
-    pub user_type: Option<String>,
-    /// Preferred language, e.g. `en-US`.
-    pub preferred_language: Option<String>,
-    /// Locale, e.g. `en-US`.
-    pub locale: Option<String>,
-    /// Time zone, e.g. `Europe/Budapest`.
-    pub timezone: Option<String>,
-    /// `false` deactivates (the user stays readable); `"True"`/`"False"` strings are accepted.
-    pub active: Option<bool>,
-    /// Email addresses.
-    pub emails: Option<Vec<MultiValue>>,
-    /// Phone numbers.
-    pub phone_numbers: Option<Vec<MultiValue>>,
-    /// Instant messaging addresses.
-    pub ims: Option<Vec<MultiValue>>,
-    /// Photo URLs.
-    pub photos: Option<Vec<MultiValue>>,
-    /// Postal addresses.
-    pub addresses: Option<Vec<Address>>,
-    /// Groups the user is in (read-only; change membership on the Group).
-    pub groups: Option<Vec<Reference>>,
-    /// Entitlements.
-    pub entitlements: Option<Vec<MultiValue>>,
-    /// Roles.
-    pub roles: Option<Vec<MultiValue>>,
-    /// Certificates.
-    pub x509_certificates: Option<Vec<MultiValue>>,
-    // The enterprise extension.
-    #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
-    pub enterprise: Option<EnterpriseUser>,
-    // Resource metadata; the server's to write (poem-openapi would wrap a referenced
-    // schema marked read-only in an `allOf`, which generators mishandle).
-    pub meta: Option<Meta>,
+/// Declares a User body: the attributes clients write, with `userName` of the given type,
+/// and around them the server's own (`id`, `groups`, `meta`) where the body is an answer.
+macro_rules! user_object {
+    (
+        $(#[$attr:meta])*
+        $name:ident {
+            before { $($(#[$lead_attr:meta])* $lead:ident: $lead_ty:ty,)* }
+            user_name: $user_name:ty,
+            after { $($(#[$trail_attr:meta])* $trail:ident: $trail_ty:ty,)* }
+        }
+    ) => {
+        #[derive(Object)]
+        $(#[$attr])*
+        pub struct $name {
+            /// `urn:ietf:params:scim:schemas:core:2.0:User`, plus the enterprise URI when
+            /// present.
+            pub schemas: Option<Vec<String>>,
+            $($(#[$lead_attr])* pub $lead: $lead_ty,)*
+            /// The provisioning client's id for the user (Entra: the objectId).
+            pub external_id: Option<Text<ScimValue>>,
+            /// Unique per tenant regardless of case; required when creating or replacing.
+            pub user_name: $user_name,
+            // Name components.
+            pub name: Option<Name>,
+            /// Display name.
+            pub display_name: Option<Text<ScimValue>>,
+            /// Casual name.
+            pub nick_name: Option<Text<ScimValue>>,
+            /// Profile URL.
+            pub profile_url: Option<Text<ScimValue>>,
+            /// Job title.
+            pub title: Option<Text<ScimValue>>,
+            /// Relationship to the organization, e.g. `Employee`.
+            pub user_type: Option<Text<ScimValue>>,
+            /// Preferred language, e.g. `en-US`.
+            pub preferred_language: Option<Text<ScimValue>>,
+            /// Locale, e.g. `en-US`.
+            pub locale: Option<Text<ScimValue>>,
+            /// Time zone, e.g. `Europe/Budapest`.
+            pub timezone: Option<Text<ScimValue>>,
+            /// `false` deactivates (the user stays readable); `"True"`/`"False"` strings
+            /// are accepted.
+            pub active: Option<bool>,
+            /// Email addresses.
+            pub emails: Option<Vec<MultiValue>>,
+            /// Phone numbers.
+            pub phone_numbers: Option<Vec<MultiValue>>,
+            /// Instant messaging addresses.
+            pub ims: Option<Vec<MultiValue>>,
+            /// Photo URLs.
+            pub photos: Option<Vec<MultiValue>>,
+            /// Postal addresses.
+            pub addresses: Option<Vec<Address>>,
+            /// Entitlements.
+            pub entitlements: Option<Vec<MultiValue>>,
+            /// Roles.
+            pub roles: Option<Vec<MultiValue>>,
+            /// Certificates.
+            pub x509_certificates: Option<Vec<MultiValue>>,
+            // The enterprise extension.
+            #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
+            pub enterprise: Option<EnterpriseUser>,
+            $($(#[$trail_attr])* pub $trail: $trail_ty,)*
+        }
+    };
 }
 
-/// A SCIM Group (RFC 7643 §4.2).
+user_object! {
+    /// A SCIM User as the server answers it (RFC 7643 §4.1); `attributes` may leave
+    /// out any attribute but `id`.
+    #[oai(rename = "ScimUser", rename_all = "camelCase")]
+    User {
+        before {
+            /// Server-assigned id.
+            #[oai(read_only)]
+            id: Option<Text<ScimValue>>,
+        }
+        user_name: Option<Text<ScimKey>>,
+        after {
+            /// Groups the user is in (read-only; change membership on the Group).
+            groups: Option<Vec<Reference>>,
+            // Resource metadata; the server's to write (poem-openapi would wrap a
+            // referenced schema marked read-only in an `allOf`, which generators mishandle).
+            meta: Option<Meta>,
+        }
+    }
+}
+
+user_object! {
+    /// A SCIM User as a client creates or replaces it (RFC 7643 §4.1). Attributes not
+    /// listed (`id`, `groups`, `meta` and unknown ones) are accepted and ignored.
+    #[oai(rename = "ScimUserRequest", rename_all = "camelCase")]
+    UserRequest {
+        before {}
+        user_name: Text<ScimKey>,
+        after {}
+    }
+}
+
+/// A SCIM Group as the server answers it (RFC 7643 §4.2); `attributes` may leave out any
+/// attribute but `id`.
 #[derive(Object)]
 #[oai(rename = "ScimGroup", rename_all = "camelCase")]
 pub struct Group {
@@ -251,17 +292,31 @@ pub struct Group {
     pub schemas: Option<Vec<String>>,
     /// Server-assigned id.
     #[oai(read_only)]
-    pub id: Option<String>,
+    pub id: Option<Text<ScimValue>>,
     /// The provisioning client's id for the group (Entra: the objectId).
-    pub external_id: Option<String>,
-    /// Unique per tenant regardless of case. Required when creating or replacing; absent
-    /// from answers whose `attributes` leave it out.
-    pub display_name: Option<String>,
+    pub external_id: Option<Text<ScimValue>>,
+    /// Unique per tenant regardless of case.
+    pub display_name: Option<Text<ScimKey>>,
     /// Member users (`value` is the user's id).
     pub members: Option<Vec<Reference>>,
     // Resource metadata; the server's to write (poem-openapi would wrap a referenced
     // schema marked read-only in an `allOf`, which generators mishandle).
     pub meta: Option<Meta>,
+}
+
+/// A SCIM Group as a client creates or replaces it (RFC 7643 §4.2). Attributes not listed
+/// (`id`, `meta` and unknown ones) are accepted and ignored.
+#[derive(Object)]
+#[oai(rename = "ScimGroupRequest", rename_all = "camelCase")]
+pub struct GroupRequest {
+    /// `urn:ietf:params:scim:schemas:core:2.0:Group`.
+    pub schemas: Option<Vec<String>>,
+    /// The provisioning client's id for the group (Entra: the objectId).
+    pub external_id: Option<Text<ScimValue>>,
+    /// Unique per tenant regardless of case.
+    pub display_name: Text<ScimKey>,
+    /// Member users (`value` is the user's id).
+    pub members: Option<Vec<Reference>>,
 }
 
 /// One PATCH operation (RFC 7644 §3.5.2).

@@ -244,9 +244,14 @@ impl GroupsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-        body: ScimJson<SearchRequest>,
+        body: ScimJson<Documented<SearchRequest>>,
     ) -> Result<ListGroupsResponse, ScimErrors<Search>> {
-        let body = search(&state, &auth.0.tenant_id, &ListRequest::from(body.0)).await?;
+        let body = search(
+            &state,
+            &auth.0.tenant_id,
+            &ListRequest::from_search(body.0.value)?,
+        )
+        .await?;
         Ok(ListGroupsResponse::Ok(ScimJson(Documented::new(body))))
     }
 
@@ -266,7 +271,7 @@ impl GroupsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-        body: ScimJson<Documented<docs::Group>>,
+        body: ScimJson<Documented<docs::GroupRequest>>,
     ) -> Result<CreateGroupResponse, ScimErrors<Creation>> {
         let input = resource::normalize_group(&body.0.value)?;
         let row = store::groups::create(
@@ -349,7 +354,7 @@ impl GroupsApi {
         /// Replace only if the group still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: ScimJson<Documented<docs::Group>>,
+        body: ScimJson<Documented<docs::GroupRequest>>,
     ) -> Result<ReplacedGroupResponse, ScimErrors<Change>> {
         let input = resource::normalize_group(&body.0.value)?;
         let row = store::groups::replace(

@@ -1,7 +1,7 @@
 //! Query parameters shared by every SCIM list (RFC 7644 §3.4.2): paging, sorting, and the
 //! `ListResponse` envelope.
 
-use poem_openapi::{Enum, Object};
+use poem_openapi::{Enum, Object, types::ParseFromJSON};
 use sea_orm::sea_query::Expr;
 use serde_json::{Value, json};
 
@@ -59,6 +59,19 @@ pub struct ListRequest {
     pub sort_by: Option<String>,
     pub sort_order: Option<SortOrder>,
     pub projection: Projection,
+}
+
+impl ListRequest {
+    /// The query a `SearchRequest` body asks for. Its members are not SCIM attributes, so
+    /// `null` is not "unassigned" here: the document lists none as nullable.
+    pub fn from_search(body: Value) -> Result<Self, Error> {
+        if let Some(at) = crate::request_json::first_null(&body) {
+            return Err(Error::InvalidSyntax(crate::request_json::null_message(&at)));
+        }
+        SearchRequest::parse_from_json(Some(body))
+            .map(Self::from)
+            .map_err(|err| Error::InvalidSyntax(err.into_message()))
+    }
 }
 
 impl From<SearchRequest> for ListRequest {

@@ -43,8 +43,7 @@ impl<T: ParseFromJSON> ParsePayload for ScimJson<T> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> Result<Self> {
-        // RFC 7643 attribute names compare without case.
-        crate::request_json::read(request, body, true)
+        crate::request_json::read(request, body, crate::request_json::Dialect::Scim)
             .await
             .map(Self)
     }

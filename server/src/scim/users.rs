@@ -300,9 +300,14 @@ impl UsersApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-        body: ScimJson<SearchRequest>,
+        body: ScimJson<Documented<SearchRequest>>,
     ) -> Result<ListUsersResponse, ScimErrors<Search>> {
-        let body = search(&state, &auth.0.tenant_id, &ListRequest::from(body.0)).await?;
+        let body = search(
+            &state,
+            &auth.0.tenant_id,
+            &ListRequest::from_search(body.0.value)?,
+        )
+        .await?;
         Ok(ListUsersResponse::Ok(ScimJson(Documented::new(body))))
     }
 
@@ -322,7 +327,7 @@ impl UsersApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         _tenant_id: Path<String>,
-        body: ScimJson<Documented<docs::User>>,
+        body: ScimJson<Documented<docs::UserRequest>>,
     ) -> Result<CreateUserResponse, ScimErrors<Creation>> {
         let attrs = resource::normalize_user(&body.0.value)?;
         let row =
@@ -407,7 +412,7 @@ impl UsersApi {
         /// Replace only if the user still has this version (else 412).
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
-        body: ScimJson<Documented<docs::User>>,
+        body: ScimJson<Documented<docs::UserRequest>>,
     ) -> Result<ChangedUserResponse, ScimErrors<Change>> {
         let attrs = resource::normalize_user(&body.0.value)?;
         let row = store::users::replace(

@@ -415,8 +415,8 @@ pub async fn assert_scim_error(resp: TestResponse, status: StatusCode) -> Value 
     body
 }
 
-/// Asserts an admin-API error answer and returns its `code`.
-pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &str) {
+/// Asserts an admin-API error answer and returns its body.
+pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &str) -> Value {
     resp.assert_status(status);
     resp.assert_content_type("application/json");
     let body = json_of(resp).await;
@@ -425,6 +425,7 @@ pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &s
         body["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"
     );
+    body
 }
 
 /// A new schema in the PostgreSQL database of `SCIM_TEST_POSTGRES_URL`, and a URL whose

@@ -237,6 +237,18 @@ async fn token_input_is_validated(app: TestApp) {
         let resp = app.admin_post(&app.operator_key, &path, body).await;
         assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
     }
+    // No member is nullable: `null` for "not set" is refused, saying where it is.
+    for (body, at) in [
+        (json!({ "cutOver": null }), "cutOver"),
+        (
+            json!({ "name": "Entra", "expiresInDays": null }),
+            "expiresInDays",
+        ),
+    ] {
+        let resp = app.admin_post(&app.operator_key, &path, body).await;
+        let error = assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
+        assert!(error["message"].as_str().unwrap().contains(at), "{error}");
+    }
     assert!(app.tokens(&tenant).await.is_empty(), "no token was created");
 }
 

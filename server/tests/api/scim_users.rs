@@ -417,6 +417,29 @@ async fn filters_compile_to_sql(app: TestApp) {
         found["Resources"],
         json!([{ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": bob, "userName": "bob" }])
     );
+    // A search request's members are not attributes: `null` is refused, not "unassigned".
+    for (body, at) in [
+        (json!({ "sortBy": null }), "sortBy"),
+        (json!({ "attributes": ["userName", null] }), "attributes[1]"),
+    ] {
+        let error = assert_scim_error(
+            scim.post("/Users/.search", &body).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(error["scimType"], "invalidSyntax", "{body}");
+        assert!(
+            error["detail"].as_str().unwrap().starts_with(at),
+            "{body}: {error}"
+        );
+    }
+    let error = assert_scim_error(
+        scim.post("/Users/.search", &json!({ "count": "many" }))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(error["scimType"], "invalidSyntax");
 }
 
 pub fn urlencode(text: &str) -> String {

@@ -2,8 +2,10 @@
 //! `String` also takes `false` and `12` as "false" and "12", so `{"name": false}` would
 //! create a tenant named "false"; a client that sends a non-string has a bug to hear of.
 //! Its kind says what the document promises about it: `Free` is any string, `Name` what
-//! `validate::name` accepts, `Identifier` a catalog permission's name. The server still
-//! checks with its own words (422); the schema lets clients and fuzzers know beforehand.
+//! `validate::name` accepts, `Identifier` a catalog permission's name; `ScimValue` and
+//! `ScimKey` say what the SCIM API takes in its documentation-only body types (`scim::docs`).
+//! The server still checks with its own words (422, or a SCIM 400); the schema lets clients
+//! and fuzzers know beforehand.
 
 use std::{borrow::Cow, marker::PhantomData};
 
@@ -36,8 +38,58 @@ const NAME_PATTERN: &str = r"^[ \t\n\r]*[^\s\x00-\x1F\x7F-\x9F]([^\x00-\x1F\x7F-
 impl Kind for Name {
     fn constrain(schema: &mut MetaSchema) {
         schema.min_length = Some(1);
-        schema.max_length = Some(super::validate::MAX_NAME_CHARS);
+        schema.max_length = Some(crate::admin::validate::MAX_NAME_CHARS);
         schema.pattern = Some(NAME_PATTERN.to_owned());
+    }
+}
+
+/// A SCIM string attribute (`resource::check_text`): blank, which means no value (RFC 7643
+/// §2.5), or free of control characters other than tab, line feed and carriage return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScimValue;
+
+/// The controls SCIM text may not hold, as a character class body.
+macro_rules! scim_controls {
+    () => {
+        r"\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F"
+    };
+}
+
+/// What Rust's `str::trim` removes (Unicode White_Space), as a character class body.
+macro_rules! white_space {
+    () => {
+        r"\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+    };
+}
+
+const SCIM_VALUE_PATTERN: &str = concat!("^([", white_space!(), "]*|[^", scim_controls!(), "]*)$");
+
+impl Kind for ScimValue {
+    fn constrain(schema: &mut MetaSchema) {
+        schema.pattern = Some(SCIM_VALUE_PATTERN.to_owned());
+    }
+}
+
+/// The attribute that names a SCIM resource (`userName`, a Group's `displayName`, a
+/// member's `value`): `ScimValue` text that is not blank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScimKey;
+
+const SCIM_KEY_PATTERN: &str = concat!(
+    "^[^",
+    scim_controls!(),
+    "]*[^",
+    scim_controls!(),
+    white_space!(),
+    "][^",
+    scim_controls!(),
+    "]*$"
+);
+
+impl Kind for ScimKey {
+    fn constrain(schema: &mut MetaSchema) {
+        schema.min_length = Some(1);
+        schema.pattern = Some(SCIM_KEY_PATTERN.to_owned());
     }
 }
 
@@ -148,6 +200,28 @@ mod tests {
             );
         }
         assert!(Text::<Free>::parse_from_json(None).is_err());
+    }
+
+    /// Each SCIM pattern, as a JSON Schema validator reads it, takes exactly the text the
+    /// server takes.
+    #[test]
+    fn scim_patterns_say_what_the_server_takes() {
+        use proptest::prelude::*;
+
+        let value = regex::Regex::new(SCIM_VALUE_PATTERN).unwrap();
+        let key = regex::Regex::new(SCIM_KEY_PATTERN).unwrap();
+        let pool = prop::sample::select(vec![
+            'a', 'Z', '7', ' ', '\t', '\n', '\r', '\u{0}', '\u{1}', '\u{b}', '\u{c}', '\u{1f}',
+            '\u{7f}', '\u{85}', '\u{9f}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{200a}', '\u{200b}',
+            '\u{2028}', '\u{3000}', '\u{feff}', 'é', '😀',
+        ]);
+        proptest!(|(chars in prop::collection::vec(pool, 0..6))| {
+            let text: String = chars.into_iter().collect();
+            let clean = crate::scim::resource::check_text("t", &text).is_ok();
+            let blank = text.trim().is_empty();
+            prop_assert_eq!(value.is_match(&text), blank || clean, "value {:?}", text);
+            prop_assert_eq!(key.is_match(&text), !blank && clean, "key {:?}", text);
+        });
     }
 
     #[test]
