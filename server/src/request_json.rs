@@ -4,12 +4,17 @@
 //! proxy or a log that kept the first saw "a"). Both payload types read their body after
 //! the security scheme, so unauthenticated bodies are never buffered for it.
 //!
-//! Admin bodies refuse `null` anywhere: the document lists no member as nullable, and a
-//! client that sends `null` for "not set" should leave the member out instead. SCIM
-//! resources take `null` as "unassigned" (RFC 7643 §2.5), so SCIM bodies keep it.
+//! Admin bodies refuse `null` for a member they declare: the document lists none as
+//! nullable, and a client that sends `null` for "not set" should leave the member out
+//! instead. Members a body does not declare are ignored, `null` or not. SCIM resources take
+//! `null` as "unassigned" (RFC 7643 §2.5), so SCIM bodies keep it.
 
 use poem::{FromRequest, Request, RequestBody, Result};
-use poem_openapi::{error::ParseRequestPayloadError, types::ParseFromJSON};
+use poem_openapi::{
+    error::ParseRequestPayloadError,
+    registry::{MetaSchemaRef, Registry},
+    types::{ParseFromJSON, Type},
+};
 use serde_json::Value;
 
 /// The media type without parameters, lower-case (`application/scim+json; charset=utf-8`
@@ -26,14 +31,14 @@ pub fn essence(content_type: &str) -> String {
 /// The API whose body is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
-    /// Member names exact, `null` refused.
+    /// Member names exact, `null` refused for declared members.
     Admin,
     /// Member names compared without case (RFC 7643 §2.1), `null` kept.
     Scim,
 }
 
 /// Reads the body as `T`, the way `dialect` reads JSON.
-pub async fn read<T: ParseFromJSON>(
+pub async fn read<T: ParseFromJSON + Type>(
     request: &Request,
     body: &mut RequestBody,
     dialect: Dialect,
@@ -50,10 +55,10 @@ pub async fn read<T: ParseFromJSON>(
         reason: format!("the body is not valid JSON: {err}"),
     })?;
     if dialect == Dialect::Admin
-        && let Some(at) = first_null(&value)
+        && let Some(name) = declared_null::<T>(&value)
     {
         return Err(ParseRequestPayloadError {
-            reason: null_message(&at),
+            reason: null_message(name),
         }
         .into());
     }
@@ -64,36 +69,25 @@ pub async fn read<T: ParseFromJSON>(
     )
 }
 
-/// Where the first `null` in `value` is (`sortBy`, `members[2].value`; empty for the whole
-/// value), if there is one.
-pub fn first_null(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => Some(String::new()),
-        Value::Array(items) => items.iter().enumerate().find_map(|(at, item)| {
-            first_null(item).map(|inner| format!("[{at}]{}", dotted(&inner)))
-        }),
-        Value::Object(members) => members.iter().find_map(|(name, member)| {
-            first_null(member).map(|inner| format!("{name}{}", dotted(&inner)))
-        }),
-        _ => None,
-    }
+/// The first member of the object `value` that `T` declares and that is `null`.
+pub fn declared_null<T: Type>(value: &Value) -> Option<&str> {
+    let members = value.as_object()?;
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let schema = match T::schema_ref() {
+        MetaSchemaRef::Inline(schema) => *schema,
+        MetaSchemaRef::Reference(name) => registry.schemas.remove(&name)?,
+    };
+    schema
+        .properties
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| members.get(*name).is_some_and(Value::is_null))
 }
 
-fn dotted(inner: &str) -> String {
-    if inner.is_empty() || inner.starts_with('[') {
-        inner.to_owned()
-    } else {
-        format!(".{inner}")
-    }
-}
-
-/// What a client hears when a body holds `null` at `at`.
-pub fn null_message(at: &str) -> String {
-    if at.is_empty() {
-        "the body must not be null".to_owned()
-    } else {
-        format!("{at} must not be null: leave the member out instead")
-    }
+/// What a client hears when a body holds `null` for the member `name`.
+pub fn null_message(name: &str) -> String {
+    format!("{name} must not be null: leave the member out instead")
 }
 
 #[cfg(test)]
@@ -102,18 +96,25 @@ mod tests {
 
     use super::*;
 
+    #[derive(poem_openapi::Object)]
+    struct Body {
+        /// A name.
+        name: Option<String>,
+        /// A count.
+        count: Option<u32>,
+    }
+
     #[test]
-    fn nulls_are_found_where_they_are() {
-        assert_eq!(first_null(&json!({"a": 1, "b": [true, "x"]})), None);
-        assert_eq!(first_null(&json!(null)), Some(String::new()));
+    fn only_declared_members_may_not_be_null() {
         assert_eq!(
-            first_null(&json!({"sortBy": null})).as_deref(),
-            Some("sortBy")
+            declared_null::<Body>(&json!({ "name": "a", "count": 1 })),
+            None
         );
+        assert_eq!(declared_null::<Body>(&json!({ "unknown": null })), None);
         assert_eq!(
-            first_null(&json!({"members": [{"value": "1"}, {"value": null}]})).as_deref(),
-            Some("members[1].value")
+            declared_null::<Body>(&json!({ "name": "a", "count": null })),
+            Some("count")
         );
-        assert_eq!(first_null(&json!([[1, null]])).as_deref(), Some("[0][1]"));
+        assert_eq!(declared_null::<Body>(&json!(null)), None);
     }
 }

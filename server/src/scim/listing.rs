@@ -65,8 +65,10 @@ impl ListRequest {
     /// The query a `SearchRequest` body asks for. Its members are not SCIM attributes, so
     /// `null` is not "unassigned" here: the document lists none as nullable.
     pub fn from_search(body: Value) -> Result<Self, Error> {
-        if let Some(at) = crate::request_json::first_null(&body) {
-            return Err(Error::InvalidSyntax(crate::request_json::null_message(&at)));
+        if let Some(name) = crate::request_json::declared_null::<SearchRequest>(&body) {
+            return Err(Error::InvalidSyntax(crate::request_json::null_message(
+                name,
+            )));
         }
         SearchRequest::parse_from_json(Some(body))
             .map(Self::from)

@@ -10,7 +10,10 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::{helpers::fresh_postgres_schema, process::ServerProcess};
+use crate::{
+    helpers::fresh_postgres_schema,
+    process::{Immutable, ServerProcess},
+};
 
 const WRITERS: usize = 8;
 
@@ -262,4 +265,102 @@ async fn a_full_disk_refuses_writes_with_503_and_loses_nothing_acknowledged() {
     assert_all_present(&acknowledged, &stored);
     stored.retain(|name| name == "after-space-returned@example.com");
     assert_eq!(stored.len(), 1);
+}
+
+/// `/readyz` and one POST /Users, with the readiness reason when there is one.
+async fn ready_and_create(
+    server: &ServerProcess,
+    tenant: &str,
+    token: &str,
+    user_name: &str,
+) -> (u16, Option<String>, reqwest::Response) {
+    let ready = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    let status = ready.status().as_u16();
+    let reason = ready
+        .json::<Value>()
+        .await
+        .ok()
+        .and_then(|body| body["reason"].as_str().map(str::to_owned));
+    let created = server
+        .http
+        .post(server.scim_url(tenant, "/Users"))
+        .bearer_auth(token)
+        .header("Content-Type", "application/scim+json")
+        .body(json!({ "userName": user_name }).to_string())
+        .send()
+        .await
+        .unwrap();
+    (status, reason, created)
+}
+
+/// A database that stops taking writes while the server runs (its files turned immutable:
+/// every write fails with an I/O error, as on a failing disk) makes the server not ready,
+/// with the reason, and every write a 503 with `Retry-After` that stores nothing; reads go
+/// on. Once the files take writes again, so does the server, by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_stops_taking_writes_makes_the_server_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start(data, None).await;
+    let (tenant, token) = server.tenant(data, "Acme").await;
+    let (ready, _, created) = ready_and_create(&server, &tenant, &token, "before").await;
+    assert_eq!((ready, created.status().as_u16()), (200, 201));
+
+    let guard = Immutable::set(&[data.join("scim.db"), data.join("scim.db-wal")]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut attempt = 0;
+    let reason = loop {
+        attempt += 1;
+        let (ready, reason, created) =
+            ready_and_create(&server, &tenant, &token, &format!("during-{attempt}")).await;
+        let status = created.status().as_u16();
+        assert_eq!(
+            status, 503,
+            "a write to a read-only database answered {status}"
+        );
+        assert!(created.headers().contains_key("retry-after"));
+        let body: Value = created.json().await.unwrap();
+        assert_eq!(body["status"], "503", "{body}");
+        if ready == 503 {
+            break reason;
+        }
+        assert_eq!(ready, 200);
+        assert!(
+            Instant::now() < deadline,
+            "readiness never reported the failing writes"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        reason.is_some_and(|r| r.contains("write")),
+        "a reason is given"
+    );
+    assert_eq!(server.user_names(&tenant, &token).await, ["before"]);
+
+    drop(guard);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, _, created) = ready_and_create(&server, &tenant, &token, "after").await;
+        if created.status().as_u16() == 201 {
+            break;
+        }
+        assert_eq!(created.status().as_u16(), 503);
+        assert!(Instant::now() < deadline, "writes never resumed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ready = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let mut stored = server.user_names(&tenant, &token).await;
+    stored.sort();
+    assert_eq!(stored, ["after", "before"]);
 }

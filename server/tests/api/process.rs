@@ -204,3 +204,29 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Files made immutable (`chattr +i`, which binds root too, as tests run here; file modes
+/// do not) until dropped. Writes through descriptors already open fail with `EPERM` too.
+pub struct Immutable(Vec<PathBuf>);
+
+impl Immutable {
+    pub fn set(files: &[PathBuf]) -> Self {
+        let guard = Self(files.to_vec());
+        let immutable = Command::new("chattr")
+            .arg("+i")
+            .args(files)
+            .status()
+            .is_ok_and(|status| status.success());
+        assert!(
+            immutable,
+            "chattr +i needs root and a filesystem with attributes (ext4, xfs, btrfs)"
+        );
+        guard
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").args(&self.0).status();
+    }
+}

@@ -237,7 +237,7 @@ async fn token_input_is_validated(app: TestApp) {
         let resp = app.admin_post(&app.operator_key, &path, body).await;
         assert_admin_error(resp, StatusCode::BAD_REQUEST, "bad_request").await;
     }
-    // No member is nullable: `null` for "not set" is refused, saying where it is.
+    // No declared member is nullable: `null` for "not set" is refused, saying which.
     for (body, at) in [
         (json!({ "cutOver": null }), "cutOver"),
         (

@@ -4,7 +4,7 @@
 
 use std::{os::unix::fs::PermissionsExt, process::Command};
 
-use crate::process::{ServerProcess, operator_key};
+use crate::process::{Immutable, ServerProcess, operator_key};
 
 #[tokio::test]
 async fn the_log_keeps_out_queries_credentials_and_colours() {
@@ -110,14 +110,6 @@ fn failed_start(data_dir: &std::path::Path, args: &[&str]) -> String {
 }
 
 /// Clears the immutable attribute it set, also when the test fails.
-struct Immutable<'a>(&'a std::path::Path);
-
-impl Drop for Immutable<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(self.0).status();
-    }
-}
-
 /// A database that can be read but not written is refused at start with the reason,
 /// rather than served with every write failing. The file is made immutable (`chattr +i`,
 /// which binds root too, as tests run here; file modes do not).
@@ -129,16 +121,7 @@ async fn a_database_that_takes_no_writes_is_refused_at_start() {
     server.tenant(data, "Acme").await;
     server.stop();
     let file = data.join("scim.db");
-    let immutable = Command::new("chattr")
-        .arg("+i")
-        .arg(&file)
-        .status()
-        .is_ok_and(|status| status.success());
-    assert!(
-        immutable,
-        "chattr +i needs root and a filesystem with attributes (ext4, xfs, btrfs)"
-    );
-    let _guard = Immutable(&file);
+    let _guard = Immutable::set(&[file]);
     let stderr = failed_start(data, &["serve", "--bind", "127.0.0.1:0"]);
     assert!(stderr.contains("does not take writes"), "{stderr}");
     assert!(stderr.contains("readonly"), "{stderr}");
