@@ -239,8 +239,9 @@ pub struct StorageArgs {
     /// PostgreSQL pool size.
     #[arg(long, env = "SCIM_POSTGRES_CONNECTIONS", default_value_t = 16)]
     pub postgres_connections: u32,
-    /// PostgreSQL: seconds after which a statement is cancelled (its request gets 503); 0
-    /// sets none (for a pooler that refuses startup options, such as PgBouncer).
+    /// Seconds after which a statement is cancelled (its request gets 503): on PostgreSQL
+    /// each statement, on SQLite each read; 0 sets none (for a pooler that refuses startup
+    /// options, such as PgBouncer).
     #[arg(long, env = "SCIM_STATEMENT_TIMEOUT_SECS", default_value_t = StorageSettings::default().statement_timeout.as_secs())]
     pub statement_timeout_secs: u64,
     /// Users (with their groups) kept in memory for reads by id and `userName eq` filters;

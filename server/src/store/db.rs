@@ -141,7 +141,41 @@ pub async fn connect_sqlite(
                 .read_only(read_only)
                 .create_if_missing(!read_only)
         });
+    if role == SqliteRole::Reader && !settings.statement_timeout.is_zero() {
+        let limit = settings.statement_timeout;
+        options.map_sqlx_sqlite_pool_opts(move |pool| {
+            // The hook below reaches the connection's worker thread as the ping it replaces
+            // did, so a checkout costs no more than before.
+            pool.test_before_acquire(false)
+                .after_connect(move |conn, _| Box::pin(limit_work(conn, limit)))
+                .before_acquire(move |conn, _| {
+                    Box::pin(async move { limit_work(conn, limit).await.map(|()| true) })
+                })
+        });
+    }
     Ok(Database::connect(options).await?)
+}
+
+/// Virtual-machine steps between two looks at the clock: about a millisecond of work.
+const STEPS_PER_CHECK: i32 = 50_000;
+
+/// Interrupts whatever `connection` runs once `limit` has passed from now: each checkout
+/// from the read pool starts a new allowance, which covers the statements of one read
+/// (SQLite has no statement timeout; a long statement there holds a read connection as a
+/// slow one holds a PostgreSQL connection). The request gets 503, like a cancelled statement
+/// on PostgreSQL.
+async fn limit_work(
+    connection: &mut sqlx::sqlite::SqliteConnection,
+    limit: Duration,
+) -> Result<(), sqlx::Error> {
+    let deadline = std::time::Instant::now() + limit;
+    connection
+        .lock_handle()
+        .await?
+        .set_progress_handler(STEPS_PER_CHECK, move || {
+            std::time::Instant::now() < deadline
+        });
+    Ok(())
 }
 
 /// The pool requests use: every statement on it is cancelled after `statement_timeout`,

@@ -298,30 +298,31 @@ async fn ready_and_create(
     (status, reason, created)
 }
 
-/// A database that stops taking writes while the server runs (its files turned immutable:
-/// every write fails with an I/O error, as on a failing disk) makes the server not ready,
+/// A database that stops taking writes while the server runs makes the server not ready,
 /// with the reason, and every write a 503 with `Retry-After` that stores nothing; reads go
-/// on. Once the files take writes again, so does the server, by itself.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_database_that_stops_taking_writes_makes_the_server_not_ready() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
-    let server = ServerProcess::start(data, None).await;
-    let (tenant, token) = server.tenant(data, "Acme").await;
-    let (ready, _, created) = ready_and_create(&server, &tenant, &token, "before").await;
+/// on. Once the database takes writes again, so does the server, by itself. `stop` and
+/// `resume` (run in that order) take the writes away and give them back.
+async fn writes_stop_and_resume(
+    server: &ServerProcess,
+    tenant: &str,
+    token: &str,
+    stop: impl std::future::Future<Output = ()>,
+    resume: impl std::future::Future<Output = ()>,
+) {
+    let (ready, _, created) = ready_and_create(server, tenant, token, "before").await;
     assert_eq!((ready, created.status().as_u16()), (200, 201));
 
-    let guard = Immutable::set(&[data.join("scim.db"), data.join("scim.db-wal")]);
+    stop.await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut attempt = 0;
     let reason = loop {
         attempt += 1;
         let (ready, reason, created) =
-            ready_and_create(&server, &tenant, &token, &format!("during-{attempt}")).await;
+            ready_and_create(server, tenant, token, &format!("during-{attempt}")).await;
         let status = created.status().as_u16();
         assert_eq!(
             status, 503,
-            "a write to a read-only database answered {status}"
+            "a write that cannot be stored answered {status}"
         );
         assert!(created.headers().contains_key("retry-after"));
         let body: Value = created.json().await.unwrap();
@@ -340,12 +341,12 @@ async fn a_database_that_stops_taking_writes_makes_the_server_not_ready() {
         reason.is_some_and(|r| r.contains("write")),
         "a reason is given"
     );
-    assert_eq!(server.user_names(&tenant, &token).await, ["before"]);
+    assert_eq!(server.user_names(tenant, token).await, ["before"]);
 
-    drop(guard);
+    resume.await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (_, _, created) = ready_and_create(&server, &tenant, &token, "after").await;
+        let (_, _, created) = ready_and_create(server, tenant, token, "after").await;
         if created.status().as_u16() == 201 {
             break;
         }
@@ -360,7 +361,83 @@ async fn a_database_that_stops_taking_writes_makes_the_server_not_ready() {
         .await
         .unwrap();
     assert_eq!(ready.status().as_u16(), 200);
-    let mut stored = server.user_names(&tenant, &token).await;
+    let mut stored = server.user_names(tenant, token).await;
     stored.sort();
     assert_eq!(stored, ["after", "before"]);
+}
+
+/// SQLite: the database files turn immutable under the running server (every write fails
+/// with an I/O error, as on a failing disk).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_stops_taking_writes_makes_the_server_not_ready_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start(data, None).await;
+    let (tenant, token) = server.tenant(data, "Acme").await;
+    let files = [data.join("scim.db"), data.join("scim.db-wal")];
+    let guard = Arc::new(Mutex::new(None));
+    writes_stop_and_resume(
+        &server,
+        &tenant,
+        &token,
+        async {
+            *guard.lock().unwrap() = Some(Immutable::set(&files));
+        },
+        async {
+            guard.lock().unwrap().take();
+        },
+    )
+    .await;
+}
+
+/// PostgreSQL: the server's role turns read-only (as when a failover leaves it talking to
+/// a standby) and its sessions are ended, so the pool reconnects into read-only sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_stops_taking_writes_makes_the_server_not_ready_postgres() {
+    let Some(url) = fresh_postgres_schema().await else {
+        return;
+    };
+    let admin = sea_orm::Database::connect(&url).await.unwrap();
+    let role = format!("scimtest_role_{}", uuid::Uuid::new_v4().simple());
+    let schema = url.rsplit("search_path%3D").next().unwrap().to_owned();
+    let run = |sql: String| {
+        let admin = admin.clone();
+        async move {
+            use sea_orm::ConnectionTrait;
+            admin.execute_unprepared(&sql).await.unwrap();
+        }
+    };
+    run(format!("CREATE ROLE \"{role}\" LOGIN")).await;
+    run(format!("ALTER SCHEMA \"{schema}\" OWNER TO \"{role}\"")).await;
+    let mut role_url = reqwest::Url::parse(&url).unwrap();
+    role_url.set_username(&role).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start(data, Some(role_url.as_str())).await;
+    let (tenant, token) = server.tenant(data, "Acme").await;
+    let end_sessions =
+        format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'");
+    writes_stop_and_resume(
+        &server,
+        &tenant,
+        &token,
+        async {
+            run(format!(
+                "ALTER ROLE \"{role}\" SET default_transaction_read_only = on"
+            ))
+            .await;
+            run(end_sessions.clone()).await;
+        },
+        async {
+            run(format!(
+                "ALTER ROLE \"{role}\" RESET default_transaction_read_only"
+            ))
+            .await;
+            run(end_sessions.clone()).await;
+        },
+    )
+    .await;
+    server.kill();
+    run(format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
+    run(format!("DROP ROLE \"{role}\"")).await;
 }
