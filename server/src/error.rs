@@ -89,6 +89,25 @@ impl Error {
         }
     }
 
+    /// Why no write can succeed, when the database said so: PostgreSQL in a read-only
+    /// session (a standby after a failover, `default_transaction_read_only`), out of disk or
+    /// failing I/O.
+    pub fn storage_refuses_writes(&self) -> Option<String> {
+        const REFUSING: &[&str] = &["25006", "53100", "58030"];
+        let Self::Db(
+            DbErr::Exec(sea_orm::RuntimeErr::SqlxError(err))
+            | DbErr::Query(sea_orm::RuntimeErr::SqlxError(err)),
+        ) = self
+        else {
+            return None;
+        };
+        let database = err.as_database_error()?;
+        database
+            .code()
+            .is_some_and(|code| REFUSING.contains(&code.as_ref()))
+            .then(|| format!("writes fail: {}", database.message()))
+    }
+
     /// A commit that failed: nothing of the write was stored.
     pub fn commit_failed() -> Self {
         Self::unavailable(

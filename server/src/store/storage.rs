@@ -294,7 +294,17 @@ impl Storage {
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T>,
     {
         let txn = pool.begin().await?;
-        let value = work(&txn).await?;
+        let value = match work(&txn).await {
+            Ok(value) => value,
+            Err(err) => {
+                // A database that refuses every write says so to the first one, not at
+                // commit: readiness hears of it now rather than at its next probe.
+                if let Some(reason) = err.storage_refuses_writes() {
+                    self.inner.health.failed(&reason);
+                }
+                return Err(err);
+            }
+        };
         match txn.commit().await {
             Ok(()) => {
                 self.inner.health.succeeded();

@@ -301,14 +301,15 @@ async fn ready_and_create(
 /// A database that stops taking writes while the server runs makes the server not ready,
 /// with the reason, and every write a 503 with `Retry-After` that stores nothing; reads go
 /// on. Once the database takes writes again, so does the server, by itself. `stop` and
-/// `resume` (run in that order) take the writes away and give them back.
+/// `resume` (run in that order) take the writes away and give them back. Returns how many
+/// writes failed before readiness said so.
 async fn writes_stop_and_resume(
     server: &ServerProcess,
     tenant: &str,
     token: &str,
     stop: impl std::future::Future<Output = ()>,
     resume: impl std::future::Future<Output = ()>,
-) {
+) -> usize {
     let (ready, _, created) = ready_and_create(server, tenant, token, "before").await;
     assert_eq!((ready, created.status().as_u16()), (200, 201));
 
@@ -364,6 +365,7 @@ async fn writes_stop_and_resume(
     let mut stored = server.user_names(tenant, token).await;
     stored.sort();
     assert_eq!(stored, ["after", "before"]);
+    attempt
 }
 
 /// SQLite: the database files turn immutable under the running server (every write fails
@@ -417,7 +419,7 @@ async fn a_database_that_stops_taking_writes_makes_the_server_not_ready_postgres
     let (tenant, token) = server.tenant(data, "Acme").await;
     let end_sessions =
         format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'");
-    writes_stop_and_resume(
+    let failed_writes = writes_stop_and_resume(
         &server,
         &tenant,
         &token,
@@ -437,6 +439,13 @@ async fn a_database_that_stops_taking_writes_makes_the_server_not_ready_postgres
         },
     )
     .await;
+    // PostgreSQL refuses the first write in a read-only session (the one before may meet a
+    // session that was ended): readiness knows at once, not at its next probe of a quiet
+    // database, 10 s after the last write.
+    assert!(
+        failed_writes <= 3,
+        "{failed_writes} writes failed before readiness knew"
+    );
     server.kill();
     run(format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
     run(format!("DROP ROLE \"{role}\"")).await;
