@@ -15,6 +15,7 @@ use crate::{
     config::Settings,
     error::Error,
     store::resources::{Page, Sort},
+    text::Text,
 };
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -33,21 +34,21 @@ pub enum SortOrder {
 #[oai(rename_all = "camelCase")]
 pub struct SearchRequest {
     /// `["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]`.
-    pub schemas: Option<Vec<String>>,
+    pub schemas: Option<Vec<Text>>,
     /// A SCIM filter expression.
-    pub filter: Option<String>,
+    pub filter: Option<Text>,
     /// 1-based index of the first result.
     pub start_index: Option<i64>,
     /// Page size.
     pub count: Option<i64>,
     /// Attribute to sort by.
-    pub sort_by: Option<String>,
+    pub sort_by: Option<Text>,
     // The direction when `sortBy` is given; ascending by default.
     pub sort_order: Option<AnyCase<SortOrder>>,
     /// Attributes to return.
-    pub attributes: Option<Vec<String>>,
+    pub attributes: Option<Vec<Text>>,
     /// Attributes not to return.
-    pub excluded_attributes: Option<Vec<String>>,
+    pub excluded_attributes: Option<Vec<Text>>,
 }
 
 /// A list query, from URL parameters or a `SearchRequest` body.
@@ -78,15 +79,24 @@ impl ListRequest {
 
 impl From<SearchRequest> for ListRequest {
     fn from(search: SearchRequest) -> Self {
+        let joined = |names: Option<Vec<Text>>| {
+            names.map(|names| {
+                names
+                    .iter()
+                    .map(|name| &**name)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        };
         Self {
             projection: Projection::new(
-                search.attributes.map(|a| a.join(",")).as_deref(),
-                search.excluded_attributes.map(|a| a.join(",")).as_deref(),
+                joined(search.attributes).as_deref(),
+                joined(search.excluded_attributes).as_deref(),
             ),
-            filter: search.filter,
+            filter: search.filter.map(Text::into_inner),
             start_index: search.start_index,
             count: search.count,
-            sort_by: search.sort_by,
+            sort_by: search.sort_by.map(Text::into_inner),
             sort_order: search.sort_order.map(|order| order.0),
         }
     }

@@ -432,6 +432,8 @@ async fn filters_compile_to_sql(app: TestApp) {
     );
     for body in [
         json!({ "attributes": ["userName", null] }),
+        json!({ "attributes": [false] }),
+        json!({ "sortBy": 7 }),
         json!({ "count": "many" }),
     ] {
         let error = assert_scim_error(
