@@ -184,6 +184,8 @@ fn require_string(object: &Map<String, Value>, name: &str) -> Result<(), Error> 
 fn put_external_id(value: &Value, out: &mut Map<String, Value>) -> Result<(), Error> {
     match value {
         Value::Null => Ok(()),
+        // Blank like any other string attribute: no value.
+        Value::String(id) if id.trim().is_empty() => Ok(()),
         Value::String(id) => {
             check_text("externalId", id)?;
             out.insert("externalId".to_owned(), Value::String(id.clone()));
@@ -483,11 +485,12 @@ mod tests {
     #[test]
     fn blanks_are_no_value() {
         let out = normalize_user(&json!({
-            "userName": "ada", "title": "", "nickName": "  ",
+            "userName": "ada", "title": "", "nickName": "  ", "externalId": "\u{b} \u{2006}",
             "addresses": [{ "locality": "", "country": "GB" }, { "region": " " }]
         }))
         .unwrap();
         assert!(out.get("title").is_none() && out.get("nickName").is_none());
+        assert!(out.get("externalId").is_none());
         assert_eq!(out["addresses"], json!([{ "country": "GB" }]));
         assert!(normalize_user(&json!({ "userName": " " })).is_err());
     }
