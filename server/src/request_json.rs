@@ -38,7 +38,7 @@ pub enum Dialect {
 }
 
 /// Reads the body as `T`, the way `dialect` reads JSON.
-pub async fn read<T: ParseFromJSON + Type>(
+pub async fn read<T: ParseFromJSON>(
     request: &Request,
     body: &mut RequestBody,
     dialect: Dialect,

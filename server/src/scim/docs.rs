@@ -228,20 +228,28 @@ macro_rules! user_object {
             /// are accepted.
             pub active: Option<bool>,
             /// Email addresses.
+            #[oai(validator(max_items = 100))]
             pub emails: Option<Vec<MultiValue>>,
             /// Phone numbers.
+            #[oai(validator(max_items = 100))]
             pub phone_numbers: Option<Vec<MultiValue>>,
             /// Instant messaging addresses.
+            #[oai(validator(max_items = 100))]
             pub ims: Option<Vec<MultiValue>>,
             /// Photo URLs.
+            #[oai(validator(max_items = 100))]
             pub photos: Option<Vec<MultiValue>>,
             /// Postal addresses.
+            #[oai(validator(max_items = 100))]
             pub addresses: Option<Vec<Address>>,
             /// Entitlements.
+            #[oai(validator(max_items = 100))]
             pub entitlements: Option<Vec<MultiValue>>,
             /// Roles.
+            #[oai(validator(max_items = 100))]
             pub roles: Option<Vec<MultiValue>>,
             /// Certificates.
+            #[oai(validator(max_items = 100))]
             pub x509_certificates: Option<Vec<MultiValue>>,
             // The enterprise extension.
             #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
@@ -315,7 +323,8 @@ pub struct GroupRequest {
     pub external_id: Option<Text<ScimValue>>,
     /// Unique per tenant regardless of case.
     pub display_name: Text<ScimKey>,
-    /// Member users (`value` is the user's id).
+    /// Member users (`value` is the user's id); more are added by PATCH.
+    #[oai(validator(max_items = 10000))]
     pub members: Option<Vec<Reference>>,
 }
 
@@ -378,4 +387,46 @@ pub struct GroupList {
     /// The groups on this page.
     #[oai(rename = "Resources")]
     pub resources: Vec<Group>,
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::registry::{MetaSchemaRef, Registry};
+
+    use super::*;
+    use crate::scim::resource::{MAX_MEMBERS_PER_REQUEST, MAX_VALUES};
+
+    /// The array bounds the document states, each next to the one the server checks.
+    fn array_bounds<T: Type>() -> Vec<(&'static str, Option<usize>)> {
+        let mut registry = Registry::new();
+        T::register(&mut registry);
+        let MetaSchemaRef::Reference(name) = T::schema_ref() else {
+            panic!("{} is registered by name", T::name());
+        };
+        registry.schemas[&name]
+            .properties
+            .iter()
+            .filter_map(|(property, schema)| match schema {
+                MetaSchemaRef::Inline(schema) if schema.ty == "array" => {
+                    Some((*property, schema.max_items))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn documented_array_bounds_are_the_checked_ones() {
+        let user = array_bounds::<UserRequest>();
+        assert_eq!(user.len(), 9, "{user:?}");
+        for (property, max) in user {
+            let expected = (property != "schemas").then_some(MAX_VALUES);
+            assert_eq!(max, expected, "{property}");
+        }
+        let group = array_bounds::<GroupRequest>();
+        assert!(
+            group.contains(&("members", Some(MAX_MEMBERS_PER_REQUEST))),
+            "{group:?}"
+        );
+    }
 }

@@ -157,7 +157,7 @@ pub fn member_ids(members: &[Value]) -> Result<Vec<String>, Error> {
     members
         .iter()
         .map(|member| match member.get("value") {
-            Some(Value::String(id)) if !id.is_empty() => {
+            Some(Value::String(id)) if !id.trim().is_empty() => {
                 check_text("members.value", id)?;
                 Ok(id.clone())
             }
@@ -269,11 +269,11 @@ fn coerce_single(def: &AttrDef, value: &Value) -> Result<Option<Value>, Error> {
             "false" => Some(Value::Bool(false)),
             _ => return Err(wrong()),
         },
-        // Entra sends a manager as the bare id.
+        // Entra sends a manager as the bare id: read as `{"value": id}`, checked the same.
         (AttrType::Complex, Value::String(s))
             if def.sub("value").is_some() && !def.multi_valued =>
         {
-            Some(json!({ "value": s }))
+            return coerce_single(def, &json!({ "value": s }));
         }
         (AttrType::Complex, Value::Object(fields)) => {
             let mut out = Map::new();
@@ -491,6 +491,25 @@ mod tests {
         .unwrap();
         assert!(out.get("title").is_none() && out.get("nickName").is_none());
         assert!(out.get("externalId").is_none());
+        // A manager sent as the bare id (Entra) is text like any other.
+        let manager = |id: &str| {
+            normalize_user(&json!({
+                "userName": "ada",
+                schema::ENTERPRISE_USER_SCHEMA: { "manager": id }
+            }))
+        };
+        assert!(
+            manager(" ")
+                .unwrap()
+                .get(schema::ENTERPRISE_USER_SCHEMA)
+                .is_none()
+        );
+        assert!(matches!(manager("\u{1b}[31m"), Err(Error::Invalid(_))));
+        assert_eq!(
+            manager("m1").unwrap()[schema::ENTERPRISE_USER_SCHEMA]["manager"],
+            json!({ "value": "m1" })
+        );
+        assert!(member_ids(&[json!({ "value": " " })]).is_err());
         assert_eq!(out["addresses"], json!([{ "country": "GB" }]));
         assert!(normalize_user(&json!({ "userName": " " })).is_err());
     }

@@ -109,7 +109,6 @@ fn failed_start(data_dir: &std::path::Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Clears the immutable attribute it set, also when the test fails.
 /// A database that can be read but not written is refused at start with the reason,
 /// rather than served with every write failing. The file is made immutable (`chattr +i`,
 /// which binds root too, as tests run here; file modes do not).
