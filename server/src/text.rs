@@ -2,8 +2,9 @@
 //! `String` also takes `false` and `12` as "false" and "12", so `{"name": false}` would
 //! create a tenant named "false"; a client that sends a non-string has a bug to hear of.
 //! Its kind says what the document promises about it: `Free` is any string, `Name` what
-//! `validate::name` accepts, `Identifier` a catalog permission's name; `ScimValue` and
-//! `ScimKey` say what the SCIM API takes in its documentation-only body types (`scim::docs`).
+//! `validate::name` accepts, `Identifier` a catalog permission's name; `ScimValue`,
+//! `ScimIndexed` and `ScimKey` say what the SCIM API takes in its documentation-only body
+//! types (`scim::docs`).
 //! The server still checks with its own words (422, or a SCIM 400); the schema lets clients
 //! and fuzzers know beforehand.
 
@@ -70,8 +71,20 @@ impl Kind for ScimValue {
     }
 }
 
+/// A `ScimValue` the server indexes (`displayName`, `externalId`, an e-mail's `value`):
+/// at most `MAX_INDEXED_CHARS` characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScimIndexed;
+
+impl Kind for ScimIndexed {
+    fn constrain(schema: &mut MetaSchema) {
+        ScimValue::constrain(schema);
+        schema.max_length = Some(crate::scim::resource::MAX_INDEXED_CHARS);
+    }
+}
+
 /// The attribute that names a SCIM resource (`userName`, a Group's `displayName`, a
-/// member's `value`): `ScimValue` text that is not blank.
+/// member's `value`): `ScimIndexed` text that is not blank.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ScimKey;
 
@@ -98,6 +111,7 @@ const SCIM_KEY_PATTERN: &str = concat!(
 impl Kind for ScimKey {
     fn constrain(schema: &mut MetaSchema) {
         schema.min_length = Some(1);
+        schema.max_length = Some(crate::scim::resource::MAX_INDEXED_CHARS);
         schema.pattern = Some(SCIM_KEY_PATTERN.to_owned());
     }
 }

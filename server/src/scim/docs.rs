@@ -12,7 +12,7 @@ use poem_openapi::{
 };
 use serde_json::Value;
 
-use crate::text::{ScimKey, ScimValue, Text};
+use crate::text::{ScimIndexed, ScimKey, ScimValue, Text};
 
 /// A JSON value documented with the schema of `T`.
 pub struct Documented<T> {
@@ -101,15 +101,32 @@ pub struct Name {
     pub honorific_suffix: Option<Text<ScimValue>>,
 }
 
-/// One value of a multi-valued attribute (emails, phoneNumbers, ims, photos, roles, …).
+/// One value of `emails`, `phoneNumbers`, `ims`, `entitlements` or `roles`, whose `value`
+/// and `type` are indexed (searchable by filters).
 #[derive(Object)]
 #[oai(rename = "ScimMultiValue")]
 pub struct MultiValue {
     /// The value.
-    pub value: Option<Text<ScimValue>>,
+    pub value: Option<Text<ScimIndexed>>,
     /// A human-readable label.
     pub display: Option<Text<ScimValue>>,
     /// What the value is for, e.g. `work`.
+    #[oai(rename = "type")]
+    pub kind: Option<Text<ScimIndexed>>,
+    /// Whether this is the preferred value; `"True"`/`"False"` strings are accepted too.
+    pub primary: Option<bool>,
+}
+
+/// One value of `photos` or `x509Certificates`: not indexed, so as long as the body allows
+/// (a certificate is kilobytes of base64).
+#[derive(Object)]
+#[oai(rename = "ScimLongMultiValue")]
+pub struct LongMultiValue {
+    /// The value: a URL, or a DER certificate in base64.
+    pub value: Option<Text<ScimValue>>,
+    /// A human-readable label.
+    pub display: Option<Text<ScimValue>>,
+    /// What the value is for, e.g. `photo`.
     #[oai(rename = "type")]
     pub kind: Option<Text<ScimValue>>,
     /// Whether this is the preferred value; `"True"`/`"False"` strings are accepted too.
@@ -203,13 +220,13 @@ macro_rules! user_object {
             pub schemas: Option<Vec<String>>,
             $($(#[$lead_attr])* pub $lead: $lead_ty,)*
             /// The provisioning client's id for the user (Entra: the objectId).
-            pub external_id: Option<Text<ScimValue>>,
+            pub external_id: Option<Text<ScimIndexed>>,
             /// Unique per tenant regardless of case; required when creating or replacing.
             pub user_name: $user_name,
             // Name components.
             pub name: Option<Name>,
             /// Display name.
-            pub display_name: Option<Text<ScimValue>>,
+            pub display_name: Option<Text<ScimIndexed>>,
             /// Casual name.
             pub nick_name: Option<Text<ScimValue>>,
             /// Profile URL.
@@ -238,7 +255,7 @@ macro_rules! user_object {
             pub ims: Option<Vec<MultiValue>>,
             /// Photo URLs.
             #[oai(validator(max_items = 100))]
-            pub photos: Option<Vec<MultiValue>>,
+            pub photos: Option<Vec<LongMultiValue>>,
             /// Postal addresses.
             #[oai(validator(max_items = 100))]
             pub addresses: Option<Vec<Address>>,
@@ -250,7 +267,7 @@ macro_rules! user_object {
             pub roles: Option<Vec<MultiValue>>,
             /// Certificates.
             #[oai(validator(max_items = 100))]
-            pub x509_certificates: Option<Vec<MultiValue>>,
+            pub x509_certificates: Option<Vec<LongMultiValue>>,
             // The enterprise extension.
             #[oai(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
             pub enterprise: Option<EnterpriseUser>,
@@ -302,7 +319,7 @@ pub struct Group {
     #[oai(read_only)]
     pub id: Option<Text<ScimValue>>,
     /// The provisioning client's id for the group (Entra: the objectId).
-    pub external_id: Option<Text<ScimValue>>,
+    pub external_id: Option<Text<ScimIndexed>>,
     /// Unique per tenant regardless of case.
     pub display_name: Option<Text<ScimKey>>,
     /// Member users (`value` is the user's id).
@@ -320,7 +337,7 @@ pub struct GroupRequest {
     /// `urn:ietf:params:scim:schemas:core:2.0:Group`.
     pub schemas: Option<Vec<String>>,
     /// The provisioning client's id for the group (Entra: the objectId).
-    pub external_id: Option<Text<ScimValue>>,
+    pub external_id: Option<Text<ScimIndexed>>,
     /// Unique per tenant regardless of case.
     pub display_name: Text<ScimKey>,
     /// Member users (`value` is the user's id); more are added by PATCH.

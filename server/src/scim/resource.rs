@@ -58,7 +58,7 @@ pub fn normalize_user(input: &Value) -> Result<Map<String, Value>, Error> {
                 if item
                     .get(field)
                     .and_then(Value::as_str)
-                    .is_some_and(|v| v.len() > MAX_INDEXED_BYTES)
+                    .is_some_and(too_long_to_index)
                 {
                     return Err(too_long(&format!("{attribute}.{field}")));
                 }
@@ -68,8 +68,11 @@ pub fn normalize_user(input: &Value) -> Result<Map<String, Value>, Error> {
     Ok(out)
 }
 
-/// Longest value kept in an index; PostgreSQL refuses btree entries much above 2.7 KB.
-pub const MAX_INDEXED_BYTES: usize = 2000;
+/// Longest value kept in an index, in characters: at most 2,000 bytes in UTF-8, and
+/// PostgreSQL refuses btree entries much above 2.7 KB. Counted in characters, as JSON
+/// Schema's `maxLength` counts, so the document states the limit exactly; far above any
+/// userName or e-mail address (254).
+pub const MAX_INDEXED_CHARS: usize = 500;
 
 /// Most values a multi-valued attribute of a User may hold (`emails`, `phoneNumbers`,
 /// `addresses`, …): far above what any identity provider sends, far below what one SQL
@@ -94,8 +97,15 @@ pub fn check_text(name: &str, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
+fn too_long_to_index(text: &str) -> bool {
+    // Bytes bound characters from above: most texts are decided without counting.
+    text.len() > MAX_INDEXED_CHARS && text.chars().count() > MAX_INDEXED_CHARS
+}
+
 fn too_long(name: &str) -> Error {
-    Error::Invalid(format!("{name} must be at most {MAX_INDEXED_BYTES} bytes"))
+    Error::Invalid(format!(
+        "{name} must be at most {MAX_INDEXED_CHARS} characters"
+    ))
 }
 
 fn check_indexed_lengths(object: &Map<String, Value>, names: &[&str]) -> Result<(), Error> {
@@ -103,7 +113,7 @@ fn check_indexed_lengths(object: &Map<String, Value>, names: &[&str]) -> Result<
         if object
             .get(*name)
             .and_then(Value::as_str)
-            .is_some_and(|v| v.len() > MAX_INDEXED_BYTES)
+            .is_some_and(too_long_to_index)
         {
             return Err(too_long(name));
         }
@@ -512,6 +522,30 @@ mod tests {
         assert!(member_ids(&[json!({ "value": " " })]).is_err());
         assert_eq!(out["addresses"], json!([{ "country": "GB" }]));
         assert!(normalize_user(&json!({ "userName": " " })).is_err());
+    }
+
+    /// Indexed text is counted in characters, as the document's `maxLength` counts.
+    #[test]
+    fn indexed_text_is_at_most_500_characters() {
+        let longest = "😀".repeat(MAX_INDEXED_CHARS);
+        let user = |name: &str, email: &str| {
+            normalize_user(&json!({ "userName": name, "emails": [{ "value": email }] }))
+        };
+        assert!(
+            user(&longest, &longest).is_ok(),
+            "2,000 bytes, 500 characters"
+        );
+        let over = "a".repeat(MAX_INDEXED_CHARS + 1);
+        assert!(matches!(user(&over, "a@b"), Err(Error::Invalid(m)) if m.contains("userName")));
+        assert!(matches!(user("ada", &over), Err(Error::Invalid(m)) if m.contains("emails.value")));
+        let group = normalize_group(&json!({ "displayName": "x", "externalId": over }));
+        assert!(matches!(group, Err(Error::Invalid(m)) if m.contains("externalId")));
+        let photo = "b".repeat(4 * MAX_INDEXED_CHARS);
+        assert!(
+            normalize_user(&json!({ "userName": "ada", "x509Certificates": [{ "value": photo }] }))
+                .is_ok(),
+            "attributes that are not indexed are not bounded"
+        );
     }
 
     #[test]
