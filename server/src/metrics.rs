@@ -5,6 +5,7 @@
 //! of its own meant for the monitoring network only.
 
 use std::{
+    collections::HashMap,
     hash::{Hash, Hasher},
     sync::{Arc, LazyLock},
     time::Instant,
@@ -178,7 +179,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
     };
     let route = resp
         .data::<PathPattern>()
-        .map_or("unmatched", |pattern| &pattern.0);
+        .map_or("unmatched", |pattern| route_label(&pattern.0));
     let status = resp.status();
     REQUESTS
         .with_label_values(&[route, method.as_str(), status.as_str(), bucket])
@@ -187,6 +188,41 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
         .with_label_values(&[route, method.as_str()])
         .observe(started.elapsed().as_secs_f64());
     Ok(resp)
+}
+
+/// The document's spelling of a matched route (`/scim/{tenantId}/v2/Users/{id}`), which
+/// dashboards and the README use; poem-openapi routes name their parameters `:param0`,
+/// `:param1`, … in order. A route the document does not list keeps poem's spelling.
+fn route_label(pattern: &str) -> &str {
+    static LABELS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+        let spec: serde_json::Value =
+            serde_json::from_str(&crate::openapi_spec()).unwrap_or_default();
+        spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, _)| (routed(path), path.clone()))
+            .collect()
+    });
+    LABELS.get(pattern).map_or(pattern, String::as_str)
+}
+
+/// `path` as poem-openapi routes it: each `{name}` becomes `:param<n>`.
+fn routed(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    let mut n = 0;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        out.push_str(&format!(":param{n}"));
+        n += 1;
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The labels of the tenant buckets, so that labelling a request allocates nothing.
@@ -290,5 +326,23 @@ mod tests {
         assert_eq!(tenant_bucket("/admin/v1/tenants"), "none");
         assert_eq!(tenant_bucket("/healthz"), "none");
         assert_eq!(tenant_bucket("/scim//v2"), "none");
+    }
+
+    #[test]
+    fn routes_are_labelled_as_the_document_spells_them() {
+        assert_eq!(
+            routed("/scim/{tenantId}/v2/Users/{id}"),
+            "/scim/:param0/v2/Users/:param1"
+        );
+        assert_eq!(routed("/healthz"), "/healthz");
+        assert_eq!(
+            route_label("/scim/:param0/v2/Users/:param1"),
+            "/scim/{tenantId}/v2/Users/{id}"
+        );
+        assert_eq!(
+            route_label("/admin/v1/tenants/:param0/products/:param1"),
+            "/admin/v1/tenants/{tenantId}/products/{productId}"
+        );
+        assert_eq!(route_label("/not/in/the/document"), "/not/in/the/document");
     }
 }

@@ -55,7 +55,7 @@ async fn series_follow_the_traffic(app: TestApp) {
     // Series are process-wide and tests share the process: compare before and after.
     let before = scrape(&app).await;
     let users =
-        r#"scim_http_requests_total{method="GET",route="/scim/:param0/v2/Users",status="200""#;
+        r#"scim_http_requests_total{method="GET",route="/scim/{tenantId}/v2/Users",status="200""#;
     let limited = "scim_rate_limited_total ";
     let scim_ok = r#"scim_authentications_total{kind="scim",outcome="ok"} "#;
 
