@@ -4,17 +4,13 @@
 
 use std::sync::LazyLock;
 
-use serde_json::Value;
-
 /// Path templates (split on `/`, `None` for a `{parameter}`) and their methods.
 struct Operations(Vec<(Vec<Option<String>>, Vec<String>)>);
 
 static OPERATIONS: LazyLock<Operations> = LazyLock::new(|| {
-    let spec: Value = serde_json::from_str(&crate::openapi_spec()).unwrap_or_default();
-    let paths = spec["paths"].as_object().cloned().unwrap_or_default();
     Operations(
-        paths
-            .into_iter()
+        crate::document_paths()
+            .iter()
             .map(|(template, operations)| {
                 let segments = template
                     .split('/')

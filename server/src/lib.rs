@@ -99,6 +99,17 @@ pub fn openapi_spec() -> String {
     canonical::spec(&api_service().spec())
 }
 
+/// The document's `paths` (each template and its operations), read once: what the `Allow`
+/// header and the metrics' route labels are taken from.
+pub fn document_paths() -> &'static serde_json::Map<String, serde_json::Value> {
+    static PATHS: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+        std::sync::LazyLock::new(|| {
+            let spec: serde_json::Value = serde_json::from_str(&openapi_spec()).unwrap_or_default();
+            spec["paths"].as_object().cloned().unwrap_or_default()
+        });
+    &PATHS
+}
+
 /// Assembles the whole HTTP application over `state`.
 pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     let service = api_service();

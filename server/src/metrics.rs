@@ -194,17 +194,13 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
 /// dashboards and the README use; poem-openapi routes name their parameters `:param0`,
 /// `:param1`, … in order. A route the document does not list keeps poem's spelling.
 fn route_label(pattern: &str) -> &str {
-    static LABELS: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
-        let spec: serde_json::Value =
-            serde_json::from_str(&crate::openapi_spec()).unwrap_or_default();
-        spec["paths"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(path, _)| (routed(path), path.clone()))
+    static LABELS: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
+        crate::document_paths()
+            .keys()
+            .map(|path| (routed(path), path.as_str()))
             .collect()
     });
-    LABELS.get(pattern).map_or(pattern, String::as_str)
+    LABELS.get(pattern).copied().unwrap_or(pattern)
 }
 
 /// `path` as poem-openapi routes it: each `{name}` becomes `:param<n>`.

@@ -54,23 +54,26 @@ pub async fn read<T: ParseFromJSON>(
     let value = serde_json::from_slice(&data).map_err(|err| ParseRequestPayloadError {
         reason: format!("the body is not valid JSON: {err}"),
     })?;
-    if dialect == Dialect::Admin
-        && let Some(name) = declared_null::<T>(&value)
-    {
-        return Err(ParseRequestPayloadError {
-            reason: null_message(name),
-        }
-        .into());
+    let parsed = match dialect {
+        Dialect::Admin => without_nulls(value),
+        Dialect::Scim => T::parse_from_json(Some(value)).map_err(|err| err.into_message()),
+    };
+    Ok(parsed.map_err(|reason| ParseRequestPayloadError { reason })?)
+}
+
+/// `value` as `T`, refusing `null` for a member `T` declares (no member is nullable in the
+/// document); the reason, when it is refused, is the client's to read.
+pub fn without_nulls<T: ParseFromJSON>(value: Value) -> Result<T, String> {
+    if let Some(name) = declared_null::<T>(&value) {
+        return Err(format!(
+            "{name} must not be null: leave the member out instead"
+        ));
     }
-    Ok(
-        T::parse_from_json(Some(value)).map_err(|err| ParseRequestPayloadError {
-            reason: err.into_message(),
-        })?,
-    )
+    T::parse_from_json(Some(value)).map_err(|err| err.into_message())
 }
 
 /// The first member of the object `value` that `T` declares and that is `null`.
-pub fn declared_null<T: Type>(value: &Value) -> Option<&str> {
+fn declared_null<T: Type>(value: &Value) -> Option<&str> {
     let members = value.as_object()?;
     let mut registry = Registry::new();
     T::register(&mut registry);
@@ -83,11 +86,6 @@ pub fn declared_null<T: Type>(value: &Value) -> Option<&str> {
         .iter()
         .map(|(name, _)| *name)
         .find(|name| members.get(*name).is_some_and(Value::is_null))
-}
-
-/// What a client hears when a body holds `null` for the member `name`.
-pub fn null_message(name: &str) -> String {
-    format!("{name} must not be null: leave the member out instead")
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Query parameters shared by every SCIM list (RFC 7644 §3.4.2): paging, sorting, and the
 //! `ListResponse` envelope.
 
-use poem_openapi::{Enum, Object, types::ParseFromJSON};
+use poem_openapi::{Enum, Object};
 use sea_orm::sea_query::Expr;
 use serde_json::{Value, json};
 
@@ -66,14 +66,9 @@ impl ListRequest {
     /// The query a `SearchRequest` body asks for. Its members are not SCIM attributes, so
     /// `null` is not "unassigned" here: the document lists none as nullable.
     pub fn from_search(body: Value) -> Result<Self, Error> {
-        if let Some(name) = crate::request_json::declared_null::<SearchRequest>(&body) {
-            return Err(Error::InvalidSyntax(crate::request_json::null_message(
-                name,
-            )));
-        }
-        SearchRequest::parse_from_json(Some(body))
+        crate::request_json::without_nulls::<SearchRequest>(body)
             .map(Self::from)
-            .map_err(|err| Error::InvalidSyntax(err.into_message()))
+            .map_err(Error::InvalidSyntax)
     }
 }
 

@@ -211,20 +211,9 @@ async fn a_full_disk_refuses_writes_with_503_and_loses_nothing_acknowledged() {
     assert_all_present(&acknowledged, &stored);
     // Readiness probes with a write of its own: it says why while writes fail (the WAL may
     // also have found room again after a checkpoint, then it is ready).
-    let ready = server
-        .http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap();
-    if ready.status().as_u16() == 503 {
-        let body: Value = ready.json().await.unwrap();
-        assert!(
-            body["reason"].as_str().is_some_and(|r| !r.is_empty()),
-            "{body}"
-        );
-    } else {
-        assert_eq!(ready.status().as_u16(), 200);
+    match server.readiness().await {
+        (503, reason) => assert!(reason.is_some_and(|r| !r.is_empty())),
+        (status, _) => assert_eq!(status, 200),
     }
 
     // ... writes come back by themselves once there is room again ...
@@ -232,14 +221,8 @@ async fn a_full_disk_refuses_writes_with_503_and_loses_nothing_acknowledged() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let resumed = loop {
         let resp = server
-            .http
-            .post(server.scim_url(&tenant, "/Users"))
-            .bearer_auth(&token)
-            .header("Content-Type", "application/scim+json")
-            .body(json!({ "userName": "after-space-returned@example.com" }).to_string())
-            .send()
-            .await
-            .unwrap();
+            .create_user(&tenant, &token, "after-space-returned@example.com")
+            .await;
         if resp.status().as_u16() == 201 {
             break true;
         }
@@ -250,13 +233,7 @@ async fn a_full_disk_refuses_writes_with_503_and_loses_nothing_acknowledged() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(resumed, "writes resume once space is back");
-    let ready = server
-        .http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(server.readiness().await.0, 200);
 
     // ... and everything acknowledged survives a SIGKILL and a restart.
     server.kill();
@@ -265,37 +242,6 @@ async fn a_full_disk_refuses_writes_with_503_and_loses_nothing_acknowledged() {
     assert_all_present(&acknowledged, &stored);
     stored.retain(|name| name == "after-space-returned@example.com");
     assert_eq!(stored.len(), 1);
-}
-
-/// `/readyz` and one POST /Users, with the readiness reason when there is one.
-async fn ready_and_create(
-    server: &ServerProcess,
-    tenant: &str,
-    token: &str,
-    user_name: &str,
-) -> (u16, Option<String>, reqwest::Response) {
-    let ready = server
-        .http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap();
-    let status = ready.status().as_u16();
-    let reason = ready
-        .json::<Value>()
-        .await
-        .ok()
-        .and_then(|body| body["reason"].as_str().map(str::to_owned));
-    let created = server
-        .http
-        .post(server.scim_url(tenant, "/Users"))
-        .bearer_auth(token)
-        .header("Content-Type", "application/scim+json")
-        .body(json!({ "userName": user_name }).to_string())
-        .send()
-        .await
-        .unwrap();
-    (status, reason, created)
 }
 
 /// A database that stops taking writes while the server runs makes the server not ready,
@@ -310,16 +256,19 @@ async fn writes_stop_and_resume(
     stop: impl std::future::Future<Output = ()>,
     resume: impl std::future::Future<Output = ()>,
 ) -> usize {
-    let (ready, _, created) = ready_and_create(server, tenant, token, "before").await;
-    assert_eq!((ready, created.status().as_u16()), (200, 201));
+    assert_eq!(server.readiness().await.0, 200);
+    let created = server.create_user(tenant, token, "before").await;
+    assert_eq!(created.status().as_u16(), 201);
 
     stop.await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut attempt = 0;
     let reason = loop {
         attempt += 1;
-        let (ready, reason, created) =
-            ready_and_create(server, tenant, token, &format!("during-{attempt}")).await;
+        let (ready, reason) = server.readiness().await;
+        let created = server
+            .create_user(tenant, token, &format!("during-{attempt}"))
+            .await;
         let status = created.status().as_u16();
         assert_eq!(
             status, 503,
@@ -347,7 +296,7 @@ async fn writes_stop_and_resume(
     resume.await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (_, _, created) = ready_and_create(server, tenant, token, "after").await;
+        let created = server.create_user(tenant, token, "after").await;
         if created.status().as_u16() == 201 {
             break;
         }
@@ -355,13 +304,7 @@ async fn writes_stop_and_resume(
         assert!(Instant::now() < deadline, "writes never resumed");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let ready = server
-        .http
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status().as_u16(), 200);
+    assert_eq!(server.readiness().await.0, 200);
     let mut stored = server.user_names(tenant, token).await;
     stored.sort();
     assert_eq!(stored, ["after", "before"]);

@@ -166,6 +166,40 @@ impl ServerProcess {
         format!("{}/scim/{tenant}/v2{path}", self.base)
     }
 
+    /// `/readyz`: its status, and the reason it gives when there is one.
+    pub async fn readiness(&self) -> (u16, Option<String>) {
+        let ready = self
+            .http
+            .get(format!("{}/readyz", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = ready.status().as_u16();
+        let reason = ready
+            .json::<Value>()
+            .await
+            .ok()
+            .and_then(|body| body["reason"].as_str().map(str::to_owned));
+        (status, reason)
+    }
+
+    /// POST /Users with just a userName, as Entra sends it.
+    pub async fn create_user(
+        &self,
+        tenant: &str,
+        token: &str,
+        user_name: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.scim_url(tenant, "/Users"))
+            .bearer_auth(token)
+            .header("Content-Type", "application/scim+json")
+            .body(json!({ "userName": user_name }).to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Every userName of the tenant, read page by page.
     pub async fn user_names(&self, tenant: &str, token: &str) -> Vec<String> {
         let mut names = Vec::new();
