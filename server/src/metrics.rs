@@ -109,6 +109,17 @@ static RATE_LIMITED: LazyLock<IntCounter> = LazyLock::new(|| {
 });
 
 #[expect(clippy::expect_used, reason = "constant metric definitions")]
+static READS_ABANDONED: LazyLock<IntCounter> = LazyLock::new(|| {
+    registered(
+        IntCounter::new(
+            "scim_reads_abandoned_total",
+            "Searches stopped in the database because their client went away",
+        )
+        .expect("valid metric"),
+    )
+});
+
+#[expect(clippy::expect_used, reason = "constant metric definitions")]
 static WRITE_BATCHES: LazyLock<Histogram> = LazyLock::new(|| {
     registered(
         Histogram::with_opts(
@@ -145,6 +156,10 @@ pub fn token_cache_lookup(hit: bool) {
 
 pub fn rate_limited() {
     RATE_LIMITED.inc();
+}
+
+pub fn read_abandoned() {
+    READS_ABANDONED.inc();
 }
 
 pub fn write_batch(size: usize) {
@@ -299,6 +314,7 @@ pub fn render(state: &AppState) -> String {
     LazyLock::force(&AUTHENTICATIONS);
     LazyLock::force(&CACHE_LOOKUPS);
     LazyLock::force(&RATE_LIMITED);
+    LazyLock::force(&READS_ABANDONED);
     LazyLock::force(&WRITE_BATCHES);
     LazyLock::force(&CONNECTIONS);
     let mut families = REGISTRY.gather();

@@ -158,13 +158,17 @@ pub async fn render_one(
 async fn search(state: &AppState, tenant_id: &str, request: &ListRequest) -> Result<Value, Error> {
     let (page, condition) = request.plan(state, ResourceKind::Group)?;
     let projection = &request.projection;
-    let (total, rows) = store::groups::list(state.db.reads(), tenant_id, condition, &page).await?;
-    let mut members = if projection.includes("members") {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        store::groups::members_of(state.db.reads(), tenant_id, &ids).await?
-    } else {
-        Default::default()
-    };
+    let (total, rows, mut members) = store::abandoned::read(&state.db, async |txn| {
+        let (total, rows) = store::groups::list(txn, tenant_id, condition, &page).await?;
+        let members = if projection.includes("members") {
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            store::groups::members_of(txn, tenant_id, &ids).await?
+        } else {
+            Default::default()
+        };
+        Ok((total, rows, members))
+    })
+    .await?;
     let resources = rows
         .iter()
         .map(|row| {

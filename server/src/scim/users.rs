@@ -208,13 +208,17 @@ async fn search(
         return Ok(list_response(total, &page, resources));
     }
     let (page, condition) = request.plan(state, ResourceKind::User)?;
-    let (total, rows) = store::users::list(state.db.reads(), tenant_id, condition, &page).await?;
-    let mut groups = if projection.includes("groups") {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        store::users::groups_of(state.db.reads(), tenant_id, &ids).await?
-    } else {
-        Default::default()
-    };
+    let (total, rows, mut groups) = store::abandoned::read(&state.db, async |txn| {
+        let (total, rows) = store::users::list(txn, tenant_id, condition, &page).await?;
+        let groups = if projection.includes("groups") {
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            store::users::groups_of(txn, tenant_id, &ids).await?
+        } else {
+            Default::default()
+        };
+        Ok((total, rows, groups))
+    })
+    .await?;
     let resources = rows
         .iter()
         .map(|row| {

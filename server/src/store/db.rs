@@ -141,7 +141,7 @@ pub async fn connect_sqlite(
                 .read_only(read_only)
                 .create_if_missing(!read_only)
         });
-    if role == SqliteRole::Reader && !settings.statement_timeout.is_zero() {
+    if role == SqliteRole::Reader {
         let limit = settings.statement_timeout;
         options.map_sqlx_sqlite_pool_opts(move |pool| {
             // The hook below reaches the connection's worker thread as the ping it replaces
@@ -163,17 +163,22 @@ const STEPS_PER_CHECK: i32 = 50_000;
 /// from the read pool starts a new allowance, which covers the statements of one read
 /// (SQLite has no statement timeout; a long statement there holds a read connection as a
 /// slow one holds a PostgreSQL connection). The request gets 503, like a cancelled statement
-/// on PostgreSQL.
+/// on PostgreSQL. A zero `limit` sets no time limit. A read checked out by
+/// `abandoned::read` also stops as soon as its caller is gone.
 async fn limit_work(
     connection: &mut sqlx::sqlite::SqliteConnection,
     limit: Duration,
 ) -> Result<(), sqlx::Error> {
-    let deadline = std::time::Instant::now() + limit;
+    let deadline = (!limit.is_zero()).then(|| std::time::Instant::now() + limit);
+    let gone = super::abandoned::reader_gone();
     connection
         .lock_handle()
         .await?
         .set_progress_handler(STEPS_PER_CHECK, move || {
-            std::time::Instant::now() < deadline
+            deadline.is_none_or(|deadline| std::time::Instant::now() < deadline)
+                && !gone
+                    .as_ref()
+                    .is_some_and(|gone| gone.load(std::sync::atomic::Ordering::Relaxed))
         });
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! here, so isolation is enforced in one place rather than remembered by callers; every
 //! multi-statement change runs in one write transaction.
 
+pub mod abandoned;
 pub mod activity;
 pub mod admin_keys;
 pub mod audit;

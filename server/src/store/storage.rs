@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::{
+    abandoned::Canceller,
     checkpointer::Checkpointer,
     db,
     grant_lookups::LookupsCache,
@@ -62,6 +63,8 @@ struct Inner {
     member_changes: Option<Arc<MemberChanges>>,
     limits: TenantLimits,
     grant_lookups: LookupsCache,
+    /// PostgreSQL only (see `abandoned.rs`).
+    canceller: Option<Canceller>,
 }
 
 enum Writes {
@@ -97,6 +100,7 @@ impl Storage {
                 health,
                 None,
                 settings.limits,
+                Some(Canceller::new(url)?),
             );
             storage.inner.notifications.listen(storage.reads()).await?;
             return Ok(storage);
@@ -151,6 +155,7 @@ impl Storage {
             health,
             users,
             settings.limits,
+            None,
         ))
     }
 
@@ -161,6 +166,7 @@ impl Storage {
         health: Arc<StorageHealth>,
         users: Option<UserCache>,
         limits: TenantLimits,
+        canceller: Option<Canceller>,
     ) -> Self {
         let queued = matches!(writes, Writes::Queued(_));
         let user_creates = queued.then(|| Arc::new(user_creates()));
@@ -177,6 +183,7 @@ impl Storage {
                 users,
                 limits,
                 grant_lookups: LookupsCache::default(),
+                canceller,
             }),
         }
     }
@@ -203,6 +210,11 @@ impl Storage {
     /// `grant_lookups.rs`).
     pub fn grant_lookups(&self) -> &LookupsCache {
         &self.inner.grant_lookups
+    }
+
+    /// What stops a PostgreSQL statement nobody waits for (see `abandoned.rs`).
+    pub fn canceller(&self) -> Option<&Canceller> {
+        self.inner.canceller.as_ref()
     }
 
     /// The pool for reads. On SQLite its connections never write.

@@ -254,3 +254,102 @@ async fn an_answer_nobody_reads_does_not_hold_the_connection() {
         received.len()
     );
 }
+
+/// A client that gives up on a slow search takes its query with it: the server stops
+/// waiting for the answer, and PostgreSQL stops computing it, rather than both going on
+/// until the statement timeout while a pool connection is held. The search is made slow
+/// by a lock the test holds on the users' table, far longer than the test waits.
+#[tokio::test]
+async fn a_query_whose_client_went_away_is_cancelled_postgres() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let Some(url) = crate::helpers::fresh_postgres_schema().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        ServerProcess::start_with(dir.path(), Some(&url), &["--statement-timeout-secs", "600"])
+            .await;
+    let (tenant, token) = server.tenant(dir.path(), "Acme").await;
+    assert_eq!(
+        server
+            .create_user(&tenant, &token, "ada@acme.test")
+            .await
+            .status(),
+        201
+    );
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let waiting = || {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT count(*) FROM pg_locks \
+                     WHERE relation = 'scim_user'::regclass AND NOT granted"
+                        .to_owned(),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    let lock = db.begin().await.unwrap();
+    lock.execute_unprepared("LOCK TABLE scim_user IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let mut client = connect(&server).await;
+    let request = format!(
+        "GET /scim/{tenant}/v2/Users?filter=userName%20sw%20%22ada%22 HTTP/1.1\r\n\
+         Host: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    client.write_all(request.as_bytes()).await.unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    while waiting().await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the search never reached the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(client);
+    let deadline = Instant::now() + PATIENCE;
+    while waiting().await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the query of a client that went away still waits for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    lock.rollback().await.unwrap();
+    let metrics = server
+        .http
+        .get(format!("{}/admin/v1/metrics", server.base))
+        .bearer_auth(operator_key(dir.path()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "scim_reads_abandoned_total 1"),
+        "{metrics}"
+    );
+
+    let users: Value = server
+        .http
+        .get(server.scim_url(&tenant, "/Users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users["totalResults"], 1, "{users}");
+}

@@ -179,6 +179,109 @@ async fn sqlite_reads_are_interrupted_after_the_timeout() {
     }
 }
 
+/// A read whose caller is dropped (its client went away) stops in the database at once,
+/// rather than at the statement timeout (ten minutes here): on SQLite the one read
+/// connection serves the next read, on PostgreSQL the backend no longer sleeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_read_stops_sqlite() {
+    use sea_orm::ConnectionTrait;
+    use std::time::Duration;
+
+    let mut settings = crate::helpers::test_settings();
+    settings.storage.statement_timeout = Duration::from_secs(600);
+    settings.storage.sqlite_read_connections = 1;
+    let app = TestApp::sqlite_with(settings).await;
+    let db = app.state.db.clone();
+    let endless = tokio::spawn(async move {
+        server::store::abandoned::read(&db, async |txn| {
+            txn.execute_unprepared(
+                "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
+                 SELECT count(*) FROM n",
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!endless.is_finished());
+    endless.abort();
+    let scim = app.scim("Acme").await;
+    scim.create_user(json!({ "userName": "ada@acme.test" }))
+        .await;
+    let users = tokio::time::timeout(
+        Duration::from_secs(20),
+        scim.get("/Users?filter=userName%20sw%20%22ada%22"),
+    )
+    .await
+    .expect("the read connection was given back");
+    assert_eq!(json_of(users).await["totalResults"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_read_stops_postgres() {
+    use sea_orm::ConnectionTrait;
+    use std::time::{Duration, Instant};
+
+    let mut settings = crate::helpers::test_settings();
+    settings.storage.statement_timeout = Duration::from_secs(600);
+    let Some(app) = TestApp::postgres_with(settings).await else {
+        return;
+    };
+    let marker = format!("abandoned {}", uuid::Uuid::new_v4());
+    let sleeping = {
+        let observer = app.raw_connection().await;
+        let query = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{marker}%' \
+             AND pid <> pg_backend_pid()"
+        );
+        move || {
+            let (observer, query) = (observer.clone(), query.clone());
+            async move {
+                let row = observer
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        observer.get_database_backend(),
+                        query,
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<i64>(0).unwrap()
+            }
+        }
+    };
+    let db = app.state.db.clone();
+    let sql = format!("SELECT pg_sleep(600) /* {marker} */");
+    let endless = tokio::spawn(async move {
+        server::store::abandoned::read(&db, async |txn| {
+            txn.execute_unprepared(&sql).await?;
+            Ok(())
+        })
+        .await
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sleeping().await == 0 {
+        assert!(Instant::now() < deadline, "the read never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    endless.abort();
+    while sleeping().await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the backend still sleeps for a caller that is gone"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The connection went back to the pool in working order.
+    let scim = app.scim("Acme").await;
+    scim.create_user(json!({ "userName": "ada@acme.test" }))
+        .await;
+    for _ in 0..20 {
+        let users = json_of(scim.get("/Users?filter=userName%20sw%20%22ada%22").await).await;
+        assert_eq!(users["totalResults"], 1);
+    }
+}
+
 /// `{"userName": "a", "userName": "b"}` was stored as "b"; a proxy or a log may have read
 /// "a". Refused, also when the names differ only in case (or the media type's).
 async fn members_named_twice_are_refused(app: TestApp) {

@@ -1,0 +1,146 @@
+//! Reads that stop when nobody waits for their answer any more.
+//!
+//! When a client goes away, its request's future is dropped, and with it the query it was
+//! waiting for; but the database goes on computing the answer. sqlx then waits for that
+//! statement to end before it hands the connection back to the pool, so a search whose
+//! client gave up held a pool connection until the statement timeout (on PostgreSQL, 16
+//! abandoned filters starved every other tenant). A read run through `read` is stopped
+//! instead: SQLite's progress handler (`db::limit_work`) interrupts it at its next check,
+//! and on PostgreSQL `pg_cancel_backend` stops the backend's statement before the
+//! connection goes back to the pool, so the cancel can never reach another request's query.
+
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, Statement,
+    sqlx::{
+        self,
+        postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    },
+};
+
+use super::{db, storage::Storage};
+use crate::error::Error;
+
+tokio::task_local! {
+    /// Set while a cancellable read checks out its connection: `db::limit_work` reads it.
+    static READER: Arc<AtomicBool>;
+}
+
+/// Whether the read checking out a connection right now is cancellable, and the flag that
+/// says when its caller is gone.
+pub fn reader_gone() -> Option<Arc<AtomicBool>> {
+    READER.try_with(Arc::clone).ok()
+}
+
+/// Runs `work` in a read-only snapshot on one connection of the read pool; if the returned
+/// future is dropped before it finishes, the statement it was waiting for is stopped.
+pub async fn read<T>(
+    storage: &Storage,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let gone = Arc::new(AtomicBool::new(false));
+    let txn = READER
+        .scope(Arc::clone(&gone), db::begin_snapshot(storage.reads()))
+        .await?;
+    let backend = match storage.canceller() {
+        Some(canceller) => Some((canceller.clone(), backend_pid(&txn).await?)),
+        None => None,
+    };
+    let mut watch = Watch {
+        txn: Some(txn),
+        gone,
+        backend,
+    };
+    let outcome = work(watch.txn()?).await;
+    if let Some(txn) = watch.txn.take() {
+        // Read-only: ending it only gives the snapshot back.
+        txn.commit().await?;
+    }
+    outcome
+}
+
+async fn backend_pid(txn: &DatabaseTransaction) -> Result<i32, Error> {
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            "SELECT pg_backend_pid()",
+        ))
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("pg_backend_pid() returned no row")))?;
+    Ok(row.try_get_by_index::<i32>(0)?)
+}
+
+/// Holds a read's transaction while its work runs; dropped before the work is done, it
+/// stops what the connection is running and only then gives the connection back.
+struct Watch {
+    txn: Option<DatabaseTransaction>,
+    gone: Arc<AtomicBool>,
+    backend: Option<(Canceller, i32)>,
+}
+
+impl Watch {
+    fn txn(&self) -> Result<&DatabaseTransaction, Error> {
+        self.txn
+            .as_ref()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the read's transaction has ended")))
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let Some(txn) = self.txn.take() else {
+            return;
+        };
+        self.gone.store(true, Ordering::Relaxed);
+        crate::metrics::read_abandoned();
+        if let Some((canceller, pid)) = self.backend.take() {
+            tokio::spawn(async move {
+                canceller.cancel(pid).await;
+                drop(txn);
+            });
+        }
+    }
+}
+
+/// Cancels PostgreSQL statements over a connection of its own, so that a cancel never waits
+/// for the pool that abandoned statements fill.
+#[derive(Clone)]
+pub struct Canceller {
+    pool: PgPool,
+}
+
+impl Canceller {
+    /// Connects when first needed.
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|err| Error::Internal(anyhow::anyhow!("the database URL: {err}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(CANCEL_WAIT)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
+    async fn cancel(&self, pid: i32) {
+        let cancelled = sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&self.pool)
+            .await;
+        if let Err(err) = cancelled {
+            // The statement then runs until it ends or times out, as if never cancelled.
+            tracing::warn!(error = %err, "could not cancel the statement of a request whose client went away");
+        }
+    }
+}
+
+const CANCEL_WAIT: Duration = Duration::from_secs(5);
