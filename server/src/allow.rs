@@ -1,11 +1,18 @@
-//! The `Allow` header of a 405 answer (RFC 9110 §15.5.6 says it must be there): the methods
-//! the OpenAPI document lists for the path, read once from the same document the server
-//! serves, so it cannot disagree with the routes.
+//! What the OpenAPI document says of a request path, read once from the same document the
+//! server serves, so it cannot disagree with the routes: the `Allow` header of a 405 answer
+//! (RFC 9110 §15.5.6 says it must be there), and the names of the path's parameters, which
+//! poem-openapi's own errors call `param0`, `param1`, ….
 
 use std::sync::LazyLock;
 
-/// Path templates (split on `/`, `None` for a `{parameter}`) and their methods.
-struct Operations(Vec<(Vec<Option<String>>, Vec<String>)>);
+/// One segment of a path template.
+enum Segment {
+    Fixed(String),
+    Parameter(String),
+}
+
+/// Path templates (split on `/`) and their methods.
+struct Operations(Vec<(Vec<Segment>, Vec<String>)>);
 
 static OPERATIONS: LazyLock<Operations> = LazyLock::new(|| {
     Operations(
@@ -14,7 +21,10 @@ static OPERATIONS: LazyLock<Operations> = LazyLock::new(|| {
             .map(|(template, operations)| {
                 let segments = template
                     .split('/')
-                    .map(|segment| (!segment.starts_with('{')).then(|| segment.to_owned()))
+                    .map(|segment| match segment.strip_prefix('{') {
+                        Some(name) => Segment::Parameter(name.trim_end_matches('}').to_owned()),
+                        None => Segment::Fixed(segment.to_owned()),
+                    })
                     .collect();
                 let methods = operations
                     .as_object()
@@ -26,10 +36,10 @@ static OPERATIONS: LazyLock<Operations> = LazyLock::new(|| {
     )
 });
 
-/// The methods `path` answers, as an `Allow` value (`None` for a path no operation has).
-/// Like the router, a fixed segment wins over a parameter: `/Users/.search` is the search
-/// operation's path, not `/Users/{id}` with the id ".search".
-pub fn methods_for(path: &str) -> Option<String> {
+/// The templates that `path` matches, as the router chooses: a fixed segment wins over a
+/// parameter, so `/Users/.search` is the search operation's path, not `/Users/{id}` with
+/// the id ".search".
+fn routes_of(path: &str) -> Vec<&'static (Vec<Segment>, Vec<String>)> {
     let segments: Vec<&str> = path.split('/').collect();
     let matching: Vec<_> = OPERATIONS
         .0
@@ -39,19 +49,50 @@ pub fn methods_for(path: &str) -> Option<String> {
                 && template
                     .iter()
                     .zip(&segments)
-                    .all(|(fixed, given)| fixed.as_deref().is_none_or(|f| f == *given))
+                    .all(|(segment, given)| match segment {
+                        Segment::Fixed(fixed) => fixed == given,
+                        Segment::Parameter(_) => true,
+                    })
         })
         .collect();
-    let fixed = |template: &[Option<String>]| template.iter().filter(|s| s.is_some()).count();
-    let most_specific = matching.iter().map(|(template, _)| fixed(template)).max()?;
-    let mut methods: Vec<&str> = matching
-        .iter()
+    let fixed = |template: &[Segment]| {
+        template
+            .iter()
+            .filter(|s| matches!(s, Segment::Fixed(_)))
+            .count()
+    };
+    let Some(most_specific) = matching.iter().map(|(template, _)| fixed(template)).max() else {
+        return Vec::new();
+    };
+    matching
+        .into_iter()
         .filter(|(template, _)| fixed(template) == most_specific)
+        .collect()
+}
+
+/// The methods `path` answers, as an `Allow` value (`None` for a path no operation has).
+pub fn methods_for(path: &str) -> Option<String> {
+    let mut methods: Vec<&str> = routes_of(path)
+        .into_iter()
         .flat_map(|(_, methods)| methods.iter().map(String::as_str))
         .collect();
     methods.sort_unstable();
     methods.dedup();
     (!methods.is_empty()).then(|| methods.join(", "))
+}
+
+/// The document's name for the path parameter poem-openapi calls `generated` (`param1`).
+pub fn parameter_name(path: &str, generated: &str) -> Option<&'static str> {
+    let index: usize = generated.strip_prefix("param")?.parse().ok()?;
+    let routes = routes_of(path);
+    let (template, _) = routes.first()?;
+    template
+        .iter()
+        .filter_map(|segment| match segment {
+            Segment::Parameter(name) => Some(name.as_str()),
+            Segment::Fixed(_) => None,
+        })
+        .nth(index)
 }
 
 #[cfg(test)]
@@ -77,5 +118,15 @@ mod tests {
             Some("POST")
         );
         assert_eq!(methods_for("/nowhere"), None);
+    }
+
+    #[test]
+    fn parameters_are_named_as_the_document_names_them() {
+        let path = "/admin/v1/tenants/t1/activity/abc";
+        assert_eq!(parameter_name(path, "param0"), Some("tenantId"));
+        assert_eq!(parameter_name(path, "param1"), Some("entryId"));
+        assert_eq!(parameter_name(path, "param2"), None);
+        assert_eq!(parameter_name(path, "entryId"), None);
+        assert_eq!(parameter_name("/nowhere/1", "param0"), None);
     }
 }

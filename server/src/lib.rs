@@ -163,6 +163,24 @@ fn has_control_characters(uri: &poem::http::Uri) -> bool {
 /// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
 /// failed authentication) into the error body of the surface it happened on: SCIM clients
 /// get SCIM error documents, everyone else the admin API's `{code, message}`.
+/// A path parameter that does not parse is named as the document names it (`entryId`),
+/// not as poem-openapi calls it (`param1`).
+fn named_path_parameter(err: poem::Error, path: &str) -> poem::Error {
+    let message = err
+        .downcast_ref::<poem_openapi::error::ParsePathError>()
+        .and_then(|parse| {
+            let name = allow::parameter_name(path, parse.name)?;
+            Some(format!(
+                "the path parameter `{name}` is not valid: {}",
+                parse.reason
+            ))
+        });
+    match message {
+        Some(message) => poem::Error::from_string(message, poem::http::StatusCode::BAD_REQUEST),
+        None => err,
+    }
+}
+
 async fn render_errors<E: Endpoint>(
     ep: std::sync::Arc<E>,
     mut req: Request,
@@ -199,6 +217,7 @@ async fn render_errors<E: Endpoint>(
             Err(err) => Err(err),
         }
     };
+    let outcome = outcome.map_err(|err| named_path_parameter(err, path));
     let mut resp = match outcome {
         Ok(resp) => resp,
         Err(err) if on_scim => scim::error::render_poem_error(err),

@@ -75,6 +75,10 @@ pub fn without_nulls<T: ParseFromJSON>(value: Value) -> Result<T, String> {
 /// The first member of the object `value` that `T` declares and that is `null`.
 fn declared_null<T: Type>(value: &Value) -> Option<&str> {
     let members = value.as_object()?;
+    // Reading the schema costs far more than the body: only a `null` makes it needed.
+    if !members.values().any(Value::is_null) {
+        return None;
+    }
     let mut registry = Registry::new();
     T::register(&mut registry);
     let schema = match T::schema_ref() {

@@ -168,6 +168,21 @@ async fn requests_are_recorded_without_secrets(app: TestApp) {
     )
     .await
     .assert_status(StatusCode::NOT_FOUND);
+
+    // An id that is not a number is named as the document names it.
+    let error = crate::helpers::assert_admin_error(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{}/activity/abc", scim.tenant),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("`entryId`"), "{message}");
+    assert!(!message.contains("param1"), "{message}");
 }
 
 async fn filters_and_pages(app: TestApp) {
