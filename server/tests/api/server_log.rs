@@ -125,3 +125,45 @@ async fn a_database_that_takes_no_writes_is_refused_at_start() {
     assert!(stderr.contains("does not take writes"), "{stderr}");
     assert!(stderr.contains("readonly"), "{stderr}");
 }
+
+/// The argon2 cost of new hashes comes from the flags (the bootstrap operator key is the
+/// first hash written); a cost argon2 cannot run is refused at start with the reason.
+#[tokio::test]
+async fn argon2_costs_come_from_the_flags() {
+    use sea_orm::ConnectionTrait;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = ServerProcess::start_with(
+        data,
+        None,
+        &["--argon2-memory-kib", "8192", "--argon2-passes", "4"],
+    )
+    .await;
+    server.tenant(data, "Acme").await;
+    server.stop();
+    let db = sea_orm::Database::connect(server::store::db::sqlite_url(&data.join("scim.db")))
+        .await
+        .unwrap();
+    let hashes: Vec<String> = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT secret_hash FROM admin_key UNION ALL SELECT secret_hash FROM scim_token",
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    assert_eq!(hashes.len(), 2, "{hashes:?}");
+    for hash in hashes {
+        assert!(hash.starts_with("$argon2id$v=19$m=8192,t=4,p=1$"), "{hash}");
+    }
+
+    let other = tempfile::tempdir().unwrap();
+    let stderr = failed_start(
+        other.path(),
+        &["serve", "--bind", "127.0.0.1:0", "--argon2-memory-kib", "1"],
+    );
+    assert!(stderr.contains("argon2"), "{stderr}");
+}
