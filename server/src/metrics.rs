@@ -113,7 +113,7 @@ static READS_ABANDONED: LazyLock<IntCounter> = LazyLock::new(|| {
     registered(
         IntCounter::new(
             "scim_reads_abandoned_total",
-            "Searches stopped in the database because their client went away",
+            "Searches whose client went away before the answer; their statements are stopped",
         )
         .expect("valid metric"),
     )

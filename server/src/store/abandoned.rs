@@ -7,7 +7,10 @@
 //! abandoned filters starved every other tenant). A read run through `read` is stopped
 //! instead: SQLite's progress handler (`db::limit_work`) interrupts it at its next check,
 //! and on PostgreSQL `pg_cancel_backend` stops the backend's statement before the
-//! connection goes back to the pool, so the cancel can never reach another request's query.
+//! connection is released, so the cancel can never reach another request's query. (sqlx's
+//! check of a released connection then meets the cancelled statement's error, closes the
+//! connection and logs a warning; the pool opens a new one. Rolling back on it first would
+//! not help: a failed ROLLBACK leaves the connection in a transaction sqlx thinks is open.)
 
 use std::{
     str::FromStr,
@@ -60,8 +63,11 @@ pub async fn read<T>(
         backend,
     };
     let outcome = work(watch.txn()?).await;
-    if let Some(txn) = watch.txn.take() {
-        // Read-only: ending it only gives the snapshot back.
+    if let Some(txn) = watch.txn.take()
+        && outcome.is_ok()
+    {
+        // Read-only: ending it only gives the snapshot back. After a failed read, dropping
+        // it rolls back, and the read's own error is the answer.
         txn.commit().await?;
     }
     outcome
@@ -101,8 +107,11 @@ impl Drop for Watch {
         };
         self.gone.store(true, Ordering::Relaxed);
         crate::metrics::read_abandoned();
-        if let Some((canceller, pid)) = self.backend.take() {
-            tokio::spawn(async move {
+        // Without a runtime (the process is ending) the statement ends with its connection.
+        if let Some((canceller, pid)) = self.backend.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
                 canceller.cancel(pid).await;
                 drop(txn);
             });
@@ -110,23 +119,24 @@ impl Drop for Watch {
     }
 }
 
-/// Cancels PostgreSQL statements over a connection of its own, so that a cancel never waits
-/// for the pool that abandoned statements fill.
+/// Cancels PostgreSQL statements over a connection of its own, opened at start and kept,
+/// so that a cancel never waits for the pool that abandoned statements fill, nor for a
+/// connection slot on a server that has none left.
 #[derive(Clone)]
 pub struct Canceller {
     pool: PgPool,
 }
 
 impl Canceller {
-    /// Connects when first needed.
+    /// Connects in the background (the pool keeps its one connection open).
     pub fn new(url: &str) -> Result<Self, Error> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|err| Error::Internal(anyhow::anyhow!("the database URL: {err}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(1)
-            .min_connections(0)
+            .min_connections(1)
             .acquire_timeout(CANCEL_WAIT)
-            .idle_timeout(Some(Duration::from_secs(60)))
+            .idle_timeout(None)
             .connect_lazy_with(options);
         Ok(Self { pool })
     }

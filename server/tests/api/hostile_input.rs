@@ -205,6 +205,8 @@ async fn an_abandoned_read_stops_sqlite() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!endless.is_finished());
+    // The read holds the only read connection: its statement is running.
+    assert_eq!(app.state.db.stats().pool_idle, 0);
     endless.abort();
     let scim = app.scim("Acme").await;
     scim.create_user(json!({ "userName": "ada@acme.test" }))
@@ -272,7 +274,7 @@ async fn an_abandoned_read_stops_postgres() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The connection went back to the pool in working order.
+    // The pool serves searches afterwards (sqlx replaces the cancelled connection).
     let scim = app.scim("Acme").await;
     scim.create_user(json!({ "userName": "ada@acme.test" }))
         .await;
