@@ -15,80 +15,92 @@
 use std::{
     str::FromStr,
     sync::{
-        Arc,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
 
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, Statement,
+    DatabaseTransaction, TransactionTrait,
     sqlx::{
         self,
         postgres::{PgConnectOptions, PgPool, PgPoolOptions},
     },
 };
 
-use super::{db, storage::Storage};
+use super::storage::Storage;
 use crate::error::Error;
 
 tokio::task_local! {
-    /// Set while a cancellable read checks out its connection: `db::limit_work` reads it.
-    static READER: Arc<AtomicBool>;
+    /// Set while a cancellable read checks out its connection: the pools' checkout hooks
+    /// (`db.rs`) read it.
+    static READER: Arc<Reader>;
 }
 
-/// Whether the read checking out a connection right now is cancellable, and the flag that
-/// says when its caller is gone.
-pub fn reader_gone() -> Option<Arc<AtomicBool>> {
+/// What the checkout of a cancellable read's connection learns, and tells.
+#[derive(Default)]
+pub struct Reader {
+    /// Set once the read's caller is gone (SQLite's progress handler looks at it).
+    pub gone: AtomicBool,
+    /// The PostgreSQL backend serving the read, as its checkout found it.
+    backend_pid: Mutex<Option<i32>>,
+}
+
+impl Reader {
+    pub fn set_backend_pid(&self, pid: i32) {
+        *self
+            .backend_pid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(pid);
+    }
+
+    fn backend_pid(&self) -> Option<i32> {
+        *self
+            .backend_pid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The cancellable read checking out a connection right now, if it is one.
+pub fn current_reader() -> Option<Arc<Reader>> {
     READER.try_with(Arc::clone).ok()
 }
 
-/// Runs `work` in a read-only snapshot on one connection of the read pool; if the returned
-/// future is dropped before it finishes, the statement it was waiting for is stopped.
+/// Runs `work` in a transaction on one connection of the read pool (which keeps the
+/// connection the cancel names until the cancel is sent); if the returned future is
+/// dropped before it finishes, the statement it was waiting for is stopped. The work only
+/// reads: the transaction is rolled back, which sqlx sends with its check of the released
+/// connection rather than as a round trip of its own. On PostgreSQL the checkout reads the
+/// backend's pid in place of sqlx's liveness ping, so the whole cost is the `BEGIN`.
 pub async fn read<T>(
     storage: &Storage,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let gone = Arc::new(AtomicBool::new(false));
+    let reader = Arc::new(Reader::default());
     let txn = READER
-        .scope(Arc::clone(&gone), db::begin_snapshot(storage.reads()))
+        .scope(Arc::clone(&reader), storage.reads().begin())
         .await?;
-    let backend = match storage.canceller() {
-        Some(canceller) => Some((canceller.clone(), backend_pid(&txn).await?)),
-        None => None,
+    let backend = match (storage.canceller(), reader.backend_pid()) {
+        (Some(canceller), Some(pid)) => Some((canceller.clone(), pid)),
+        _ => None,
     };
     let mut watch = Watch {
         txn: Some(txn),
-        gone,
+        reader,
         backend,
     };
     let outcome = work(watch.txn()?).await;
-    if let Some(txn) = watch.txn.take()
-        && outcome.is_ok()
-    {
-        // Read-only: ending it only gives the snapshot back. After a failed read, dropping
-        // it rolls back, and the read's own error is the answer.
-        txn.commit().await?;
-    }
+    drop(watch.txn.take());
     outcome
-}
-
-async fn backend_pid(txn: &DatabaseTransaction) -> Result<i32, Error> {
-    let row = txn
-        .query_one_raw(Statement::from_string(
-            txn.get_database_backend(),
-            "SELECT pg_backend_pid()",
-        ))
-        .await?
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("pg_backend_pid() returned no row")))?;
-    Ok(row.try_get_by_index::<i32>(0)?)
 }
 
 /// Holds a read's transaction while its work runs; dropped before the work is done, it
 /// stops what the connection is running and only then gives the connection back.
 struct Watch {
     txn: Option<DatabaseTransaction>,
-    gone: Arc<AtomicBool>,
+    reader: Arc<Reader>,
     backend: Option<(Canceller, i32)>,
 }
 
@@ -105,7 +117,7 @@ impl Drop for Watch {
         let Some(txn) = self.txn.take() else {
             return;
         };
-        self.gone.store(true, Ordering::Relaxed);
+        self.reader.gone.store(true, Ordering::Relaxed);
         crate::metrics::read_abandoned();
         // Without a runtime (the process is ending) the statement ends with its connection.
         if let Some((canceller, pid)) = self.backend.take()

@@ -170,15 +170,15 @@ async fn limit_work(
     limit: Duration,
 ) -> Result<(), sqlx::Error> {
     let deadline = (!limit.is_zero()).then(|| std::time::Instant::now() + limit);
-    let gone = super::abandoned::reader_gone();
+    let reader = super::abandoned::current_reader();
     connection
         .lock_handle()
         .await?
         .set_progress_handler(STEPS_PER_CHECK, move || {
             deadline.is_none_or(|deadline| std::time::Instant::now() < deadline)
-                && !gone
+                && !reader
                     .as_ref()
-                    .is_some_and(|gone| gone.load(std::sync::atomic::Ordering::Relaxed))
+                    .is_some_and(|reader| reader.gone.load(std::sync::atomic::Ordering::Relaxed))
         });
     Ok(())
 }
@@ -196,7 +196,35 @@ pub async fn connect_postgres(
         options
             .map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", &timeout_ms)]));
     }
+    options.map_sqlx_postgres_pool_opts(|pool| {
+        pool.test_before_acquire(false)
+            .after_connect(|conn, _| Box::pin(check_out(conn, false)))
+            .before_acquire(|conn, _| {
+                Box::pin(async move { check_out(conn, true).await.map(|()| true) })
+            })
+    });
     Ok(Database::connect(options).await?)
+}
+
+/// A checkout from the PostgreSQL pool: for a cancellable read (`abandoned::read`), learns
+/// the backend's pid, which also proves the connection alive; otherwise pings an idle
+/// connection, as sqlx's own check before use (which this replaces) does.
+async fn check_out(
+    connection: &mut sqlx::postgres::PgConnection,
+    idle: bool,
+) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    match super::abandoned::current_reader() {
+        Some(reader) => {
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(connection)
+                .await?;
+            reader.set_backend_pid(pid);
+        }
+        None if idle => connection.ping().await?,
+        None => {}
+    }
+    Ok(())
 }
 
 /// Makes one connection directly and closes it, so that a server that cannot reach
