@@ -3,7 +3,6 @@
 
 pub mod activity;
 pub mod admin;
-pub mod allow;
 pub mod anonymous;
 pub mod any_case;
 pub mod api_tags;
@@ -22,6 +21,7 @@ pub mod metrics;
 pub mod ops;
 pub mod rate_limit;
 pub mod request_json;
+pub mod routes;
 pub mod scim;
 pub mod startup;
 pub mod state;
@@ -160,16 +160,13 @@ fn has_control_characters(uri: &poem::http::Uri) -> bool {
     })
 }
 
-/// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
-/// failed authentication) into the error body of the surface it happened on: SCIM clients
-/// get SCIM error documents, everyone else the admin API's `{code, message}`.
 /// A path parameter that does not parse is named as the document names it (`entryId`),
 /// not as poem-openapi calls it (`param1`).
 fn named_path_parameter(err: poem::Error, path: &str) -> poem::Error {
     let message = err
         .downcast_ref::<poem_openapi::error::ParsePathError>()
         .and_then(|parse| {
-            let name = allow::parameter_name(path, parse.name)?;
+            let name = routes::parameter_name(path, parse.name)?;
             Some(format!(
                 "the path parameter `{name}` is not valid: {}",
                 parse.reason
@@ -181,6 +178,9 @@ fn named_path_parameter(err: poem::Error, path: &str) -> poem::Error {
     }
 }
 
+/// Turns every error that escapes a handler (unknown route, wrong method, unreadable body,
+/// failed authentication) into the error body of the surface it happened on: SCIM clients
+/// get SCIM error documents, everyone else the admin API's `{code, message}`.
 async fn render_errors<E: Endpoint>(
     ep: std::sync::Arc<E>,
     mut req: Request,
@@ -224,7 +224,7 @@ async fn render_errors<E: Endpoint>(
         Err(err) => admin::error::render_poem_error(err),
     };
     if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED
-        && let Some(methods) = allow::methods_for(path)
+        && let Some(methods) = routes::methods_for(path)
         && let Ok(value) = poem::http::HeaderValue::from_str(&methods)
     {
         resp.headers_mut().insert(poem::http::header::ALLOW, value);

@@ -5,7 +5,6 @@
 //! of its own meant for the monitoring network only.
 
 use std::{
-    collections::HashMap,
     hash::{Hash, Hasher},
     sync::{Arc, LazyLock},
     time::Instant,
@@ -194,7 +193,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
     };
     let route = resp
         .data::<PathPattern>()
-        .map_or("unmatched", |pattern| route_label(&pattern.0));
+        .map_or("unmatched", |pattern| crate::routes::label_of(&pattern.0));
     let status = resp.status();
     REQUESTS
         .with_label_values(&[route, method.as_str(), status.as_str(), bucket])
@@ -203,37 +202,6 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
         .with_label_values(&[route, method.as_str()])
         .observe(started.elapsed().as_secs_f64());
     Ok(resp)
-}
-
-/// The document's spelling of a matched route (`/scim/{tenantId}/v2/Users/{id}`), which
-/// dashboards and the README use; poem-openapi routes name their parameters `:param0`,
-/// `:param1`, … in order. A route the document does not list keeps poem's spelling.
-fn route_label(pattern: &str) -> &str {
-    static LABELS: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|| {
-        crate::document_paths()
-            .keys()
-            .map(|path| (routed(path), path.as_str()))
-            .collect()
-    });
-    LABELS.get(pattern).copied().unwrap_or(pattern)
-}
-
-/// `path` as poem-openapi routes it: each `{name}` becomes `:param<n>`.
-fn routed(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut rest = path;
-    let mut n = 0;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        out.push_str(&format!(":param{n}"));
-        n += 1;
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The labels of the tenant buckets, so that labelling a request allocates nothing.
@@ -338,23 +306,5 @@ mod tests {
         assert_eq!(tenant_bucket("/admin/v1/tenants"), "none");
         assert_eq!(tenant_bucket("/healthz"), "none");
         assert_eq!(tenant_bucket("/scim//v2"), "none");
-    }
-
-    #[test]
-    fn routes_are_labelled_as_the_document_spells_them() {
-        assert_eq!(
-            routed("/scim/{tenantId}/v2/Users/{id}"),
-            "/scim/:param0/v2/Users/:param1"
-        );
-        assert_eq!(routed("/healthz"), "/healthz");
-        assert_eq!(
-            route_label("/scim/:param0/v2/Users/:param1"),
-            "/scim/{tenantId}/v2/Users/{id}"
-        );
-        assert_eq!(
-            route_label("/admin/v1/tenants/:param0/products/:param1"),
-            "/admin/v1/tenants/{tenantId}/products/{productId}"
-        );
-        assert_eq!(route_label("/not/in/the/document"), "/not/in/the/document");
     }
 }

@@ -15,7 +15,7 @@
 use std::{
     str::FromStr,
     sync::{
-        Arc, Mutex, PoisonError,
+        Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -44,23 +44,7 @@ pub struct Reader {
     /// Set once the read's caller is gone (SQLite's progress handler looks at it).
     pub gone: AtomicBool,
     /// The PostgreSQL backend serving the read, as its checkout found it.
-    backend_pid: Mutex<Option<i32>>,
-}
-
-impl Reader {
-    pub fn set_backend_pid(&self, pid: i32) {
-        *self
-            .backend_pid
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(pid);
-    }
-
-    fn backend_pid(&self) -> Option<i32> {
-        *self
-            .backend_pid
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
+    pub backend_pid: OnceLock<i32>,
 }
 
 /// The cancellable read checking out a connection right now, if it is one.
@@ -82,47 +66,42 @@ pub async fn read<T>(
     let txn = READER
         .scope(Arc::clone(&reader), storage.reads().begin())
         .await?;
-    let backend = match (storage.canceller(), reader.backend_pid()) {
-        (Some(canceller), Some(pid)) => Some((canceller.clone(), pid)),
-        _ => None,
-    };
+    // Declared before the watch, so dropped after it: the cancel task's copy keeps the
+    // connection until the cancel is sent.
+    let txn = Arc::new(txn);
     let mut watch = Watch {
-        txn: Some(txn),
+        txn: Arc::clone(&txn),
         reader,
-        backend,
+        canceller: storage.canceller().cloned(),
+        finished: false,
     };
-    let outcome = work(watch.txn()?).await;
-    drop(watch.txn.take());
+    let outcome = work(&txn).await;
+    watch.finished = true;
     outcome
 }
 
-/// Holds a read's transaction while its work runs; dropped before the work is done, it
+/// Watches a read's transaction while its work runs; dropped before the work is done, it
 /// stops what the connection is running and only then gives the connection back.
 struct Watch {
-    txn: Option<DatabaseTransaction>,
+    txn: Arc<DatabaseTransaction>,
     reader: Arc<Reader>,
-    backend: Option<(Canceller, i32)>,
-}
-
-impl Watch {
-    fn txn(&self) -> Result<&DatabaseTransaction, Error> {
-        self.txn
-            .as_ref()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the read's transaction has ended")))
-    }
+    canceller: Option<Canceller>,
+    finished: bool,
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let Some(txn) = self.txn.take() else {
+        if self.finished {
             return;
-        };
+        }
         self.reader.gone.store(true, Ordering::Relaxed);
         crate::metrics::read_abandoned();
         // Without a runtime (the process is ending) the statement ends with its connection.
-        if let Some((canceller, pid)) = self.backend.take()
+        if let (Some(canceller), Some(&pid)) =
+            (self.canceller.take(), self.reader.backend_pid.get())
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
+            let txn = Arc::clone(&self.txn);
             runtime.spawn(async move {
                 canceller.cancel(pid).await;
                 drop(txn);

@@ -219,7 +219,8 @@ async fn check_out(
             let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
                 .fetch_one(connection)
                 .await?;
-            reader.set_backend_pid(pid);
+            // One checkout per read: a second pid cannot come.
+            let _ = reader.backend_pid.set(pid);
         }
         None if idle => connection.ping().await?,
         None => {}
