@@ -1,23 +1,33 @@
 //! The queue between requests and the log's table. `record` never waits: past the queue's
 //! capacity an entry is dropped and counted. One task takes whatever is queued (up to a
-//! batch) and inserts it in one statement; on shutdown it writes everything queued before
-//! it stops.
+//! batch, waiting `LINGER` for it to fill) and inserts it in one statement; on shutdown it
+//! writes everything queued before it stops.
 
-use std::sync::{
-    Arc, Mutex, PoisonError,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 
 use entity::activity_entry;
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, Statement,
 };
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 
 use crate::{
     config::ActivitySettings,
     store::{Storage, chunks::chunks, notify},
 };
+
+/// How long the first entry of a batch waits for others to join it. A log entry is nobody's
+/// acknowledgement, yet writing each one as it came cost a commit (and on SQLite an fsync)
+/// per request, which the next request's own write then waited behind: sequential creates
+/// took 1.7 ms instead of 1.25, a user read by id 0.33 ms instead of 0.26. A backlog never
+/// waits: a full batch is written at once.
+const LINGER: Duration = Duration::from_millis(25);
 
 /// The advisory lock the log's writers of every replica take, on PostgreSQL.
 const WRITERS_LOCK: i64 = 0x5c1a_c71e;
@@ -118,6 +128,23 @@ impl Recorder {
     }
 }
 
+/// Adds to `taken` what arrives within `LINGER`, until it holds `batch` entries or the
+/// queue is closed.
+async fn gather(
+    entries: &mut mpsc::Receiver<activity_entry::ActiveModel>,
+    taken: &mut Vec<activity_entry::ActiveModel>,
+    batch: usize,
+) {
+    let deadline = Instant::now() + LINGER;
+    while taken.len() < batch {
+        match tokio::time::timeout_at(deadline, entries.recv_many(taken, batch - taken.len())).await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
 async fn write(
     storage: Storage,
     mut entries: mpsc::Receiver<activity_entry::ActiveModel>,
@@ -126,6 +153,7 @@ async fn write(
 ) {
     let mut taken = Vec::with_capacity(batch);
     while entries.recv_many(&mut taken, batch).await > 0 {
+        gather(&mut entries, &mut taken, batch).await;
         let rows = std::mem::take(&mut taken);
         let count = rows.len() as u64;
         let written = storage
@@ -151,5 +179,66 @@ async fn write(
             dropped.fetch_add(count, Ordering::Relaxed);
             tracing::warn!(error = %err, count, "provisioning log entries could not be written");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Entry = activity_entry::ActiveModel;
+
+    fn queue_of(entries: usize) -> (mpsc::Sender<Entry>, mpsc::Receiver<Entry>) {
+        let (sender, receiver) = mpsc::channel(16);
+        for _ in 0..entries {
+            sender.try_send(Entry::default()).unwrap();
+        }
+        (sender, receiver)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_batch_is_taken_without_waiting() {
+        let (_sender, mut receiver) = queue_of(3);
+        let mut taken = Vec::new();
+        receiver.recv_many(&mut taken, 2).await;
+        let start = Instant::now();
+        gather(&mut receiver, &mut taken, 2).await;
+        assert_eq!(taken.len(), 2);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_arriving_within_the_linger_join_the_batch() {
+        let (sender, mut receiver) = queue_of(1);
+        let mut taken = Vec::new();
+        receiver.recv_many(&mut taken, 10).await;
+        let later = tokio::spawn(async move {
+            tokio::time::sleep(LINGER / 2).await;
+            sender.send(Entry::default()).await.unwrap();
+            tokio::time::sleep(LINGER).await;
+            sender.send(Entry::default()).await.unwrap();
+        });
+        let start = Instant::now();
+        gather(&mut receiver, &mut taken, 10).await;
+        assert_eq!(
+            taken.len(),
+            2,
+            "the entry sent within the linger joins, the later one not"
+        );
+        assert_eq!(start.elapsed(), LINGER);
+        later.await.unwrap();
+        assert_eq!(receiver.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_queue_is_not_waited_for() {
+        let (sender, mut receiver) = queue_of(1);
+        drop(sender);
+        let mut taken = Vec::new();
+        receiver.recv_many(&mut taken, 10).await;
+        let start = Instant::now();
+        gather(&mut receiver, &mut taken, 10).await;
+        assert_eq!(taken.len(), 1);
+        assert_eq!(start.elapsed(), Duration::ZERO);
     }
 }
