@@ -44,12 +44,16 @@ fn may_hold_secrets(raw: &[u8]) -> bool {
             .any(|secret| memchr::memmem::find(&folded, secret.as_bytes()).is_some())
 }
 
-/// Whether a word is shaped like a credential this server issues.
+/// Whether a word is shaped like a credential this server issues, or a piece of one. Every
+/// id starts with a time-ordered UUID's hex digits, so a word without a digit after the
+/// prefix is a name such as the table `scim_user_value`, kept so that database errors stay
+/// readable in the log.
 fn is_credential(word: &str) -> bool {
     let word = word.trim_start_matches("Bearer ").trim();
-    ["scim_", "sadm_"]
-        .iter()
-        .any(|prefix| word.len() > prefix.len() + 8 && word.starts_with(prefix))
+    ["scim_", "sadm_"].iter().any(|prefix| {
+        word.strip_prefix(prefix)
+            .is_some_and(|rest| rest.len() > 8 && rest.bytes().any(|b| b.is_ascii_digit()))
+    })
 }
 
 /// `text` with every credential-shaped word replaced (also what the server log writes).
@@ -179,6 +183,18 @@ mod tests {
             "filter=userName%20eq%20%22ada%22&access_token=[redacted]&x=[redacted]"
         );
         assert_eq!(body(b"", 10), None);
+    }
+
+    #[test]
+    fn names_that_start_like_a_credential_are_kept() {
+        let error = "UNIQUE constraint failed: scim_user_value.value_lc (sadm_key_rotation)";
+        assert_eq!(redact_words(error), error);
+        assert_eq!(
+            redact_words("cut short: scim_0192abcd5e6f"),
+            "cut short: [redacted]"
+        );
+        let issued = crate::auth::token::issue(crate::store::credentials::CredentialKind::AdminKey);
+        assert_eq!(redact_words(&issued.plain), REDACTED);
     }
 
     #[test]
