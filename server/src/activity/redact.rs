@@ -44,15 +44,18 @@ fn may_hold_secrets(raw: &[u8]) -> bool {
             .any(|secret| memchr::memmem::find(&folded, secret.as_bytes()).is_some())
 }
 
-/// Whether a word is shaped like a credential this server issues, or a piece of one. Every
-/// id starts with a time-ordered UUID's hex digits, so a word without a digit after the
-/// prefix is a name such as the table `scim_user_value`, kept so that database errors stay
+/// Whether a word holds a credential this server issues, or a piece of one: a prefix
+/// followed by more than 8 characters among which a digit. The prefix may sit inside the
+/// word, behind an escape such as `%22` (a quote in a query string) or `\n` (a newline in
+/// a JSON log line). Every id starts with a time-ordered UUID's hex digits, so a name
+/// without one, such as the table `scim_user_value`, is kept and database errors stay
 /// readable in the log.
 fn is_credential(word: &str) -> bool {
-    let word = word.trim_start_matches("Bearer ").trim();
     ["scim_", "sadm_"].iter().any(|prefix| {
-        word.strip_prefix(prefix)
-            .is_some_and(|rest| rest.len() > 8 && rest.bytes().any(|b| b.is_ascii_digit()))
+        word.match_indices(prefix).any(|(at, _)| {
+            let rest = &word[at + prefix.len()..];
+            rest.len() > 8 && rest.bytes().any(|b| b.is_ascii_digit())
+        })
     })
 }
 
@@ -195,6 +198,18 @@ mod tests {
         );
         let issued = crate::auth::token::issue(crate::store::credentials::CredentialKind::AdminKey);
         assert_eq!(redact_words(&issued.plain), REDACTED);
+    }
+
+    #[test]
+    fn credentials_behind_an_escape_are_found() {
+        assert_eq!(
+            query(&format!("filter=userName%20eq%20%22{TOKEN}%22")),
+            "filter=userName%20eq%20%[redacted]%22"
+        );
+        assert_eq!(
+            redact_words(&format!(r#"{{"message":"line\n{TOKEN}"}}"#)),
+            r#"{"message":"line\[redacted]"}"#
+        );
     }
 
     #[test]
