@@ -2,9 +2,15 @@
 //! connection cap, driven by raw TCP clients that stall the way a slowloris attack does.
 //! No assertion on wall-clock time beyond "closed before the test's own deadline".
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -18,6 +24,17 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn connect(server: &ServerProcess) -> TcpStream {
     TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// A connection whose receive buffer is small, so that what it does not read soon backs
+/// up to the server.
+async fn connect_with_small_buffer(server: &ServerProcess) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .connect(server.base.trim_start_matches("http://").parse().unwrap())
         .await
         .unwrap()
 }
@@ -237,12 +254,7 @@ async fn an_answer_nobody_reads_does_not_hold_the_connection() {
         .await
         .unwrap()
         .len();
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let mut stream = socket
-        .connect(server.base.trim_start_matches("http://").parse().unwrap())
-        .await
-        .unwrap();
+    let mut stream = connect_with_small_buffer(&server).await;
     let requests = "GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(40);
     stream.write_all(requests.as_bytes()).await.unwrap();
     // Long enough for the stall to outlast the idle timeout.
@@ -252,6 +264,92 @@ async fn an_answer_nobody_reads_does_not_hold_the_connection() {
         received.len() < 40 * spec_len,
         "all {} bytes were sent: the stalled connection was kept",
         received.len()
+    );
+}
+
+/// A live stream never ends, so only the bytes that move can say whether its client is
+/// still there. Two operators follow the log while a tenant keeps writing: the one who
+/// reads keeps its stream past the idle timeout, the one who stopped reading loses it once
+/// every buffer between them is full (hyper's, about 400 KB, and the sockets') and nothing
+/// moved for the idle timeout. Each entry carries a 16 KB user agent, so the stream
+/// outgrows those buffers within seconds.
+#[tokio::test]
+async fn a_stream_nobody_reads_does_not_hold_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start_with(
+        dir.path(),
+        None,
+        &["--idle-timeout-secs", "2", "--rate-limit-requests", "0"],
+    )
+    .await;
+    let (tenant, token) = server.tenant(dir.path(), "Acme").await;
+    let key = operator_key(dir.path());
+    let follow = format!(
+        "GET /admin/v1/activity/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n\r\n"
+    );
+    let open_stream = || async {
+        let mut stream = connect_with_small_buffer(&server).await;
+        stream.write_all(follow.as_bytes()).await.unwrap();
+        stream
+    };
+    let mut reader = open_stream().await;
+    let mut unread = open_stream().await;
+
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let (http, url, token, writing) = (
+            server.http.clone(),
+            server.scim_url(&tenant, "/Users"),
+            token.clone(),
+            Arc::clone(&writing),
+        );
+        tokio::spawn(async move {
+            let user_agent = "x".repeat(16 * 1024);
+            let mut n = 0;
+            while writing.load(Ordering::SeqCst) {
+                n += 1;
+                let resp = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("Content-Type", "application/scim+json")
+                    .header("User-Agent", &user_agent)
+                    .body(json!({ "userName": format!("user{n}@example.com") }).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 201);
+            }
+            n
+        })
+    };
+    let read = tokio::spawn(async move {
+        let mut received = 0_usize;
+        let mut buf = [0u8; 4096];
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            match timeout(Duration::from_secs(1), reader.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => return (received, false),
+                Ok(Ok(n)) => received += n,
+                Err(_) => {}
+            }
+        }
+        (received, true)
+    });
+    // Long enough to fill the buffers and then stall past the idle timeout, with room for a
+    // slow machine.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let unread = read_until_closed(&mut unread).await;
+    let (read, still_open) = read.await.unwrap();
+    writing.store(false, Ordering::SeqCst);
+    let written = writer.await.unwrap();
+    assert!(
+        still_open,
+        "the stream that was read was closed after {read} bytes ({written} users written)"
+    );
+    assert!(
+        unread.len() < read,
+        "the unread stream got {} bytes, no fewer than the read one ({read})",
+        unread.len()
     );
 }
 
