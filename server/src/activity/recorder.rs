@@ -129,21 +129,26 @@ impl Recorder {
     }
 }
 
-/// Adds to `taken` what arrives within `LINGER`, until it holds `batch` entries or the
-/// queue is closed.
-async fn gather(
+/// The next batch: waits for an entry, then takes what arrives within `LINGER` of it,
+/// until the batch holds `batch` entries or the queue is closed. Empty once the queue is
+/// closed and drained.
+async fn next_batch(
     entries: &mut mpsc::Receiver<activity_entry::ActiveModel>,
-    taken: &mut Vec<activity_entry::ActiveModel>,
     batch: usize,
-) {
+) -> Vec<activity_entry::ActiveModel> {
+    let mut taken = Vec::with_capacity(batch);
+    if entries.recv_many(&mut taken, batch).await == 0 {
+        return taken;
+    }
     let deadline = Instant::now() + LINGER;
     while taken.len() < batch {
-        match tokio::time::timeout_at(deadline, entries.recv_many(taken, batch - taken.len())).await
-        {
+        let room = batch - taken.len();
+        match tokio::time::timeout_at(deadline, entries.recv_many(&mut taken, room)).await {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
     }
+    taken
 }
 
 async fn write(
@@ -152,10 +157,11 @@ async fn write(
     batch: usize,
     dropped: Arc<AtomicU64>,
 ) {
-    let mut taken = Vec::with_capacity(batch);
-    while entries.recv_many(&mut taken, batch).await > 0 {
-        gather(&mut entries, &mut taken, batch).await;
-        let rows = std::mem::take(&mut taken);
+    loop {
+        let rows = next_batch(&mut entries, batch).await;
+        if rows.is_empty() {
+            break;
+        }
         let count = rows.len() as u64;
         let written = storage
             .write(move |txn| {
@@ -197,36 +203,33 @@ mod tests {
         (sender, receiver)
     }
 
+    /// The next batch's size, and how long (on the paused clock) it took to come.
+    async fn timed_batch(receiver: &mut mpsc::Receiver<Entry>, batch: usize) -> (usize, Duration) {
+        let start = Instant::now();
+        let taken = next_batch(receiver, batch).await;
+        (taken.len(), start.elapsed())
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_full_batch_is_taken_without_waiting() {
         let (_sender, mut receiver) = queue_of(3);
-        let mut taken = Vec::new();
-        receiver.recv_many(&mut taken, 2).await;
-        let start = Instant::now();
-        gather(&mut receiver, &mut taken, 2).await;
-        assert_eq!(taken.len(), 2);
-        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(timed_batch(&mut receiver, 2).await, (2, Duration::ZERO));
     }
 
     #[tokio::test(start_paused = true)]
     async fn entries_arriving_within_the_linger_join_the_batch() {
         let (sender, mut receiver) = queue_of(1);
-        let mut taken = Vec::new();
-        receiver.recv_many(&mut taken, 10).await;
         let later = tokio::spawn(async move {
             tokio::time::sleep(LINGER / 2).await;
             sender.send(Entry::default()).await.unwrap();
             tokio::time::sleep(LINGER).await;
             sender.send(Entry::default()).await.unwrap();
         });
-        let start = Instant::now();
-        gather(&mut receiver, &mut taken, 10).await;
         assert_eq!(
-            taken.len(),
-            2,
+            timed_batch(&mut receiver, 10).await,
+            (2, LINGER),
             "the entry sent within the linger joins, the later one not"
         );
-        assert_eq!(start.elapsed(), LINGER);
         later.await.unwrap();
         assert_eq!(receiver.len(), 1);
     }
@@ -234,29 +237,25 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn closing_the_queue_ends_the_wait() {
         let (sender, mut receiver) = queue_of(1);
-        let mut taken = Vec::new();
-        receiver.recv_many(&mut taken, 10).await;
         let closing = tokio::spawn(async move {
             tokio::time::sleep(LINGER / 5).await;
             sender.send(Entry::default()).await.unwrap();
             drop(sender);
         });
-        let start = Instant::now();
-        gather(&mut receiver, &mut taken, 10).await;
+        assert_eq!(
+            timed_batch(&mut receiver, 10).await,
+            (2, LINGER / 5),
+            "what was sent before closing is taken"
+        );
         closing.await.unwrap();
-        assert_eq!(taken.len(), 2, "what was sent before closing is taken");
-        assert_eq!(start.elapsed(), LINGER / 5);
+        assert_eq!(timed_batch(&mut receiver, 10).await, (0, Duration::ZERO));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_closed_queue_is_not_waited_for() {
         let (sender, mut receiver) = queue_of(1);
         drop(sender);
-        let mut taken = Vec::new();
-        receiver.recv_many(&mut taken, 10).await;
-        let start = Instant::now();
-        gather(&mut receiver, &mut taken, 10).await;
-        assert_eq!(taken.len(), 1);
-        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(timed_batch(&mut receiver, 10).await, (1, Duration::ZERO));
+        assert_eq!(timed_batch(&mut receiver, 10).await, (0, Duration::ZERO));
     }
 }
