@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::{change_event, scim_group, scim_user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement,
+    QuerySelect, QueryTrait, Set, Statement,
 };
 use serde_json::{Map, Value, json};
 
@@ -155,6 +155,18 @@ pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result
             .await?;
         }
     }
+    for statement in inserts(txn.get_database_backend(), events) {
+        txn.execute_raw(statement).await?;
+    }
+    for tenant_id in &tenants {
+        notify::send(txn, notify::EVENTS, tenant_id).await?;
+    }
+    Ok(())
+}
+
+/// The statements storing `events`; `insert` runs them with what the backend needs around
+/// them (PostgreSQL's tenant locks and notices).
+pub fn inserts(backend: DatabaseBackend, events: Vec<NewEvent>) -> impl Iterator<Item = Statement> {
     let rows: Vec<_> = events
         .into_iter()
         .map(|event| change_event::ActiveModel {
@@ -169,15 +181,8 @@ pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result
             ..Default::default()
         })
         .collect();
-    for chunk in super::chunks::chunks(rows, INSERT_CHUNK) {
-        change_event::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    for tenant_id in &tenants {
-        notify::send(txn, notify::EVENTS, tenant_id).await?;
-    }
-    Ok(())
+    super::chunks::chunks(rows, INSERT_CHUNK)
+        .map(move |chunk| change_event::Entity::insert_many(chunk).build(backend))
 }
 
 /// The first key of the tenants' event locks (the second is the tenant's hash).

@@ -21,6 +21,7 @@ pub mod limits;
 pub mod mappings;
 pub mod member_changes;
 pub mod notify;
+pub mod one_trip;
 pub mod pages;
 pub mod permission_changes;
 pub mod preview;

@@ -1,6 +1,9 @@
 //! User creates merged on the embedded database (see `coalesce.rs`): creates that arrive
-//! while the writer is busy are inserted together, by one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for the users, one for their
-//! indexed values. A create the insert skipped lost a `userName` race (409), exactly as if
+//! while the writer is busy are inserted together. A few creates are first tried in one trip
+//! to SQLite's thread (`one_trip.rs`: the users, their indexed values and their events, all
+//! or none); that fails only if a `userName` is taken. Then, or for many creates, one
+//! multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for the users, one for their
+//! indexed values: a create the insert skipped lost a `userName` race (409), exactly as if
 //! it had run alone. If the merged statement fails for any other reason, each create is
 //! retried alone in its own savepoint, so one bad create never fails its neighbours.
 
@@ -9,19 +12,28 @@ use std::collections::{HashMap, HashSet, hash_map::Entry};
 use chrono::{DateTime, Utc};
 use entity::{scim_user, scim_user_value};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, TryIntoModel};
+use sea_orm::{
+    ActiveModelTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryTrait,
+    TryIntoModel,
+};
 
 use super::{
     Storage,
     coalesce::{Coalesced, Results, savepoint, settle},
     events::{self, Change, NewEvent},
     limits::{self, Held},
-    users::{insert_values, taken},
+    one_trip::OneTrip,
+    users::{insert_values, taken, value_inserts},
 };
 use crate::error::Error;
 
 /// Users per statement: 12 parameters a row, far below SQLite's limit of 32,766.
 const USERS_PER_STATEMENT: usize = 512;
+
+/// Most creates tried in one trip. Each count of users and of their values makes a text of
+/// its own for the connection to prepare and cache; with many creates the trips saved are
+/// few against the rows written anyway.
+const USERS_IN_ONE_TRIP: usize = 4;
 
 pub struct NewUser {
     pub row: scim_user::ActiveModel,
@@ -130,6 +142,14 @@ async fn insert(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
 ) -> Vec<Result<scim_user::Model, Error>> {
+    if creates.len() <= USERS_IN_ONE_TRIP {
+        match insert_in_one_trip(txn, &creates).await {
+            Ok(users) => return users.into_iter().map(Ok).collect(),
+            Err(err) => {
+                tracing::debug!(error = %err, "creates in one trip failed; checking each userName");
+            }
+        }
+    }
     let mut results = Vec::with_capacity(creates.len());
     for chunk in super::chunks::chunks(creates, USERS_PER_STATEMENT) {
         match insert_together(txn, &chunk).await {
@@ -195,6 +215,36 @@ async fn insert_together(
     }
     .await;
     settle(savepoint, outcome).await
+}
+
+/// Every create of `creates`, in their order, or none (a `userName` taken fails them all).
+async fn insert_in_one_trip(
+    txn: &DatabaseTransaction,
+    creates: &[NewUser],
+) -> Result<Vec<scim_user::Model>, Error> {
+    let backend = DatabaseBackend::Sqlite;
+    let users = creates
+        .iter()
+        .map(|pending| Ok(pending.row.clone().try_into_model()?))
+        .collect::<Result<Vec<scim_user::Model>, Error>>()?;
+    let mut trip = OneTrip::default();
+    let rows = creates.iter().map(|pending| pending.row.clone()).collect();
+    for chunk in super::chunks::chunks(rows, USERS_PER_STATEMENT) {
+        trip.push(scim_user::Entity::insert_many(chunk).build(backend));
+    }
+    let values = creates
+        .iter()
+        .flat_map(|pending| pending.values.iter().cloned())
+        .collect();
+    value_inserts(backend, values).for_each(|statement| trip.push(statement));
+    let created = creates
+        .iter()
+        .zip(&users)
+        .map(|(pending, user)| pending.created(user))
+        .collect();
+    events::inserts(backend, created).for_each(|statement| trip.push(statement));
+    trip.run(txn).await?;
+    Ok(users)
 }
 
 async fn insert_alone(

@@ -6,8 +6,9 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user, scim_user_value};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
+    sea_query::Expr,
 };
 use serde_json::{Map, Value};
 
@@ -90,12 +91,19 @@ pub(super) async fn insert_values(
     txn: &impl ConnectionTrait,
     rows: Vec<scim_user_value::ActiveModel>,
 ) -> Result<(), Error> {
-    for chunk in super::chunks::chunks(rows, VALUE_ROWS_PER_STATEMENT) {
-        scim_user_value::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
+    for statement in value_inserts(txn.get_database_backend(), rows) {
+        txn.execute_raw(statement).await?;
     }
     Ok(())
+}
+
+/// The statements `insert_values` runs.
+pub(super) fn value_inserts(
+    backend: DatabaseBackend,
+    rows: Vec<scim_user_value::ActiveModel>,
+) -> impl Iterator<Item = Statement> {
+    super::chunks::chunks(rows, VALUE_ROWS_PER_STATEMENT)
+        .map(move |chunk| scim_user_value::Entity::insert_many(chunk).build(backend))
 }
 
 /// 8 parameters a row: far below SQLite's 32,766 and PostgreSQL's 65,535.

@@ -363,6 +363,180 @@ async fn acknowledged_writes_are_readable_at_once(app: TestApp) {
     }
 }
 
+/// A user named `name` with that work email.
+fn email_user(name: &str) -> serde_json::Map<String, Value> {
+    json!({ "userName": name, "emails": [{ "value": name, "type": "work" }] })
+        .as_object()
+        .unwrap()
+        .clone()
+}
+
+async fn store_user(db: &Storage, tenant: &str, name: &str) {
+    server::store::users::create(db, tenant, &email_user(name), chrono::Utc::now())
+        .await
+        .unwrap();
+}
+
+/// Runs `(tenant id, attributes)` creates in one batch; their outcomes in that order.
+async fn creates_together(
+    db: &Storage,
+    creates: impl IntoIterator<Item = (String, serde_json::Map<String, Value>)>,
+) -> Vec<Result<entity::scim_user::Model, Error>> {
+    let now = chrono::Utc::now();
+    let creates = creates.into_iter().map(|(tenant, attrs)| {
+        let db = db.clone();
+        async move { server::store::users::create(&db, &tenant, &attrs, now).await }
+    });
+    in_one_batch(db, creates, std::time::Duration::ZERO).await
+}
+
+/// Runs `writes` while the writer is held, so that they wait and are committed in one
+/// batch, arriving `gap` apart in the order given; their outcomes in that order.
+async fn in_one_batch<T: Send + 'static>(
+    db: &Storage,
+    writes: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
+    gap: std::time::Duration,
+) -> Vec<T> {
+    let (release, holder) = hold_the_writer(db).await;
+    let mut tasks = Vec::new();
+    for write in writes {
+        tasks.push(tokio::spawn(write));
+        tokio::time::sleep(gap).await;
+    }
+    settle().await;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+/// Statements sent in one trip stand or fall together: when the last fails, what the first
+/// wrote is rolled back, and the write goes on in the same transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_stands_or_falls_whole() {
+    use sea_orm::{DatabaseBackend, QueryTrait};
+    use server::store::one_trip::OneTrip;
+    let app = TestApp::sqlite().await;
+    let db = app.state.db.clone();
+    let kept = insert_tenant(&db, "kept").await.unwrap();
+    let outcome = db
+        .write(move |txn| {
+            Box::pin(async move {
+                let mut trip = OneTrip::default();
+                trip.push(
+                    tenant::Entity::insert(new_tenant("rolled back"))
+                        .build(DatabaseBackend::Sqlite),
+                );
+                let mut twin = new_tenant("twin");
+                twin.id = Set(kept);
+                trip.push(tenant::Entity::insert(twin).build(DatabaseBackend::Sqlite));
+                let failed = trip.run(txn).await;
+                new_tenant("after the trip").insert(txn).await?;
+                Ok(failed)
+            })
+        })
+        .await
+        .unwrap();
+    assert!(outcome.is_err(), "the second insert repeats a key");
+    assert_eq!(tenant_names(&db).await, ["after the trip", "kept"]);
+}
+
+/// A few creates waiting together go to SQLite's thread in one trip: users, values and
+/// events in one text. A taken `userName` fails that trip as a whole, and the creates are
+/// then checked name by name: exactly those with a free name are stored, each with its
+/// indexed value and its one event, and nothing of the others is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_few_merged_creates_go_in_one_trip() {
+    let (app, statements) = TestApp::recording(false).await.unwrap();
+    let tenant = app.tenant_id("Acme").await;
+    let db = app.state.db.clone();
+    store_user(&db, &tenant, "taken@example.com").await;
+    statements.clear();
+    let free = ["ada@example.com", "grace@example.com", "linus@example.com"];
+    let outcomes = creates_together(&db, free.map(|name| (tenant.clone(), email_user(name)))).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let sent: Vec<String> = statements.0.lock().unwrap().clone();
+    let trips: Vec<&String> = sent
+        .iter()
+        .filter(|sql| sql.contains("SAVEPOINT one_trip"))
+        .collect();
+    assert_eq!(trips.len(), 1, "{sent:#?}");
+    for table in ["\"scim_user\"", "\"scim_user_value\"", "\"change_event\""] {
+        assert!(
+            trips[0].contains(&format!("INSERT INTO {table}")),
+            "{table}: {sent:#?}"
+        );
+        assert_eq!(
+            sent.iter()
+                .filter(|sql| sql.contains(&format!("INSERT INTO {table}")))
+                .count(),
+            1,
+            "{table} is written by the trip alone: {sent:#?}"
+        );
+    }
+
+    let racing = [
+        "bob@example.com",
+        "BOB@example.com",
+        "carol@example.com",
+        "Taken@example.com",
+    ];
+    let outcomes =
+        creates_together(&db, racing.map(|name| (tenant.clone(), email_user(name)))).await;
+    let created: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().map(|u| u.user_name.as_str()))
+        .collect();
+    assert_eq!(created.len(), 2, "{outcomes:?}");
+    assert!(created.contains(&"carol@example.com"), "{outcomes:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(Error::Conflict(_))))
+            .count(),
+        2,
+        "the second Bob and the taken name: {outcomes:?}"
+    );
+
+    // 1 + 3 + 2 users, each with one value row and one `user.created` event.
+    let reads = db.reads();
+    assert_eq!(
+        entity::scim_user::Entity::find()
+            .count(reads)
+            .await
+            .unwrap(),
+        6
+    );
+    assert_eq!(
+        entity::scim_user_value::Entity::find()
+            .count(reads)
+            .await
+            .unwrap(),
+        6
+    );
+    let created_events = entity::change_event::Entity::find()
+        .all(reads)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.kind == "user.created")
+        .count();
+    assert_eq!(created_events, 6);
+    let user_count = entity::tenant::Entity::find_by_id(tenant.clone())
+        .one(reads)
+        .await
+        .unwrap()
+        .unwrap()
+        .user_count;
+    assert_eq!(
+        user_count, 6,
+        "the tenant's count moved only with stored users"
+    );
+}
+
 /// Creates that wait together are inserted together: a userName race inside the batch or
 /// against a stored user gives exactly one 201 per name, and a create that cannot be
 /// stored for another reason (here: a tenant that does not exist) fails alone.
@@ -371,17 +545,7 @@ async fn merged_creates_keep_each_outcome() {
     let app = TestApp::sqlite().await;
     let tenant = app.tenant_id("Acme").await;
     let db = app.state.db.clone();
-    let attrs = |name: &str| {
-        json!({ "userName": name, "emails": [{ "value": name, "type": "work" }] })
-            .as_object()
-            .unwrap()
-            .clone()
-    };
-    let now = chrono::Utc::now();
-    server::store::users::create(&db, &tenant, &attrs("taken@example.com"), now)
-        .await
-        .unwrap();
-    let (release, holder) = hold_the_writer(&db).await;
+    store_user(&db, &tenant, "taken@example.com").await;
     let names = [
         ("Acme", "ada@example.com"),
         ("Acme", "ADA@example.com"),
@@ -391,28 +555,18 @@ async fn merged_creates_keep_each_outcome() {
         ("Acme", "ada@EXAMPLE.com"),
         ("Acme", "linus@example.com"),
     ];
-    let creates: Vec<_> = names
-        .iter()
-        .map(|(which, name)| {
-            let db = db.clone();
+    let outcomes = creates_together(
+        &db,
+        names.iter().map(|(which, name)| {
             let tenant = if *which == "Acme" {
                 tenant.clone()
             } else {
                 "no-such-tenant".to_owned()
             };
-            let attrs = attrs(name);
-            tokio::spawn(
-                async move { server::store::users::create(&db, &tenant, &attrs, now).await },
-            )
-        })
-        .collect();
-    settle().await;
-    release.send(()).unwrap();
-    holder.await.unwrap();
-    let mut outcomes = Vec::new();
-    for create in creates {
-        outcomes.push(create.await.unwrap());
-    }
+            (tenant, email_user(name))
+        }),
+    )
+    .await;
     let created: Vec<&str> = outcomes
         .iter()
         .filter_map(|o| o.as_ref().ok().map(|u| u.user_name.as_str()))
@@ -454,24 +608,14 @@ async fn member_changes_together(
     tenant: &str,
     changes: impl IntoIterator<Item = (String, Vec<String>, Vec<String>)>,
 ) -> Vec<Result<entity::scim_group::Model, Error>> {
-    let (release, holder) = hold_the_writer(db).await;
-    let mut patches = Vec::new();
-    for (group_id, add, remove) in changes {
+    let patches = changes.into_iter().map(|(group_id, add, remove)| {
         let (db, tenant) = (db.clone(), tenant.to_owned());
-        patches.push(tokio::spawn(async move {
+        async move {
             let now = chrono::Utc::now();
             server::store::groups::change_members(&db, &tenant, &group_id, add, remove, now).await
-        }));
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    settle().await;
-    release.send(()).unwrap();
-    holder.await.unwrap();
-    let mut outcomes = Vec::new();
-    for patch in patches {
-        outcomes.push(patch.await.unwrap());
-    }
-    outcomes
+        }
+    });
+    in_one_batch(db, patches, std::time::Duration::from_millis(20)).await
 }
 
 /// Member-only PATCHes waiting together are applied together: each keeps its own outcome
