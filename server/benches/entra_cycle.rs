@@ -3,7 +3,8 @@
 //! with 100 members by "Add" PATCHes of 10, a group's PATCHes running concurrently, 8
 //! requests in flight), then an incremental cycle (existence checks, attribute updates,
 //! deactivations, member removals). Prints per phase: time, requests/second, p50/p99,
-//! errors, and the server's peak RSS.
+//! errors, and the server's peak RSS; first a reference line (an authenticated
+//! `ServiceProviderConfig` rate) that says how fast the machine runs today.
 //!
 //! `cargo bench -p server --bench entra_cycle`; `ENTRA_USERS`, `ENTRA_GROUPS` and
 //! `ENTRA_IN_FLIGHT` scale it; `DATABASE_URL` runs it against PostgreSQL instead;
@@ -32,6 +33,8 @@ const ADSCIM_GROUP: &str =
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const MEMBERS_PER_GROUP: usize = 100;
 const MEMBERS_PER_PATCH: usize = 10;
+/// Requests of the machine's reference measurement.
+const REFERENCE_REQUESTS: usize = 20_000;
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -210,7 +213,7 @@ async fn phase(name: &str, entra: &Entra, server: &Server, in_flight: usize, tas
             .map_or(0.0, |d| d.as_secs_f64() * 1e3)
     };
     println!(
-        "{name:<34} {:>7.2} s {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>7.2} ms   {:>6} requests   {} errors   peak RSS {:.0} MiB",
+        "{name:<38} {:>7.2} s {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>7.2} ms   {:>6} requests   {} errors   peak RSS {:.0} MiB",
         elapsed.as_secs_f64(),
         stats.latencies.len() as f64 / elapsed.as_secs_f64(),
         pct(0.50),
@@ -268,6 +271,28 @@ async fn main() {
     );
     let user_ids: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(vec![String::new(); users]));
     let group_ids: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(vec![String::new(); groups]));
+
+    // The same build runs about twice as fast on some days as on others here: this line
+    // says how fast the machine is today, so that figures of two days can be compared.
+    let tasks = (0..REFERENCE_REQUESTS)
+        .map(|_| {
+            let entra = entra.clone();
+            Box::pin(async move {
+                entra
+                    .send(reqwest::Method::GET, "/ServiceProviderConfig", None)
+                    .await;
+            }) as Task
+        })
+        .collect();
+    phase(
+        "reference: GET /ServiceProviderConfig",
+        &entra,
+        &server,
+        in_flight,
+        tasks,
+    )
+    .await;
+
     let cycle = Instant::now();
 
     // Users: an existence check by the matching attribute, then the create.
@@ -368,7 +393,8 @@ async fn main() {
     )
     .await;
     println!(
-        "initial cycle                      {:>7.2} s",
+        "{:<38} {:>7.2} s",
+        "initial cycle",
         cycle.elapsed().as_secs_f64()
     );
 
@@ -445,11 +471,9 @@ async fn main() {
     )
     .await;
     println!(
-        "incremental cycle                  {:>7.2} s",
+        "{:<38} {:>7.2} s",
+        "incremental cycle",
         incremental.elapsed().as_secs_f64()
     );
-    println!(
-        "server peak RSS                    {:.0} MiB",
-        server.peak_rss_mib()
-    );
+    println!("{:<38} {:.0} MiB", "server peak RSS", server.peak_rss_mib());
 }
