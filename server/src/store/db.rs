@@ -1,7 +1,14 @@
 //! Opening the database (embedded SQLite by default, PostgreSQL when asked), its pragmas
 //! and migrations. `storage.rs` decides which connection does what.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -103,6 +110,19 @@ pub async fn connect_sqlite(
     settings: &StorageSettings,
     role: SqliteRole,
 ) -> Result<DatabaseConnection, Error> {
+    connect_sqlite_counting_rollbacks(url, settings, role, None).await
+}
+
+/// `connect_sqlite`, counting in `rollbacks` every transaction the connection rolls back,
+/// whether asked to or on its own: on some errors (a full disk, an I/O error, out of memory)
+/// SQLite rolls the whole transaction back, not only the failed statement, and the next
+/// statement then runs outside any transaction.
+pub async fn connect_sqlite_counting_rollbacks(
+    url: &str,
+    settings: &StorageSettings,
+    role: SqliteRole,
+    rollbacks: Option<Arc<AtomicU64>>,
+) -> Result<DatabaseConnection, Error> {
     let mut options = ConnectOptions::new(url.to_owned());
     let memory = is_sqlite_memory_url(url);
     let pool_size = match role {
@@ -141,6 +161,20 @@ pub async fn connect_sqlite(
                 .read_only(read_only)
                 .create_if_missing(!read_only)
         });
+    if let Some(rollbacks) = rollbacks {
+        options.map_sqlx_sqlite_pool_opts(move |pool| {
+            let rollbacks = Arc::clone(&rollbacks);
+            pool.after_connect(move |conn, _| {
+                let rollbacks = Arc::clone(&rollbacks);
+                Box::pin(async move {
+                    conn.lock_handle().await?.set_rollback_hook(move || {
+                        rollbacks.fetch_add(1, Ordering::SeqCst);
+                    });
+                    Ok(())
+                })
+            })
+        });
+    }
     if role == SqliteRole::Reader {
         let limit = settings.statement_timeout;
         options.map_sqlx_sqlite_pool_opts(move |pool| {

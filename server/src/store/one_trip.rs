@@ -3,7 +3,8 @@
 //! dominant cost of a small write there); sqlx runs a text of several statements in one
 //! trip, binding the parameters in order across them. The statements run inside a
 //! savepoint of their own, so they stand or fall together: if one fails, what those before
-//! it did is rolled back and the caller gets the error.
+//! it did is rolled back and the caller gets the error. Parameters must be bare `?` (as
+//! sea-query writes them for SQLite): a numbered one counts from the start of the text.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, Value};
 
@@ -36,18 +37,26 @@ impl OneTrip {
         }
     }
 
-    /// Runs every statement pushed, all or none.
-    pub async fn run(mut self, txn: &DatabaseTransaction) -> Result<(), Error> {
+    /// Runs every statement pushed, all or none: `Ok(Err(_))` when one failed and the
+    /// others were undone, so the transaction goes on as before the trip. `Err(_)` when
+    /// they could not be undone (SQLite rolled the whole transaction back on its own, as it
+    /// does on a full disk): nothing more may be written in this transaction.
+    pub async fn run(mut self, txn: &DatabaseTransaction) -> Result<Result<(), Error>, Error> {
         self.sql.push_str(&format!("RELEASE {SAVEPOINT}"));
         let statement =
             Statement::from_sql_and_values(DatabaseBackend::Sqlite, self.sql, self.values);
-        match txn.execute_raw(statement).await {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                // The statements after the failed one never ran; the savepoint is still open.
-                txn.execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
-                    .await?;
-                Err(err.into())
+        let Err(failed) = txn.execute_raw(statement).await else {
+            return Ok(Ok(()));
+        };
+        // The statements after the failed one never ran; the savepoint is still open.
+        match txn
+            .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
+            .await
+        {
+            Ok(_) => Ok(Err(failed.into())),
+            Err(lost) => {
+                tracing::error!(error = %failed, rollback = %lost, "a write could not be undone; its transaction is gone");
+                Err(Error::commit_failed())
             }
         }
     }

@@ -4,7 +4,7 @@
 //! transaction, concurrently. Either way a write that returns `Ok` is committed, and one
 //! whose commit failed returns `Error::Unavailable` with nothing of it stored.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, TransactionTrait,
@@ -111,7 +111,16 @@ impl Storage {
             ));
         }
         db::create_private_sqlite_file(url)?;
-        let writer = observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
+        let rollbacks = Arc::new(AtomicU64::new(0));
+        let writer = observe(
+            db::connect_sqlite_counting_rollbacks(
+                url,
+                settings,
+                db::SqliteRole::Writer,
+                Some(Arc::clone(&rollbacks)),
+            )
+            .await?,
+        );
         db::migrate(&writer).await?;
         // Every connection to an in-memory database is a database of its own, so reads
         // share the writer's one connection there (and there is no WAL to checkpoint).
@@ -127,13 +136,20 @@ impl Storage {
             let url = url.to_owned();
             let settings = settings.clone();
             let observer = observer.clone();
+            let rollbacks = Arc::clone(&rollbacks);
             Arc::new(move || {
                 let url = url.clone();
                 let settings = settings.clone();
                 let observer = observer.clone();
+                let rollbacks = Arc::clone(&rollbacks);
                 Box::pin(async move {
-                    let connection =
-                        db::connect_sqlite(&url, &settings, db::SqliteRole::Writer).await?;
+                    let connection = db::connect_sqlite_counting_rollbacks(
+                        &url,
+                        &settings,
+                        db::SqliteRole::Writer,
+                        Some(rollbacks),
+                    )
+                    .await?;
                     Ok(observed(connection, observer.as_ref()))
                 })
             })
@@ -141,6 +157,7 @@ impl Storage {
         let queue = WriteQueue::start(
             writer,
             opener,
+            rollbacks,
             settings.write_queue_capacity,
             settings.max_write_batch,
             Arc::clone(&health),

@@ -144,9 +144,16 @@ async fn insert(
 ) -> Vec<Result<scim_user::Model, Error>> {
     if creates.len() <= USERS_IN_ONE_TRIP {
         match insert_in_one_trip(txn, &creates).await {
-            Ok(users) => return users.into_iter().map(Ok).collect(),
-            Err(err) => {
+            Ok(Ok(users)) => return users.into_iter().map(Ok).collect(),
+            Ok(Err(err)) => {
                 tracing::debug!(error = %err, "creates in one trip failed; checking each userName");
+            }
+            // Writing on would run outside the batch's transaction.
+            Err(_) => {
+                return creates
+                    .iter()
+                    .map(|_| Err(Error::commit_failed()))
+                    .collect();
             }
         }
     }
@@ -217,16 +224,21 @@ async fn insert_together(
     settle(savepoint, outcome).await
 }
 
-/// Every create of `creates`, in their order, or none (a `userName` taken fails them all).
+/// Every create of `creates`, in their order, or none (a `userName` taken fails them all);
+/// the outer error as `OneTrip::run`'s.
 async fn insert_in_one_trip(
     txn: &DatabaseTransaction,
     creates: &[NewUser],
-) -> Result<Vec<scim_user::Model>, Error> {
+) -> Result<Result<Vec<scim_user::Model>, Error>, Error> {
     let backend = DatabaseBackend::Sqlite;
-    let users = creates
+    let users = match creates
         .iter()
         .map(|pending| Ok(pending.row.clone().try_into_model()?))
-        .collect::<Result<Vec<scim_user::Model>, Error>>()?;
+        .collect::<Result<Vec<scim_user::Model>, Error>>()
+    {
+        Ok(users) => users,
+        Err(err) => return Ok(Err(err)),
+    };
     let mut trip = OneTrip::default();
     let rows = creates.iter().map(|pending| pending.row.clone()).collect();
     for chunk in super::chunks::chunks(rows, USERS_PER_STATEMENT) {
@@ -243,8 +255,7 @@ async fn insert_in_one_trip(
         .map(|(pending, user)| pending.created(user))
         .collect();
     events::inserts(backend, created).for_each(|statement| trip.push(statement));
-    trip.run(txn).await?;
-    Ok(users)
+    Ok(trip.run(txn).await?.map(|()| users))
 }
 
 async fn insert_alone(

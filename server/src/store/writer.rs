@@ -6,7 +6,15 @@
 //! whole batch), and only then answers each caller. A failed commit discards the
 //! connection, so no later batch can run inside a transaction that never commits.
 
-use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use futures_util::FutureExt;
 use sea_orm::{
@@ -51,9 +59,12 @@ pub struct WriteQueue {
 
 impl WriteQueue {
     /// Starts the writer task over `connection` (already open).
+    /// `rollbacks` counts the transactions the write connection rolled back (see
+    /// `db::connect_sqlite_counting_rollbacks`).
     pub fn start(
         connection: DatabaseConnection,
         opener: Opener,
+        rollbacks: Arc<AtomicU64>,
         capacity: usize,
         max_batch: usize,
         health: Arc<StorageHealth>,
@@ -63,6 +74,7 @@ impl WriteQueue {
         let writer = Writer {
             connection: Some(connection),
             opener,
+            rollbacks,
             max_batch: max_batch.max(1),
             health,
             committed,
@@ -157,6 +169,7 @@ struct Writer {
     /// `None` after a failure until reopening succeeds.
     connection: Option<DatabaseConnection>,
     opener: Opener,
+    rollbacks: Arc<AtomicU64>,
     max_batch: usize,
     health: Arc<StorageHealth>,
     /// Told after every commit (see `checkpointer.rs`).
@@ -191,7 +204,7 @@ impl Writer {
             },
         };
         let mut finishes = Vec::with_capacity(batch.len());
-        match run_batch(&connection, batch, &mut finishes).await {
+        match run_batch(&connection, &self.rollbacks, batch, &mut finishes).await {
             Ok(stored) => {
                 if stored {
                     self.health.succeeded();
@@ -225,8 +238,14 @@ impl Writer {
 /// Pushes each run job's `Finish` into `finishes`; jobs never run are dropped, which tells
 /// their callers the write was not carried out. A job alone in its batch needs no
 /// savepoint: if it fails, the whole transaction is rolled back instead.
+///
+/// If SQLite rolled the transaction back on its own while a job ran, the batch fails:
+/// what the jobs before wrote is gone, and what came after ran outside the transaction
+/// (a `SAVEPOINT` there opens a transaction of its own), so committing would acknowledge
+/// lost writes.
 async fn run_batch(
     connection: &DatabaseConnection,
+    rollbacks: &AtomicU64,
     mut batch: Vec<Job>,
     finishes: &mut Vec<Finish>,
 ) -> Result<bool, Error> {
@@ -236,12 +255,23 @@ async fn run_batch(
             ..TransactionOptions::default()
         })
         .await?;
+    let rolled_back_before = rollbacks.load(Ordering::SeqCst);
+    let still_open = || {
+        if rollbacks.load(Ordering::SeqCst) == rolled_back_before {
+            Ok(())
+        } else {
+            Err(Error::Internal(anyhow::anyhow!(
+                "the database rolled the write transaction back"
+            )))
+        }
+    };
     if batch.len() == 1
         && let Some(job) = batch.pop()
     {
         let (succeeded, finish) = job(&txn).await;
         finishes.push(finish);
         if succeeded {
+            still_open()?;
             txn.commit().await?;
         } else {
             txn.rollback().await?;
@@ -258,6 +288,7 @@ async fn run_batch(
         let (succeeded, finish) = job(&txn).await;
         finishes.push(finish);
         stored |= succeeded;
+        still_open()?;
         if !succeeded {
             txn.execute_unprepared(&format!("ROLLBACK TO write_{n}"))
                 .await?;

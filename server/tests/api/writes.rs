@@ -413,6 +413,63 @@ async fn in_one_batch<T: Send + 'static>(
     outcomes
 }
 
+/// SQLite may roll a whole transaction back on its own (on a full disk, an I/O error; here
+/// an `INSERT OR ROLLBACK` that repeats a key, whose error the write ignores): what the
+/// batch wrote before is gone, and a write after it would run outside any transaction. The
+/// batch fails as a whole: none of its writes is acknowledged, none is stored, and the
+/// writer goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_the_database_rolled_back_fails_its_batch() {
+    use sea_orm::{DatabaseBackend, Statement};
+    type Write = std::pin::Pin<Box<dyn Future<Output = Result<String, Error>> + Send>>;
+    let app = TestApp::sqlite().await;
+    let db = app.state.db.clone();
+    let taken = insert_tenant(&db, "taken").await.unwrap();
+    let before: Write = {
+        let db = db.clone();
+        Box::pin(async move { insert_tenant(&db, "before").await })
+    };
+    let rolling_back: Write = {
+        let db = db.clone();
+        Box::pin(async move {
+            db.write(move |txn| {
+                Box::pin(async move {
+                    let twin = Statement::from_sql_and_values(
+                        DatabaseBackend::Sqlite,
+                        "INSERT OR ROLLBACK INTO tenant \
+                         (id, name, name_lc, permissions_version, user_count, created_at) \
+                         VALUES (?, 'twin', 'twin', 0, 0, ?)",
+                        [taken.into(), chrono::Utc::now().into()],
+                    );
+                    let refused = txn.execute_raw(twin).await;
+                    assert!(refused.is_err(), "the twin repeats a key");
+                    Ok(String::new())
+                })
+            })
+            .await
+        })
+    };
+    let after: Write = {
+        let db = db.clone();
+        Box::pin(async move { insert_tenant(&db, "after").await })
+    };
+    let outcomes = in_one_batch(
+        &db,
+        [before, rolling_back, after],
+        std::time::Duration::from_millis(20),
+    )
+    .await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Err(Error::Unavailable { .. })),
+            "{outcomes:?}"
+        );
+    }
+    assert_eq!(tenant_names(&db).await, ["taken"]);
+    insert_tenant(&db, "later").await.unwrap();
+    assert_eq!(tenant_names(&db).await, ["later", "taken"]);
+}
+
 /// Statements sent in one trip stand or fall together: when the last fails, what the first
 /// wrote is rolled back, and the write goes on in the same transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,7 +490,7 @@ async fn a_trip_stands_or_falls_whole() {
                 let mut twin = new_tenant("twin");
                 twin.id = Set(kept);
                 trip.push(tenant::Entity::insert(twin).build(DatabaseBackend::Sqlite));
-                let failed = trip.run(txn).await;
+                let failed = trip.run(txn).await?;
                 new_tenant("after the trip").insert(txn).await?;
                 Ok(failed)
             })
