@@ -112,26 +112,6 @@ impl Storage {
         }
         db::create_private_sqlite_file(url)?;
         let rollbacks = Arc::new(AtomicU64::new(0));
-        let writer = observe(
-            db::connect_sqlite_counting_rollbacks(
-                url,
-                settings,
-                db::SqliteRole::Writer,
-                Some(Arc::clone(&rollbacks)),
-            )
-            .await?,
-        );
-        db::migrate(&writer).await?;
-        // Every connection to an in-memory database is a database of its own, so reads
-        // share the writer's one connection there (and there is no WAL to checkpoint).
-        let (reads, checkpointer) = if db::is_sqlite_memory_url(url) {
-            (writer.clone(), None)
-        } else {
-            let reads = observe(db::connect_sqlite(url, settings, db::SqliteRole::Reader).await?);
-            let checkpoints =
-                observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
-            (reads, Some(Checkpointer::start(checkpoints)))
-        };
         let opener: Opener = {
             let url = url.to_owned();
             let settings = settings.clone();
@@ -153,6 +133,18 @@ impl Storage {
                     Ok(observed(connection, observer.as_ref()))
                 })
             })
+        };
+        let writer = opener().await?;
+        db::migrate(&writer).await?;
+        // Every connection to an in-memory database is a database of its own, so reads
+        // share the writer's one connection there (and there is no WAL to checkpoint).
+        let (reads, checkpointer) = if db::is_sqlite_memory_url(url) {
+            (writer.clone(), None)
+        } else {
+            let reads = observe(db::connect_sqlite(url, settings, db::SqliteRole::Reader).await?);
+            let checkpoints =
+                observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
+            (reads, Some(Checkpointer::start(checkpoints)))
         };
         let queue = WriteQueue::start(
             writer,
