@@ -135,6 +135,23 @@ static WRITE_BATCHES: LazyLock<Histogram> = LazyLock::new(|| {
 });
 
 #[expect(clippy::expect_used, reason = "constant metric definitions")]
+static WRITE_COMMITS: LazyLock<Histogram> = LazyLock::new(|| {
+    registered(
+        Histogram::with_opts(
+            HistogramOpts::new(
+                "scim_write_commit_seconds",
+                "Time the SQLite writer's COMMIT of a batch took (writing and syncing the WAL)",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+                10.0,
+            ]),
+        )
+        .expect("valid metric"),
+    )
+});
+
+#[expect(clippy::expect_used, reason = "constant metric definitions")]
 static CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
     registered(
         IntGauge::new("scim_connections_open", "Client connections being served")
@@ -163,6 +180,10 @@ pub fn read_abandoned() {
 
 pub fn write_batch(size: usize) {
     WRITE_BATCHES.observe(size as f64);
+}
+
+pub fn write_commit(took: std::time::Duration) {
+    WRITE_COMMITS.observe(took.as_secs_f64());
 }
 
 /// Counts a client connection for as long as the guard lives.

@@ -272,7 +272,7 @@ async fn run_batch(
         finishes.push(finish);
         if succeeded {
             still_open()?;
-            txn.commit().await?;
+            commit(txn).await?;
         } else {
             txn.rollback().await?;
         }
@@ -294,6 +294,14 @@ async fn run_batch(
                 .await?;
         }
     }
-    txn.commit().await?;
+    commit(txn).await?;
     Ok(stored)
+}
+
+/// Commits, timed: the commit is where a slow disk shows (the WAL is written and synced).
+async fn commit(txn: DatabaseTransaction) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    txn.commit().await?;
+    crate::metrics::write_commit(started.elapsed());
+    Ok(())
 }
