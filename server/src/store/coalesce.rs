@@ -68,7 +68,10 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             !mem::replace(&mut queue.scheduled, true)
         };
         if schedule {
-            self.carry(db).await;
+            // A task of its own: carried by a request whose client went away, the answers
+            // of every write in the job would be dropped with it, committed or not.
+            let (this, db) = (Arc::clone(self), db.clone());
+            tokio::spawn(async move { this.carry(&db).await });
         }
         answer.await.unwrap_or_else(|_| Err(Error::commit_failed()))
     }
@@ -146,4 +149,80 @@ pub async fn settle<T>(
 /// A savepoint of `txn`, to be ended by `settle`.
 pub async fn savepoint(txn: &DatabaseTransaction) -> Result<DatabaseTransaction, Error> {
     Ok(txn.begin().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::StorageSettings;
+
+    fn accept_all<'t>(
+        _: &'t DatabaseTransaction,
+        _: &'t Storage,
+        items: Vec<u32>,
+    ) -> Results<'t, u32> {
+        Box::pin(async move { items.into_iter().map(Ok).collect() })
+    }
+
+    async fn until(mut condition: impl FnMut() -> bool) {
+        for _ in 0..1000 {
+            if condition() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the condition never held");
+    }
+
+    #[tokio::test]
+    async fn a_write_is_answered_when_the_one_that_scheduled_its_job_has_gone() {
+        let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
+            .await
+            .expect("opens");
+        // Keeps the writer busy while the merged job forms behind it.
+        let (started, running) = oneshot::channel::<()>();
+        let (release, gate) = oneshot::channel::<()>();
+        let busy = tokio::spawn({
+            let storage = storage.clone();
+            async move {
+                storage
+                    .write(move |_| {
+                        Box::pin(async move {
+                            let _ = started.send(());
+                            let _ = gate.await;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+        });
+        running.await.expect("the busy write runs");
+
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let scheduler = tokio::spawn({
+            let (merged, storage) = (Arc::clone(&merged), storage.clone());
+            async move { merged.submit(&storage, 1).await }
+        });
+        until(|| storage.stats().queued_writes == 1).await;
+        let joiner = tokio::spawn({
+            let (merged, storage) = (Arc::clone(&merged), storage.clone());
+            async move { merged.submit(&storage, 2).await }
+        });
+        until(|| merged.queue().pending.len() == 2).await;
+
+        // The client of the write that scheduled the job goes away.
+        scheduler.abort();
+        assert!(scheduler.await.is_err_and(|err| err.is_cancelled()));
+        release.send(()).expect("the busy write waits");
+        busy.await.expect("no panic").expect("written");
+        assert_eq!(
+            joiner
+                .await
+                .expect("no panic")
+                .expect("answered with its result"),
+            2
+        );
+    }
 }
