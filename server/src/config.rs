@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Log output format.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Log lines held while standard error is slow to take them; past this, lines are
+    /// dropped (and counted) rather than holding up requests.
+    #[arg(long, env = "SCIM_LOG_BUFFER_LINES", default_value_t = crate::logging::DEFAULT_BUFFER_LINES)]
+    pub log_buffer_lines: usize,
     /// How long a verified credential is trusted without re-running argon2 (0 disables the cache).
     #[arg(long, env = "SCIM_TOKEN_CACHE_TTL_SECS", default_value_t = 60)]
     pub token_cache_ttl_secs: u64,

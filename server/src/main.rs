@@ -39,13 +39,15 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Some(Command::Migrate(args)) => {
-            server::logging::init(LogFormat::Text);
+            let _log =
+                server::logging::init(LogFormat::Text, server::logging::DEFAULT_BUFFER_LINES);
             open_database(&args).await?.close().await;
             tracing::info!("migrations applied");
             Ok(())
         }
         Some(Command::Keys(KeysCommand::CreateOperator { database, name })) => {
-            server::logging::init(LogFormat::Text);
+            let _log =
+                server::logging::init(LogFormat::Text, server::logging::DEFAULT_BUFFER_LINES);
             let db = open_database(&database).await?;
             let hasher = SecretHasher::new(server::config::Argon2Params::default(), 1)?;
             let key =
@@ -89,7 +91,7 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    server::logging::init(args.log_format);
+    let _log = server::logging::init(args.log_format, args.log_buffer_lines);
     std::fs::create_dir_all(&args.database.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

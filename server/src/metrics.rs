@@ -273,6 +273,11 @@ pub fn render(state: &AppState) -> String {
             "Provisioning log entries dropped (queue full or write failed)",
             state.activity.dropped(),
         )?;
+        snapshot(
+            "scim_log_lines_dropped_total",
+            "Server log lines dropped because standard error did not keep up",
+            crate::logging::dropped_lines(),
+        )?;
         gauge(
             "scim_write_queue_depth",
             "Writes waiting for the SQLite writer",

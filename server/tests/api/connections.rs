@@ -17,7 +17,7 @@ use tokio::{
     time::{Instant, timeout},
 };
 
-use crate::process::{ServerProcess, operator_key};
+use crate::process::{ServerProcess, operator_key, scrape_metrics};
 
 /// Far beyond every timeout configured here: a test fails rather than hangs.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -422,16 +422,7 @@ async fn a_query_whose_client_went_away_is_cancelled_postgres() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     lock.rollback().await.unwrap();
-    let metrics = server
-        .http
-        .get(format!("{}/admin/v1/metrics", server.base))
-        .bearer_auth(operator_key(dir.path()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape_metrics(&server.http, &server.base, dir.path()).await;
     assert!(
         metrics
             .lines()

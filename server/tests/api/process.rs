@@ -20,7 +20,7 @@ pub struct ServerProcess {
 
 /// The binary under test; `SCIM_TEST_SERVER_BIN` points the same tests at another build
 /// (to compare with an older release).
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     std::env::var_os("SCIM_TEST_SERVER_BIN").map_or_else(
         || PathBuf::from(env!("CARGO_BIN_EXE_scim-server")),
         PathBuf::from,
@@ -33,6 +33,18 @@ pub fn operator_key(data_dir: &Path) -> String {
         .unwrap()
         .trim()
         .to_owned()
+}
+
+/// The server's metrics at `base`, read with the bootstrap operator key from `data_dir`.
+pub async fn scrape_metrics(http: &reqwest::Client, base: &str, data_dir: &Path) -> String {
+    http.get(format!("{base}/admin/v1/metrics"))
+        .bearer_auth(operator_key(data_dir))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 pub fn free_port() -> u16 {
