@@ -17,34 +17,52 @@ use std::{
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, fmt::writer::BoxMakeWriter};
 
 use crate::{
     activity::redact::{REDACTED, redact_words},
     config::LogFormat,
 };
 
-/// About a megabyte of lines: a stall of a tenth of a second at 30,000 requests a second.
+/// About a megabyte of request lines: a stall of a tenth of a second at 30,000 requests a
+/// second.
 pub const DEFAULT_BUFFER_LINES: usize = 4096;
 
 /// Lines dropped because the buffer was full, once the log is installed.
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 
-/// Writes out the lines still buffered when dropped (waiting a second at most).
-#[must_use = "lines still buffered are lost when the guard is dropped"]
-pub struct LogGuard(#[expect(dead_code, reason = "held for its drop")] WorkerGuard);
+/// Where lines go.
+#[derive(Debug, Clone, Copy)]
+pub enum Sink {
+    /// Written by the thread that logs: for one-shot commands, which serve no requests and
+    /// whose every line matters.
+    Direct,
+    /// Written by a thread of their own, at most this many waiting (at least one); past
+    /// that, lines are dropped, errors too: a request's answer never waits for the log.
+    Buffered(usize),
+}
 
-/// Installs the log for the process: `RUST_LOG` or `info`, in `format`, holding at most
-/// `buffer_lines` lines not yet written. Keep the guard until the process ends.
-pub fn init(format: LogFormat, buffer_lines: usize) -> LogGuard {
+/// Writes out the lines still buffered when dropped (waiting about a second at most).
+#[must_use = "lines still buffered are lost when the guard is dropped"]
+pub struct LogGuard(#[expect(dead_code, reason = "held for its drop")] Option<WorkerGuard>);
+
+/// Installs the log for the process: `RUST_LOG` or `info`, in `format`, into `sink`. Keep
+/// the guard until the process ends.
+pub fn init(format: LogFormat, sink: Sink) -> LogGuard {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(buffer_lines.max(1))
-        .thread_name("log")
-        // Redacted on the log's thread, off the request path.
-        .finish(Redacting(std::io::stderr()));
-    let _ = DROPPED.set(writer.error_counter());
+    let (writer, guard) = match sink {
+        Sink::Direct => (BoxMakeWriter::new(|| Redacting(std::io::stderr())), None),
+        Sink::Buffered(lines) => {
+            let (writer, guard) = NonBlockingBuilder::default()
+                .lossy(true)
+                .buffered_lines_limit(lines.max(1))
+                .thread_name("log")
+                // Redacted on the log's thread, off the request path.
+                .finish(Redacting(std::io::stderr()));
+            let _ = DROPPED.set(writer.error_counter());
+            (BoxMakeWriter::new(writer), Some(guard))
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -9,6 +9,7 @@ use server::{
     bootstrap,
     clock::Clock,
     config::{Cli, Command, DatabaseArgs, KeysCommand, LogFormat, ServeArgs, StorageSettings},
+    logging::Sink,
     startup::{Application, Launch},
     store::{self, Storage},
 };
@@ -39,15 +40,13 @@ async fn run() -> anyhow::Result<()> {
             }
         }
         Some(Command::Migrate(args)) => {
-            let _log =
-                server::logging::init(LogFormat::Text, server::logging::DEFAULT_BUFFER_LINES);
+            let _log = server::logging::init(LogFormat::Text, Sink::Direct);
             open_database(&args).await?.close().await;
             tracing::info!("migrations applied");
             Ok(())
         }
         Some(Command::Keys(KeysCommand::CreateOperator { database, name })) => {
-            let _log =
-                server::logging::init(LogFormat::Text, server::logging::DEFAULT_BUFFER_LINES);
+            let _log = server::logging::init(LogFormat::Text, Sink::Direct);
             let db = open_database(&database).await?;
             let hasher = SecretHasher::new(server::config::Argon2Params::default(), 1)?;
             let key =
@@ -91,7 +90,7 @@ fn lock_data_dir(dir: &Path) -> anyhow::Result<File> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let _log = server::logging::init(args.log_format, args.log_buffer_lines);
+    let _log = server::logging::init(args.log_format, Sink::Buffered(args.log_buffer_lines));
     std::fs::create_dir_all(&args.database.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

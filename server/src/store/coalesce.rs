@@ -5,8 +5,8 @@
 //! `member_changes.rs`).
 //!
 //! One write job at a time carries what is pending: the first write to find none scheduled
-//! submits it, and the job takes everything pending when it runs. Answers are delivered
-//! only once the batch that carried them has committed.
+//! starts a task that submits it, and the job takes everything pending when it runs. That
+//! task delivers the answers, only once the batch that carried them has committed.
 
 use std::{
     future::Future,
