@@ -4,7 +4,7 @@
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -20,7 +20,7 @@ pub struct ServerProcess {
 
 /// The binary under test; `SCIM_TEST_SERVER_BIN` points the same tests at another build
 /// (to compare with an older release).
-pub fn binary() -> PathBuf {
+fn binary() -> PathBuf {
     std::env::var_os("SCIM_TEST_SERVER_BIN").map_or_else(
         || PathBuf::from(env!("CARGO_BIN_EXE_scim-server")),
         PathBuf::from,
@@ -55,6 +55,31 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `scim-server serve` on `port` over `data_dir` (and `database_url` when given), logging
+/// at `level`, with `args` after.
+fn serve_command(
+    port: u16,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    level: &str,
+) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .arg("serve")
+        .arg("--bind")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("RUST_LOG", level)
+        .env_remove("DATABASE_URL");
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    command.args(args);
+    command
+}
+
 impl ServerProcess {
     /// Starts the server over `data_dir` (and `database_url` when given) and waits until
     /// it answers.
@@ -76,21 +101,29 @@ impl ServerProcess {
     ) -> Self {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().unwrap();
-        let mut command = Command::new(binary());
+        let mut command = serve_command(port, data_dir, database_url, args, level);
         command
-            .arg("serve")
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("RUST_LOG", level)
-            .env_remove("DATABASE_URL")
             .stdout(log.reopen().unwrap())
             .stderr(log.reopen().unwrap());
-        if let Some(url) = database_url {
-            command.arg("--database-url").arg(url);
-        }
-        command.args(args);
+        Self::spawned(command, port, log).await
+    }
+
+    /// Starts the server over `data_dir` with the variables `env`, logging at `info` into a
+    /// pipe that is held open and never read: once it is full, every write to it would
+    /// block. (`log` then holds standard output only.)
+    pub async fn start_with_unread_stderr(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut command = serve_command(port, data_dir, None, &[], "info");
+        command
+            .envs(env.iter().copied())
+            .stdout(log.reopen().unwrap())
+            .stderr(Stdio::piped());
+        Self::spawned(command, port, log).await
+    }
+
+    /// Spawns `command` (a server on `port`) and waits until it answers.
+    async fn spawned(mut command: Command, port: u16, log: tempfile::NamedTempFile) -> Self {
         let child = command.spawn().expect("the server binary starts");
         let server = Self {
             child,

@@ -2,13 +2,9 @@
 //! the query string), no filter value, no database password, no colour codes in a file;
 //! and the database it creates is readable by its owner only.
 
-use std::{
-    os::unix::fs::PermissionsExt,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{os::unix::fs::PermissionsExt, process::Command};
 
-use crate::process::{Immutable, ServerProcess, binary, free_port, operator_key, scrape_metrics};
+use crate::process::{Immutable, ServerProcess, operator_key, scrape_metrics};
 
 #[tokio::test]
 async fn the_log_keeps_out_queries_credentials_and_colours() {
@@ -58,59 +54,16 @@ async fn the_log_keeps_out_queries_credentials_and_colours() {
     }
 }
 
-/// Kills the server when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A standard error that stops taking lines (a full pipe, a stalled log collector) costs
 /// log lines, counted, and holds up no request.
 #[tokio::test]
 async fn a_stderr_nobody_reads_holds_up_no_request() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = Killed(
-        Command::new(binary())
-            .arg("serve")
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            // Not the flag: an older build, which would refuse it, fails the test as it should.
-            .env("SCIM_LOG_BUFFER_LINES", "16")
-            .env("RUST_LOG", "info")
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the server binary starts"),
-    );
-    // Held open and never read: the pipe fills after 64 KiB.
-    let _unread = server.0.stderr.take();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..600 {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|resp| resp.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the server did not come up");
+    // Not the flag: an older build, which would refuse it, fails the test as it should.
+    let server =
+        ServerProcess::start_with_unread_stderr(dir.path(), &[("SCIM_LOG_BUFFER_LINES", "16")])
+            .await;
+    let (http, base) = (&server.http, &server.base);
     // A line per request, over 100 bytes each: several times what the pipe holds.
     for n in 0..2000 {
         let answer = http
@@ -124,7 +77,7 @@ async fn a_stderr_nobody_reads_holds_up_no_request() {
             answer.status()
         );
     }
-    let metrics = scrape_metrics(&http, &base, dir.path()).await;
+    let metrics = scrape_metrics(http, base, dir.path()).await;
     let dropped: u64 = metrics
         .lines()
         .find_map(|line| line.strip_prefix("scim_log_lines_dropped_total "))
