@@ -80,6 +80,19 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
     /// batch committed. (If the batch failed, the answers are dropped, which tells each
     /// waiting write that nothing was stored.)
     async fn carry(self: &Arc<Self>, db: &Storage) {
+        // Dropped unfinished (the runtime is stopping), this task would leave `scheduled`
+        // set, and every later write of this kind waiting for a job that never comes.
+        let mut unfinished = Unfinished {
+            queue: Some(Arc::clone(self)),
+            gone: Arc::new(AtomicBool::new(false)),
+        };
+        self.carry_pending(db, Arc::clone(&unfinished.gone)).await;
+        unfinished.queue = None;
+    }
+
+    /// `gone` is set, under the queue's lock, when this carrier is dropped: its job, if it
+    /// still runs, must then take nothing, since nobody would deliver the answers.
+    async fn carry_pending(self: &Arc<Self>, db: &Storage, gone: Arc<AtomicBool>) {
         let this = Arc::clone(self);
         let storage = db.clone();
         let ran = Arc::new(AtomicBool::new(false));
@@ -89,8 +102,12 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                 Box::pin(async move {
                     let taken = {
                         let mut queue = this.queue();
-                        queue.scheduled = false;
-                        mem::take(&mut queue.pending)
+                        if gone.load(Ordering::SeqCst) {
+                            Vec::new()
+                        } else {
+                            queue.scheduled = false;
+                            mem::take(&mut queue.pending)
+                        }
                     };
                     job_ran.store(true, Ordering::SeqCst);
                     let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
@@ -109,21 +126,49 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             Err(err) if !ran.load(Ordering::SeqCst) => {
                 // Never ran (the queue was full, the server is stopping): nothing else will
                 // take what is pending, so answer it here.
-                let failed = {
-                    let mut queue = self.queue();
-                    queue.scheduled = false;
-                    mem::take(&mut queue.pending)
-                };
-                let reason = err.to_string();
                 let retry_after = match &err {
                     Error::Unavailable { retry_after, .. } => *retry_after,
                     _ => DATABASE_RETRY_SECS,
                 };
-                for (_, reply) in failed {
-                    let _ = reply.send(Err(Error::unavailable(reason.clone(), retry_after)));
-                }
+                let failed = self.take_pending(|| {});
+                fail(failed, &err.to_string(), retry_after);
             }
             Err(_) => {}
+        }
+    }
+
+    /// Takes everything pending and lets the next write schedule a job; `also` runs under
+    /// the same lock.
+    fn take_pending(&self, also: impl FnOnce()) -> Vec<(P, Reply<R>)> {
+        let mut queue = self.queue();
+        also();
+        queue.scheduled = false;
+        mem::take(&mut queue.pending)
+    }
+}
+
+fn fail<P, R>(writes: Vec<(P, Reply<R>)>, reason: &str, retry_after: u64) {
+    for (_, reply) in writes {
+        let _ = reply.send(Err(Error::unavailable(reason, retry_after)));
+    }
+}
+
+/// Held by a carrying task while it runs; still holding its queue when dropped means the
+/// task was dropped unfinished.
+struct Unfinished<P: Send + 'static, R: Send + 'static> {
+    queue: Option<Arc<Coalesced<P, R>>>,
+    gone: Arc<AtomicBool>,
+}
+
+impl<P: Send + 'static, R: Send + 'static> Drop for Unfinished<P, R> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.queue.take() {
+            let failed = queue.take_pending(|| self.gone.store(true, Ordering::SeqCst));
+            fail(
+                failed,
+                "the server is stopping; the write was not carried out",
+                DATABASE_RETRY_SECS,
+            );
         }
     }
 }
@@ -176,15 +221,26 @@ mod tests {
         panic!("the condition never held");
     }
 
-    #[tokio::test]
-    async fn a_write_is_answered_when_the_one_that_scheduled_its_job_has_gone() {
+    /// A write that keeps the writer busy until `finish`, so that jobs queue behind it.
+    struct Busy {
+        release: oneshot::Sender<()>,
+        write: tokio::task::JoinHandle<Result<(), Error>>,
+    }
+
+    impl Busy {
+        async fn finish(self) {
+            self.release.send(()).expect("the busy write waits");
+            self.write.await.expect("no panic").expect("written");
+        }
+    }
+
+    async fn busy_storage() -> (Storage, Busy) {
         let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
             .await
             .expect("opens");
-        // Keeps the writer busy while the merged job forms behind it.
         let (started, running) = oneshot::channel::<()>();
         let (release, gate) = oneshot::channel::<()>();
-        let busy = tokio::spawn({
+        let write = tokio::spawn({
             let storage = storage.clone();
             async move {
                 storage
@@ -199,6 +255,12 @@ mod tests {
             }
         });
         running.await.expect("the busy write runs");
+        (storage, Busy { release, write })
+    }
+
+    #[tokio::test]
+    async fn a_write_is_answered_when_the_one_that_scheduled_its_job_has_gone() {
+        let (storage, busy) = busy_storage().await;
 
         let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
         let scheduler = tokio::spawn({
@@ -215,8 +277,7 @@ mod tests {
         // The client of the write that scheduled the job goes away.
         scheduler.abort();
         assert!(scheduler.await.is_err_and(|err| err.is_cancelled()));
-        release.send(()).expect("the busy write waits");
-        busy.await.expect("no panic").expect("written");
+        busy.finish().await;
         assert_eq!(
             joiner
                 .await
@@ -224,5 +285,41 @@ mod tests {
                 .expect("answered with its result"),
             2
         );
+    }
+
+    #[tokio::test]
+    async fn a_job_dropped_before_it_ran_fails_what_waits_and_lets_later_writes_through() {
+        let (storage, busy) = busy_storage().await;
+
+        // A write waits for a job whose carrying task is then dropped, as a stopping
+        // runtime drops its tasks.
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut queue = merged.queue();
+            queue.pending.push((1, reply));
+            queue.scheduled = true;
+        }
+        let carrier = tokio::spawn({
+            let (merged, storage) = (Arc::clone(&merged), storage.clone());
+            async move { merged.carry(&storage).await }
+        });
+        until(|| storage.stats().queued_writes == 1).await;
+        carrier.abort();
+        assert!(carrier.await.is_err_and(|err| err.is_cancelled()));
+
+        let waited = tokio::time::timeout(Duration::from_secs(10), answer)
+            .await
+            .expect("answered without waiting for the writer")
+            .expect("answered, not dropped");
+        assert!(
+            matches!(waited, Err(Error::Unavailable { .. })),
+            "{waited:?}"
+        );
+        busy.finish().await;
+        let later = tokio::time::timeout(Duration::from_secs(10), merged.submit(&storage, 2))
+            .await
+            .expect("a later write is carried");
+        assert_eq!(later.expect("written"), 2);
     }
 }
