@@ -1,8 +1,8 @@
 //! User creates merged on the embedded database (see `coalesce.rs`): creates that arrive
-//! while the writer is busy are inserted together. A few creates are first tried in one trip
-//! to SQLite's thread (`one_trip.rs`: the users, their indexed values and their events, all
-//! or none); that fails only if a `userName` is taken. Then, or for many creates, one
-//! multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for the users, one for their
+//! while the writer is busy are inserted together. They go to SQLite's thread in trips of
+//! up to 32 (`one_trip.rs`: the users, their indexed values and their events, all or none
+//! per trip); a trip fails only if a `userName` is taken. That trip's creates then go by
+//! one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for the users, one for their
 //! indexed values: a create the insert skipped lost a `userName` race (409), exactly as if
 //! it had run alone. If the merged statement fails for any other reason, each create is
 //! retried alone in its own savepoint, so one bad create never fails its neighbours.
@@ -30,10 +30,11 @@ use crate::error::Error;
 /// Users per statement: 12 parameters a row, far below SQLite's limit of 32,766.
 const USERS_PER_STATEMENT: usize = 512;
 
-/// Most creates tried in one trip. Each count of users and of their values makes a text of
-/// its own for the connection to prepare and cache; with many creates the trips saved are
-/// few against the rows written anyway.
-const USERS_IN_ONE_TRIP: usize = 4;
+/// Most creates in one trip. Creates go in trips of power-of-two counts (19 as 16, 2 and
+/// 1), because each count of users makes a text of its own for the connection to prepare
+/// and keep: a text for every count up to 32 took the server's peak memory in `bench.sh`
+/// from 58 to 62 MiB.
+const USERS_IN_ONE_TRIP: usize = 32;
 
 pub struct NewUser {
     pub row: scim_user::ActiveModel,
@@ -137,26 +138,38 @@ async fn insert_within_limit(
         .collect()
 }
 
-/// Inserts `creates` together, or one by one if that fails; one answer per create.
+/// Inserts `creates` a trip at a time; a trip that fails (a `userName` taken) is retried
+/// name by name. One answer per create.
 async fn insert(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
 ) -> Vec<Result<scim_user::Model, Error>> {
-    if creates.len() <= USERS_IN_ONE_TRIP {
-        match insert_in_one_trip(txn, &creates).await {
-            Ok(Ok(users)) => return users.into_iter().map(Ok).collect(),
+    let mut results = Vec::with_capacity(creates.len());
+    let mut trips = super::chunks::chunks(creates, USERS_IN_ONE_TRIP);
+    while let Some(trip) = trips.next() {
+        match insert_in_one_trip(txn, &trip).await {
+            Ok(Ok(users)) => results.extend(users.into_iter().map(Ok)),
             Ok(Err(err)) => {
                 tracing::debug!(error = %err, "creates in one trip failed; checking each userName");
+                results.extend(insert_checked(txn, trip).await);
             }
             // Writing on would run outside the batch's transaction.
             Err(_) => {
-                return creates
-                    .iter()
-                    .map(|_| Err(Error::commit_failed()))
-                    .collect();
+                let left = trip.len() + trips.map(|trip| trip.len()).sum::<usize>();
+                results.extend((0..left).map(|_| Err(Error::commit_failed())));
+                break;
             }
         }
     }
+    results
+}
+
+/// Inserts `creates` by merged statements that skip a taken `userName` (409 for its
+/// create), or one by one if those fail.
+async fn insert_checked(
+    txn: &DatabaseTransaction,
+    creates: Vec<NewUser>,
+) -> Vec<Result<scim_user::Model, Error>> {
     let mut results = Vec::with_capacity(creates.len());
     for chunk in super::chunks::chunks(creates, USERS_PER_STATEMENT) {
         match insert_together(txn, &chunk).await {

@@ -379,6 +379,33 @@ async fn store_user(db: &Storage, tenant: &str, name: &str) {
         .unwrap();
 }
 
+/// `users` users are stored, each with one indexed value and one `user.created` event.
+async fn assert_each_user_stored_once(reads: &sea_orm::DatabaseConnection, users: u64) {
+    let count = |table: &str, n: u64| assert_eq!(n, users, "{table}");
+    count(
+        "users",
+        entity::scim_user::Entity::find()
+            .count(reads)
+            .await
+            .unwrap(),
+    );
+    count(
+        "values",
+        entity::scim_user_value::Entity::find()
+            .count(reads)
+            .await
+            .unwrap(),
+    );
+    count(
+        "user.created events",
+        entity::change_event::Entity::find()
+            .filter(entity::change_event::Column::Kind.eq("user.created"))
+            .count(reads)
+            .await
+            .unwrap(),
+    );
+}
+
 /// Runs `(tenant id, attributes)` creates in one batch; their outcomes in that order.
 async fn creates_together(
     db: &Storage,
@@ -576,28 +603,7 @@ async fn a_few_merged_creates_go_in_one_trip() {
     );
 
     // 1 + 3 + 2 users, each with one value row and one `user.created` event.
-    assert_eq!(
-        entity::scim_user::Entity::find()
-            .count(reads)
-            .await
-            .unwrap(),
-        6
-    );
-    assert_eq!(
-        entity::scim_user_value::Entity::find()
-            .count(reads)
-            .await
-            .unwrap(),
-        6
-    );
-    let created_events = entity::change_event::Entity::find()
-        .all(reads)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|event| event.kind == "user.created")
-        .count();
-    assert_eq!(created_events, 6);
+    assert_each_user_stored_once(reads, 6).await;
     let user_count = entity::tenant::Entity::find_by_id(tenant.clone())
         .one(reads)
         .await
@@ -608,6 +614,57 @@ async fn a_few_merged_creates_go_in_one_trip() {
         user_count, 6,
         "the tenant's count moved only with stored users"
     );
+}
+
+/// Many creates waiting together go in trips of power-of-two counts (19 as 16, 2 and 1),
+/// so that the connection prepares a handful of texts, not one per count. A taken
+/// `userName` fails only its own trip, whose creates are then checked name by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_merged_creates_go_in_trips_of_power_of_two_counts() {
+    let (app, statements) = TestApp::recording(false).await.unwrap();
+    let tenant = app.tenant_id("Acme").await;
+    let db = app.state.db.clone();
+    store_user(&db, &tenant, "taken@example.com").await;
+    statements.clear();
+    let mut names: Vec<String> = (0..18).map(|n| format!("user{n}@example.com")).collect();
+    names.insert(9, "Taken@example.com".to_owned());
+    let outcomes = creates_together(
+        &db,
+        names.iter().map(|name| (tenant.clone(), email_user(name))),
+    )
+    .await;
+    for (name, outcome) in names.iter().zip(&outcomes) {
+        match outcome {
+            Ok(user) => assert_eq!(&user.user_name, name),
+            Err(Error::Conflict(_)) => assert_eq!(name, "Taken@example.com"),
+            Err(err) => panic!("{name}: {err:?}"),
+        }
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 18);
+
+    let sent: Vec<String> = statements.0.lock().unwrap().clone();
+    let mut trips: Vec<usize> = sent
+        .iter()
+        .filter(|sql| sql.starts_with("SAVEPOINT one_trip"))
+        .filter_map(|sql| {
+            sql.split(";\n")
+                .find(|statement| statement.starts_with("INSERT INTO \"scim_user\" "))
+                .map(|users| users.matches("), (").count() + 1)
+        })
+        .collect();
+    trips.sort_unstable();
+    assert_eq!(trips, [1, 2, 16], "users per trip: {sent:#?}");
+    let checked = sent
+        .iter()
+        .filter(|sql| sql.starts_with("INSERT INTO \"scim_user\" ") && sql.contains("ON CONFLICT"))
+        .count();
+    assert_eq!(
+        checked, 1,
+        "only the trip with the taken name is checked: {sent:#?}"
+    );
+
+    let reads = db.reads();
+    assert_each_user_stored_once(reads, 19).await;
 }
 
 /// Creates that wait together are inserted together: a userName race inside the batch or
