@@ -14,7 +14,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicU8, Ordering},
     },
 };
 
@@ -69,79 +69,27 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
         };
         if schedule {
             // A task of its own: carried by a request whose client went away, the answers
-            // of every write in the job would be dropped with it, committed or not.
-            let (this, db) = (Arc::clone(self), db.clone());
-            tokio::spawn(async move { this.carry(&db).await });
+            // of every write in the job would be dropped with it, committed or not. The
+            // guard exists before the task does, so a task dropped before it ever ran
+            // (a stopping runtime) is covered too.
+            let carrier = Carrier {
+                queue: Arc::clone(self),
+                job: Arc::new(AtomicU8::new(WAITING)),
+                finished: false,
+            };
+            let db = db.clone();
+            tokio::spawn(async move { carrier.carry(&db).await });
         }
         answer.await.unwrap_or_else(|_| Err(Error::commit_failed()))
     }
 
-    /// Submits the job that takes everything pending, and delivers the answers once its
-    /// batch committed. (If the batch failed, the answers are dropped, which tells each
-    /// waiting write that nothing was stored.)
-    async fn carry(self: &Arc<Self>, db: &Storage) {
-        // Dropped unfinished (the runtime is stopping), this task would leave `scheduled`
-        // set, and every later write of this kind waiting for a job that never comes.
-        let mut unfinished = Unfinished {
-            queue: Some(Arc::clone(self)),
-            gone: Arc::new(AtomicBool::new(false)),
-        };
-        self.carry_pending(db, Arc::clone(&unfinished.gone)).await;
-        unfinished.queue = None;
-    }
-
-    /// `gone` is set, under the queue's lock, when this carrier is dropped: its job, if it
-    /// still runs, must then take nothing, since nobody would deliver the answers.
-    async fn carry_pending(self: &Arc<Self>, db: &Storage, gone: Arc<AtomicBool>) {
-        let this = Arc::clone(self);
-        let storage = db.clone();
-        let ran = Arc::new(AtomicBool::new(false));
-        let job_ran = Arc::clone(&ran);
-        let outcome = db
-            .write(move |txn| {
-                Box::pin(async move {
-                    let taken = {
-                        let mut queue = this.queue();
-                        if gone.load(Ordering::SeqCst) {
-                            Vec::new()
-                        } else {
-                            queue.scheduled = false;
-                            mem::take(&mut queue.pending)
-                        }
-                    };
-                    job_ran.store(true, Ordering::SeqCst);
-                    let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
-                    let results = (this.run)(txn, &storage, items).await;
-                    debug_assert_eq!(results.len(), replies.len());
-                    Ok(replies.into_iter().zip(results).collect::<Vec<_>>())
-                })
-            })
-            .await;
-        match outcome {
-            Ok(deliveries) => {
-                for (reply, result) in deliveries {
-                    let _ = reply.send(result);
-                }
-            }
-            Err(err) if !ran.load(Ordering::SeqCst) => {
-                // Never ran (the queue was full, the server is stopping): nothing else will
-                // take what is pending, so answer it here.
-                let retry_after = match &err {
-                    Error::Unavailable { retry_after, .. } => *retry_after,
-                    _ => DATABASE_RETRY_SECS,
-                };
-                let failed = self.take_pending(|| {});
-                fail(failed, &err.to_string(), retry_after);
-            }
-            Err(_) => {}
-        }
-    }
-
-    /// Takes everything pending and lets the next write schedule a job; `also` runs under
-    /// the same lock.
-    fn take_pending(&self, also: impl FnOnce()) -> Vec<(P, Reply<R>)> {
+    /// Everything pending, if `decide` (run under the queue's lock) says to take it; the
+    /// next write then schedules a job of its own.
+    fn take_pending(&self, decide: impl FnOnce() -> bool) -> Vec<(P, Reply<R>)> {
         let mut queue = self.queue();
-        also();
+        if !decide() {
+            return Vec::new();
+        }
         queue.scheduled = false;
         mem::take(&mut queue.pending)
     }
@@ -153,23 +101,82 @@ fn fail<P, R>(writes: Vec<(P, Reply<R>)>, reason: &str, retry_after: u64) {
     }
 }
 
-/// Held by a carrying task while it runs; still holding its queue when dropped means the
-/// task was dropped unfinished.
-struct Unfinished<P: Send + 'static, R: Send + 'static> {
-    queue: Option<Arc<Coalesced<P, R>>>,
-    gone: Arc<AtomicBool>,
+/// What became of a carrier's job, changed only under the queue's lock.
+const WAITING: u8 = 0;
+/// The job took what was pending; the carrier delivers the answers.
+const TAKEN: u8 = 1;
+/// The carrier was dropped before its job ran; the job, if it still runs, takes nothing.
+const GONE: u8 = 2;
+
+/// The task that submits the job taking everything pending, and delivers the answers once
+/// its batch committed. (If the batch failed, the answers are dropped, which tells each
+/// waiting write that nothing was stored.)
+struct Carrier<P: Send + 'static, R: Send + 'static> {
+    queue: Arc<Coalesced<P, R>>,
+    job: Arc<AtomicU8>,
+    finished: bool,
 }
 
-impl<P: Send + 'static, R: Send + 'static> Drop for Unfinished<P, R> {
-    fn drop(&mut self) {
-        if let Some(queue) = self.queue.take() {
-            let failed = queue.take_pending(|| self.gone.store(true, Ordering::SeqCst));
-            fail(
-                failed,
-                "the server is stopping; the write was not carried out",
-                DATABASE_RETRY_SECS,
-            );
+impl<P: Send + 'static, R: Send + 'static> Carrier<P, R> {
+    async fn carry(mut self, db: &Storage) {
+        let this = Arc::clone(&self.queue);
+        let job = Arc::clone(&self.job);
+        let storage = db.clone();
+        let outcome = db
+            .write(move |txn| {
+                Box::pin(async move {
+                    let taken = this.take_pending(|| {
+                        job.compare_exchange(WAITING, TAKEN, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    });
+                    let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
+                    let results = (this.run)(txn, &storage, items).await;
+                    debug_assert_eq!(results.len(), replies.len());
+                    Ok(replies.into_iter().zip(results).collect::<Vec<_>>())
+                })
+            })
+            .await;
+        self.finished = true;
+        match outcome {
+            Ok(deliveries) => {
+                for (reply, result) in deliveries {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(err) if self.job.load(Ordering::SeqCst) == WAITING => {
+                // Never ran (the queue was full, the server is stopping): nothing else will
+                // take what is pending, so answer it here.
+                let retry_after = match &err {
+                    Error::Unavailable { retry_after, .. } => *retry_after,
+                    _ => DATABASE_RETRY_SECS,
+                };
+                let failed = self.queue.take_pending(|| true);
+                fail(failed, &err.to_string(), retry_after);
+            }
+            Err(_) => {}
         }
+    }
+}
+
+impl<P: Send + 'static, R: Send + 'static> Drop for Carrier<P, R> {
+    /// Dropped unfinished (the runtime is stopping) before its job took what is pending,
+    /// the carrier would leave `scheduled` set, and every later write of this kind waiting
+    /// for a job that never comes. Dropped after its job took it, the answers of that job
+    /// are lost with it: those writes are told nothing was stored, whatever became of them.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let failed = self.queue.take_pending(|| {
+            self.job
+                .compare_exchange(WAITING, GONE, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        });
+        fail(
+            failed,
+            "the server is stopping; the write was not carried out",
+            DATABASE_RETRY_SECS,
+        );
     }
 }
 
@@ -287,27 +294,25 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_job_dropped_before_it_ran_fails_what_waits_and_lets_later_writes_through() {
-        let (storage, busy) = busy_storage().await;
-
-        // A write waits for a job whose carrying task is then dropped, as a stopping
-        // runtime drops its tasks.
-        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+    /// A write waiting for a job, with its carrier: as `submit` leaves them.
+    fn waiting_write(
+        merged: &Arc<Coalesced<u32, u32>>,
+    ) -> (Carrier<u32, u32>, oneshot::Receiver<Result<u32, Error>>) {
         let (reply, answer) = oneshot::channel();
         {
             let mut queue = merged.queue();
             queue.pending.push((1, reply));
             queue.scheduled = true;
         }
-        let carrier = tokio::spawn({
-            let (merged, storage) = (Arc::clone(&merged), storage.clone());
-            async move { merged.carry(&storage).await }
-        });
-        until(|| storage.stats().queued_writes == 1).await;
-        carrier.abort();
-        assert!(carrier.await.is_err_and(|err| err.is_cancelled()));
+        let carrier = Carrier {
+            queue: Arc::clone(merged),
+            job: Arc::new(AtomicU8::new(WAITING)),
+            finished: false,
+        };
+        (carrier, answer)
+    }
 
+    async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) {
         let waited = tokio::time::timeout(Duration::from_secs(10), answer)
             .await
             .expect("answered without waiting for the writer")
@@ -316,10 +321,44 @@ mod tests {
             matches!(waited, Err(Error::Unavailable { .. })),
             "{waited:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_carrier_dropped_before_it_ran_fails_what_waits() {
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let (carrier, answer) = waiting_write(&merged);
+        // As a stopping runtime drops a task it never polled.
+        drop(carrier);
+        told_nothing_was_stored(answer).await;
+        assert!(!merged.queue().scheduled, "the next write schedules a job");
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_carrier_is_gone_takes_nothing_and_later_writes_go_through() {
+        let (storage, busy) = busy_storage().await;
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let (carrier, answer) = waiting_write(&merged);
+        let carrier = tokio::spawn({
+            let storage = storage.clone();
+            async move { carrier.carry(&storage).await }
+        });
+        until(|| storage.stats().queued_writes == 1).await;
+        carrier.abort();
+        assert!(carrier.await.is_err_and(|err| err.is_cancelled()));
+        told_nothing_was_stored(answer).await;
+
+        // A later write queues its own job behind the abandoned one, which runs first: if it
+        // took the write, nobody would deliver its answer.
+        let later = tokio::spawn({
+            let (merged, storage) = (Arc::clone(&merged), storage.clone());
+            async move { merged.submit(&storage, 2).await }
+        });
+        until(|| storage.stats().queued_writes == 2).await;
         busy.finish().await;
-        let later = tokio::time::timeout(Duration::from_secs(10), merged.submit(&storage, 2))
+        let later = tokio::time::timeout(Duration::from_secs(10), later)
             .await
-            .expect("a later write is carried");
+            .expect("a later write is carried")
+            .expect("no panic");
         assert_eq!(later.expect("written"), 2);
     }
 }

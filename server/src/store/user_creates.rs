@@ -1,10 +1,10 @@
 //! User creates merged on the embedded database (see `coalesce.rs`): creates that arrive
 //! while the writer is busy are inserted together. They go to SQLite's thread in trips of
 //! up to 32 (`one_trip.rs`: the users, their indexed values and their events, all or none
-//! per trip); a trip fails only if a `userName` is taken. That trip's creates then go by
-//! one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for the users, one for their
-//! indexed values: a create the insert skipped lost a `userName` race (409), exactly as if
-//! it had run alone. If the merged statement fails for any other reason, each create is
+//! per trip). A trip that fails on a constraint (a `userName` taken, a tenant gone) is
+//! undone, and its creates go by one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`
+//! for the users, one for their indexed values: a create the insert skipped lost a
+//! `userName` race (409), exactly as if it had run alone. If the merged statement fails for any other reason, each create is
 //! retried alone in its own savepoint, so one bad create never fails its neighbours.
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
@@ -31,9 +31,9 @@ use crate::error::Error;
 const USERS_PER_STATEMENT: usize = 512;
 
 /// Most creates in one trip. Creates go in trips of power-of-two counts (19 as 16, 2 and
-/// 1), because each count of users makes a text of its own for the connection to prepare
-/// and keep: a text for every count up to 32 took the server's peak memory in `bench.sh`
-/// from 58 to 62 MiB.
+/// 1), because each count of users (and of their value rows) makes a text of its own for
+/// the connection to prepare and keep: a text for every count up to 32 took the server's
+/// peak memory in `bench.sh` from 58 to 62 MiB.
 const USERS_IN_ONE_TRIP: usize = 32;
 
 pub struct NewUser {
@@ -113,8 +113,10 @@ async fn insert_within_limit(
             break;
         }
         let mut given_back = false;
-        for ((at, tenant_id), result) in places.into_iter().zip(insert(txn, admitted).await) {
-            if result.is_err()
+        let (inserted, lost) = insert(txn, admitted).await;
+        for ((at, tenant_id), result) in places.into_iter().zip(inserted) {
+            if !lost
+                && result.is_err()
                 && let Some(Ok(n)) = left.get_mut(&tenant_id)
             {
                 *n += 1;
@@ -138,12 +140,14 @@ async fn insert_within_limit(
         .collect()
 }
 
-/// Inserts `creates` a trip at a time; a trip that fails (a `userName` taken) is retried
-/// name by name. One answer per create.
+/// Inserts `creates` a trip at a time. A trip that fails on a constraint (a `userName`
+/// taken) is undone and its creates go again by `insert_checked`. One answer per create,
+/// and whether the transaction was lost (SQLite rolled it back on its own): then nothing
+/// more may be written in it, and every create left is answered as not stored.
 async fn insert(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
-) -> Vec<Result<scim_user::Model, Error>> {
+) -> (Vec<Result<scim_user::Model, Error>>, bool) {
     let mut results = Vec::with_capacity(creates.len());
     let mut trips = super::chunks::chunks(creates, USERS_IN_ONE_TRIP);
     while let Some(trip) = trips.next() {
@@ -153,15 +157,14 @@ async fn insert(
                 tracing::debug!(error = %err, "creates in one trip failed; checking each userName");
                 results.extend(insert_checked(txn, trip).await);
             }
-            // Writing on would run outside the batch's transaction.
             Err(_) => {
                 let left = trip.len() + trips.map(|trip| trip.len()).sum::<usize>();
                 results.extend((0..left).map(|_| Err(Error::commit_failed())));
-                break;
+                return (results, true);
             }
         }
     }
-    results
+    (results, false)
 }
 
 /// Inserts `creates` by merged statements that skip a taken `userName` (409 for its

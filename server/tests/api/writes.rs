@@ -617,7 +617,7 @@ async fn a_few_merged_creates_go_in_one_trip() {
 }
 
 /// Many creates waiting together go in trips of power-of-two counts (19 as 16, 2 and 1),
-/// so that the connection prepares a handful of texts, not one per count. A taken
+/// so that the connection prepares a text for few counts, not for each. A taken
 /// `userName` fails only its own trip, whose creates are then checked name by name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_merged_creates_go_in_trips_of_power_of_two_counts() {
@@ -665,6 +665,59 @@ async fn many_merged_creates_go_in_trips_of_power_of_two_counts() {
 
     let reads = db.reads();
     assert_each_user_stored_once(reads, 19).await;
+}
+
+/// When SQLite rolls the batch's transaction back on its own during a trip (as on a full
+/// disk; here a trigger), nothing more is written in that batch: neither the trips after
+/// it nor a create refused at the tenant's limit, which the failed creates' places would
+/// otherwise let in (outside any transaction, so stored for good). Every create of the
+/// batch is told that nothing was stored, and nothing is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_that_loses_the_transaction_ends_the_batch() {
+    let mut settings = test_settings();
+    settings.storage.limits.users = 3;
+    let app = TestApp::sqlite_with(settings).await;
+    let tenant = app.tenant_id("Acme").await;
+    let db = app.state.db.clone();
+    db.write(|txn| {
+        Box::pin(async move {
+            txn.execute_unprepared(
+                "CREATE TRIGGER lose BEFORE INSERT ON scim_user \
+                 WHEN NEW.user_name = 'lose@example.com' \
+                 BEGIN SELECT RAISE(ROLLBACK, 'the transaction is gone'); END",
+            )
+            .await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+
+    // Arriving in this order: the first three take the tenant's places, the last waits.
+    let names = [
+        "ada@example.com",
+        "lose@example.com",
+        "grace@example.com",
+        "linus@example.com",
+    ];
+    let now = chrono::Utc::now();
+    let creates = names.map(|name| {
+        let (db, tenant) = (db.clone(), tenant.clone());
+        async move { server::store::users::create(&db, &tenant, &email_user(name), now).await }
+    });
+    let outcomes = in_one_batch(&db, creates, std::time::Duration::from_millis(20)).await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Err(Error::Unavailable { .. })),
+            "{outcomes:?}"
+        );
+    }
+    assert_each_user_stored_once(db.reads(), 0).await;
+
+    let later = server::store::users::create(&db, &tenant, &email_user("later@example.com"), now)
+        .await
+        .expect("the writer goes on");
+    assert_eq!(later.user_name, "later@example.com");
 }
 
 /// Creates that wait together are inserted together: a userName race inside the batch or
