@@ -72,11 +72,7 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             // of every write in the job would be dropped with it, committed or not. The
             // guard exists before the task does, so a task dropped before it ever ran
             // (a stopping runtime) is covered too.
-            let carrier = Carrier {
-                queue: Arc::clone(self),
-                job: Arc::new(AtomicU8::new(WAITING)),
-                finished: false,
-            };
+            let carrier = Carrier::new(Arc::clone(self));
             let db = db.clone();
             tokio::spawn(async move { carrier.carry(&db).await });
         }
@@ -118,6 +114,14 @@ struct Carrier<P: Send + 'static, R: Send + 'static> {
 }
 
 impl<P: Send + 'static, R: Send + 'static> Carrier<P, R> {
+    fn new(queue: Arc<Coalesced<P, R>>) -> Self {
+        Self {
+            queue,
+            job: Arc::new(AtomicU8::new(WAITING)),
+            finished: false,
+        }
+    }
+
     async fn carry(mut self, db: &Storage) {
         let this = Arc::clone(&self.queue);
         let job = Arc::clone(&self.job);
@@ -304,12 +308,7 @@ mod tests {
             queue.pending.push((1, reply));
             queue.scheduled = true;
         }
-        let carrier = Carrier {
-            queue: Arc::clone(merged),
-            job: Arc::new(AtomicU8::new(WAITING)),
-            finished: false,
-        };
-        (carrier, answer)
+        (Carrier::new(Arc::clone(merged)), answer)
     }
 
     async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) {

@@ -4,8 +4,9 @@
 //! per trip). A trip that fails on a constraint (a `userName` taken, a tenant gone) is
 //! undone, and its creates go by one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`
 //! for the users, one for their indexed values: a create the insert skipped lost a
-//! `userName` race (409), exactly as if it had run alone. If the merged statement fails for any other reason, each create is
-//! retried alone in its own savepoint, so one bad create never fails its neighbours.
+//! `userName` race (409), exactly as if it had run alone. If the merged statement fails
+//! for any other reason, each create is retried alone in its own savepoint, so one bad
+//! create never fails its neighbours.
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
 
@@ -27,13 +28,11 @@ use super::{
 };
 use crate::error::Error;
 
-/// Users per statement: 12 parameters a row, far below SQLite's limit of 32,766.
-const USERS_PER_STATEMENT: usize = 512;
-
 /// Most creates in one trip. Creates go in trips of power-of-two counts (19 as 16, 2 and
 /// 1), because each count of users (and of their value rows) makes a text of its own for
 /// the connection to prepare and keep: a text for every count up to 32 took the server's
-/// peak memory in `bench.sh` from 58 to 62 MiB.
+/// peak memory in `bench.sh` from 58 to 62 MiB. (A trip's users fit one statement: 12
+/// parameters a row, far below SQLite's limit of 32,766.)
 const USERS_IN_ONE_TRIP: usize = 32;
 
 pub struct NewUser {
@@ -167,32 +166,30 @@ async fn insert(
     (results, false)
 }
 
-/// Inserts `creates` by merged statements that skip a taken `userName` (409 for its
-/// create), or one by one if those fail.
+/// Inserts a trip's creates by merged statements that skip a taken `userName` (409 for
+/// its create), or one by one if those fail.
 async fn insert_checked(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
 ) -> Vec<Result<scim_user::Model, Error>> {
-    let mut results = Vec::with_capacity(creates.len());
-    for chunk in super::chunks::chunks(creates, USERS_PER_STATEMENT) {
-        match insert_together(txn, &chunk).await {
-            Ok(mut inserted) => {
-                for pending in chunk {
-                    let result = inserted
-                        .remove(pending.row.id.as_ref())
-                        .ok_or_else(|| Error::Conflict(taken(&pending.user_name)));
-                    results.push(result);
-                }
+    match insert_together(txn, &creates).await {
+        Ok(mut inserted) => creates
+            .iter()
+            .map(|pending| {
+                inserted
+                    .remove(pending.row.id.as_ref())
+                    .ok_or_else(|| Error::Conflict(taken(&pending.user_name)))
+            })
+            .collect(),
+        Err(err) => {
+            tracing::debug!(error = %err, "merged user creates failed; creating one by one");
+            let mut results = Vec::with_capacity(creates.len());
+            for pending in &creates {
+                results.push(insert_alone(txn, pending).await);
             }
-            Err(err) => {
-                tracing::debug!(error = %err, "merged user creates failed; creating one by one");
-                for pending in chunk {
-                    results.push(insert_alone(txn, &pending).await);
-                }
-            }
+            results
         }
     }
-    results
 }
 
 /// The inserted users by id; creates missing from it lost a `userName` race. Only the ids
@@ -256,10 +253,8 @@ async fn insert_in_one_trip(
         Err(err) => return Ok(Err(err)),
     };
     let mut trip = OneTrip::default();
-    let rows = creates.iter().map(|pending| pending.row.clone()).collect();
-    for chunk in super::chunks::chunks(rows, USERS_PER_STATEMENT) {
-        trip.push(scim_user::Entity::insert_many(chunk).build(backend));
-    }
+    let rows = creates.iter().map(|pending| pending.row.clone());
+    trip.push(scim_user::Entity::insert_many(rows).build(backend));
     let values = creates
         .iter()
         .flat_map(|pending| pending.values.iter().cloned())
