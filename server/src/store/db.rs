@@ -1,14 +1,7 @@
 //! Opening the database (embedded SQLite by default, PostgreSQL when asked), its pragmas
 //! and migrations. `storage.rs` decides which connection does what.
 
-use std::{
-    path::Path,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -20,6 +13,7 @@ use sea_orm::{
     },
 };
 
+use super::transaction_watch::TransactionWatch;
 use crate::{
     config::{Durability, StorageSettings},
     error::Error,
@@ -110,18 +104,18 @@ pub async fn connect_sqlite(
     settings: &StorageSettings,
     role: SqliteRole,
 ) -> Result<DatabaseConnection, Error> {
-    connect_sqlite_counting_rollbacks(url, settings, role, None).await
+    connect_sqlite_watched(url, settings, role, None).await
 }
 
-/// `connect_sqlite`, counting in `rollbacks` every transaction the connection rolls back,
-/// whether asked to or on its own: on some errors (a full disk, an I/O error, out of memory)
-/// SQLite rolls the whole transaction back, not only the failed statement, and the next
-/// statement then runs outside any transaction.
-pub async fn connect_sqlite_counting_rollbacks(
+/// `connect_sqlite`, telling `watch` of every transaction the connection rolls back,
+/// whether asked to or on its own (on some errors, a full disk, an I/O error, out of
+/// memory, SQLite rolls the whole transaction back, not only the failed statement), and
+/// asking it before every commit (see `transaction_watch.rs`).
+pub async fn connect_sqlite_watched(
     url: &str,
     settings: &StorageSettings,
     role: SqliteRole,
-    rollbacks: Option<Arc<AtomicU64>>,
+    watch: Option<Arc<TransactionWatch>>,
 ) -> Result<DatabaseConnection, Error> {
     let mut options = ConnectOptions::new(url.to_owned());
     let memory = is_sqlite_memory_url(url);
@@ -161,15 +155,16 @@ pub async fn connect_sqlite_counting_rollbacks(
                 .read_only(read_only)
                 .create_if_missing(!read_only)
         });
-    if let Some(rollbacks) = rollbacks {
+    if let Some(watch) = watch {
         options.map_sqlx_sqlite_pool_opts(move |pool| {
-            let rollbacks = Arc::clone(&rollbacks);
+            let watch = Arc::clone(&watch);
             pool.after_connect(move |conn, _| {
-                let rollbacks = Arc::clone(&rollbacks);
+                let watch = Arc::clone(&watch);
                 Box::pin(async move {
-                    conn.lock_handle().await?.set_rollback_hook(move || {
-                        rollbacks.fetch_add(1, Ordering::SeqCst);
-                    });
+                    let mut handle = conn.lock_handle().await?;
+                    let rolled_back = Arc::clone(&watch);
+                    handle.set_rollback_hook(move || rolled_back.rolled_back());
+                    handle.set_commit_hook(move || watch.may_commit());
                     Ok(())
                 })
             })

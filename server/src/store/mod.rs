@@ -33,6 +33,7 @@ pub mod storage;
 pub mod sync;
 pub mod synced;
 pub mod tenants;
+pub mod transaction_watch;
 pub mod unique;
 pub mod user_cache;
 pub mod user_creates;

@@ -4,7 +4,7 @@
 //! transaction, concurrently. Either way a write that returns `Ok` is committed, and one
 //! whose commit failed returns `Error::Unavailable` with nothing of it stored.
 
-use std::sync::{Arc, atomic::AtomicU64};
+use std::sync::Arc;
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, TransactionTrait,
@@ -18,6 +18,7 @@ use super::{
     health::StorageHealth,
     member_changes::{MemberChanges, member_changes},
     notify::{self, Notifications},
+    transaction_watch::TransactionWatch,
     user_cache::UserCache,
     user_creates::{UserCreates, user_creates},
     writer::{Opener, WriteFuture, WriteQueue},
@@ -111,23 +112,23 @@ impl Storage {
             ));
         }
         db::create_private_sqlite_file(url)?;
-        let rollbacks = Arc::new(AtomicU64::new(0));
+        let watch = Arc::new(TransactionWatch::default());
         let opener: Opener = {
             let url = url.to_owned();
             let settings = settings.clone();
             let observer = observer.clone();
-            let rollbacks = Arc::clone(&rollbacks);
+            let watch = Arc::clone(&watch);
             Arc::new(move || {
                 let url = url.clone();
                 let settings = settings.clone();
                 let observer = observer.clone();
-                let rollbacks = Arc::clone(&rollbacks);
+                let watch = Arc::clone(&watch);
                 Box::pin(async move {
-                    let connection = db::connect_sqlite_counting_rollbacks(
+                    let connection = db::connect_sqlite_watched(
                         &url,
                         &settings,
                         db::SqliteRole::Writer,
-                        Some(rollbacks),
+                        Some(watch),
                     )
                     .await?;
                     Ok(observed(connection, observer.as_ref()))
@@ -149,7 +150,7 @@ impl Storage {
         let queue = WriteQueue::start(
             writer,
             opener,
-            rollbacks,
+            watch,
             settings.write_queue_capacity,
             settings.max_write_batch,
             Arc::clone(&health),

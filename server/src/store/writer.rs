@@ -6,15 +6,7 @@
 //! whole batch), and only then answers each caller. A failed commit discards the
 //! connection, so no later batch can run inside a transaction that never commits.
 
-use std::{
-    future::Future,
-    panic::AssertUnwindSafe,
-    pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
 
 use futures_util::FutureExt;
 use sea_orm::{
@@ -23,7 +15,7 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::health::StorageHealth;
+use super::{health::StorageHealth, transaction_watch::TransactionWatch};
 use crate::error::Error;
 
 /// How a caller learns the fate of its work once the batch it ran in has ended: `None`
@@ -58,13 +50,12 @@ pub struct WriteQueue {
 }
 
 impl WriteQueue {
-    /// Starts the writer task over `connection` (already open).
-    /// `rollbacks` counts the transactions the write connection rolled back (see
-    /// `db::connect_sqlite_counting_rollbacks`).
+    /// Starts the writer task over `connection` (already open), whose transactions `watch`
+    /// sees (see `db::connect_sqlite_watched`).
     pub fn start(
         connection: DatabaseConnection,
         opener: Opener,
-        rollbacks: Arc<AtomicU64>,
+        watch: Arc<TransactionWatch>,
         capacity: usize,
         max_batch: usize,
         health: Arc<StorageHealth>,
@@ -74,7 +65,7 @@ impl WriteQueue {
         let writer = Writer {
             connection: Some(connection),
             opener,
-            rollbacks,
+            watch,
             max_batch: max_batch.max(1),
             health,
             committed,
@@ -169,7 +160,7 @@ struct Writer {
     /// `None` after a failure until reopening succeeds.
     connection: Option<DatabaseConnection>,
     opener: Opener,
-    rollbacks: Arc<AtomicU64>,
+    watch: Arc<TransactionWatch>,
     max_batch: usize,
     health: Arc<StorageHealth>,
     /// Told after every commit (see `checkpointer.rs`).
@@ -204,7 +195,7 @@ impl Writer {
             },
         };
         let mut finishes = Vec::with_capacity(batch.len());
-        match run_batch(&connection, &self.rollbacks, batch, &mut finishes).await {
+        match run_batch(&connection, &self.watch, batch, &mut finishes).await {
             Ok(stored) => {
                 if stored {
                     self.health.succeeded();
@@ -240,24 +231,24 @@ impl Writer {
 /// savepoint: if it fails, the whole transaction is rolled back instead.
 ///
 /// If SQLite rolled the transaction back on its own while a job ran, the batch fails:
-/// what the jobs before wrote is gone, and what came after ran outside the transaction
-/// (a `SAVEPOINT` there opens a transaction of its own), so committing would acknowledge
-/// lost writes.
+/// what the jobs before wrote is gone, and committing would acknowledge lost writes. (What
+/// a job wrote after that could not commit: the watch refuses every commit on the
+/// connection until the batch ends.)
 async fn run_batch(
     connection: &DatabaseConnection,
-    rollbacks: &AtomicU64,
+    watch: &TransactionWatch,
     mut batch: Vec<Job>,
     finishes: &mut Vec<Finish>,
 ) -> Result<bool, Error> {
+    let watched = watch.batch();
     let txn = connection
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         })
         .await?;
-    let rolled_back_before = rollbacks.load(Ordering::SeqCst);
     let still_open = || {
-        if rollbacks.load(Ordering::SeqCst) == rolled_back_before {
+        if watched.still_open() {
             Ok(())
         } else {
             Err(Error::Internal(anyhow::anyhow!(

@@ -406,7 +406,8 @@ async fn assert_each_user_stored_once(reads: &sea_orm::DatabaseConnection, users
     );
 }
 
-/// Runs `(tenant id, attributes)` creates in one batch; their outcomes in that order.
+/// Runs `(tenant id, attributes)` creates in one batch, arriving in no set order; their
+/// outcomes in the order given.
 async fn creates_together(
     db: &Storage,
     creates: impl IntoIterator<Item = (String, serde_json::Map<String, Value>)>,
@@ -420,7 +421,8 @@ async fn creates_together(
 }
 
 /// Runs `writes` while the writer is held, so that they wait and are committed in one
-/// batch, arriving `gap` apart in the order given; their outcomes in that order.
+/// batch; their outcomes in the order given. With a `gap` they arrive that far apart in
+/// that order; with none, spawned at once, in whatever order they reach the queue.
 async fn in_one_batch<T: Send + 'static>(
     db: &Storage,
     writes: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
@@ -720,6 +722,49 @@ async fn a_trip_that_loses_the_transaction_ends_the_batch() {
     assert_eq!(later.user_name, "later@example.com");
 }
 
+/// A trip that fails on a taken `userName` has its creates checked name by name; when
+/// SQLite rolls the transaction back on its own there (here a trigger), the creates left
+/// must not be written one by one outside it: the batch fails whole and nothing of it is
+/// stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checked_create_that_loses_the_transaction_stores_nothing() {
+    let app = TestApp::sqlite().await;
+    let tenant = app.tenant_id("Acme").await;
+    let db = app.state.db.clone();
+    store_user(&db, &tenant, "taken@example.com").await;
+    app.raw_connection()
+        .await
+        .execute_unprepared(
+            "CREATE TRIGGER lose BEFORE INSERT ON scim_user \
+             WHEN NEW.user_name = 'lose@example.com' \
+             BEGIN SELECT RAISE(ROLLBACK, 'the transaction is gone'); END",
+        )
+        .await
+        .unwrap();
+
+    // The taken name fails the trip before the trigger fires; the checked insert skips it
+    // and reaches the trigger.
+    let names = [
+        "Taken@example.com",
+        "lose@example.com",
+        "ada@example.com",
+        "grace@example.com",
+    ];
+    let now = chrono::Utc::now();
+    let creates = names.map(|name| {
+        let (db, tenant) = (db.clone(), tenant.clone());
+        async move { server::store::users::create(&db, &tenant, &email_user(name), now).await }
+    });
+    let outcomes = in_one_batch(&db, creates, std::time::Duration::from_millis(20)).await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Err(Error::Unavailable { .. })),
+            "{outcomes:?}"
+        );
+    }
+    assert_each_user_stored_once(db.reads(), 1).await;
+}
+
 /// Creates that wait together are inserted together: a userName race inside the batch or
 /// against a stored user gives exactly one 201 per name, and a create that cannot be
 /// stored for another reason (here: a tenant that does not exist) fails alone.
@@ -886,22 +931,29 @@ async fn merged_member_changes_keep_order_and_each_outcome() {
     }
 }
 
-/// When the merged membership statement fails, each PATCH runs alone: only the one that
-/// cannot be stored fails, the others keep their versions in arrival order.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_merged_member_change_fails_alone() {
+/// Three users (the middle one's membership insert `raise`s, by a trigger) each added to
+/// group G by a PATCH of its own, the three merged; the outcomes, the members then, and the
+/// three user ids.
+async fn three_members_the_second_raising(
+    raise: &str,
+) -> (
+    Vec<Result<entity::scim_group::Model, Error>>,
+    Vec<String>,
+    Vec<String>,
+    String,
+) {
     let app = TestApp::sqlite().await;
     let acme = app.scim("Acme").await;
     let mut users = Vec::new();
-    for name in ["u1", "poison", "u2"] {
+    for name in ["u1", "raising", "u2"] {
         users.push(acme.user_id(name).await);
     }
     let group = acme.group_id("G").await;
     app.raw_connection()
         .await
         .execute_unprepared(&format!(
-            "CREATE TRIGGER refuse_poison BEFORE INSERT ON group_member \
-             WHEN NEW.user_id = '{}' BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            "CREATE TRIGGER raising BEFORE INSERT ON group_member \
+             WHEN NEW.user_id = '{}' BEGIN SELECT RAISE({raise}, 'injected failure'); END",
             users[1]
         ))
         .await
@@ -910,6 +962,19 @@ async fn a_failing_merged_member_change_fails_alone() {
         .iter()
         .map(|id| (group.clone(), vec![id.clone()], vec![]));
     let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
+    let members = acme.member_ids(&group).await;
+    let etag = acme.get(&format!("/Groups/{group}")).await.0.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (outcomes, members, users, etag)
+}
+
+/// When the merged membership statement fails, each PATCH runs alone: only the one that
+/// cannot be stored fails, the others keep their versions in arrival order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_merged_member_change_fails_alone() {
+    let (outcomes, members, users, etag) = three_members_the_second_raising("ABORT").await;
     let versions: Vec<_> = outcomes
         .iter()
         .map(|o| o.as_ref().map(|g| g.version))
@@ -920,7 +985,24 @@ async fn a_failing_merged_member_change_fails_alone() {
     );
     let mut expected = vec![users[0].clone(), users[2].clone()];
     expected.sort();
-    assert_eq!(acme.member_ids(&group).await, expected);
+    assert_eq!(members, expected);
+    assert_eq!(etag, "W/\"3\"");
+}
+
+/// When SQLite rolls the transaction back on its own during the merged membership
+/// statement (here a trigger), the PATCHes are not run one by one outside it: the batch
+/// fails whole, no member is added and the group keeps its version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_member_change_that_loses_the_transaction_stores_nothing() {
+    let (outcomes, members, _, etag) = three_members_the_second_raising("ROLLBACK").await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Err(Error::Unavailable { .. })),
+            "{outcomes:?}"
+        );
+    }
+    assert_eq!(members, Vec::<String>::new());
+    assert_eq!(etag, "W/\"1\"");
 }
 
 /// Committed pages are copied from the WAL into the database file by the checkpointer,
