@@ -669,6 +669,34 @@ async fn many_merged_creates_go_in_trips_of_power_of_two_counts() {
     assert_each_user_stored_once(reads, 19).await;
 }
 
+/// Creates `names` in `tenant` in one batch, arriving in that order, once a trigger makes
+/// SQLite roll the transaction back at `lose@example.com`'s insert; asserts that every
+/// create is told nothing was stored.
+async fn creates_losing_the_transaction(app: &TestApp, tenant: &str, names: [&'static str; 4]) {
+    app.raw_connection()
+        .await
+        .execute_unprepared(
+            "CREATE TRIGGER lose BEFORE INSERT ON scim_user \
+             WHEN NEW.user_name = 'lose@example.com' \
+             BEGIN SELECT RAISE(ROLLBACK, 'the transaction is gone'); END",
+        )
+        .await
+        .unwrap();
+    let db = &app.state.db;
+    let now = chrono::Utc::now();
+    let creates = names.map(|name| {
+        let (db, tenant) = (db.clone(), tenant.to_owned());
+        async move { server::store::users::create(&db, &tenant, &email_user(name), now).await }
+    });
+    let outcomes = in_one_batch(db, creates, std::time::Duration::from_millis(20)).await;
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, Err(Error::Unavailable { .. })),
+            "{outcomes:?}"
+        );
+    }
+}
+
 /// When SQLite rolls the batch's transaction back on its own during a trip (as on a full
 /// disk; here a trigger), nothing more is written in that batch: neither the trips after
 /// it nor a create refused at the tenant's limit, which the failed creates' places would
@@ -680,43 +708,19 @@ async fn a_trip_that_loses_the_transaction_ends_the_batch() {
     settings.storage.limits.users = 3;
     let app = TestApp::sqlite_with(settings).await;
     let tenant = app.tenant_id("Acme").await;
-    let db = app.state.db.clone();
-    db.write(|txn| {
-        Box::pin(async move {
-            txn.execute_unprepared(
-                "CREATE TRIGGER lose BEFORE INSERT ON scim_user \
-                 WHEN NEW.user_name = 'lose@example.com' \
-                 BEGIN SELECT RAISE(ROLLBACK, 'the transaction is gone'); END",
-            )
-            .await?;
-            Ok(())
-        })
-    })
-    .await
-    .unwrap();
-
-    // Arriving in this order: the first three take the tenant's places, the last waits.
+    // The first three take the tenant's places, the last waits.
     let names = [
         "ada@example.com",
         "lose@example.com",
         "grace@example.com",
         "linus@example.com",
     ];
-    let now = chrono::Utc::now();
-    let creates = names.map(|name| {
-        let (db, tenant) = (db.clone(), tenant.clone());
-        async move { server::store::users::create(&db, &tenant, &email_user(name), now).await }
-    });
-    let outcomes = in_one_batch(&db, creates, std::time::Duration::from_millis(20)).await;
-    for outcome in &outcomes {
-        assert!(
-            matches!(outcome, Err(Error::Unavailable { .. })),
-            "{outcomes:?}"
-        );
-    }
+    creates_losing_the_transaction(&app, &tenant, names).await;
+    let db = &app.state.db;
     assert_each_user_stored_once(db.reads(), 0).await;
 
-    let later = server::store::users::create(&db, &tenant, &email_user("later@example.com"), now)
+    let later = email_user("later@example.com");
+    let later = server::store::users::create(db, &tenant, &later, chrono::Utc::now())
         .await
         .expect("the writer goes on");
     assert_eq!(later.user_name, "later@example.com");
@@ -730,18 +734,7 @@ async fn a_trip_that_loses_the_transaction_ends_the_batch() {
 async fn a_checked_create_that_loses_the_transaction_stores_nothing() {
     let app = TestApp::sqlite().await;
     let tenant = app.tenant_id("Acme").await;
-    let db = app.state.db.clone();
-    store_user(&db, &tenant, "taken@example.com").await;
-    app.raw_connection()
-        .await
-        .execute_unprepared(
-            "CREATE TRIGGER lose BEFORE INSERT ON scim_user \
-             WHEN NEW.user_name = 'lose@example.com' \
-             BEGIN SELECT RAISE(ROLLBACK, 'the transaction is gone'); END",
-        )
-        .await
-        .unwrap();
-
+    store_user(&app.state.db, &tenant, "taken@example.com").await;
     // The taken name fails the trip before the trigger fires; the checked insert skips it
     // and reaches the trigger.
     let names = [
@@ -750,19 +743,8 @@ async fn a_checked_create_that_loses_the_transaction_stores_nothing() {
         "ada@example.com",
         "grace@example.com",
     ];
-    let now = chrono::Utc::now();
-    let creates = names.map(|name| {
-        let (db, tenant) = (db.clone(), tenant.clone());
-        async move { server::store::users::create(&db, &tenant, &email_user(name), now).await }
-    });
-    let outcomes = in_one_batch(&db, creates, std::time::Duration::from_millis(20)).await;
-    for outcome in &outcomes {
-        assert!(
-            matches!(outcome, Err(Error::Unavailable { .. })),
-            "{outcomes:?}"
-        );
-    }
-    assert_each_user_stored_once(db.reads(), 1).await;
+    creates_losing_the_transaction(&app, &tenant, names).await;
+    assert_each_user_stored_once(app.state.db.reads(), 1).await;
 }
 
 /// Creates that wait together are inserted together: a userName race inside the batch or
