@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, UpdateMany,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use serde_json::{Map, Value};
@@ -411,7 +411,20 @@ pub async fn bump_versions(
     by: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<scim_group::Model>, Error> {
-    Ok(scim_group::Entity::update_many()
+    Ok(version_bump(tenant_id, id, by, now)
+        .exec_with_returning(txn)
+        .await?
+        .pop())
+}
+
+/// The update adding `by` to the group's version.
+pub fn version_bump(
+    tenant_id: &str,
+    id: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> UpdateMany<scim_group::Entity> {
+    scim_group::Entity::update_many()
         .col_expr(
             scim_group::Column::Version,
             Expr::col(scim_group::Column::Version).add(by),
@@ -419,9 +432,6 @@ pub async fn bump_versions(
         .col_expr(scim_group::Column::LastModified, Expr::value(now))
         .filter(scim_group::Column::Id.eq(id))
         .filter(scim_group::Column::TenantId.eq(tenant_id))
-        .exec_with_returning(txn)
-        .await?
-        .pop())
 }
 
 /// The ids of one group's members.

@@ -1,34 +1,36 @@
 //! Statements that do not need each other's results, sent to SQLite's thread together.
 //! Every statement otherwise costs a round trip to that thread (two thread wake-ups, the
 //! dominant cost of a small write there); sqlx runs a text of several statements in one
-//! trip, binding the parameters in order across them. The statements run inside a
-//! savepoint of their own, so they stand or fall together: if one fails, what those before
-//! it did is rolled back and the caller gets the error. Parameters must be bare `?` (as
+//! trip, binding the parameters in order across them. Parameters must be bare `?` (as
 //! sea-query writes them for SQLite): a numbered one counts from the start of the text.
+//!
+//! Two ways to use it: a `OneTrip` runs its statements inside a savepoint of its own, so
+//! they stand or fall together; a `CarriedSavepoint` spans several trips but costs none of
+//! its own, opened in the text of its first statement and released in that of its last.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseTransaction, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, QueryResult, Statement, Value,
+};
 
 use crate::error::Error;
 
 const SAVEPOINT: &str = "one_trip";
 
-pub struct OneTrip {
+/// Statements as one text.
+#[derive(Default)]
+struct Text {
     sql: String,
     values: Vec<Value>,
 }
 
-impl Default for OneTrip {
-    fn default() -> Self {
-        Self {
-            sql: format!("SAVEPOINT {SAVEPOINT};\n"),
-            values: Vec::new(),
-        }
+impl Text {
+    fn sql(mut self, sql: &str) -> Self {
+        self.sql.push_str(sql);
+        self.sql.push_str(";\n");
+        self
     }
-}
 
-impl OneTrip {
-    /// Adds a statement built for SQLite (its parameters are `?`, bound in order).
-    pub fn push(&mut self, statement: Statement) {
+    fn push(&mut self, statement: Statement) {
         debug_assert_eq!(statement.db_backend, DatabaseBackend::Sqlite);
         self.sql.push_str(&statement.sql);
         self.sql.push_str(";\n");
@@ -37,27 +39,103 @@ impl OneTrip {
         }
     }
 
+    fn statement(self) -> Statement {
+        Statement::from_sql_and_values(DatabaseBackend::Sqlite, self.sql, self.values)
+    }
+}
+
+/// Rolls back to `savepoint` and ends it, after a failure inside it. `Err` when that
+/// cannot be done: SQLite rolled the whole transaction back on its own (as it does on a
+/// full disk), and nothing more may be written in it.
+async fn undo(
+    txn: &DatabaseTransaction,
+    savepoint: &str,
+    failed: &(dyn std::fmt::Display + Sync),
+) -> Result<(), Error> {
+    match txn
+        .execute_unprepared(&format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(lost) => {
+            tracing::error!(error = %failed, rollback = %lost, "a write could not be undone; its transaction is gone");
+            Err(Error::commit_failed())
+        }
+    }
+}
+
+pub struct OneTrip(Text);
+
+impl Default for OneTrip {
+    fn default() -> Self {
+        Self(Text::default().sql(&format!("SAVEPOINT {SAVEPOINT}")))
+    }
+}
+
+impl OneTrip {
+    /// Adds a statement built for SQLite (its parameters are `?`, bound in order).
+    pub fn push(&mut self, statement: Statement) {
+        self.0.push(statement);
+    }
+
     /// Runs every statement pushed, all or none: `Ok(Err(_))` when one failed and the
     /// others were undone, so the transaction goes on as before the trip. `Err(_)` when
     /// they could not be undone (SQLite rolled the whole transaction back on its own, as it
     /// does on a full disk): nothing more may be written in this transaction.
     pub async fn run(mut self, txn: &DatabaseTransaction) -> Result<Result<(), Error>, Error> {
-        self.sql.push_str(&format!("RELEASE {SAVEPOINT}"));
-        let statement =
-            Statement::from_sql_and_values(DatabaseBackend::Sqlite, self.sql, self.values);
-        let Err(failed) = txn.execute_raw(statement).await else {
+        self.0.sql.push_str(&format!("RELEASE {SAVEPOINT}"));
+        let Err(failed) = txn.execute_raw(self.0.statement()).await else {
             return Ok(Ok(()));
         };
         // The statements after the failed one never ran; the savepoint is still open.
-        match txn
-            .execute_unprepared(&format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}"))
-            .await
-        {
-            Ok(_) => Ok(Err(failed.into())),
-            Err(lost) => {
-                tracing::error!(error = %failed, rollback = %lost, "a write could not be undone; its transaction is gone");
-                Err(Error::commit_failed())
-            }
-        }
+        undo(txn, SAVEPOINT, &failed).await?;
+        Ok(Err(failed.into()))
+    }
+}
+
+/// A savepoint over several trips that costs none of its own: `open` sends it with the
+/// first statement and `release` with the last. After a failure in between, `undo`.
+pub struct CarriedSavepoint {
+    name: &'static str,
+}
+
+impl CarriedSavepoint {
+    pub fn new(name: &'static str) -> Self {
+        Self { name }
+    }
+
+    /// Opens the savepoint and runs `first` in it, in one trip; the rows `first` returns.
+    /// If this fails, the savepoint may be open or not: `undo` either way.
+    pub async fn open(
+        &self,
+        txn: &DatabaseTransaction,
+        first: Statement,
+    ) -> Result<Vec<QueryResult>, Error> {
+        let mut text = Text::default().sql(&format!("SAVEPOINT {}", self.name));
+        text.push(first);
+        Ok(txn.query_all_raw(text.statement()).await?)
+    }
+
+    /// Runs `last` and releases the savepoint, in one trip.
+    pub async fn release(
+        &self,
+        txn: &DatabaseTransaction,
+        last: impl IntoIterator<Item = Statement>,
+    ) -> Result<(), Error> {
+        let mut text = Text::default();
+        last.into_iter().for_each(|statement| text.push(statement));
+        text.sql.push_str(&format!("RELEASE {}", self.name));
+        txn.execute_raw(text.statement()).await?;
+        Ok(())
+    }
+
+    /// Takes back what ran inside the savepoint, after `failed`; as `OneTrip::run`'s outer
+    /// error, `Err` when the transaction is gone (or the savepoint never opened).
+    pub async fn undo(
+        self,
+        txn: &DatabaseTransaction,
+        failed: &(dyn std::fmt::Display + Sync),
+    ) -> Result<(), Error> {
+        undo(txn, self.name, failed).await
     }
 }

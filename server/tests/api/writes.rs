@@ -913,6 +913,75 @@ async fn merged_member_changes_keep_order_and_each_outcome() {
     }
 }
 
+/// A merged member job sends SQLite's thread one trip per group for the version bump
+/// (which also says whether the group is mapped), one for the members, and one for all
+/// the events; its savepoint opens with the first bump and is released with the events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_member_job_costs_two_trips_a_group_and_one_for_its_events() {
+    let (app, statements) = TestApp::recording(false).await.unwrap();
+    let acme = app.scim("Acme").await;
+    let mut users = Vec::new();
+    for n in 0..4 {
+        users.push(acme.user_id(&format!("u{n}")).await);
+    }
+    let groups = [acme.group_id("G1").await, acme.group_id("G2").await];
+    for user in &users {
+        // Every user known to the cache, as after its create: the job reads no user.
+        acme.get(&format!("/Users/{user}"))
+            .await
+            .assert_status_is_ok();
+    }
+    statements.clear();
+    let changes = users.chunks(2).zip(&groups).flat_map(|(pair, group)| {
+        pair.iter()
+            .map(|user| (group.clone(), vec![user.clone()], vec![]))
+    });
+    let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+
+    let sent: Vec<String> = statements
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|sql| !sql.contains("activity_entry"))
+        .cloned()
+        .collect();
+    fn kind(sql: &str) -> &str {
+        [
+            "UPDATE \"scim_group\"",
+            "INSERT INTO \"group_member\"",
+            "INSERT INTO \"change_event\"",
+        ]
+        .into_iter()
+        .find(|start| {
+            sql.trim_start_matches("SAVEPOINT member_changes;\n")
+                .starts_with(start)
+        })
+        .unwrap_or(sql)
+    }
+    let kinds: Vec<&str> = sent.iter().map(|sql| kind(sql)).collect();
+    assert_eq!(
+        kinds,
+        [
+            "UPDATE \"scim_group\"",
+            "INSERT INTO \"group_member\"",
+            "UPDATE \"scim_group\"",
+            "INSERT INTO \"group_member\"",
+            "INSERT INTO \"change_event\"",
+        ],
+        "{sent:#?}"
+    );
+    assert!(
+        sent[0].starts_with("SAVEPOINT member_changes;\n"),
+        "{sent:#?}"
+    );
+    assert!(sent[4].ends_with("RELEASE member_changes"), "{sent:#?}");
+    for group in &groups {
+        assert_eq!(acme.member_ids(group).await.len(), 2);
+    }
+}
+
 /// Three users (the middle one's membership insert `raise`s, by a trigger) each added to
 /// group G by a PATCH of its own, the three merged; the outcomes, the members then, and the
 /// three user ids.
