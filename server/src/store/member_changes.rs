@@ -9,9 +9,10 @@
 //! answered as if it had run alone, and changes nothing. If a merged statement fails for
 //! any other reason, each PATCH runs alone in its own savepoint, in arrival order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-use std::mem;
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    mem,
+};
 
 use chrono::{DateTime, Utc};
 use entity::{group_mapping, scim_group};
@@ -74,13 +75,20 @@ async fn apply(
     };
     if !together.is_empty() {
         match apply_together(txn, &changes, &together).await {
-            Ok(changed) => {
+            Ok(Ok(changed)) => {
                 for (index, result) in changed {
                     results[index] = Some(result);
                 }
             }
-            Err(err) => {
+            Ok(Err(err)) => {
                 tracing::debug!(error = %err, "merged member changes failed; patching one by one");
+            }
+            // Nothing more may be written in this transaction.
+            Err(_) => {
+                return changes
+                    .iter()
+                    .map(|_| Err(Error::commit_failed()))
+                    .collect();
             }
         }
     }
@@ -135,15 +143,19 @@ async fn valid_changes(
 }
 
 /// Applies the changes at `indexes`, group by group, in one savepoint; the result of each
-/// by its index. A group that is gone answers each of its changes 404. The savepoint is
-/// carried by the first group's version bump and by the events (see `one_trip.rs`): with
-/// the mapping check riding on the bump too, a group whose members only join costs three
-/// trips to SQLite's thread (bump, members, events) instead of six.
+/// by its index. A group that is gone answers each of its changes 404. `Ok(Err(_))` when
+/// they failed and were undone; `Err(_)` as `OneTrip::run`'s (the transaction is gone).
+///
+/// The savepoint costs no trip to SQLite's thread of its own (see `one_trip.rs`): it opens
+/// with the first group's version bump, which also says whether the group is mapped, and
+/// is released with the events of every group. An unmapped group whose members only join
+/// costs two trips (bump, members), the events one more: three for the usual Entra job,
+/// where it was six.
 async fn apply_together(
     txn: &DatabaseTransaction,
     changes: &[MemberChange],
     indexes: &[usize],
-) -> Result<Vec<(usize, Result<Changed, Error>)>, Error> {
+) -> Result<Result<Vec<(usize, Result<Changed, Error>)>, Error>, Error> {
     let mut by_group: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for &index in indexes {
         let change = &changes[index];
@@ -199,8 +211,9 @@ async fn apply_together(
                 }
             }
             let touched: Vec<String> = remove.iter().chain(&add).cloned().collect();
-            let watch = if mapped {
-                permission_changes::watch(txn, tenant_id, touched).await?
+            let watch = if mapped && !touched.is_empty() {
+                let watched = permission_changes::Watched::Users(touched);
+                Some(permission_changes::watch_all(txn, tenant_id, watched).await?)
             } else {
                 None
             };
@@ -273,9 +286,9 @@ async fn apply_together(
     };
     if let Err(failed) = ended {
         savepoint.undo(txn, &failed).await?;
-        return Err(failed);
+        return Ok(Err(failed));
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 /// The group's version bump, returning the group and whether it is mapped (only a mapped

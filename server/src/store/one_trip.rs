@@ -58,7 +58,7 @@ async fn undo(
     {
         Ok(_) => Ok(()),
         Err(lost) => {
-            tracing::error!(error = %failed, rollback = %lost, "a write could not be undone; its transaction is gone");
+            tracing::error!(error = %failed, rollback = %lost, "a failed write could not be rolled back to its savepoint; its transaction is taken as gone");
             Err(Error::commit_failed())
         }
     }

@@ -66,7 +66,45 @@ impl Drop for BatchWatch<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
     use super::*;
+    use crate::{config::StorageSettings, store::Storage};
+
+    /// On an in-memory database readers share the write connection: a reader's rollback
+    /// while a write waits for the connection is no loss of the write's batch.
+    #[tokio::test]
+    async fn a_readers_rollback_before_the_batch_began_is_no_loss() {
+        let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
+            .await
+            .unwrap();
+        let read = storage.reads().begin().await.unwrap();
+        read.execute_unprepared("SELECT 1").await.unwrap();
+        let write = tokio::spawn({
+            let storage = storage.clone();
+            async move {
+                storage
+                    .write(|txn| {
+                        Box::pin(async move {
+                            txn.execute_unprepared("CREATE TABLE probe (x)").await?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+        });
+        // The writer waits for the connection the read holds.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        read.rollback().await.unwrap();
+        write.await.unwrap().expect("the write commits");
+        storage
+            .reads()
+            .execute_unprepared("SELECT x FROM probe")
+            .await
+            .expect("the table was stored");
+    }
 
     #[test]
     fn commits_are_refused_only_after_a_rollback_inside_a_batch() {

@@ -240,13 +240,15 @@ async fn run_batch(
     mut batch: Vec<Job>,
     finishes: &mut Vec<Finish>,
 ) -> Result<bool, Error> {
-    let watched = watch.batch();
     let txn = connection
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         })
         .await?;
+    // Only once the transaction holds the connection: on an in-memory database readers
+    // share it, and a reader's rollback before then is no loss of this batch.
+    let watched = watch.batch();
     let still_open = || {
         if watched.still_open() {
             Ok(())

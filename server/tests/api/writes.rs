@@ -913,6 +913,37 @@ async fn merged_member_changes_keep_order_and_each_outcome() {
     }
 }
 
+/// The merged job's savepoint opens with the first group's version bump; when that group
+/// is gone (its id sorts first here), the savepoint is still released with the events and
+/// the other group's change stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_member_job_whose_first_group_is_gone_keeps_the_others() {
+    let app = TestApp::sqlite().await;
+    let acme = app.scim("Acme").await;
+    let (ada, bob) = (acme.user_id("ada").await, acme.user_id("bob").await);
+    let group = acme.group_id("G").await;
+    let gone = "0-gone".to_owned();
+    assert!(gone < group, "the gone group is the first of the job");
+    let changes = [
+        (gone, vec![ada.clone()], vec![]),
+        (group.clone(), vec![bob.clone()], vec![]),
+    ];
+    let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
+    assert!(
+        matches!(outcomes[0], Err(Error::NotFound { .. })),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[1].as_ref().map(|g| g.version).ok(), Some(2));
+    assert_eq!(acme.member_ids(&group).await, [bob]);
+    let later = member_changes_together(
+        &app.state.db,
+        &acme.tenant,
+        [(group.clone(), vec![ada.clone()], vec![])],
+    )
+    .await;
+    assert_eq!(later[0].as_ref().map(|g| g.version).ok(), Some(3));
+}
+
 /// A merged member job sends SQLite's thread one trip per group for the version bump
 /// (which also says whether the group is mapped), one for the members, and one for all
 /// the events; its savepoint opens with the first bump and is released with the events.
