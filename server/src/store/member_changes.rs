@@ -17,8 +17,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use entity::{group_mapping, scim_group};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Iterable, QueryResult,
-    QueryTrait, Statement,
+    DatabaseBackend, DatabaseTransaction, FromQueryResult, Iterable, QueryResult, QueryTrait,
+    Statement,
     sea_query::{Expr, ExprTrait, Query},
 };
 
@@ -164,8 +164,7 @@ async fn apply_together(
             .or_default()
             .push(index);
     }
-    let savepoint = CarriedSavepoint::new("member_changes");
-    let mut opened = false;
+    let mut savepoint = CarriedSavepoint::new("member_changes");
     let mut out = Vec::with_capacity(indexes.len());
     let mut caused = Vec::new();
     let outcome = async {
@@ -177,12 +176,7 @@ async fn apply_together(
                 .max()
                 .unwrap_or_else(Utc::now);
             let bump = bump_telling_mapped(tenant_id, group_id, count, now);
-            let rows = if mem::replace(&mut opened, true) {
-                txn.query_all_raw(bump).await?
-            } else {
-                savepoint.open(txn, bump).await?
-            };
-            let Some((row, mapped)) = bumped(rows)? else {
+            let Some((row, mapped)) = bumped(savepoint.run(txn, bump).await?)? else {
                 out.extend(
                     members
                         .into_iter()

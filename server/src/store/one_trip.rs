@@ -93,26 +93,34 @@ impl OneTrip {
     }
 }
 
-/// A savepoint over several trips that costs none of its own: `open` sends it with the
-/// first statement and `release` with the last. After a failure in between, `undo`.
+/// A savepoint over several trips that costs none of its own: the first statement `run`
+/// in it opens it in the same text, and `release` sends it with the last statements.
+/// After a failure in between, `undo`.
 pub struct CarriedSavepoint {
     name: &'static str,
+    opened: bool,
 }
 
 impl CarriedSavepoint {
     pub fn new(name: &'static str) -> Self {
-        Self { name }
+        Self {
+            name,
+            opened: false,
+        }
     }
 
-    /// Opens the savepoint and runs `first` in it, in one trip; the rows `first` returns.
-    /// If this fails, the savepoint may be open or not: `undo` either way.
-    pub async fn open(
-        &self,
+    /// Runs `statement` in the savepoint, in one trip (opening the savepoint with the
+    /// first); the rows it returns.
+    pub async fn run(
+        &mut self,
         txn: &DatabaseTransaction,
-        first: Statement,
+        statement: Statement,
     ) -> Result<Vec<QueryResult>, Error> {
+        if std::mem::replace(&mut self.opened, true) {
+            return Ok(txn.query_all_raw(statement).await?);
+        }
         let mut text = Text::default().sql(&format!("SAVEPOINT {}", self.name));
-        text.push(first);
+        text.push(statement);
         Ok(txn.query_all_raw(text.statement()).await?)
     }
 
@@ -124,18 +132,26 @@ impl CarriedSavepoint {
     ) -> Result<(), Error> {
         let mut text = Text::default();
         last.into_iter().for_each(|statement| text.push(statement));
-        text.sql.push_str(&format!("RELEASE {}", self.name));
+        if self.opened {
+            text.sql.push_str(&format!("RELEASE {}", self.name));
+        }
+        if text.sql.is_empty() {
+            return Ok(());
+        }
         txn.execute_raw(text.statement()).await?;
         Ok(())
     }
 
     /// Takes back what ran inside the savepoint, after `failed`; as `OneTrip::run`'s outer
-    /// error, `Err` when the transaction is gone (or the savepoint never opened).
+    /// error, `Err` when the transaction is gone.
     pub async fn undo(
         self,
         txn: &DatabaseTransaction,
         failed: &(dyn std::fmt::Display + Sync),
     ) -> Result<(), Error> {
+        if !self.opened {
+            return Ok(());
+        }
         undo(txn, self.name, failed).await
     }
 }
