@@ -339,3 +339,43 @@ async fn refusals_are_recorded_on_postgres() {
         refusals_are_recorded(app).await;
     }
 }
+
+/// Rows of `table` in the embedded database file `file` of the app's data directory.
+async fn rows_in(app: &TestApp, file: &str, table: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let crate::helpers::Backing::Sqlite(dir) = &app.database else {
+        panic!("an embedded database");
+    };
+    let url = server::store::db::sqlite_url(&dir.path().join(file));
+    let settings = server::config::StorageSettings::default();
+    let db =
+        server::store::db::connect_sqlite(&url, &settings, server::store::db::SqliteRole::Reader)
+            .await
+            .unwrap();
+    let count = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            format!("SELECT COUNT(*) FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    db.close().await.unwrap();
+    count
+}
+
+/// On the embedded database the log is a file of its own beside the main one, so that its
+/// inserts never wait in line with SCIM writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_the_log_is_a_file_of_its_own() {
+    let app = TestApp::sqlite().await;
+    let scim = app.scim("Acme").await;
+    scim.create_user(json!({ "userName": "ada@acme.test" }))
+        .await;
+    log_of(&app, &scim.tenant, "", 1).await;
+    assert!(rows_in(&app, "scim-activity.db", "activity_entry").await >= 1);
+    assert_eq!(rows_in(&app, "scim.db", "activity_entry").await, 0);
+    assert_eq!(rows_in(&app, "scim.db", "scim_user").await, 1);
+}
