@@ -4,9 +4,6 @@
 
 pub use sea_orm_migration::prelude::*;
 
-mod activity_log;
-pub use activity_log::ActivityLogMigrator;
-
 mod m20261128_000001_create_tenants_and_credentials;
 mod m20261128_000002_create_users_and_groups;
 mod m20261129_000003_create_storage_probe;

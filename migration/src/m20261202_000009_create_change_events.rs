@@ -78,7 +78,18 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        add_log_columns(manager).await
+        // One column per statement: SQLite adds one at a time.
+        for column in [ActivityEntry::RequestId, ActivityEntry::Quirks] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(ActivityEntry::Table)
+                        .add_column(string_null(column))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -96,21 +107,4 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(ChangeEvent::Table).to_owned())
             .await
     }
-}
-
-/// The provisioning log's columns this migration adds; the log's own database (see
-/// `activity_log.rs`) gets them too.
-pub(crate) async fn add_log_columns(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    // One column per statement: SQLite adds one at a time.
-    for column in [ActivityEntry::RequestId, ActivityEntry::Quirks] {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(ActivityEntry::Table)
-                    .add_column(string_null(column))
-                    .to_owned(),
-            )
-            .await?;
-    }
-    Ok(())
 }

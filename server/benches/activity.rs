@@ -124,7 +124,7 @@ fn entra_user(name: &str) -> Value {
 
 /// Bytes the log's table and indexes take per entry (SQLite's `dbstat`).
 async fn entry_size(server: &common::Running) {
-    let db = server.state.db.activity_log().reads();
+    let db = server.state.db.reads();
     let one = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_owned());
     let entries: i64 = db
         .query_one_raw(one("SELECT COUNT(*) AS n FROM activity_entry"))

@@ -164,7 +164,6 @@ async fn write(
         }
         let count = rows.len() as u64;
         let written = storage
-            .activity_log()
             .write(move |txn| {
                 Box::pin(async move {
                     in_commit_order(txn).await?;

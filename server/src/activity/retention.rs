@@ -27,7 +27,7 @@ pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
     let settings = &state.settings.activity;
     Ok(Trimmed {
         entries: trim::<activity_entry::Entity>(
-            state.db.activity_log(),
+            &state.db,
             activity_entry::Column::Id,
             activity_entry::Column::At,
             before(now, settings.retention),

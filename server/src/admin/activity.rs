@@ -298,13 +298,13 @@ async fn stream(
 ) -> Result<ActivityStreamResponse, AdminErrors<Listing>> {
     let cursor = match live::resume_after(header, query) {
         Some(last) => last,
-        None => activity::newest_id(state.db.activity_log().reads()).await?,
+        None => activity::newest_id(state.db.reads()).await?,
     };
     let db = state.db.clone();
     let fetch = move |cursor| {
         let db = db.clone();
         let filter = filter.clone();
-        async move { activity::after(db.activity_log().reads(), &filter, cursor, live::BATCH).await }
+        async move { activity::after(db.reads(), &filter, cursor, live::BATCH).await }
     };
     let rows = state
         .feeds
@@ -325,13 +325,8 @@ async fn page(
     after: Option<&str>,
 ) -> Result<ActivityPageResponse, AdminErrors<Listing>> {
     let limit = validate::page_limit(limit)?;
-    let (rows, next_cursor) = activity::list(
-        state.db.activity_log().reads(),
-        filter,
-        validate::id_cursor(after)?,
-        limit,
-    )
-    .await?;
+    let (rows, next_cursor) =
+        activity::list(state.db.reads(), filter, validate::id_cursor(after)?, limit).await?;
     Ok(ActivityPageResponse::Ok(Json(ActivityPage {
         items: rows.iter().map(entry).collect(),
         next_cursor,
@@ -428,12 +423,7 @@ impl ActivityApi {
         entry_id: Path<i64>,
     ) -> Result<ActivityEntryResponse, AdminErrors<Single>> {
         auth.0.require_tenant(&tenant_id)?;
-        let row = activity::get(
-            state.db.activity_log().reads(),
-            Some(&tenant_id),
-            entry_id.0,
-        )
-        .await?;
+        let row = activity::get(state.db.reads(), Some(&tenant_id), entry_id.0).await?;
         let caused = match &row.request_id {
             Some(request_id) => events::caused_by(state.db.reads(), &tenant_id, request_id).await?,
             None => Vec::new(),

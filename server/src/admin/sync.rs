@@ -123,13 +123,10 @@ fn counts(window: sync::Window) -> RequestCounts {
 
 async fn health(state: &AppState, tenant: tenant::Model) -> Result<SyncHealth, Error> {
     let now = state.clock.now();
-    // One snapshot of each database, so the windows agree with each other while the log
-    // is being written, and so do the counts.
-    let log = db::begin_snapshot(state.db.activity_log().reads()).await?;
-    let resources = db::begin_snapshot(state.db.reads()).await?;
-    let facts = sync::facts(&log, &resources, &tenant.id, now).await?;
-    log.rollback().await?;
-    resources.rollback().await?;
+    // One snapshot, so the windows and counts agree while the log is being written.
+    let snapshot = db::begin_snapshot(state.db.reads()).await?;
+    let facts = sync::facts(&snapshot, &tenant.id, now).await?;
+    snapshot.rollback().await?;
     let silence = Duration::from_std(state.settings.activity.silence).unwrap_or(Duration::MAX);
     let (verdict, reasons) = sync::verdict(&facts, now, silence);
     Ok(SyncHealth {

@@ -3,7 +3,7 @@
 
 use std::{path::Path, sync::Arc, time::Duration};
 
-use migration::{ActivityLogMigrator, Migrator, MigratorTrait};
+use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, DbErr, IsolationLevel, TransactionTrait,
@@ -35,7 +35,7 @@ pub fn is_sqlite_memory_url(url: &str) -> bool {
 }
 
 /// The file a SQLite URL names (none for an in-memory database).
-pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     if is_sqlite_memory_url(url) {
         return None;
     }
@@ -321,12 +321,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), Error> {
     outcome?;
     unlocked.map_err(|err| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into())))?;
     Ok(())
-}
-
-/// Applies pending migrations of the provisioning log's own file (SQLite only: see
-/// `log_file.rs`).
-pub async fn migrate_activity_log(db: &DatabaseConnection) -> Result<(), Error> {
-    Ok(ActivityLogMigrator::up(db, None).await?)
 }
 
 /// A cheap round trip, for readiness checks.

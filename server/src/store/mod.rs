@@ -18,7 +18,6 @@ pub mod grant_lookups;
 pub mod groups;
 pub mod health;
 pub mod limits;
-pub mod log_file;
 pub mod mappings;
 pub mod member_changes;
 pub mod notify;

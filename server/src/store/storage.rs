@@ -16,7 +16,6 @@ use super::{
     db,
     grant_lookups::LookupsCache,
     health::StorageHealth,
-    log_file,
     member_changes::{MemberChanges, member_changes},
     notify::{self, Notifications},
     transaction_watch::TransactionWatch,
@@ -67,30 +66,7 @@ struct Inner {
     grant_lookups: LookupsCache,
     /// PostgreSQL only (see `abandoned.rs`).
     canceller: Option<Canceller>,
-    /// Embedded database in a file only: where the provisioning log is kept (see
-    /// `log_file.rs`).
-    activity_log: Option<Storage>,
 }
-
-/// What one storage has that another may not.
-#[derive(Default)]
-struct Parts {
-    checkpointer: Option<Checkpointer>,
-    users: Option<UserCache>,
-    canceller: Option<Canceller>,
-    activity_log: Option<Storage>,
-}
-
-/// What an embedded database file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Holds {
-    Resources,
-    ActivityLog,
-}
-
-/// Read connections of the log's own file: its readers are operators, not identity
-/// providers.
-const LOG_READ_CONNECTIONS: u32 = 2;
 
 enum Writes {
     /// PostgreSQL: each caller's own transaction.
@@ -121,12 +97,11 @@ impl Storage {
             let storage = Self::assemble(
                 pool.clone(),
                 Writes::Concurrent(pool),
+                None,
                 health,
+                None,
                 settings.limits,
-                Parts {
-                    canceller: Some(Canceller::new(url)?),
-                    ..Parts::default()
-                },
+                Some(Canceller::new(url)?),
             );
             storage.inner.notifications.listen(storage.reads()).await?;
             return Ok(storage);
@@ -136,59 +111,12 @@ impl Storage {
                 "the database URL must start with sqlite: or postgres://".to_owned(),
             ));
         }
-        let activity_log = match log_file::url(url) {
-            Some(log_url) => Some(
-                Self::open_sqlite(
-                    &log_url,
-                    settings,
-                    observer.as_ref(),
-                    Holds::ActivityLog,
-                    None,
-                )
-                .await?,
-            ),
-            None => None,
-        };
-        let storage = Self::open_sqlite(
-            url,
-            settings,
-            observer.as_ref(),
-            Holds::Resources,
-            activity_log,
-        )
-        .await?;
-        if let Some(log_url) = log_file::url(url) {
-            match log_file::move_entries(url, &log_url, settings).await {
-                Ok(0) => {}
-                Ok(moved) => tracing::info!(
-                    moved,
-                    "provisioning log entries moved into the log's own file"
-                ),
-                // The entries stay where they were, and the next start moves them.
-                Err(err) => tracing::warn!(
-                    error = %err,
-                    "could not move the provisioning log into its own file; older entries are not shown until a later start moves them"
-                ),
-            }
-        }
-        Ok(storage)
-    }
-
-    /// An embedded database holding `holds`, with its single writer.
-    async fn open_sqlite(
-        url: &str,
-        settings: &StorageSettings,
-        observer: Option<&StatementObserver>,
-        holds: Holds,
-        activity_log: Option<Storage>,
-    ) -> Result<Self, Error> {
-        let observe = |connection| observed(connection, observer);
         db::create_private_sqlite_file(url)?;
         let watch = Arc::new(TransactionWatch::default());
         let opener: Opener = {
             let url = url.to_owned();
             let settings = settings.clone();
-            let observer = observer.cloned();
+            let observer = observer.clone();
             let watch = Arc::clone(&watch);
             Arc::new(move || {
                 let url = url.clone();
@@ -208,34 +136,17 @@ impl Storage {
             })
         };
         let writer = opener().await?;
-        match holds {
-            Holds::Resources => db::migrate(&writer).await?,
-            Holds::ActivityLog => db::migrate_activity_log(&writer).await?,
-        }
+        db::migrate(&writer).await?;
         // Every connection to an in-memory database is a database of its own, so reads
         // share the writer's one connection there (and there is no WAL to checkpoint).
-        // The log's writer, never waited for by a request, checkpoints in its own commits.
         let (reads, checkpointer) = if db::is_sqlite_memory_url(url) {
             (writer.clone(), None)
         } else {
-            let mut read_settings = settings.clone();
-            if holds == Holds::ActivityLog {
-                read_settings.sqlite_read_connections =
-                    settings.sqlite_read_connections.min(LOG_READ_CONNECTIONS);
-            }
-            let reads =
-                observe(db::connect_sqlite(url, &read_settings, db::SqliteRole::Reader).await?);
-            let checkpointer = match holds {
-                Holds::Resources => {
-                    let checkpoints =
-                        observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
-                    Some(Checkpointer::start(checkpoints))
-                }
-                Holds::ActivityLog => None,
-            };
-            (reads, checkpointer)
+            let reads = observe(db::connect_sqlite(url, settings, db::SqliteRole::Reader).await?);
+            let checkpoints =
+                observe(db::connect_sqlite(url, settings, db::SqliteRole::Writer).await?);
+            (reads, Some(Checkpointer::start(checkpoints)))
         };
-        let health = Arc::new(StorageHealth::default());
         let queue = WriteQueue::start(
             writer,
             opener,
@@ -245,28 +156,27 @@ impl Storage {
             Arc::clone(&health),
             checkpointer.as_ref().map(Checkpointer::committed),
         );
-        let users = (holds == Holds::Resources && settings.user_cache_entries > 0)
-            .then(|| UserCache::new(settings.user_cache_entries));
+        let users =
+            (settings.user_cache_entries > 0).then(|| UserCache::new(settings.user_cache_entries));
         Ok(Self::assemble(
             reads,
             Writes::Queued(queue),
+            checkpointer,
             health,
+            users,
             settings.limits,
-            Parts {
-                checkpointer,
-                users,
-                canceller: None,
-                activity_log,
-            },
+            None,
         ))
     }
 
     fn assemble(
         reads: DatabaseConnection,
         writes: Writes,
+        checkpointer: Option<Checkpointer>,
         health: Arc<StorageHealth>,
+        users: Option<UserCache>,
         limits: TenantLimits,
-        parts: Parts,
+        canceller: Option<Canceller>,
     ) -> Self {
         let queued = matches!(writes, Writes::Queued(_));
         let user_creates = queued.then(|| Arc::new(user_creates()));
@@ -275,16 +185,15 @@ impl Storage {
             inner: Arc::new(Inner {
                 reads,
                 writes,
-                checkpointer: parts.checkpointer,
+                checkpointer,
                 health,
                 notifications: Arc::default(),
                 user_creates,
                 member_changes,
-                users: parts.users,
+                users,
                 limits,
                 grant_lookups: LookupsCache::default(),
-                canceller: parts.canceller,
-                activity_log: parts.activity_log,
+                canceller,
             }),
         }
     }
@@ -316,12 +225,6 @@ impl Storage {
     /// What stops a PostgreSQL statement nobody waits for (see `abandoned.rs`).
     pub fn canceller(&self) -> Option<&Canceller> {
         self.inner.canceller.as_ref()
-    }
-
-    /// Where the provisioning log is read and written: on embedded SQLite in a file, a
-    /// database of its own; otherwise this one.
-    pub fn activity_log(&self) -> &Storage {
-        self.inner.activity_log.as_ref().unwrap_or(self)
     }
 
     /// The pool for reads. On SQLite its connections never write.
@@ -480,9 +383,6 @@ impl Storage {
         }
         if let Some(checkpointer) = &self.inner.checkpointer {
             checkpointer.close().await;
-        }
-        if let Some(log) = &self.inner.activity_log {
-            Box::pin(log.close()).await;
         }
     }
 }

@@ -132,18 +132,15 @@ async fn newest(
         .await?)
 }
 
-/// The facts of `tenant_id`: `log` is where the provisioning log is read, `resources`
-/// where the rest is (the same database on PostgreSQL, apart on embedded SQLite).
 pub async fn facts(
-    log: &impl ConnectionTrait,
-    resources: &impl ConnectionTrait,
+    db: &impl ConnectionTrait,
     tenant_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SyncFacts, Error> {
     use activity_entry::Column;
-    let last = newest(log, tenant_id, Condition::all()).await?;
+    let last = newest(db, tenant_id, Condition::all()).await?;
     let last_write = newest(
-        log,
+        db,
         tenant_id,
         Condition::all()
             .add(Column::Operation.is_in(WRITES))
@@ -151,7 +148,7 @@ pub async fn facts(
     )
     .await?;
     let authenticated = newest(
-        log,
+        db,
         tenant_id,
         Condition::all().add(Column::Operation.ne("auth_failed")),
     )
@@ -163,7 +160,7 @@ pub async fn facts(
         .filter(scim_user::Column::TenantId.eq(tenant_id))
         .group_by(scim_user::Column::Active)
         .into_tuple()
-        .all(resources)
+        .all(db)
         .await?;
     let count_of = |active: bool| {
         users
@@ -171,8 +168,8 @@ pub async fn facts(
             .find(|(is, _)| *is == active)
             .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0))
     };
-    let hour = first_since(log, now - Duration::hours(1)).await?;
-    let day = first_since(log, now - Duration::days(1)).await?;
+    let hour = first_since(db, now - Duration::hours(1)).await?;
+    let day = first_since(db, now - Duration::days(1)).await?;
     let live_tokens = scim_token::Entity::find()
         .filter(scim_token::Column::TenantId.eq(tenant_id))
         .filter(scim_token::Column::RevokedAt.is_null())
@@ -182,22 +179,22 @@ pub async fn facts(
                 .add(scim_token::Column::ExpiresAt.gt(now)),
         )
         .order_by_desc(scim_token::Column::CreatedAt)
-        .all(resources)
+        .all(db)
         .await?;
     Ok(SyncFacts {
         last_request_at: last.map(|entry| entry.at),
         last_write_at: last_write.map(|entry| entry.at),
-        last_hour: window(log, tenant_id, hour).await?,
-        last_day: window(log, tenant_id, day).await?,
+        last_hour: window(db, tenant_id, hour).await?,
+        last_day: window(db, tenant_id, day).await?,
         idp: authenticated.map(|entry| entry.idp),
         active_users: count_of(true),
         inactive_users: count_of(false),
         groups: scim_group::Entity::find()
             .filter(scim_group::Column::TenantId.eq(tenant_id))
-            .count(resources)
+            .count(db)
             .await?,
         live_tokens,
-        quirks: quirks(log, tenant_id, day).await?,
+        quirks: quirks(db, tenant_id, day).await?,
     })
 }
 
