@@ -136,6 +136,10 @@ pub async fn connect_sqlite_watched(
     };
     options
         .sqlx_logging(false)
+        // No ping at checkout: an embedded connection is not lost as a network one is, and
+        // a ping is a round trip to the connection's thread (two thread wake-ups), a tenth
+        // of a sequential create here.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(pool_size)
         .min_connections(1)
@@ -156,11 +160,13 @@ pub async fn connect_sqlite_watched(
                 .create_if_missing(!read_only)
         });
     if let Some(watch) = watch {
+        let users_limit = settings.limits.users;
         options.map_sqlx_sqlite_pool_opts(move |pool| {
             let watch = Arc::clone(&watch);
             pool.after_connect(move |conn, _| {
                 let watch = Arc::clone(&watch);
                 Box::pin(async move {
+                    super::limits::guard_users(conn, users_limit).await?;
                     let mut handle = conn.lock_handle().await?;
                     let rolled_back = Arc::clone(&watch);
                     handle.set_rollback_hook(move || rolled_back.rolled_back());
@@ -173,10 +179,7 @@ pub async fn connect_sqlite_watched(
     if role == SqliteRole::Reader {
         let limit = settings.statement_timeout;
         options.map_sqlx_sqlite_pool_opts(move |pool| {
-            // The hook below reaches the connection's worker thread as the ping it replaces
-            // did, so a checkout costs no more than before.
-            pool.test_before_acquire(false)
-                .after_connect(move |conn, _| Box::pin(limit_work(conn, limit)))
+            pool.after_connect(move |conn, _| Box::pin(limit_work(conn, limit)))
                 .before_acquire(move |conn, _| {
                     Box::pin(async move { limit_work(conn, limit).await.map(|()| true) })
                 })

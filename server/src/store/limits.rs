@@ -2,11 +2,13 @@
 //! creating transaction: on SQLite the single writer makes them exact, on PostgreSQL the
 //! tenant's row lock does (creates of one tenant wait for each other's commit there).
 //! Users, created far more often than the rest, are counted by the database as they come
-//! and go (`tenant.user_count`), so checking costs one row whatever the tenant's size.
+//! and go (`tenant.user_count`), so checking costs one row whatever the tenant's size. On
+//! SQLite the write connection also refuses a user past the limit by itself
+//! (`guard_users`), so merged creates need not count before they insert.
 
 use entity::{group_mapping, scim_group, tenant};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sqlx,
 };
 
 use super::tenants;
@@ -35,6 +37,38 @@ pub fn reached(held: Held, limit: u64) -> Error {
         "tenant limit reached: at most {limit} {} per tenant; nothing was created (delete some, or ask the operator to raise the limit)",
         held.name()
     ))
+}
+
+/// Makes SQLite's write connection refuse, with an error, to insert a user past its
+/// tenant's `limit`. Merged creates then go in without counting first, which saves a round
+/// trip to SQLite's thread in every batch; only a trip that fails counts
+/// (`user_creates.rs`). A temporary trigger lives and dies with its connection, so it
+/// always holds the running server's limit. Before the migrations made the tables it does
+/// nothing: `Storage` calls it again once they ran.
+pub async fn guard_users(
+    connection: &mut sqlx::sqlite::SqliteConnection,
+    limit: u64,
+) -> Result<(), sqlx::Error> {
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM main.sqlite_master \
+         WHERE type = 'table' AND name IN ('tenant', 'scim_user')",
+    )
+    .fetch_one(&mut *connection)
+    .await?;
+    if tables < 2 {
+        return Ok(());
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let guard = format!(
+        "CREATE TEMP TRIGGER IF NOT EXISTS users_within_limit \
+         BEFORE INSERT ON main.scim_user \
+         WHEN (SELECT user_count FROM main.tenant WHERE id = NEW.tenant_id) >= {limit} \
+         BEGIN SELECT RAISE(ABORT, 'tenant user limit reached'); END"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(guard))
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
 }
 
 /// How many more users the tenant may hold.

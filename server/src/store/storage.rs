@@ -16,6 +16,7 @@ use super::{
     db,
     grant_lookups::LookupsCache,
     health::StorageHealth,
+    limits,
     member_changes::{MemberChanges, member_changes},
     notify::{self, Notifications},
     transaction_watch::TransactionWatch,
@@ -137,6 +138,14 @@ impl Storage {
         };
         let writer = opener().await?;
         db::migrate(&writer).await?;
+        // Its first connection opened before the tables existed.
+        let guarded = async {
+            let mut connection = writer.get_sqlite_connection_pool().acquire().await?;
+            limits::guard_users(&mut connection, settings.limits.users).await
+        };
+        guarded.await.map_err(|err| {
+            Error::Internal(anyhow::anyhow!("guarding the tenants' user limit: {err}"))
+        })?;
         // Every connection to an in-memory database is a database of its own, so reads
         // share the writer's one connection there (and there is no WAL to checkpoint).
         let (reads, checkpointer) = if db::is_sqlite_memory_url(url) {

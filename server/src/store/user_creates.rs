@@ -1,12 +1,14 @@
 //! User creates merged on the embedded database (see `coalesce.rs`): creates that arrive
 //! while the writer is busy are inserted together. They go to SQLite's thread in trips of
 //! up to 32 (`one_trip.rs`: the users, their indexed values and their events, all or none
-//! per trip). A trip that fails on a constraint (a `userName` taken, a tenant gone) is
-//! undone, and its creates go by one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING`
-//! for the users, one for their indexed values: a create the insert skipped lost a
-//! `userName` race (409), exactly as if it had run alone. If the merged statement fails
-//! for any other reason, each create is retried alone in its own savepoint, so one bad
-//! create never fails its neighbours.
+//! per trip), without counting the tenant's users first: the write connection refuses a
+//! user past the limit by itself (`limits::guard_users`). A trip that fails (a limit
+//! reached, a `userName` taken, a tenant gone) is undone, and its creates are counted
+//! against their tenant's limit and go by one multi-row `INSERT … ON CONFLICT DO NOTHING
+//! RETURNING` for the users, one for their indexed values: a create the insert skipped
+//! lost a `userName` race (409), exactly as if it had run alone. If the merged statement
+//! fails for any other reason, each create is retried alone in its own savepoint, so one
+//! bad create never fails its neighbours.
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
 
@@ -66,11 +68,40 @@ fn run<'t>(
     storage: &'t Storage,
     creates: Vec<NewUser>,
 ) -> Results<'t, scim_user::Model> {
-    Box::pin(insert_within_limit(txn, creates, storage.limits().users))
+    Box::pin(insert(txn, creates, storage.limits().users))
+}
+
+/// Inserts `creates` a trip at a time. A trip that fails (a limit reached, a `userName`
+/// taken) is undone and its creates go again by `insert_within_limit`. One answer per
+/// create. A trip that loses the transaction (SQLite rolled it back on its own) ends the
+/// writing: nothing more may be written in it, and every create left is answered as not
+/// stored.
+async fn insert(
+    txn: &DatabaseTransaction,
+    creates: Vec<NewUser>,
+    limit: u64,
+) -> Vec<Result<scim_user::Model, Error>> {
+    let mut results = Vec::with_capacity(creates.len());
+    let mut trips = super::chunks::chunks(creates, USERS_IN_ONE_TRIP);
+    while let Some(trip) = trips.next() {
+        match insert_in_one_trip(txn, &trip).await {
+            Ok(Ok(users)) => results.extend(users.into_iter().map(Ok)),
+            Ok(Err(err)) => {
+                tracing::debug!(error = %err, "creates in one trip failed; counting and checking them");
+                results.extend(insert_within_limit(txn, trip, limit).await);
+            }
+            Err(_) => {
+                let left = trip.len() + trips.map(|trip| trip.len()).sum::<usize>();
+                results.extend((0..left).map(|_| Err(Error::commit_failed())));
+                break;
+            }
+        }
+    }
+    results
 }
 
 /// Refuses the creates past their tenant's user limit (in arrival order), counting each
-/// tenant once for the whole batch, and inserts the others. A create that fails anyway (a
+/// tenant once, and inserts the others by `insert_checked`. A create that fails anyway (a
 /// `userName` taken) gives its place back to the next one refused.
 async fn insert_within_limit(
     txn: &DatabaseTransaction,
@@ -112,10 +143,9 @@ async fn insert_within_limit(
             break;
         }
         let mut given_back = false;
-        let (inserted, lost) = insert(txn, admitted).await;
+        let inserted = insert_checked(txn, admitted).await;
         for ((at, tenant_id), result) in places.into_iter().zip(inserted) {
-            if !lost
-                && result.is_err()
+            if result.is_err()
                 && let Some(Ok(n)) = left.get_mut(&tenant_id)
             {
                 *n += 1;
@@ -137,33 +167,6 @@ async fn insert_within_limit(
                 .unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a create got no answer"))))
         })
         .collect()
-}
-
-/// Inserts `creates` a trip at a time. A trip that fails on a constraint (a `userName`
-/// taken) is undone and its creates go again by `insert_checked`. One answer per create,
-/// and whether the transaction was lost (SQLite rolled it back on its own): then nothing
-/// more may be written in it, and every create left is answered as not stored.
-async fn insert(
-    txn: &DatabaseTransaction,
-    creates: Vec<NewUser>,
-) -> (Vec<Result<scim_user::Model, Error>>, bool) {
-    let mut results = Vec::with_capacity(creates.len());
-    let mut trips = super::chunks::chunks(creates, USERS_IN_ONE_TRIP);
-    while let Some(trip) = trips.next() {
-        match insert_in_one_trip(txn, &trip).await {
-            Ok(Ok(users)) => results.extend(users.into_iter().map(Ok)),
-            Ok(Err(err)) => {
-                tracing::debug!(error = %err, "creates in one trip failed; checking each userName");
-                results.extend(insert_checked(txn, trip).await);
-            }
-            Err(_) => {
-                let left = trip.len() + trips.map(|trip| trip.len()).sum::<usize>();
-                results.extend((0..left).map(|_| Err(Error::commit_failed())));
-                return (results, true);
-            }
-        }
-    }
-    (results, false)
 }
 
 /// Inserts a trip's creates by merged statements that skip a taken `userName` (409 for

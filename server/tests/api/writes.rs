@@ -724,6 +724,91 @@ async fn a_trip_that_loses_the_transaction_ends_the_batch() {
         .await
         .expect("the writer goes on");
     assert_eq!(later.user_name, "later@example.com");
+
+    // The write connection the writer opened again after the lost batch guards the limit
+    // too: creates inserted without counting first are refused past it.
+    app.raw_connection()
+        .await
+        .execute_unprepared("DROP TRIGGER lose")
+        .await
+        .unwrap();
+    let names = ["a@example.com", "b@example.com", "c@example.com"];
+    let outcomes = creates_together(
+        db,
+        names.iter().map(|name| (tenant.clone(), email_user(name))),
+    )
+    .await;
+    let refused = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Err(Error::LimitReached(_))))
+        .count();
+    assert_eq!(refused, 1, "{outcomes:?}");
+    assert_each_user_stored_once(db.reads(), 3).await;
+}
+
+/// Creates that fit their tenant's limit go without counting its users first (a round
+/// trip to SQLite's thread saved per batch): the write connection refuses a user past the
+/// limit by itself, and only a trip that fails counts. The limit holds exactly, in
+/// arrival order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_count_only_when_a_trip_fails() {
+    let (app, statements) = TestApp::recording(false).await.unwrap();
+    let tenant = app.tenant_id("Acme").await;
+    let db = app.state.db.clone();
+    let counts = |sent: &[String]| {
+        sent.iter()
+            .filter(|sql| sql.contains("\"user_count\""))
+            .count()
+    };
+
+    statements.clear();
+    let names: Vec<String> = (0..5).map(|n| format!("user{n}@example.com")).collect();
+    let outcomes = creates_together(
+        &db,
+        names.iter().map(|name| (tenant.clone(), email_user(name))),
+    )
+    .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let sent: Vec<String> = statements.0.lock().unwrap().clone();
+    assert_eq!(counts(&sent), 0, "nothing was counted: {sent:#?}");
+
+    statements.clear();
+    store_user(&db, &tenant, "taken@example.com").await;
+    let outcome = creates_together(&db, [(tenant.clone(), email_user("Taken@example.com"))])
+        .await
+        .pop()
+        .unwrap();
+    assert!(matches!(outcome, Err(Error::Conflict(_))), "{outcome:?}");
+    let sent: Vec<String> = statements.0.lock().unwrap().clone();
+    assert_eq!(counts(&sent), 1, "the failed trip counted: {sent:#?}");
+}
+
+/// Past the limit, the guard fails the trip and the count refuses exactly the creates
+/// that came last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_refuses_the_creates_that_came_last() {
+    let mut settings = test_settings();
+    settings.storage.limits.users = 4;
+    let app = TestApp::sqlite_with(settings).await;
+    let tenant = app.tenant_id("Acme").await;
+    let db = &app.state.db;
+    store_user(db, &tenant, "first@example.com").await;
+    let names: Vec<String> = (0..5).map(|n| format!("user{n}@example.com")).collect();
+    let now = chrono::Utc::now();
+    let creates = names.iter().map(|name| {
+        let (db, tenant, attrs) = (db.clone(), tenant.clone(), email_user(name));
+        async move { server::store::users::create(&db, &tenant, &attrs, now).await }
+    });
+    let outcomes = in_one_batch(db, creates, std::time::Duration::from_millis(20)).await;
+    let stored: Vec<bool> = outcomes.iter().map(Result::is_ok).collect();
+    assert_eq!(stored, [true, true, true, false, false], "{outcomes:?}");
+    for outcome in &outcomes[3..] {
+        assert!(
+            matches!(outcome, Err(Error::LimitReached(_))),
+            "{outcome:?}"
+        );
+    }
+    assert_each_user_stored_once(db.reads(), 4).await;
 }
 
 /// A trip that fails on a taken `userName` has its creates checked name by name; when
