@@ -5,17 +5,15 @@
 //! `member_changes.rs`).
 //!
 //! One write job at a time carries what is pending: the first write to find none scheduled
-//! starts a task that submits it, and the job takes everything pending when it runs. That
-//! task delivers the answers, only once the batch that carried them has committed.
+//! queues it, and the job takes everything pending when it runs. The writer's own task
+//! delivers the answers, only once the batch that carried them has committed: no other task
+//! is woken in between (each wake-up is a thread hand-off here, as costly as a statement).
 
 use std::{
     future::Future,
     mem,
     pin::Pin,
-    sync::{
-        Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicU8, Ordering},
-    },
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -32,6 +30,9 @@ pub type Results<'t, R> = Pin<Box<dyn Future<Output = Vec<Result<R, Error>>> + S
 pub type Run<P, R> = for<'t> fn(&'t DatabaseTransaction, &'t Storage, Vec<P>) -> Results<'t, R>;
 
 type Reply<R> = oneshot::Sender<Result<R, Error>>;
+
+/// A job's answers, each with the write waiting for it.
+type Deliveries<R> = Vec<(Reply<R>, Result<R, Error>)>;
 
 pub struct Coalesced<P, R> {
     state: Mutex<Queue<P, R>>,
@@ -68,15 +69,48 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             !mem::replace(&mut queue.scheduled, true)
         };
         if schedule {
-            // A task of its own: carried by a request whose client went away, the answers
-            // of every write in the job would be dropped with it, committed or not. The
-            // guard exists before the task does, so a task dropped before it ever ran
-            // (a stopping runtime) is covered too.
-            let carrier = Carrier::new(Arc::clone(self));
-            let db = db.clone();
-            tokio::spawn(async move { carrier.carry(&db).await });
+            self.schedule(db);
         }
         answer.await.unwrap_or_else(|_| Err(Error::commit_failed()))
+    }
+
+    /// Queues the job that takes everything pending when it runs. Its place is reserved
+    /// first, so that a full queue fails what is pending here, with the reason. Queued, the
+    /// job no longer depends on the request that scheduled it: that client may go away.
+    fn schedule(self: &Arc<Self>, db: &Storage) {
+        let slot = match db.reserve_write() {
+            Ok(slot) => slot,
+            Err(err) => {
+                let retry_after = match &err {
+                    Error::Unavailable { retry_after, .. } => *retry_after,
+                    _ => DATABASE_RETRY_SECS,
+                };
+                fail(self.take_pending(|| true), &err.to_string(), retry_after);
+                return;
+            }
+        };
+        let unrun = Unrun::new(Arc::clone(self));
+        let storage = db.clone();
+        db.write_in(
+            slot,
+            move |txn| {
+                Box::pin(async move {
+                    let mut unrun = unrun;
+                    let taken = unrun.run();
+                    let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
+                    let results = (unrun.queue.run)(txn, &storage, items).await;
+                    debug_assert_eq!(results.len(), replies.len());
+                    Ok(replies.into_iter().zip(results).collect::<Deliveries<R>>())
+                })
+            },
+            // If the batch failed, the answers are dropped, which tells each waiting write
+            // that nothing was stored.
+            |delivered: Result<Deliveries<R>, Error>| {
+                for (reply, result) in delivered.into_iter().flatten() {
+                    let _ = reply.send(result);
+                }
+            },
+        );
     }
 
     /// Everything pending, if `decide` (run under the queue's lock) says to take it; the
@@ -97,90 +131,36 @@ fn fail<P, R>(writes: Vec<(P, Reply<R>)>, reason: &str, retry_after: u64) {
     }
 }
 
-/// What became of a carrier's job, changed only under the queue's lock.
-const WAITING: u8 = 0;
-/// The job took what was pending; the carrier delivers the answers.
-const TAKEN: u8 = 1;
-/// The carrier was dropped before its job ran; the job, if it still runs, takes nothing.
-const GONE: u8 = 2;
-
-/// The task that submits the job taking everything pending, and delivers the answers once
-/// its batch committed. (If the batch failed, the answers are dropped, which tells each
-/// waiting write that nothing was stored.)
-struct Carrier<P: Send + 'static, R: Send + 'static> {
+/// A queued job's hold on what is pending. Dropped without having run (the writer stopped
+/// before it, or could not open its connection), it fails what is pending and lets the
+/// next write schedule a job: otherwise `scheduled` would stay set, and every later write
+/// of this kind would wait for a job that never comes.
+struct Unrun<P: Send + 'static, R: Send + 'static> {
     queue: Arc<Coalesced<P, R>>,
-    job: Arc<AtomicU8>,
-    finished: bool,
+    ran: bool,
 }
 
-impl<P: Send + 'static, R: Send + 'static> Carrier<P, R> {
+impl<P: Send + 'static, R: Send + 'static> Unrun<P, R> {
     fn new(queue: Arc<Coalesced<P, R>>) -> Self {
-        Self {
-            queue,
-            job: Arc::new(AtomicU8::new(WAITING)),
-            finished: false,
-        }
+        Self { queue, ran: false }
     }
 
-    async fn carry(mut self, db: &Storage) {
-        let this = Arc::clone(&self.queue);
-        let job = Arc::clone(&self.job);
-        let storage = db.clone();
-        let outcome = db
-            .write(move |txn| {
-                Box::pin(async move {
-                    let taken = this.take_pending(|| {
-                        job.compare_exchange(WAITING, TAKEN, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok()
-                    });
-                    let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
-                    let results = (this.run)(txn, &storage, items).await;
-                    debug_assert_eq!(results.len(), replies.len());
-                    Ok(replies.into_iter().zip(results).collect::<Vec<_>>())
-                })
-            })
-            .await;
-        self.finished = true;
-        match outcome {
-            Ok(deliveries) => {
-                for (reply, result) in deliveries {
-                    let _ = reply.send(result);
-                }
-            }
-            Err(err) if self.job.load(Ordering::SeqCst) == WAITING => {
-                // Never ran (the queue was full, the server is stopping): nothing else will
-                // take what is pending, so answer it here.
-                let retry_after = match &err {
-                    Error::Unavailable { retry_after, .. } => *retry_after,
-                    _ => DATABASE_RETRY_SECS,
-                };
-                let failed = self.queue.take_pending(|| true);
-                fail(failed, &err.to_string(), retry_after);
-            }
-            Err(_) => {}
-        }
+    /// The job runs: it takes everything pending.
+    fn run(&mut self) -> Vec<(P, Reply<R>)> {
+        self.ran = true;
+        self.queue.take_pending(|| true)
     }
 }
 
-impl<P: Send + 'static, R: Send + 'static> Drop for Carrier<P, R> {
-    /// Dropped unfinished (the runtime is stopping) before its job took what is pending,
-    /// the carrier would leave `scheduled` set, and every later write of this kind waiting
-    /// for a job that never comes. Dropped after its job took it, the answers of that job
-    /// are lost with it: those writes are told nothing was stored, whatever became of them.
+impl<P: Send + 'static, R: Send + 'static> Drop for Unrun<P, R> {
     fn drop(&mut self) {
-        if self.finished {
-            return;
+        if !self.ran {
+            fail(
+                self.queue.take_pending(|| true),
+                "the server is stopping; the write was not carried out",
+                DATABASE_RETRY_SECS,
+            );
         }
-        let failed = self.queue.take_pending(|| {
-            self.job
-                .compare_exchange(WAITING, GONE, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        });
-        fail(
-            failed,
-            "the server is stopping; the write was not carried out",
-            DATABASE_RETRY_SECS,
-        );
     }
 }
 
@@ -249,6 +229,12 @@ mod tests {
         let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
             .await
             .expect("opens");
+        let busy = busy_writer(&storage).await;
+        (storage, busy)
+    }
+
+    /// Holds `storage`'s writer in a write until `finish`.
+    async fn busy_writer(storage: &Storage) -> Busy {
         let (started, running) = oneshot::channel::<()>();
         let (release, gate) = oneshot::channel::<()>();
         let write = tokio::spawn({
@@ -266,7 +252,7 @@ mod tests {
             }
         });
         running.await.expect("the busy write runs");
-        (storage, Busy { release, write })
+        Busy { release, write }
     }
 
     #[tokio::test]
@@ -298,66 +284,75 @@ mod tests {
         );
     }
 
-    /// A write waiting for a job, with its carrier: as `submit` leaves them.
+    /// A write waiting for a job, with the job's hold on it: as `schedule` leaves them.
     fn waiting_write(
         merged: &Arc<Coalesced<u32, u32>>,
-    ) -> (Carrier<u32, u32>, oneshot::Receiver<Result<u32, Error>>) {
+    ) -> (Unrun<u32, u32>, oneshot::Receiver<Result<u32, Error>>) {
         let (reply, answer) = oneshot::channel();
         {
             let mut queue = merged.queue();
             queue.pending.push((1, reply));
             queue.scheduled = true;
         }
-        (Carrier::new(Arc::clone(merged)), answer)
+        (Unrun::new(Arc::clone(merged)), answer)
     }
 
-    async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) {
+    async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) -> String {
         let waited = tokio::time::timeout(Duration::from_secs(10), answer)
             .await
             .expect("answered without waiting for the writer")
             .expect("answered, not dropped");
-        assert!(
-            matches!(waited, Err(Error::Unavailable { .. })),
-            "{waited:?}"
-        );
+        match waited {
+            Err(err @ Error::Unavailable { .. }) => err.to_string(),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]
-    async fn a_carrier_dropped_before_it_ran_fails_what_waits() {
+    async fn a_job_dropped_before_it_ran_fails_what_waits() {
         let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
-        let (carrier, answer) = waiting_write(&merged);
-        // As a stopping runtime drops a task it never polled.
-        drop(carrier);
+        let (unrun, answer) = waiting_write(&merged);
+        // As a writer that stops, or cannot open its connection, drops the jobs it holds.
+        drop(unrun);
         told_nothing_was_stored(answer).await;
         assert!(!merged.queue().scheduled, "the next write schedules a job");
     }
 
+    /// With the writer's queue full, the job cannot be queued: what waits is told why at
+    /// once, and a later write schedules a job of its own.
     #[tokio::test]
-    async fn a_job_whose_carrier_is_gone_takes_nothing_and_later_writes_go_through() {
-        let (storage, busy) = busy_storage().await;
-        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
-        let (carrier, answer) = waiting_write(&merged);
-        let carrier = tokio::spawn({
+    async fn a_full_queue_fails_what_waits_and_later_writes_go_through() {
+        let settings = StorageSettings {
+            write_queue_capacity: 1,
+            ..StorageSettings::default()
+        };
+        let storage = Storage::open("sqlite::memory:", &settings)
+            .await
+            .expect("opens");
+        let busy = busy_writer(&storage).await;
+        let queued = tokio::spawn({
             let storage = storage.clone();
-            async move { carrier.carry(&storage).await }
+            async move { storage.write(|_| Box::pin(async { Ok(()) })).await }
         });
         until(|| storage.stats().queued_writes == 1).await;
-        carrier.abort();
-        assert!(carrier.await.is_err_and(|err| err.is_cancelled()));
-        told_nothing_was_stored(answer).await;
 
-        // A later write queues its own job behind the abandoned one, which runs first: if it
-        // took the write, nobody would deliver its answer.
-        let later = tokio::spawn({
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let refused = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
-            async move { merged.submit(&storage, 2).await }
+            async move { merged.submit(&storage, 1).await }
         });
-        until(|| storage.stats().queued_writes == 2).await;
-        busy.finish().await;
-        let later = tokio::time::timeout(Duration::from_secs(10), later)
+        let refused = tokio::time::timeout(Duration::from_secs(10), refused)
             .await
-            .expect("a later write is carried")
+            .expect("answered without waiting for the writer")
             .expect("no panic");
-        assert_eq!(later.expect("written"), 2);
+        assert!(
+            matches!(&refused, Err(Error::Unavailable { retry_after: 1, .. })),
+            "{refused:?}"
+        );
+        assert!(!merged.queue().scheduled, "the next write schedules a job");
+
+        busy.finish().await;
+        queued.await.expect("no panic").expect("written");
+        assert_eq!(merged.submit(&storage, 2).await.expect("written"), 2);
     }
 }

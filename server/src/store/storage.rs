@@ -22,7 +22,7 @@ use super::{
     transaction_watch::TransactionWatch,
     user_cache::UserCache,
     user_creates::{UserCreates, user_creates},
-    writer::{Opener, WriteFuture, WriteQueue},
+    writer::{Opener, WriteFuture, WriteQueue, WriteSlot},
 };
 use crate::{
     activity::cause,
@@ -292,6 +292,38 @@ impl Storage {
             self.notifications().publish_local(notify::EVENTS, "");
         }
         written
+    }
+
+    /// A place in the writer's queue, for a merged write (`coalesce.rs`); only the embedded
+    /// database has a writer.
+    pub fn reserve_write(&self) -> Result<WriteSlot, Error> {
+        match &self.inner.writes {
+            Writes::Queued(queue) => queue.reserve(),
+            Writes::Concurrent(_) => Err(Error::Internal(anyhow::anyhow!(
+                "merged writes need the embedded database's writer"
+            ))),
+        }
+    }
+
+    /// `write` in a reserved place, for a merged write: `then` gets the outcome in the
+    /// writer's task once the batch has ended. On no request's behalf, as each merged write
+    /// names its own request.
+    pub fn write_in<T, F>(
+        &self,
+        slot: WriteSlot,
+        work: F,
+        then: impl FnOnce(Result<T, Error>) + Send + 'static,
+    ) where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        let notifications = Arc::clone(self.notifications());
+        slot.send(work, move |outcome| {
+            if outcome.is_ok() {
+                notifications.publish_local(notify::EVENTS, "");
+            }
+            then(outcome);
+        });
     }
 
     /// Runs `work` where a write would run, then takes back everything it did: a preview

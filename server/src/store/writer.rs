@@ -84,25 +84,10 @@ impl WriteQueue {
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, Error>>();
-        let job: Job = Box::new(move |txn| {
-            Box::pin(async move {
-                let result = AssertUnwindSafe(work(txn))
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("a write panicked"))));
-                let succeeded = result.is_ok();
-                let finish: Finish = Box::new(move |batch_failure| {
-                    let outcome = match batch_failure {
-                        Some(err) if succeeded => Err(err),
-                        _ => result,
-                    };
-                    // The caller may have gone away; its write stands or falls with the batch.
-                    let _ = reply.send(outcome);
-                });
-                (succeeded, finish)
-            })
+        self.reserve()?.send(work, move |outcome| {
+            // The caller may have gone away; its write stands or falls with the batch.
+            let _ = reply.send(outcome);
         });
-        self.submit(job)?;
         answer.await.unwrap_or_else(|_| {
             Err(Error::unavailable(
                 "the write was not carried out; retry",
@@ -111,7 +96,10 @@ impl WriteQueue {
         })
     }
 
-    fn submit(&self, job: Job) -> Result<(), Error> {
+    /// A place in the queue for one write, taken before the write is handed over: a caller
+    /// whose write holds answers for others (`coalesce.rs`) learns that the queue is full
+    /// while it still has them.
+    pub fn reserve(&self) -> Result<WriteSlot, Error> {
         let sender = self
             .sender
             .read()
@@ -122,15 +110,19 @@ impl WriteQueue {
                 QUEUE_FULL_RETRY_SECS,
             ));
         };
-        sender.try_send(job).map_err(|err| match err {
-            mpsc::error::TrySendError::Full(_) => Error::unavailable(
-                "too many writes are waiting; retry shortly",
-                QUEUE_FULL_RETRY_SECS,
-            ),
-            mpsc::error::TrySendError::Closed(_) => {
-                Error::unavailable("the writer has stopped", QUEUE_FULL_RETRY_SECS)
-            }
-        })
+        sender
+            .clone()
+            .try_reserve_owned()
+            .map(WriteSlot)
+            .map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => Error::unavailable(
+                    "too many writes are waiting; retry shortly",
+                    QUEUE_FULL_RETRY_SECS,
+                ),
+                mpsc::error::TrySendError::Closed(_) => {
+                    Error::unavailable("the writer has stopped", QUEUE_FULL_RETRY_SECS)
+                }
+            })
     }
 
     /// Writes waiting for the writer.
@@ -153,6 +145,39 @@ impl WriteQueue {
         {
             tracing::error!(error = %err, "the database writer failed");
         }
+    }
+}
+
+/// A reserved place in the writer's queue (`WriteQueue::reserve`).
+pub struct WriteSlot(mpsc::OwnedPermit<Job>);
+
+impl WriteSlot {
+    /// Runs `work` in the next batch; `then` gets its outcome in the writer's task once the
+    /// batch has ended (committed or not), so nothing else has to be woken to pass it on.
+    /// `then` must not block. A job dropped without running (the writer stopped) never
+    /// calls it.
+    pub fn send<T, F>(self, work: F, then: impl FnOnce(Result<T, Error>) + Send + 'static)
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        let job: Job = Box::new(move |txn| {
+            Box::pin(async move {
+                let result = AssertUnwindSafe(work(txn))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("a write panicked"))));
+                let succeeded = result.is_ok();
+                let finish: Finish = Box::new(move |batch_failure| {
+                    then(match batch_failure {
+                        Some(err) if succeeded => Err(err),
+                        _ => result,
+                    });
+                });
+                (succeeded, finish)
+            })
+        });
+        self.0.send(job);
     }
 }
 
