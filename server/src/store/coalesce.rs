@@ -157,7 +157,7 @@ impl<P: Send + 'static, R: Send + 'static> Drop for Unrun<P, R> {
         if !self.ran {
             fail(
                 self.queue.take_pending(|| true),
-                "the server is stopping; the write was not carried out",
+                "the write was not carried out (the server is stopping, or the database cannot be opened); retry",
                 DATABASE_RETRY_SECS,
             );
         }
