@@ -85,7 +85,7 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                     Error::Unavailable { retry_after, .. } => *retry_after,
                     _ => DATABASE_RETRY_SECS,
                 };
-                fail(self.take_pending(|| true), &err.to_string(), retry_after);
+                fail(self.take_pending(), &err.to_string(), retry_after);
                 return;
             }
         };
@@ -113,13 +113,9 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
         );
     }
 
-    /// Everything pending, if `decide` (run under the queue's lock) says to take it; the
-    /// next write then schedules a job of its own.
-    fn take_pending(&self, decide: impl FnOnce() -> bool) -> Vec<(P, Reply<R>)> {
+    /// Everything pending; the next write then schedules a job of its own.
+    fn take_pending(&self) -> Vec<(P, Reply<R>)> {
         let mut queue = self.queue();
-        if !decide() {
-            return Vec::new();
-        }
         queue.scheduled = false;
         mem::take(&mut queue.pending)
     }
@@ -148,7 +144,7 @@ impl<P: Send + 'static, R: Send + 'static> Unrun<P, R> {
     /// The job runs: it takes everything pending.
     fn run(&mut self) -> Vec<(P, Reply<R>)> {
         self.ran = true;
-        self.queue.take_pending(|| true)
+        self.queue.take_pending()
     }
 }
 
@@ -156,7 +152,7 @@ impl<P: Send + 'static, R: Send + 'static> Drop for Unrun<P, R> {
     fn drop(&mut self) {
         if !self.ran {
             fail(
-                self.queue.take_pending(|| true),
+                self.queue.take_pending(),
                 "the write was not carried out (the server is stopping, or the database cannot be opened); retry",
                 DATABASE_RETRY_SECS,
             );
@@ -297,15 +293,15 @@ mod tests {
         (Unrun::new(Arc::clone(merged)), answer)
     }
 
-    async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) -> String {
+    async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) {
         let waited = tokio::time::timeout(Duration::from_secs(10), answer)
             .await
             .expect("answered without waiting for the writer")
             .expect("answered, not dropped");
-        match waited {
-            Err(err @ Error::Unavailable { .. }) => err.to_string(),
-            other => panic!("{other:?}"),
-        }
+        assert!(
+            matches!(waited, Err(Error::Unavailable { .. })),
+            "{waited:?}"
+        );
     }
 
     #[tokio::test]

@@ -138,7 +138,7 @@ impl Storage {
         };
         let writer = opener().await?;
         db::migrate(&writer).await?;
-        // Its first connection opened before the tables existed.
+        // On a new database its first connection opened before the tables existed.
         let guarded = async {
             let mut connection = writer.get_sqlite_connection_pool().acquire().await?;
             limits::guard_users(&mut connection, settings.limits.users).await
