@@ -13,7 +13,8 @@ use std::{
 
 use entity::activity_entry;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, Statement,
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryTrait,
+    Statement,
 };
 use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 
@@ -163,16 +164,19 @@ async fn write(
             break;
         }
         let count = rows.len() as u64;
+        // Power-of-two chunks: a handful of statements to prepare, not one per batch size.
+        // Built here rather than in the write: on SQLite every write waits while the one
+        // writer runs, and turning a batch into its statement is most of this one's work.
+        let backend = storage.backend();
+        let inserts: Vec<Statement> = chunks(rows, batch)
+            .map(|chunk| activity_entry::Entity::insert_many(chunk).build(backend))
+            .collect();
         let written = storage
             .write(move |txn| {
                 Box::pin(async move {
                     in_commit_order(txn).await?;
-                    // Power-of-two chunks: a handful of statements to prepare, not one
-                    // per batch size.
-                    for chunk in chunks(rows, batch) {
-                        activity_entry::Entity::insert_many(chunk)
-                            .exec_without_returning(txn)
-                            .await?;
+                    for insert in inserts {
+                        txn.execute_raw(insert).await?;
                     }
                     notify::send(txn, notify::ACTIVITY, "").await?;
                     Ok(())

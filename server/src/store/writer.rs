@@ -1,7 +1,7 @@
 //! The single SQLite writer. SQLite lets one connection write at a time; letting every
 //! request open its own write transaction made the others sleep in the busy handler and,
-//! past its timeout, fail with `database is locked`. Instead one task owns the only write
-//! connection: it takes every request waiting in its queue, runs each in its own savepoint
+//! past its timeout, fail with `database is locked`. Instead one task, on a thread and
+//! runtime of its own, owns the only write connection: it takes every request waiting in its queue, runs each in its own savepoint
 //! (one request's failure never touches its neighbours), commits once (one fsync for the
 //! whole batch), and only then answers each caller. A failed commit discards the
 //! connection, so no later batch can run inside a transaction that never commits.
@@ -46,7 +46,8 @@ const QUEUE_FULL_RETRY_SECS: u64 = 1;
 
 pub struct WriteQueue {
     sender: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
-    stopped: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Answered when the writer's thread has written everything queued and stopped.
+    stopped: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl WriteQueue {
@@ -70,10 +71,27 @@ impl WriteQueue {
             health,
             committed,
         };
-        let task = tokio::spawn(writer.run(receiver));
+        let (done, stopped) = oneshot::channel();
+        // A thread and runtime of its own: on the server's runtime the writer's task woke
+        // behind every request task queued there, after each of its trips to SQLite's
+        // thread, and the writes of a whole batch waited with it.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let spawned = runtime.map_err(std::io::Error::other).and_then(|runtime| {
+            std::thread::Builder::new()
+                .name("scim-writer".into())
+                .spawn(move || {
+                    runtime.block_on(writer.run(receiver));
+                    let _ = done.send(());
+                })
+        });
+        if let Err(err) = spawned {
+            tracing::error!(error = %err, "cannot start the database writer");
+        }
         Self {
             sender: std::sync::RwLock::new(Some(sender)),
-            stopped: tokio::sync::Mutex::new(Some(task)),
+            stopped: tokio::sync::Mutex::new(Some(stopped)),
         }
     }
 
@@ -140,10 +158,10 @@ impl WriteQueue {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(task) = self.stopped.lock().await.take()
-            && let Err(err) = task.await
+        if let Some(stopped) = self.stopped.lock().await.take()
+            && stopped.await.is_err()
         {
-            tracing::error!(error = %err, "the database writer failed");
+            tracing::error!("the database writer failed");
         }
     }
 }
@@ -322,4 +340,53 @@ async fn commit(txn: DatabaseTransaction) -> Result<(), Error> {
     txn.commit().await?;
     crate::metrics::write_commit(started.elapsed());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, Statement};
+
+    use crate::{config::StorageSettings, store::Storage};
+
+    /// The writer must not need the runtime of the requests it serves: there its task
+    /// waited behind them after every trip to SQLite's thread.
+    #[tokio::test]
+    async fn the_writer_commits_while_the_callers_runtime_is_blocked() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
+        let storage = Storage::open(&url, &StorageSettings::default())
+            .await
+            .expect("opens");
+        // Opening used the write connection from this runtime, which sqlx then gives back
+        // to its pool from here; a first write has it given back from the writer's.
+        storage
+            .write(|_| Box::pin(async { Ok(()) }))
+            .await
+            .expect("written");
+        let (told, outcome) = std::sync::mpsc::channel();
+        storage.write_in(
+            storage.reserve_write().expect("room in the queue"),
+            |txn| {
+                Box::pin(async move {
+                    let row = txn
+                        .query_one_raw(Statement::from_string(
+                            txn.get_database_backend(),
+                            "SELECT 6 * 7 AS answer",
+                        ))
+                        .await?
+                        .expect("a row");
+                    Ok(row.try_get::<i32>("", "answer")?)
+                })
+            },
+            move |result: Result<i32, crate::error::Error>| {
+                let _ = told.send(result.map_err(|err| err.to_string()));
+            },
+        );
+        // This test's runtime has one thread, and it is blocked here until the answer.
+        let answered = outcome.recv_timeout(Duration::from_secs(30));
+        assert_eq!(answered.expect("answered"), Ok(42));
+        storage.close().await;
+    }
 }
