@@ -164,7 +164,8 @@ impl Storage {
             settings.max_write_batch,
             Arc::clone(&health),
             checkpointer.as_ref().map(Checkpointer::committed),
-        );
+        )
+        .await?;
         let users =
             (settings.user_cache_entries > 0).then(|| UserCache::new(settings.user_cache_entries));
         Ok(Self::assemble(

@@ -1,10 +1,11 @@
 //! The single SQLite writer. SQLite lets one connection write at a time; letting every
 //! request open its own write transaction made the others sleep in the busy handler and,
 //! past its timeout, fail with `database is locked`. Instead one task, on a thread and
-//! runtime of its own, owns the only write connection: it takes every request waiting in its queue, runs each in its own savepoint
-//! (one request's failure never touches its neighbours), commits once (one fsync for the
-//! whole batch), and only then answers each caller. A failed commit discards the
-//! connection, so no later batch can run inside a transaction that never commits.
+//! runtime of its own, owns the only write connection: it takes every request waiting in
+//! its queue, runs each in its own savepoint (one request's failure never touches its
+//! neighbours), commits once (one sync of the WAL for the whole batch), and only then
+//! answers each caller. A failed commit discards the connection, so no later batch can run
+//! inside a transaction that never commits.
 
 use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
 
@@ -46,14 +47,15 @@ const QUEUE_FULL_RETRY_SECS: u64 = 1;
 
 pub struct WriteQueue {
     sender: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
-    /// Answered when the writer's thread has written everything queued and stopped.
-    stopped: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
+    /// Answered when the writer's thread has written everything queued and stopped: why,
+    /// if it stopped otherwise (a panic).
+    stopped: tokio::sync::Mutex<Option<oneshot::Receiver<Result<(), String>>>>,
 }
 
 impl WriteQueue {
     /// Starts the writer task over `connection` (already open), whose transactions `watch`
     /// sees (see `db::connect_sqlite_watched`).
-    pub fn start(
+    pub async fn start(
         connection: DatabaseConnection,
         opener: Opener,
         watch: Arc<TransactionWatch>,
@@ -61,7 +63,7 @@ impl WriteQueue {
         max_batch: usize,
         health: Arc<StorageHealth>,
         committed: Option<Arc<Notify>>,
-    ) -> Self {
+    ) -> Result<Self, Error> {
         let (sender, receiver) = mpsc::channel(capacity.max(1));
         let writer = Writer {
             connection: Some(connection),
@@ -71,27 +73,39 @@ impl WriteQueue {
             health,
             committed,
         };
+        let (started, ready) = oneshot::channel::<std::io::Result<()>>();
         let (done, stopped) = oneshot::channel();
         // A thread and runtime of its own: on the server's runtime the writer's task woke
         // behind every request task queued there, after each of its trips to SQLite's
-        // thread, and the writes of a whole batch waited with it.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let spawned = runtime.map_err(std::io::Error::other).and_then(|runtime| {
-            std::thread::Builder::new()
-                .name("scim-writer".into())
-                .spawn(move || {
+        // thread, and the writes of a whole batch waited with it. The runtime is built on
+        // that thread: one dropped inside the server's runtime would panic.
+        std::thread::Builder::new()
+            .name("scim-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => {
+                        let _ = started.send(Err(err));
+                        return;
+                    }
+                };
+                let _ = started.send(Ok(()));
+                let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     runtime.block_on(writer.run(receiver));
-                    let _ = done.send(());
-                })
-        });
-        if let Err(err) = spawned {
-            tracing::error!(error = %err, "cannot start the database writer");
-        }
-        Self {
-            sender: std::sync::RwLock::new(Some(sender)),
-            stopped: tokio::sync::Mutex::new(Some(stopped)),
+                }));
+                let _ = done.send(ran.map_err(|panic| panic_text(panic.as_ref())));
+            })
+            .map_err(|err| cannot_start(&err))?;
+        match ready.await {
+            Ok(Ok(())) => Ok(Self {
+                sender: std::sync::RwLock::new(Some(sender)),
+                stopped: tokio::sync::Mutex::new(Some(stopped)),
+            }),
+            Ok(Err(err)) => Err(cannot_start(&err)),
+            Err(_) => Err(cannot_start(&"its thread ended")),
         }
     }
 
@@ -158,12 +172,27 @@ impl WriteQueue {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
-        if let Some(stopped) = self.stopped.lock().await.take()
-            && stopped.await.is_err()
-        {
-            tracing::error!("the database writer failed");
+        if let Some(stopped) = self.stopped.lock().await.take() {
+            match stopped.await {
+                Ok(Ok(())) => {}
+                Ok(Err(panic)) => tracing::error!(panic = %panic, "the database writer failed"),
+                Err(_) => tracing::error!("the database writer failed"),
+            }
         }
     }
+}
+
+fn cannot_start(err: &dyn std::fmt::Display) -> Error {
+    Error::Internal(anyhow::anyhow!("cannot start the database writer: {err}"))
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// A reserved place in the writer's queue (`WriteQueue::reserve`).
