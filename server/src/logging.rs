@@ -28,6 +28,9 @@ use crate::{
 /// second.
 pub const DEFAULT_BUFFER_LINES: usize = 4096;
 
+/// At most this much of drained lines waits for one write to standard error.
+const LINES_WRITTEN_AT_ONCE_BYTES: usize = 64 * 1024;
+
 /// Lines dropped because the buffer was full, once the log is installed.
 static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 
@@ -57,8 +60,13 @@ pub fn init(format: LogFormat, sink: Sink) -> LogGuard {
                 .lossy(true)
                 .buffered_lines_limit(lines.max(1))
                 .thread_name("log")
-                // Redacted on the log's thread, off the request path.
-                .finish(Redacting(std::io::stderr()));
+                // Redacted on the log's thread, off the request path. Buffered there: the
+                // thread writes out whatever it has drained each time the queue runs
+                // empty, in one write instead of one per line.
+                .finish(Redacting(std::io::BufWriter::with_capacity(
+                    LINES_WRITTEN_AT_ONCE_BYTES,
+                    std::io::stderr(),
+                )));
             let _ = DROPPED.set(writer.error_counter());
             (BoxMakeWriter::new(writer), Some(guard))
         }
