@@ -166,7 +166,8 @@ async fn write(
         let count = rows.len() as u64;
         // Power-of-two chunks: a handful of statements to prepare, not one per batch size.
         // Built here rather than in the write: on SQLite every write waits while the one
-        // writer runs, and turning a batch into its statement is most of this one's work.
+        // writer runs, and turning a batch of entries into its statement need not be part
+        // of that wait.
         let backend = storage.backend();
         let inserts: Vec<Statement> = chunks(rows, batch)
             .map(|chunk| activity_entry::Entity::insert_many(chunk).build(backend))
