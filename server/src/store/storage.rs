@@ -22,7 +22,7 @@ use super::{
     transaction_watch::TransactionWatch,
     user_cache::UserCache,
     user_creates::{UserCreates, user_creates},
-    writer::{Opener, WriteFuture, WriteQueue, WriteSlot},
+    writer::{Opener, QueueSettings, WriteFuture, WriteQueue, WriteSlot},
 };
 use crate::{
     activity::cause,
@@ -160,8 +160,11 @@ impl Storage {
             writer,
             opener,
             watch,
-            settings.write_queue_capacity,
-            settings.max_write_batch,
+            QueueSettings {
+                capacity: settings.write_queue_capacity,
+                max_batch: settings.max_write_batch,
+                hold_between_batches: !db::is_sqlite_memory_url(url),
+            },
             Arc::clone(&health),
             checkpointer.as_ref().map(Checkpointer::committed),
         )

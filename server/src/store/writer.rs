@@ -6,6 +6,11 @@
 //! neighbours), commits once (one sync of the WAL for the whole batch), and only then
 //! answers each caller. A failed commit discards the connection, so no later batch can run
 //! inside a transaction that never commits.
+//!
+//! Between batches the writer holds the next batch's transaction already begun (see
+//! `Writer::hold`): beginning it once the previous batch is answered, rather than when the
+//! next write arrives, takes it off the path of that write, and the connection never goes
+//! back to its pool, which sqlx answers with a ping.
 
 use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
 
@@ -45,11 +50,27 @@ pub type Opener = Arc<
 /// Retry-After when the queue is full: the writer drains thousands of writes a second.
 const QUEUE_FULL_RETRY_SECS: u64 = 1;
 
+/// How long the writer holds a transaction begun ahead with nothing to write: it holds
+/// SQLite's write lock, which another process (an operator's `scim-server keys`, a test's
+/// connection) waits for in its busy handler.
+const HOLD_WHILE_IDLE: std::time::Duration = std::time::Duration::from_millis(20);
+
 pub struct WriteQueue {
     sender: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
     /// Answered when the writer's thread has written everything queued and stopped: why,
     /// if it stopped otherwise (a panic).
     stopped: tokio::sync::Mutex<Option<oneshot::Receiver<Result<(), String>>>>,
+}
+
+/// The writer's queue and batches.
+pub struct QueueSettings {
+    /// Writes waiting at most; past it, 503.
+    pub capacity: usize,
+    /// Writes in one batch at most.
+    pub max_batch: usize,
+    /// Whether the writer may hold the write connection between batches (see
+    /// `Writer::hold`): not where readers share it (an in-memory database).
+    pub hold_between_batches: bool,
 }
 
 impl WriteQueue {
@@ -59,17 +80,18 @@ impl WriteQueue {
         connection: DatabaseConnection,
         opener: Opener,
         watch: Arc<TransactionWatch>,
-        capacity: usize,
-        max_batch: usize,
+        settings: QueueSettings,
         health: Arc<StorageHealth>,
         committed: Option<Arc<Notify>>,
     ) -> Result<Self, Error> {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let (sender, receiver) = mpsc::channel(settings.capacity.max(1));
         let writer = Writer {
             connection: Some(connection),
+            ahead: None,
+            hold: settings.hold_between_batches,
             opener,
             watch,
-            max_batch: max_batch.max(1),
+            max_batch: settings.max_batch.max(1),
             health,
             committed,
         };
@@ -231,6 +253,9 @@ impl WriteSlot {
 struct Writer {
     /// `None` after a failure until reopening succeeds.
     connection: Option<DatabaseConnection>,
+    /// The next batch's transaction, begun ahead (see `hold`).
+    ahead: Option<DatabaseTransaction>,
+    hold: bool,
     opener: Opener,
     watch: Arc<TransactionWatch>,
     max_batch: usize,
@@ -242,10 +267,30 @@ struct Writer {
 impl Writer {
     async fn run(mut self, mut receiver: mpsc::Receiver<Job>) {
         let mut batch = Vec::with_capacity(self.max_batch);
-        while receiver.recv_many(&mut batch, self.max_batch).await > 0 {
+        loop {
+            let taken = if self.ahead.is_some() {
+                match tokio::time::timeout(
+                    HOLD_WHILE_IDLE,
+                    receiver.recv_many(&mut batch, self.max_batch),
+                )
+                .await
+                {
+                    Ok(taken) => taken,
+                    Err(_) => {
+                        self.let_go().await;
+                        receiver.recv_many(&mut batch, self.max_batch).await
+                    }
+                }
+            } else {
+                receiver.recv_many(&mut batch, self.max_batch).await
+            };
+            if taken == 0 {
+                break;
+            }
             crate::metrics::write_batch(batch.len());
             self.commit(std::mem::take(&mut batch)).await;
         }
+        self.let_go().await;
         if let Some(connection) = self.connection.take()
             && let Err(err) = connection.close().await
         {
@@ -267,57 +312,115 @@ impl Writer {
             },
         };
         let mut finishes = Vec::with_capacity(batch.len());
-        match run_batch(&connection, &self.watch, batch, &mut finishes).await {
-            Ok(stored) => {
+        let txn = match self.ahead.take() {
+            Some(txn) => Ok(txn),
+            None => begin(&connection).await,
+        };
+        let ran = match txn {
+            Ok(txn) => run_batch(txn, self.hold, &self.watch, batch, &mut finishes).await,
+            Err(err) => Err(err),
+        };
+        match ran {
+            Ok((stored, txn)) => {
                 if stored {
                     self.health.succeeded();
                 }
                 if let Some(committed) = &self.committed {
                     committed.notify_one();
                 }
-                self.connection = Some(connection);
                 for finish in finishes {
                     finish(None);
+                }
+                match txn {
+                    Some(txn) => self.hold(connection, txn).await,
+                    None => self.connection = Some(connection),
                 }
             }
             Err(err) => {
                 let reason = err.to_string();
                 tracing::error!(error = %reason, writes = finishes.len(), "a write batch failed; nothing of it was stored");
                 self.health.failed(&reason);
-                // Closing a connection rolls back whatever it still holds open; the next
-                // batch starts on a fresh one.
-                if let Err(err) = connection.close().await {
-                    tracing::warn!(error = %err, "closing the failed write connection failed");
-                }
+                discard(connection).await;
                 for finish in finishes {
                     finish(Some(Error::commit_failed()));
                 }
             }
         }
     }
+
+    /// Begins the next batch's transaction now, once this batch is answered: a write
+    /// arriving finds it begun, one trip to SQLite's thread fewer on its path, and the
+    /// connection is never given back to its pool between batches. `txn` has ended in
+    /// SQLite (`end_batch`) but not for sea-orm and sqlx, which count it as still open;
+    /// beginning again in SQLite makes the two agree.
+    async fn hold(&mut self, connection: DatabaseConnection, txn: DatabaseTransaction) {
+        match txn.execute_unprepared(BEGIN).await {
+            Ok(_) => {
+                self.ahead = Some(txn);
+                self.connection = Some(connection);
+            }
+            Err(err) => {
+                // Nothing is lost: the batch before is committed. The next batch starts on
+                // a fresh connection, as after a failed batch.
+                tracing::warn!(error = %err, "cannot begin the next write transaction ahead");
+                drop(txn);
+                discard(connection).await;
+            }
+        }
+    }
+
+    /// Ends the transaction held ahead (nothing was written in it), releasing SQLite's
+    /// write lock.
+    async fn let_go(&mut self) {
+        if let Some(txn) = self.ahead.take()
+            && let Err(err) = txn.commit().await
+        {
+            tracing::warn!(error = %err, "ending the write transaction held ahead failed");
+            if let Some(connection) = self.connection.take() {
+                discard(connection).await;
+            }
+        }
+    }
 }
 
-/// Runs every job in its own savepoint of one `BEGIN IMMEDIATE` transaction and commits.
-/// Pushes each run job's `Finish` into `finishes`; jobs never run are dropped, which tells
-/// their callers the write was not carried out. A job alone in its batch needs no
-/// savepoint: if it fails, the whole transaction is rolled back instead.
+/// What `BEGIN` the writer's transactions start with: the write lock at once, so a batch
+/// never fails half-way for want of it.
+const BEGIN: &str = "BEGIN IMMEDIATE";
+
+async fn begin(connection: &DatabaseConnection) -> Result<DatabaseTransaction, Error> {
+    Ok(connection
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?)
+}
+
+/// Closing a connection rolls back whatever it still holds open; the next batch starts on
+/// a fresh one.
+async fn discard(connection: DatabaseConnection) {
+    if let Err(err) = connection.close().await {
+        tracing::warn!(error = %err, "closing the failed write connection failed");
+    }
+}
+
+/// Runs every job in its own savepoint of one `BEGIN IMMEDIATE` transaction and commits
+/// (`end_batch`). Pushes each run job's `Finish` into `finishes`; jobs never run are
+/// dropped, which tells their callers the write was not carried out. A job alone in its
+/// batch needs no savepoint: if it fails, the whole transaction is rolled back instead.
+/// Whether anything was stored, and `txn` back when `keep` asks for it.
 ///
 /// If SQLite rolled the transaction back on its own while a job ran, the batch fails:
 /// what the jobs before wrote is gone, and committing would acknowledge lost writes. (What
 /// a job wrote after that could not commit: the watch refuses every commit on the
 /// connection until the batch ends.)
 async fn run_batch(
-    connection: &DatabaseConnection,
+    txn: DatabaseTransaction,
+    keep: bool,
     watch: &TransactionWatch,
     mut batch: Vec<Job>,
     finishes: &mut Vec<Finish>,
-) -> Result<bool, Error> {
-    let txn = connection
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        })
-        .await?;
+) -> Result<(bool, Option<DatabaseTransaction>), Error> {
     // Only once the transaction holds the connection: on an in-memory database readers
     // share it, and a reader's rollback before then is no loss of this batch.
     let watched = watch.batch();
@@ -335,13 +438,13 @@ async fn run_batch(
     {
         let (succeeded, finish) = job(&txn).await;
         finishes.push(finish);
-        if succeeded {
+        let end = if succeeded {
             still_open()?;
-            commit(txn).await?;
+            End::Commit
         } else {
-            txn.rollback().await?;
-        }
-        return Ok(succeeded);
+            End::Rollback
+        };
+        return Ok((succeeded, end_batch(txn, end, keep).await?));
     }
     // Savepoints of our own rather than nested transactions: a successful job's savepoint
     // is never released one by one (COMMIT releases them all), which saves a round trip to
@@ -359,16 +462,47 @@ async fn run_batch(
                 .await?;
         }
     }
-    commit(txn).await?;
-    Ok(stored)
+    Ok((stored, end_batch(txn, End::Commit, keep).await?))
 }
 
-/// Commits, timed: the commit is where a slow disk shows (the WAL is written and synced).
-async fn commit(txn: DatabaseTransaction) -> Result<(), Error> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Commit,
+    Rollback,
+}
+
+/// Commits (timed: the commit is where a slow disk shows, the WAL is written and synced)
+/// or rolls back. With `keep`, in SQLite only, and `txn` comes back to begin again
+/// (`Writer::hold`); otherwise through sea-orm, which gives the connection back to its
+/// pool.
+async fn end_batch(
+    txn: DatabaseTransaction,
+    end: End,
+    keep: bool,
+) -> Result<Option<DatabaseTransaction>, Error> {
     let started = std::time::Instant::now();
-    txn.commit().await?;
-    crate::metrics::write_commit(started.elapsed());
-    Ok(())
+    let kept = match (end, keep) {
+        (End::Commit, true) => {
+            txn.execute_unprepared("COMMIT").await?;
+            Some(txn)
+        }
+        (End::Rollback, true) => {
+            txn.execute_unprepared("ROLLBACK").await?;
+            Some(txn)
+        }
+        (End::Commit, false) => {
+            txn.commit().await?;
+            None
+        }
+        (End::Rollback, false) => {
+            txn.rollback().await?;
+            None
+        }
+    };
+    if end == End::Commit {
+        crate::metrics::write_commit(started.elapsed());
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -416,6 +550,59 @@ mod tests {
         // This test's runtime has one thread, and it is blocked here until the answer.
         let answered = outcome.recv_timeout(Duration::from_secs(30));
         assert_eq!(answered.expect("answered"), Ok(42));
+        storage.close().await;
+    }
+
+    fn create_table(
+        table: &'static str,
+    ) -> impl for<'t> FnOnce(&'t sea_orm::DatabaseTransaction) -> super::WriteFuture<'t, ()>
+    + Send
+    + 'static {
+        move |txn| {
+            Box::pin(async move {
+                txn.execute_unprepared(&format!("CREATE TABLE {table} (x)"))
+                    .await?;
+                Ok(())
+            })
+        }
+    }
+
+    /// Between batches the writer holds the next transaction begun, and with it SQLite's
+    /// write lock; with nothing to write it lets go, so that another connection (an
+    /// operator's command, another process) can write.
+    #[tokio::test]
+    async fn another_connection_writes_once_the_writer_has_nothing_to_do() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
+        let settings = StorageSettings::default();
+        let storage = Storage::open(&url, &settings).await.expect("opens");
+        storage
+            .write(create_table("before"))
+            .await
+            .expect("written");
+
+        // Its busy handler waits up to 5 s for the lock, and fails after.
+        let other =
+            crate::store::db::connect_sqlite(&url, &settings, crate::store::db::SqliteRole::Writer)
+                .await
+                .expect("another connection");
+        other
+            .execute_unprepared("CREATE TABLE elsewhere (x)")
+            .await
+            .expect("the other connection gets the write lock");
+        other.close().await.expect("closed");
+
+        storage
+            .write(create_table("after"))
+            .await
+            .expect("the writer begins again");
+        for table in ["before", "elsewhere", "after"] {
+            storage
+                .reads()
+                .execute_unprepared(&format!("SELECT x FROM {table}"))
+                .await
+                .expect("stored");
+        }
         storage.close().await;
     }
 }
