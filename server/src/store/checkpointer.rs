@@ -3,19 +3,21 @@
 //! while pages are copied into the database file and it is synced, 15–300 ms on this
 //! disk under load, which was the whole tail of write latency. Here a connection of its
 //! own checkpoints shortly after writes commit; `PASSIVE` never blocks the writer or the
-//! readers. The writer keeps SQLite's own threshold: only a checkpoint in the writer's
-//! commit leaves nothing behind, which lets the next write start the WAL over (a WAL
-//! always being appended to is never wholly checkpointed by another connection, and would
-//! grow without end). By then the checkpointer has copied nearly everything, so that
-//! checkpoint is short.
+//! readers. The writer still checkpoints in its commit past a threshold (`db.rs`): only a
+//! checkpoint there leaves nothing behind, which lets the next write start the WAL over (a
+//! WAL always being appended to is never wholly checkpointed by another connection, and
+//! would grow without end). The threshold is far above what the writer adds between two
+//! of these checkpoints, so that checkpoint only copies what came since the last one.
 
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::{sync::Notify, task::JoinHandle};
 
-/// Gathers the commits of this long into one checkpoint.
-const PAUSE: Duration = Duration::from_millis(100);
+/// Gathers the commits of this long into one checkpoint. It bounds what the writer's own
+/// checkpoint has left to copy: with the threshold at 10,000 pages, POST with 32
+/// connections had p99 at 14.2–15.3 ms with a pause of 100 ms, 9.7–10.6 ms with this one.
+const PAUSE: Duration = Duration::from_millis(25);
 
 pub struct Checkpointer {
     committed: Arc<Notify>,

@@ -96,6 +96,13 @@ pub enum SqliteRole {
     Reader,
 }
 
+/// WAL pages past which the writer checkpoints in its own commit (see `checkpointer.rs`);
+/// the WAL file grows to about this many pages (40 MiB). At SQLite's default, 1,000, the
+/// writer's commits did most of the checkpointing under load (4.3% of the server's CPU
+/// in POST with 32 connections, against 0.8% in the checkpointer), on the path of every
+/// write of their batch; at 10,000, 1.1%.
+const WAL_PAGES_BEFORE_CHECKPOINT: u32 = 10_000;
+
 /// SQLite with WAL (readers never wait for the writer), foreign keys, and the configured
 /// `synchronous` level. The writer's connection never idles out or expires, because the
 /// writer holds it across a whole batch.
@@ -156,6 +163,10 @@ pub async fn connect_sqlite_watched(
                 // Each write runs in a savepoint, whose sub-journal (a copy of every page it
                 // changes) would otherwise be written to a temporary file.
                 .pragma("temp_store", temp_store)
+                .pragma(
+                    "wal_autocheckpoint",
+                    WAL_PAGES_BEFORE_CHECKPOINT.to_string(),
+                )
                 .read_only(read_only)
                 .create_if_missing(!read_only)
         });
