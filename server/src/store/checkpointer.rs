@@ -3,11 +3,14 @@
 //! while pages are copied into the database file and it is synced, 15–300 ms on this
 //! disk under load, which was the whole tail of write latency. Here a connection of its
 //! own checkpoints shortly after writes commit; `PASSIVE` never blocks the writer or the
-//! readers. The writer still checkpoints in its commit past a threshold (`db.rs`): only a
-//! checkpoint there leaves nothing behind, which lets the next write start the WAL over (a
-//! WAL always being appended to is never wholly checkpointed by another connection, and
-//! would grow without end). The threshold is far above what the writer adds between two
-//! of these checkpoints, so that checkpoint only copies what came since the last one.
+//! readers. The writer still checkpoints in its commit past a threshold (`db.rs`): SQLite
+//! starts the WAL over only in a write transaction begun after a checkpoint that left
+//! nothing behind, and while writes keep coming the writer begins each one right after its
+//! previous commit (`writer.rs`), before any other connection could have checkpointed it;
+//! a checkpoint inside that commit comes just in time. The threshold is far above what the
+//! writer adds between two of these checkpoints, so that checkpoint only copies what came
+//! since the last one. (If a read still holds an older snapshot then, that checkpoint
+//! leaves some behind, and each next commit tries again until one completes.)
 
 use std::{sync::Arc, time::Duration};
 

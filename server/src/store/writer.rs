@@ -7,10 +7,10 @@
 //! answers each caller. A failed commit discards the connection, so no later batch can run
 //! inside a transaction that never commits.
 //!
-//! Between batches the writer holds the next batch's transaction already begun (see
-//! `Writer::hold`): beginning it once the previous batch is answered, rather than when the
-//! next write arrives, takes it off the path of that write, and the connection never goes
-//! back to its pool, which sqlx answers with a ping.
+//! While writes keep coming, the writer holds the next batch's transaction already begun
+//! (see `Writer::hold`): beginning it once the previous batch is answered, rather than when
+//! the next write arrives, takes it off the path of that write, and the connection does not
+//! go back to its pool between batches, which sqlx answers with a ping.
 
 use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc};
 
@@ -50,10 +50,12 @@ pub type Opener = Arc<
 /// Retry-After when the queue is full: the writer drains thousands of writes a second.
 const QUEUE_FULL_RETRY_SECS: u64 = 1;
 
-/// How long the writer holds a transaction begun ahead with nothing to write: it holds
-/// SQLite's write lock, which another process (an operator's `scim-server keys`, a test's
-/// connection) waits for in its busy handler.
-const HOLD_WHILE_IDLE: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long the writer holds a transaction begun ahead with nothing to write. It holds
+/// SQLite's write lock, which another connection (an operator's `scim-server keys`, a
+/// test's) waits for in its busy handler, trying again after 1, 2, 5, 10 ms and longer: at
+/// tens of writes a second the lock must be free most of the time, as it was before the
+/// writer held it. Sequential creates from one client come well within it.
+const HOLD_WHILE_IDLE: std::time::Duration = std::time::Duration::from_millis(2);
 
 pub struct WriteQueue {
     sender: std::sync::RwLock<Option<mpsc::Sender<Job>>>,
@@ -360,8 +362,9 @@ impl Writer {
                 self.connection = Some(connection);
             }
             Err(err) => {
-                // Nothing is lost: the batch before is committed. The next batch starts on
-                // a fresh connection, as after a failed batch.
+                // Nothing is lost: the batch before has ended (committed, or rolled back
+                // and answered so). The next batch starts on a fresh connection, as after a
+                // failed batch.
                 tracing::warn!(error = %err, "cannot begin the next write transaction ahead");
                 drop(txn);
                 discard(connection).await;
@@ -397,7 +400,10 @@ async fn begin(connection: &DatabaseConnection) -> Result<DatabaseTransaction, E
 }
 
 /// Closing a connection rolls back whatever it still holds open; the next batch starts on
-/// a fresh one.
+/// a fresh one. Every transaction on it must have been dropped: closing waits until the
+/// connection is back in its pool. (A transaction dropped after `end_batch` ended it in
+/// SQLite leaves sqlx counting one still open; closing is also what keeps that connection
+/// from being used again.)
 async fn discard(connection: DatabaseConnection) {
     if let Err(err) = connection.close().await {
         tracing::warn!(error = %err, "closing the failed write connection failed");
@@ -553,18 +559,69 @@ mod tests {
         storage.close().await;
     }
 
-    fn create_table(
-        table: &'static str,
+    fn execute(
+        sql: &'static str,
     ) -> impl for<'t> FnOnce(&'t sea_orm::DatabaseTransaction) -> super::WriteFuture<'t, ()>
     + Send
     + 'static {
         move |txn| {
             Box::pin(async move {
-                txn.execute_unprepared(&format!("CREATE TABLE {table} (x)"))
-                    .await?;
+                txn.execute_unprepared(sql).await?;
                 Ok(())
             })
         }
+    }
+
+    /// A write alone in its batch that SQLite rolled back with its whole transaction gets
+    /// its own error; the writer's transaction (ended already) cannot be rolled back, so it
+    /// starts over on a fresh connection, and the next write is stored.
+    #[tokio::test]
+    async fn a_write_that_lost_its_transaction_alone_leaves_the_next_one_stored() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
+        let storage = Storage::open(&url, &StorageSettings::default())
+            .await
+            .expect("opens");
+        storage
+            .write(execute("CREATE TABLE once (x UNIQUE)"))
+            .await
+            .expect("created");
+        storage
+            .write(execute("INSERT INTO once VALUES (1)"))
+            .await
+            .expect("stored");
+
+        let lost = storage
+            .write(execute("INSERT OR ROLLBACK INTO once VALUES (1)"))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&lost, crate::error::Error::Db(err) if err.to_string().contains("UNIQUE")),
+            "its own error, not the batch's: {lost:?}"
+        );
+        storage
+            .write(execute("INSERT INTO once VALUES (2)"))
+            .await
+            .expect("the writer goes on");
+        storage.close().await;
+
+        let reopened = Storage::open(&url, &StorageSettings::default())
+            .await
+            .expect("opens again");
+        let rows = reopened
+            .reads()
+            .query_all_raw(Statement::from_string(
+                reopened.reads().get_database_backend(),
+                "SELECT x FROM once ORDER BY x",
+            ))
+            .await
+            .expect("read");
+        let stored: Vec<i32> = rows
+            .iter()
+            .map(|row| row.try_get::<i32>("", "x").expect("a number"))
+            .collect();
+        assert_eq!(stored, [1, 2]);
+        reopened.close().await;
     }
 
     /// Between batches the writer holds the next transaction begun, and with it SQLite's
@@ -577,7 +634,7 @@ mod tests {
         let settings = StorageSettings::default();
         let storage = Storage::open(&url, &settings).await.expect("opens");
         storage
-            .write(create_table("before"))
+            .write(execute("CREATE TABLE before (x)"))
             .await
             .expect("written");
 
@@ -593,7 +650,7 @@ mod tests {
         other.close().await.expect("closed");
 
         storage
-            .write(create_table("after"))
+            .write(execute("CREATE TABLE after (x)"))
             .await
             .expect("the writer begins again");
         for table in ["before", "elsewhere", "after"] {
