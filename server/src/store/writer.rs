@@ -519,15 +519,21 @@ mod tests {
 
     use crate::{config::StorageSettings, store::Storage};
 
-    /// The writer must not need the runtime of the requests it serves: there its task
-    /// waited behind them after every trip to SQLite's thread.
-    #[tokio::test]
-    async fn the_writer_commits_while_the_callers_runtime_is_blocked() {
+    /// Storage on a database file (on an in-memory one the writer shares its connection).
+    async fn on_file() -> (tempfile::TempDir, String, Storage) {
         let dir = tempfile::tempdir().expect("a directory");
         let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
         let storage = Storage::open(&url, &StorageSettings::default())
             .await
             .expect("opens");
+        (dir, url, storage)
+    }
+
+    /// The writer must not need the runtime of the requests it serves: there its task
+    /// waited behind them after every trip to SQLite's thread.
+    #[tokio::test]
+    async fn the_writer_commits_while_the_callers_runtime_is_blocked() {
+        let (_dir, _, storage) = on_file().await;
         // Opening used the write connection from this runtime, which sqlx then gives back
         // to its pool from here; a first write has it given back from the writer's.
         storage
@@ -577,11 +583,7 @@ mod tests {
     /// starts over on a fresh connection, and the next write is stored.
     #[tokio::test]
     async fn a_write_that_lost_its_transaction_alone_leaves_the_next_one_stored() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
-        let storage = Storage::open(&url, &StorageSettings::default())
-            .await
-            .expect("opens");
+        let (_dir, url, storage) = on_file().await;
         storage
             .write(execute("CREATE TABLE once (x UNIQUE)"))
             .await
@@ -629,10 +631,8 @@ mod tests {
     /// operator's command, another process) can write.
     #[tokio::test]
     async fn another_connection_writes_once_the_writer_has_nothing_to_do() {
-        let dir = tempfile::tempdir().expect("a directory");
-        let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
+        let (_dir, url, storage) = on_file().await;
         let settings = StorageSettings::default();
-        let storage = Storage::open(&url, &settings).await.expect("opens");
         storage
             .write(execute("CREATE TABLE before (x)"))
             .await
