@@ -97,10 +97,10 @@ pub enum SqliteRole {
 }
 
 /// WAL pages past which the writer checkpoints in its own commit (see `checkpointer.rs`);
-/// the WAL file grows to about this many pages (40 MiB), and keeps that size. At SQLite's default, 1,000, the
-/// writer's commits did most of the checkpointing under load (4.3% of the server's CPU
-/// in POST with 32 connections, against 0.8% in the checkpointer), on the path of every
-/// write of their batch; at 10,000, 1.1%.
+/// the WAL file grows to about this many pages (40 MiB), and keeps that size. At SQLite's
+/// default, 1,000, the writer's commits did most of the checkpointing under load (4.3% of
+/// the server's CPU in POST with 32 connections, against 0.8% in the checkpointer), on
+/// the path of every write of their batch; at 10,000, 1.1%.
 const WAL_PAGES_BEFORE_CHECKPOINT: u32 = 10_000;
 
 /// SQLite with WAL (readers never wait for the writer), foreign keys, and the configured

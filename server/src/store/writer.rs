@@ -314,14 +314,15 @@ impl Writer {
             },
         };
         let mut finishes = Vec::with_capacity(batch.len());
-        let txn = match self.ahead.take() {
-            Some(txn) => Ok(txn),
-            None => begin(&connection).await,
-        };
-        let ran = match txn {
-            Ok(txn) => run_batch(txn, self.hold, &self.watch, batch, &mut finishes).await,
-            Err(err) => Err(err),
-        };
+        let ahead = self.ahead.take();
+        let ran = async {
+            let txn = match ahead {
+                Some(txn) => txn,
+                None => begin(&connection).await?,
+            };
+            run_batch(txn, self.hold, &self.watch, batch, &mut finishes).await
+        }
+        .await;
         match ran {
             Ok((stored, txn)) => {
                 if stored {
