@@ -299,8 +299,9 @@ impl Storage {
     }
 
     /// A place in the writer's queue, for a merged write (`coalesce.rs`); only the embedded
-    /// database has a writer.
-    pub fn reserve_write(&self) -> Result<WriteSlot, Error> {
+    /// database has a writer. Not for use outside `store`: a place held across an `.await`
+    /// keeps the queue open, and `close` waiting for it.
+    pub(super) fn reserve_write(&self) -> Result<WriteSlot, Error> {
         match &self.inner.writes {
             Writes::Queued(queue) => queue.reserve(),
             Writes::Concurrent(_) => Err(Error::Internal(anyhow::anyhow!(
@@ -312,7 +313,7 @@ impl Storage {
     /// `write` in a reserved place, for a merged write: `then` gets the outcome in the
     /// writer's task once the batch has ended. On no request's behalf, as each merged write
     /// names its own request.
-    pub fn write_in<T, F>(
+    pub(super) fn write_in<T, F>(
         &self,
         slot: WriteSlot,
         work: F,

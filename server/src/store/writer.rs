@@ -155,7 +155,7 @@ impl WriteQueue {
     /// A place in the queue for one write, taken before the write is handed over: a caller
     /// whose write holds answers for others (`coalesce.rs`) learns that the queue is full
     /// while it still has them.
-    pub fn reserve(&self) -> Result<WriteSlot, Error> {
+    pub(super) fn reserve(&self) -> Result<WriteSlot, Error> {
         let sender = self
             .sender
             .read()
@@ -220,7 +220,7 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// A reserved place in the writer's queue (`WriteQueue::reserve`).
-pub struct WriteSlot(mpsc::OwnedPermit<Job>);
+pub(super) struct WriteSlot(mpsc::OwnedPermit<Job>);
 
 impl WriteSlot {
     /// Runs `work` in the next batch; `then` gets its outcome in the writer's task once the
@@ -448,8 +448,12 @@ async fn run_batch(
         let end = if succeeded {
             still_open()?;
             End::Commit
-        } else {
+        } else if watched.still_open() {
             End::Rollback
+        } else {
+            // The job's failure ended the transaction, and the job answers for itself:
+            // nothing of this batch was acknowledged, and storage has not failed.
+            End::Gone
         };
         return Ok((succeeded, end_batch(txn, end, keep).await?));
     }
@@ -476,6 +480,8 @@ async fn run_batch(
 enum End {
     Commit,
     Rollback,
+    /// SQLite rolled the transaction back on its own.
+    Gone,
 }
 
 /// Commits (timed: the commit is where a slow disk shows, the WAL is written and synced)
@@ -502,6 +508,14 @@ async fn end_batch(
             None
         }
         (End::Rollback, false) => {
+            txn.rollback().await?;
+            None
+        }
+        (End::Gone, true) => Some(txn),
+        (End::Gone, false) => {
+            // Begun again only so that sea-orm's rollback finds a transaction to end, and
+            // the connection goes back to its pool with none open.
+            txn.execute_unprepared("BEGIN").await?;
             txn.rollback().await?;
             None
         }
@@ -580,8 +594,8 @@ mod tests {
     }
 
     /// A write alone in its batch that SQLite rolled back with its whole transaction gets
-    /// its own error; the writer's transaction (ended already) cannot be rolled back, so it
-    /// starts over on a fresh connection, and the next write is stored.
+    /// its own error; storage is not taken as failing for it (the transaction ended with
+    /// the write, nothing else was in it), and the next write is stored.
     #[tokio::test]
     async fn a_write_that_lost_its_transaction_alone_leaves_the_next_one_stored() {
         let (_dir, url, storage) = on_file().await;
@@ -602,6 +616,7 @@ mod tests {
             matches!(&lost, crate::error::Error::Db(err) if err.to_string().contains("UNIQUE")),
             "its own error, not the batch's: {lost:?}"
         );
+        assert_eq!(storage.write_problem(), None);
         storage
             .write(execute("INSERT INTO once VALUES (2)"))
             .await
