@@ -105,6 +105,28 @@ pub async fn users_with_tenants<'a>(
 
 /// Adds members; one already in the group keeps the time it joined. Returns the users
 /// that were not members before.
+/// Inserts adding `user_ids` to the group, skipping those already members.
+pub fn member_inserts<'a>(
+    tenant_id: &'a str,
+    group_id: &'a str,
+    user_ids: &'a [String],
+    since: DateTime<Utc>,
+) -> impl Iterator<Item = sea_orm::InsertMany<group_member::ActiveModel>> + 'a {
+    super::chunks::slices(user_ids, CHUNK).map(move |chunk| {
+        let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
+            group_id: Set(group_id.to_owned()),
+            user_id: Set(user_id.clone()),
+            tenant_id: Set(tenant_id.to_owned()),
+            added_at: Set(Some(since)),
+        });
+        group_member::Entity::insert_many(rows).on_conflict(
+            OnConflict::columns([group_member::Column::GroupId, group_member::Column::UserId])
+                .do_nothing()
+                .to_owned(),
+        )
+    })
+}
+
 pub async fn insert_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
@@ -113,22 +135,8 @@ pub async fn insert_members(
     since: DateTime<Utc>,
 ) -> Result<Vec<String>, Error> {
     let mut joined = Vec::new();
-    for chunk in super::chunks::slices(user_ids, CHUNK) {
-        let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
-            group_id: Set(group_id.to_owned()),
-            user_id: Set(user_id.clone()),
-            tenant_id: Set(tenant_id.to_owned()),
-            added_at: Set(Some(since)),
-        });
-        let result = group_member::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([group_member::Column::GroupId, group_member::Column::UserId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_with_returning_keys(txn)
-            .await;
-        match result {
+    for insert in member_inserts(tenant_id, group_id, user_ids, since) {
+        match insert.exec_with_returning_keys(txn).await {
             Ok(keys) => joined.extend(keys.into_iter().map(|(_, user_id)| user_id)),
             Err(DbErr::RecordNotInserted) => {}
             Err(err) => return Err(err.into()),

@@ -17,8 +17,8 @@ use std::{
 use chrono::{DateTime, Utc};
 use entity::{group_mapping, scim_group};
 use sea_orm::{
-    DatabaseBackend, DatabaseTransaction, FromQueryResult, Iterable, QueryResult, QueryTrait,
-    Statement,
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Iterable, QueryResult,
+    QueryTrait, Statement,
     sea_query::{Expr, ExprTrait, Query},
 };
 
@@ -27,7 +27,7 @@ use super::{
     coalesce::{Coalesced, Results, savepoint, settle},
     events::{self, Change, NewEvent},
     groups::{self, GroupChange, MEMBER_ADDED, MEMBER_REMOVED, Target},
-    one_trip::CarriedSavepoint,
+    one_trip::{self, CarriedSavepoint},
     permission_changes,
     user_cache::UserCache,
 };
@@ -212,7 +212,7 @@ async fn apply_together(
                 None
             };
             let left = groups::remove_members(txn, group_id, &remove).await?;
-            let joined = groups::insert_members(txn, tenant_id, group_id, &add, now).await?;
+            let joined = join(txn, tenant_id, group_id, &add, now).await?;
             // Each membership change is the doing of the last PATCH that asked for it.
             let (mut remover, mut adder) = (HashMap::new(), HashMap::new());
             for &index in &members {
@@ -283,6 +283,43 @@ async fn apply_together(
         return Ok(Err(failed));
     }
     Ok(Ok(out))
+}
+
+/// `groups::insert_members` in one trip to SQLite's thread that answers with one row: the
+/// users of `add` not yet members (those that join, in `add`'s order), then the inserts.
+/// SQLite's thread sends a row of `RETURNING` back on its own, waking the writer for each:
+/// ten wake-ups for a PATCH of Entra's, and most of a merged batch's time went to them.
+async fn join(
+    txn: &DatabaseTransaction,
+    tenant_id: &str,
+    group_id: &str,
+    add: &[String],
+    since: DateTime<Utc>,
+) -> Result<Vec<String>, Error> {
+    if add.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = DatabaseBackend::Sqlite;
+    let wanted = serde_json::to_string(add).map_err(|err| Error::Internal(err.into()))?;
+    let newcomers = Statement::from_sql_and_values(
+        backend,
+        "SELECT json_group_array(wanted.value) AS joined FROM json_each(?) AS wanted \
+         WHERE NOT EXISTS (SELECT 1 FROM group_member \
+         WHERE group_member.group_id = ? AND group_member.user_id = wanted.value)",
+        [wanted.into(), group_id.into()],
+    );
+    let inserts =
+        groups::member_inserts(tenant_id, group_id, add, since).map(|insert| insert.build(backend));
+    let rows = txn
+        .query_all_raw(one_trip::together(
+            std::iter::once(newcomers).chain(inserts),
+        ))
+        .await?;
+    let joined: String = match rows.first() {
+        Some(row) => row.try_get("", "joined")?,
+        None => return Err(Error::Internal(anyhow::anyhow!("no answer to who joined"))),
+    };
+    serde_json::from_str(&joined).map_err(|err| Error::Internal(err.into()))
 }
 
 /// The group's version bump, returning the group and whether it is mapped (only a mapped

@@ -64,6 +64,15 @@ async fn undo(
     }
 }
 
+/// `statements` as one text, to run in one trip (no savepoint of its own).
+pub fn together(statements: impl IntoIterator<Item = Statement>) -> Statement {
+    let mut text = Text::default();
+    statements
+        .into_iter()
+        .for_each(|statement| text.push(statement));
+    text.statement()
+}
+
 pub struct OneTrip(Text);
 
 impl Default for OneTrip {

@@ -1064,17 +1064,14 @@ async fn a_merged_member_job_costs_two_trips_a_group_and_one_for_its_events() {
         .cloned()
         .collect();
     fn kind(sql: &str) -> &str {
-        [
-            "UPDATE \"scim_group\"",
-            "INSERT INTO \"group_member\"",
-            "INSERT INTO \"change_event\"",
-        ]
-        .into_iter()
-        .find(|start| {
-            sql.trim_start_matches("SAVEPOINT member_changes;\n")
-                .starts_with(start)
-        })
-        .unwrap_or(sql)
+        let sql = sql.trim_start_matches("SAVEPOINT member_changes;\n");
+        if sql.contains("INSERT INTO \"group_member\"") {
+            return "INSERT INTO \"group_member\"";
+        }
+        ["UPDATE \"scim_group\"", "INSERT INTO \"change_event\""]
+            .into_iter()
+            .find(|start| sql.starts_with(start))
+            .unwrap_or(sql)
     }
     let kinds: Vec<&str> = sent.iter().map(|sql| kind(sql)).collect();
     assert_eq!(
@@ -1093,9 +1090,69 @@ async fn a_merged_member_job_costs_two_trips_a_group_and_one_for_its_events() {
         "{sent:#?}"
     );
     assert!(sent[4].ends_with("RELEASE member_changes"), "{sent:#?}");
+    // Who joined comes back as one row, not as a row per member (each a thread wake-up).
+    for members in [&sent[1], &sent[3]] {
+        assert!(
+            members.contains("json_group_array") && !members.contains("RETURNING"),
+            "{members}"
+        );
+    }
     for group in &groups {
         assert_eq!(acme.member_ids(group).await.len(), 2);
     }
+}
+
+/// A merged member job naming a user already in the group leaves it as it was: only the
+/// newcomer joins, once, and only its joining is an event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_member_job_tells_only_of_those_who_joined() {
+    use sea_orm::{DatabaseBackend, Statement};
+
+    let app = TestApp::sqlite().await;
+    let acme = app.scim("Acme").await;
+    let (member, newcomer) = (acme.user_id("member").await, acme.user_id("newcomer").await);
+    let group = acme.group_id("G").await;
+    let first = member_changes_together(
+        &app.state.db,
+        &acme.tenant,
+        [(group.clone(), vec![member.clone()], vec![])],
+    )
+    .await;
+    assert!(first[0].is_ok(), "{first:?}");
+    let outcomes = member_changes_together(
+        &app.state.db,
+        &acme.tenant,
+        [
+            (
+                group.clone(),
+                vec![member.clone(), newcomer.clone()],
+                vec![],
+            ),
+            (group.clone(), vec![newcomer.clone()], vec![]),
+        ],
+    )
+    .await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+
+    let mut members = acme.member_ids(&group).await;
+    members.sort();
+    let mut both = vec![member.clone(), newcomer.clone()];
+    both.sort();
+    assert_eq!(members, both);
+    let rows = app
+        .raw_connection()
+        .await
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "SELECT subject_id FROM change_event WHERE kind = 'group.member_added' ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let joined: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get("", "subject_id").unwrap())
+        .collect();
+    assert_eq!(joined, [member, newcomer]);
 }
 
 /// Three users (the middle one's membership insert `raise`s, by a trigger) each added to
