@@ -89,23 +89,43 @@ impl Error {
         }
     }
 
+    /// What the database itself answered, when the error is its answer.
+    fn database_error(&self) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
+        match self {
+            Self::Db(
+                DbErr::Exec(sea_orm::RuntimeErr::SqlxError(err))
+                | DbErr::Query(sea_orm::RuntimeErr::SqlxError(err)),
+            ) => err.as_database_error(),
+            _ => None,
+        }
+    }
+
     /// Why no write can succeed, when the database said so: PostgreSQL in a read-only
     /// session (a standby after a failover, `default_transaction_read_only`), out of disk or
     /// failing I/O.
     pub fn storage_refuses_writes(&self) -> Option<String> {
         const REFUSING: &[&str] = &["25006", "53100", "58030"];
-        let Self::Db(
-            DbErr::Exec(sea_orm::RuntimeErr::SqlxError(err))
-            | DbErr::Query(sea_orm::RuntimeErr::SqlxError(err)),
-        ) = self
-        else {
-            return None;
-        };
-        let database = err.as_database_error()?;
+        let database = self.database_error()?;
         database
             .code()
             .is_some_and(|code| REFUSING.contains(&code.as_ref()))
             .then(|| format!("writes fail: {}", database.message()))
+    }
+
+    /// A constraint SQLite refused (`SQLITE_CONSTRAINT`, any of its extended codes): the
+    /// data's doing, not the storage's, even where SQLite rolled the whole transaction
+    /// back for it (`OR ROLLBACK`, `RAISE(ROLLBACK, …)`).
+    pub fn is_sqlite_constraint(&self) -> bool {
+        const SQLITE_CONSTRAINT: i32 = 19;
+        self.database_error()
+            .filter(|database| {
+                database
+                    .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                    .is_some()
+            })
+            .and_then(|sqlite| sqlite.code())
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_CONSTRAINT)
     }
 
     /// A commit that failed: nothing of the write was stored.

@@ -103,8 +103,6 @@ pub async fn users_with_tenants<'a>(
     Ok(found)
 }
 
-/// Adds members; one already in the group keeps the time it joined. Returns the users
-/// that were not members before.
 /// Inserts adding `user_ids` to the group, skipping those already members.
 pub fn member_inserts<'a>(
     tenant_id: &'a str,
@@ -127,6 +125,8 @@ pub fn member_inserts<'a>(
     })
 }
 
+/// Adds members; one already in the group keeps the time it joined. Returns the users
+/// that were not members before.
 pub async fn insert_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,

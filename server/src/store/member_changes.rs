@@ -303,7 +303,8 @@ async fn join(
     let wanted = serde_json::to_string(add).map_err(|err| Error::Internal(err.into()))?;
     let newcomers = Statement::from_sql_and_values(
         backend,
-        "SELECT json_group_array(wanted.value) AS joined FROM json_each(?) AS wanted \
+        "SELECT json_group_array(wanted.value ORDER BY wanted.key) AS joined \
+         FROM json_each(?) AS wanted \
          WHERE NOT EXISTS (SELECT 1 FROM group_member \
          WHERE group_member.group_id = ? AND group_member.user_id = wanted.value)",
         [wanted.into(), group_id.into()],

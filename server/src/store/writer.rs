@@ -28,14 +28,24 @@ use crate::error::Error;
 /// when the batch committed, the batch's failure otherwise.
 type Finish = Box<dyn FnOnce(Option<Error>) + Send>;
 
-/// One request's write, type-erased: runs inside the batch's transaction and says whether
-/// it succeeded (so its savepoint is kept or rolled back).
+/// One request's write, type-erased: runs inside the batch's transaction and says how it
+/// went (so its savepoint is kept or rolled back).
 type Job = Box<
     dyn for<'t> FnOnce(
             &'t DatabaseTransaction,
-        ) -> Pin<Box<dyn Future<Output = (bool, Finish)> + Send + 't>>
+        ) -> Pin<Box<dyn Future<Output = (Ran, Finish)> + Send + 't>>
         + Send,
 >;
+
+/// How a job went.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Succeeded,
+    /// Refused by a constraint: if SQLite rolled the transaction back with it, that was
+    /// the data's doing, and storage is not failing.
+    BrokeAConstraint,
+    Failed,
+}
 
 /// A write as callers hand it over: given the transaction, the future doing the work.
 pub type WriteFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 't>>;
@@ -238,14 +248,18 @@ impl WriteSlot {
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("a write panicked"))));
-                let succeeded = result.is_ok();
+                let ran = match &result {
+                    Ok(_) => Ran::Succeeded,
+                    Err(err) if err.is_sqlite_constraint() => Ran::BrokeAConstraint,
+                    Err(_) => Ran::Failed,
+                };
                 let finish: Finish = Box::new(move |batch_failure| {
                     then(match batch_failure {
-                        Some(err) if succeeded => Err(err),
+                        Some(err) if ran == Ran::Succeeded => Err(err),
                         _ => result,
                     });
                 });
-                (succeeded, finish)
+                (ran, finish)
             })
         });
         self.0.send(job);
@@ -420,7 +434,8 @@ async fn discard(connection: DatabaseConnection) {
 /// If SQLite rolled the transaction back on its own while a job ran, the batch fails:
 /// what the jobs before wrote is gone, and committing would acknowledge lost writes. (What
 /// a job wrote after that could not commit: the watch refuses every commit on the
-/// connection until the batch ends.)
+/// connection until the batch ends.) Except for a job alone in its batch refused by a
+/// constraint: it answers for itself, and the transaction just ends.
 async fn run_batch(
     txn: DatabaseTransaction,
     keep: bool,
@@ -431,31 +446,26 @@ async fn run_batch(
     // Only once the transaction holds the connection: on an in-memory database readers
     // share it, and a reader's rollback before then is no loss of this batch.
     let watched = watch.batch();
-    let still_open = || {
-        if watched.still_open() {
-            Ok(())
-        } else {
-            Err(Error::Internal(anyhow::anyhow!(
-                "the database rolled the write transaction back"
-            )))
-        }
+    let rolled_back = || {
+        Error::Internal(anyhow::anyhow!(
+            "the database rolled the write transaction back"
+        ))
     };
     if batch.len() == 1
         && let Some(job) = batch.pop()
     {
-        let (succeeded, finish) = job(&txn).await;
+        let (ran, finish) = job(&txn).await;
         finishes.push(finish);
-        let end = if succeeded {
-            still_open()?;
-            End::Commit
-        } else if watched.still_open() {
-            End::Rollback
-        } else {
-            // The job's failure ended the transaction, and the job answers for itself:
-            // nothing of this batch was acknowledged, and storage has not failed.
-            End::Gone
+        let end = match (ran, watched.still_open()) {
+            (Ran::Succeeded, true) => End::Commit,
+            (_, true) => End::Rollback,
+            // The job's own constraint ended the transaction, and the job answers for
+            // itself: nothing of the batch was acknowledged, and storage has not failed.
+            (Ran::BrokeAConstraint, false) => End::Gone,
+            // A full disk, an I/O error: storage is failing.
+            (_, false) => return Err(rolled_back()),
         };
-        return Ok((succeeded, end_batch(txn, end, keep).await?));
+        return Ok((ran == Ran::Succeeded, end_batch(txn, end, keep).await?));
     }
     // Savepoints of our own rather than nested transactions: a successful job's savepoint
     // is never released one by one (COMMIT releases them all), which saves a round trip to
@@ -464,10 +474,13 @@ async fn run_batch(
     for (n, job) in batch.into_iter().enumerate() {
         txn.execute_unprepared(&format!("SAVEPOINT write_{n}"))
             .await?;
-        let (succeeded, finish) = job(&txn).await;
+        let (ran, finish) = job(&txn).await;
         finishes.push(finish);
+        let succeeded = ran == Ran::Succeeded;
         stored |= succeeded;
-        still_open()?;
+        if !watched.still_open() {
+            return Err(rolled_back());
+        }
         if !succeeded {
             txn.execute_unprepared(&format!("ROLLBACK TO write_{n}"))
                 .await?;
@@ -593,6 +606,21 @@ mod tests {
         }
     }
 
+    /// What table `once` holds, in order.
+    async fn values_once(storage: &Storage) -> Vec<i32> {
+        let rows = storage
+            .reads()
+            .query_all_raw(Statement::from_string(
+                storage.reads().get_database_backend(),
+                "SELECT x FROM once ORDER BY x",
+            ))
+            .await
+            .expect("read");
+        rows.iter()
+            .map(|row| row.try_get::<i32>("", "x").expect("a number"))
+            .collect()
+    }
+
     /// A write alone in its batch that SQLite rolled back with its whole transaction gets
     /// its own error; storage is not taken as failing for it (the transaction ended with
     /// the write, nothing else was in it), and the next write is stored.
@@ -626,20 +654,65 @@ mod tests {
         let reopened = Storage::open(&url, &StorageSettings::default())
             .await
             .expect("opens again");
-        let rows = reopened
-            .reads()
-            .query_all_raw(Statement::from_string(
-                reopened.reads().get_database_backend(),
-                "SELECT x FROM once ORDER BY x",
-            ))
-            .await
-            .expect("read");
-        let stored: Vec<i32> = rows
-            .iter()
-            .map(|row| row.try_get::<i32>("", "x").expect("a number"))
-            .collect();
-        assert_eq!(stored, [1, 2]);
+        assert_eq!(values_once(&reopened).await, [1, 2]);
         reopened.close().await;
+    }
+
+    /// A write alone in its batch whose transaction SQLite ended for another reason than a
+    /// constraint (a full disk, an I/O error; here a `ROLLBACK` of its own, then an error)
+    /// tells readiness that storage is failing; the next write goes through again.
+    #[tokio::test]
+    async fn a_lone_write_whose_transaction_storage_lost_marks_storage_failing() {
+        let (_dir, _url, storage) = on_file().await;
+        storage
+            .write(execute("CREATE TABLE kept (x)"))
+            .await
+            .expect("created");
+        storage
+            .write(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared("ROLLBACK").await?;
+                    Err::<(), _>(crate::error::Error::Internal(anyhow::anyhow!(
+                        "disk I/O error, as SQLite would say"
+                    )))
+                })
+            })
+            .await
+            .expect_err("failed");
+        assert!(storage.write_problem().is_some());
+        storage
+            .write(execute("INSERT INTO kept VALUES (1)"))
+            .await
+            .expect("writes go on");
+        assert_eq!(storage.write_problem(), None);
+        storage.close().await;
+    }
+
+    /// The same on an in-memory database, where the writer holds no transaction ahead: the
+    /// ended transaction is begun again only to be rolled back, and the shared connection
+    /// goes on serving writes and reads.
+    #[tokio::test]
+    async fn in_memory_a_write_that_lost_its_transaction_alone_leaves_the_next_one_stored() {
+        let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
+            .await
+            .expect("opens");
+        for sql in [
+            "CREATE TABLE once (x UNIQUE)",
+            "INSERT INTO once VALUES (1)",
+        ] {
+            storage.write(execute(sql)).await.expect("stored");
+        }
+        storage
+            .write(execute("INSERT OR ROLLBACK INTO once VALUES (1)"))
+            .await
+            .expect_err("refused");
+        assert_eq!(storage.write_problem(), None);
+        storage
+            .write(execute("INSERT INTO once VALUES (2)"))
+            .await
+            .expect("the writer goes on");
+        assert_eq!(values_once(&storage).await, [1, 2]);
+        storage.close().await;
     }
 
     /// Between batches the writer holds the next transaction begun, and with it SQLite's

@@ -1108,7 +1108,7 @@ async fn a_merged_member_job_costs_two_trips_a_group_and_one_for_its_events() {
 async fn a_merged_member_job_tells_only_of_those_who_joined() {
     use sea_orm::{DatabaseBackend, Statement};
 
-    let app = TestApp::sqlite().await;
+    let (app, statements) = TestApp::recording(false).await.unwrap();
     let acme = app.scim("Acme").await;
     let (member, newcomer) = (acme.user_id("member").await, acme.user_id("newcomer").await);
     let group = acme.group_id("G").await;
@@ -1119,6 +1119,7 @@ async fn a_merged_member_job_tells_only_of_those_who_joined() {
     )
     .await;
     assert!(first[0].is_ok(), "{first:?}");
+    statements.clear();
     let outcomes = member_changes_together(
         &app.state.db,
         &acme.tenant,
@@ -1133,6 +1134,17 @@ async fn a_merged_member_job_tells_only_of_those_who_joined() {
     )
     .await;
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let sent = statements.0.lock().unwrap().clone();
+    let members_sent: Vec<&String> = sent
+        .iter()
+        .filter(|sql| sql.contains("INSERT INTO \"group_member\""))
+        .collect();
+    assert!(
+        members_sent.len() == 1
+            && members_sent[0].contains("json_group_array")
+            && !members_sent[0].contains("RETURNING"),
+        "merged, not one by one: {sent:#?}"
+    );
 
     let mut members = acme.member_ids(&group).await;
     members.sort();
