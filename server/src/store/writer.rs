@@ -621,21 +621,16 @@ mod tests {
             .collect()
     }
 
-    /// A write alone in its batch that SQLite rolled back with its whole transaction gets
-    /// its own error; storage is not taken as failing for it (the transaction ended with
-    /// the write, nothing else was in it), and the next write is stored.
-    #[tokio::test]
-    async fn a_write_that_lost_its_transaction_alone_leaves_the_next_one_stored() {
-        let (_dir, url, storage) = on_file().await;
-        storage
-            .write(execute("CREATE TABLE once (x UNIQUE)"))
-            .await
-            .expect("created");
-        storage
-            .write(execute("INSERT INTO once VALUES (1)"))
-            .await
-            .expect("stored");
-
+    /// Stores 1 in table `once`; a lone write that SQLite rolls back with its whole
+    /// transaction for a constraint (`OR ROLLBACK`) gets its own error and leaves storage
+    /// healthy; then 2 is stored.
+    async fn lose_a_lone_write_then_write_on(storage: &Storage) {
+        for sql in [
+            "CREATE TABLE once (x UNIQUE)",
+            "INSERT INTO once VALUES (1)",
+        ] {
+            storage.write(execute(sql)).await.expect("stored");
+        }
         let lost = storage
             .write(execute("INSERT OR ROLLBACK INTO once VALUES (1)"))
             .await
@@ -649,6 +644,15 @@ mod tests {
             .write(execute("INSERT INTO once VALUES (2)"))
             .await
             .expect("the writer goes on");
+    }
+
+    /// A write alone in its batch that SQLite rolled back with its whole transaction gets
+    /// its own error; storage is not taken as failing for it (the transaction ended with
+    /// the write, nothing else was in it), and the next write is stored.
+    #[tokio::test]
+    async fn a_write_that_lost_its_transaction_alone_leaves_the_next_one_stored() {
+        let (_dir, url, storage) = on_file().await;
+        lose_a_lone_write_then_write_on(&storage).await;
         storage.close().await;
 
         let reopened = Storage::open(&url, &StorageSettings::default())
@@ -696,21 +700,7 @@ mod tests {
         let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
             .await
             .expect("opens");
-        for sql in [
-            "CREATE TABLE once (x UNIQUE)",
-            "INSERT INTO once VALUES (1)",
-        ] {
-            storage.write(execute(sql)).await.expect("stored");
-        }
-        storage
-            .write(execute("INSERT OR ROLLBACK INTO once VALUES (1)"))
-            .await
-            .expect_err("refused");
-        assert_eq!(storage.write_problem(), None);
-        storage
-            .write(execute("INSERT INTO once VALUES (2)"))
-            .await
-            .expect("the writer goes on");
+        lose_a_lone_write_then_write_on(&storage).await;
         assert_eq!(values_once(&storage).await, [1, 2]);
         storage.close().await;
     }
