@@ -22,6 +22,10 @@ use tokio::sync::oneshot;
 use super::Storage;
 use crate::error::{DATABASE_RETRY_SECS, Error};
 
+/// What follows an item's write once its batch has ended, in the writer's task, before
+/// the item's caller is answered: also when that caller has gone away (`Storage::write_then`).
+pub type Settled<R> = fn(&Storage, &Result<R, Error>);
+
 /// What a merged run returns: one result per item, in the order given.
 pub type Results<'t, R> = Pin<Box<dyn Future<Output = Vec<Result<R, Error>>> + Send + 't>>;
 
@@ -37,6 +41,7 @@ type Deliveries<R> = Vec<(Reply<R>, Result<R, Error>)>;
 pub struct Coalesced<P, R> {
     state: Mutex<Queue<P, R>>,
     run: Run<P, R>,
+    settled: Settled<R>,
 }
 
 struct Queue<P, R> {
@@ -46,13 +51,14 @@ struct Queue<P, R> {
 }
 
 impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
-    pub fn new(run: Run<P, R>) -> Self {
+    pub fn new(run: Run<P, R>, settled: Settled<R>) -> Self {
         Self {
             state: Mutex::new(Queue {
                 pending: Vec::new(),
                 scheduled: false,
             }),
             run,
+            settled,
         }
     }
 
@@ -91,6 +97,7 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
         };
         let unrun = Unrun::new(Arc::clone(self));
         let storage = db.clone();
+        let (settled, settling) = (self.settled, db.clone());
         db.write_in(
             slot,
             move |txn| {
@@ -105,8 +112,9 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             },
             // If the batch failed, the answers are dropped, which tells each waiting write
             // that nothing was stored.
-            |delivered: Result<Deliveries<R>, Error>| {
+            move |delivered: Result<Deliveries<R>, Error>| {
                 for (reply, result) in delivered.into_iter().flatten() {
+                    settled(&settling, &result);
                     let _ = reply.send(result);
                 }
             },
@@ -255,7 +263,7 @@ mod tests {
     async fn a_write_is_answered_when_the_one_that_scheduled_its_job_has_gone() {
         let (storage, busy) = busy_storage().await;
 
-        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>, |_, _| {}));
         let scheduler = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
             async move { merged.submit(&storage, 1).await }
@@ -306,7 +314,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_dropped_before_it_ran_fails_what_waits() {
-        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>, |_, _| {}));
         let (unrun, answer) = waiting_write(&merged);
         // As a writer that stops, or cannot open its connection, drops the jobs it holds.
         drop(unrun);
@@ -332,7 +340,7 @@ mod tests {
         });
         until(|| storage.stats().queued_writes == 1).await;
 
-        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>));
+        let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>, |_, _| {}));
         let refused = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
             async move { merged.submit(&storage, 1).await }

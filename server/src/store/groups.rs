@@ -162,10 +162,10 @@ pub async fn create(
     };
     let name = fill(&mut row, attrs)?;
     let tenant_id = tenant_id.to_owned();
-    let touched = members.clone();
+    let forget_after = users::forgetting(db, members.clone());
     let storage = db.clone();
-    let outcome = db
-        .write(move |txn| {
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 limits::make_room(
                     txn,
@@ -190,10 +190,10 @@ pub async fn create(
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
-        })
-        .await;
-    users::forget(db, &touched);
-    outcome
+        },
+        forget_after,
+    )
+    .await
 }
 
 pub async fn get(
@@ -221,8 +221,8 @@ pub async fn replace(
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
     let storage = db.clone();
-    let outcome = db
-        .write(move |txn| {
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
@@ -250,10 +250,10 @@ pub async fn replace(
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
-        })
-        .await;
-    users::forget_all(db);
-    outcome
+        },
+        users::forgetting_all(db),
+    )
+    .await
 }
 
 /// A change a PATCH makes to a group, applied in one transaction.
@@ -290,25 +290,31 @@ pub async fn apply(
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
     let storage = db.clone();
+    let forget_touched = {
+        let db = db.clone();
+        move |outcome: &Result<(scim_group::Model, Option<Vec<String>>), Error>| match outcome {
+            Ok((_, Some(touched))) => users::forget(&db, touched),
+            // A rename or a wholesale removal touches every member; a failed write touched
+            // nothing, but what it would have touched is not known here.
+            _ => users::forget_all(&db),
+        }
+    };
     let outcome = db
-        .write(move |txn| {
-            Box::pin(async move {
-                let target = Target {
-                    tenant_id: &tenant_id,
-                    id: &id,
-                    if_match: if_match.as_deref(),
-                    now,
-                };
-                apply_in(txn, storage.user_cache(), target, plan).await
-            })
-        })
+        .write_then(
+            move |txn| {
+                Box::pin(async move {
+                    let target = Target {
+                        tenant_id: &tenant_id,
+                        id: &id,
+                        if_match: if_match.as_deref(),
+                        now,
+                    };
+                    apply_in(txn, storage.user_cache(), target, plan).await
+                })
+            },
+            forget_touched,
+        )
         .await;
-    match &outcome {
-        Ok((_, Some(touched))) => users::forget(db, touched),
-        // A rename or a wholesale removal touches every member; a failed write touched
-        // nothing, but what it would have touched is not known here.
-        _ => users::forget_all(db),
-    }
     outcome.map(|(row, _)| row)
 }
 
@@ -335,12 +341,7 @@ pub async fn change_members(
         now,
         request_id: crate::activity::cause::current(),
     };
-    let outcome = merged.submit(db, change).await;
-    match &outcome {
-        Ok((_, touched)) => users::forget(db, touched),
-        Err(_) => users::forget_all(db),
-    }
-    outcome.map(|(row, _)| row)
+    merged.submit(db, change).await.map(|(row, _)| row)
 }
 
 /// The group a PATCH is for.
@@ -526,8 +527,8 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    let outcome = db
-        .write(move |txn| {
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 let current = get(txn, &tenant_id, &id).await?;
                 check_version(if_match.as_deref(), current.version)?;
@@ -553,10 +554,10 @@ pub async fn delete(
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(())
             })
-        })
-        .await;
-    users::forget_all(db);
-    outcome
+        },
+        users::forgetting_all(db),
+    )
+    .await
 }
 
 pub async fn list(

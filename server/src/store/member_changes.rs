@@ -30,6 +30,7 @@ use super::{
     one_trip::{self, CarriedSavepoint},
     permission_changes,
     user_cache::UserCache,
+    users,
 };
 use crate::{activity::cause, error::Error};
 
@@ -49,7 +50,16 @@ pub type Changed = (scim_group::Model, Vec<String>);
 pub type MemberChanges = Coalesced<MemberChange, Changed>;
 
 pub fn member_changes() -> MemberChanges {
-    Coalesced::new(run)
+    Coalesced::new(run, forget_touched)
+}
+
+/// The users a PATCH touched now belong to other groups. What a failed one would have
+/// touched is not known here.
+fn forget_touched(db: &Storage, outcome: &Result<Changed, Error>) {
+    match outcome {
+        Ok((_, touched)) => users::forget(db, touched),
+        Err(_) => users::forget_all(db),
+    }
 }
 
 fn run<'t>(

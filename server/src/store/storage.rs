@@ -285,17 +285,50 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
+        self.write_then(work, |_| {}).await
+    }
+
+    /// `write`, and `settled` once the write has ended (committed or not), before the
+    /// caller is answered. On the embedded database `settled` runs in the writer's task, so
+    /// also when the caller has gone away meanwhile (its client left): what must follow a
+    /// commit, like evicting cached copies of what it changed, cannot be skipped. (With
+    /// PostgreSQL a caller that goes away takes its transaction with it, and nothing is
+    /// cached.)
+    pub async fn write_then<T, F>(
+        &self,
+        work: F,
+        settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
         // The request this write is for goes with it to the writer, for its change events.
         let work = on_behalf_of(cause::current(), work);
-        let written = match &self.inner.writes {
-            Writes::Queued(queue) => queue.write(work).await,
-            Writes::Concurrent(pool) => self.write_concurrently(pool, work).await,
-        };
-        if written.is_ok() {
-            // Committed: the event streams read again (cheap when there is nothing new).
-            self.notifications().publish_local(notify::EVENTS, "");
+        let settled = self.announcing(settled);
+        match &self.inner.writes {
+            Writes::Queued(queue) => queue.write(work, settled).await,
+            Writes::Concurrent(pool) => {
+                let written = self.write_concurrently(pool, work).await;
+                settled(&written);
+                written
+            }
         }
-        written
+    }
+
+    /// `settled`, after telling the event streams of a commit (they read again, which is
+    /// cheap when there is nothing new).
+    fn announcing<T>(
+        &self,
+        settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
+    ) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
+        let notifications = Arc::clone(self.notifications());
+        move |outcome| {
+            if outcome.is_ok() {
+                notifications.publish_local(notify::EVENTS, "");
+            }
+            settled(outcome);
+        }
     }
 
     /// A place in the writer's queue, for a merged write (`coalesce.rs`); only the embedded
@@ -322,11 +355,9 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
-        let notifications = Arc::clone(self.notifications());
+        let announce = self.announcing(|_| {});
         slot.send(work, move |outcome| {
-            if outcome.is_ok() {
-                notifications.publish_local(notify::EVENTS, "");
-            }
+            announce(&outcome);
             then(outcome);
         });
     }

@@ -60,7 +60,8 @@ impl NewUser {
 pub type UserCreates = Coalesced<NewUser, scim_user::Model>;
 
 pub fn user_creates() -> UserCreates {
-    Coalesced::new(run)
+    // Nothing must follow: a user the cache does not know yet only costs a lookup.
+    Coalesced::new(run, |_, _| {})
 }
 
 fn run<'t>(

@@ -266,6 +266,22 @@ pub fn forget<'a>(db: &Storage, ids: impl IntoIterator<Item = &'a String>) {
     }
 }
 
+/// What forgets the cached copies of `user_ids` once a write that changed them has ended
+/// (`Storage::write_then`).
+pub(super) fn forgetting<T>(
+    db: &Storage,
+    user_ids: Vec<String>,
+) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
+    let db = db.clone();
+    move |_| forget(&db, &user_ids)
+}
+
+/// What forgets every cached user once a write has ended (`Storage::write_then`).
+pub(super) fn forgetting_all<T>(db: &Storage) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
+    let db = db.clone();
+    move |_| forget_all(&db)
+}
+
 /// Forgets every cached user (a change to a group can touch any number of them).
 pub fn forget_all(db: &Storage) {
     if let Some(cache) = db.user_cache() {
@@ -306,9 +322,9 @@ pub async fn modify(
 ) -> Result<scim_user::Model, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    let user_id = id.clone();
-    let outcome = db
-        .write(move |txn| {
+    let forget_after = forgetting(db, vec![id.clone()]);
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 let current = scim_user::Entity::find_by_id(id.clone())
                     .filter(scim_user::Column::TenantId.eq(&tenant_id))
@@ -345,10 +361,10 @@ pub async fn modify(
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(row)
             })
-        })
-        .await;
-    forget(db, [&user_id]);
-    outcome
+        },
+        forget_after,
+    )
+    .await
 }
 
 /// Removes the user, its values and its memberships. Its `user.deleted` event stands for
@@ -362,10 +378,10 @@ pub async fn delete(
 ) -> Result<(), Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
-    let user_id = id.clone();
+    let forget_after = forgetting(db, vec![id.clone()]);
     let storage = db.clone();
-    let outcome = db
-        .write(move |txn| {
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 // The delete updates the tenant's user count: taking the tenant's lock
                 // first keeps the order creates take (PostgreSQL would otherwise find a
@@ -401,10 +417,10 @@ pub async fn delete(
                 events::record(txn, &tenant_id, changes, now).await?;
                 Ok(())
             })
-        })
-        .await;
-    forget(db, [&user_id]);
-    outcome
+        },
+        forget_after,
+    )
+    .await
 }
 
 /// One page of the tenant's users matching `condition`, and how many match in all.

@@ -143,14 +143,20 @@ impl WriteQueue {
         }
     }
 
-    /// Runs `work` in the next batch and answers once that batch is durably committed.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    /// Runs `work` in the next batch and answers once that batch is durably committed;
+    /// `settled` sees the outcome first, in the writer's task (see `WriteSlot::send`).
+    pub async fn write<T, F>(
+        &self,
+        work: F,
+        settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
+    ) -> Result<T, Error>
     where
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, Error>>();
         self.reserve()?.send(work, move |outcome| {
+            settled(&outcome);
             // The caller may have gone away; its write stands or falls with the batch.
             let _ = reply.send(outcome);
         });

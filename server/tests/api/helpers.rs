@@ -601,3 +601,29 @@ pub fn ops(operations: Value) -> Value {
 pub fn user(name: &str) -> Value {
     json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name })
 }
+
+/// Holds the SQLite writer inside a batch until the returned sender fires, so that the
+/// writes submitted meanwhile queue up and are committed together in the next batch.
+pub async fn hold_the_writer(
+    db: &server::store::Storage,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (holding, held) = tokio::sync::oneshot::channel::<()>();
+    let db = db.clone();
+    let task = tokio::spawn(async move {
+        db.write(move |_txn| {
+            Box::pin(async move {
+                let _ = holding.send(());
+                let _ = released.await;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    });
+    held.await.unwrap();
+    (release, task)
+}

@@ -1,11 +1,13 @@
 //! Reads served from the user cache (embedded database) are never stale: each kind of
 //! change is read back right after it is acknowledged, having been read (and cached)
-//! just before.
+//! just before, and also once it has committed after its client went away.
 
-use poem::http::StatusCode;
+use std::{future::Future, time::Duration};
+
+use poem::{http::StatusCode, test::TestResponse};
 use serde_json::{Value, json};
 
-use crate::helpers::{Scim, TestApp, json_of, user};
+use crate::helpers::{Scim, TestApp, hold_the_writer, json_of, ops, user};
 
 on_every_backend!(
     reads_follow_every_change,
@@ -234,4 +236,61 @@ async fn deleted_and_foreign_users_never_become_members(app: TestApp) {
             .is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)),
         "nothing was added"
     );
+}
+
+/// Sends `request` while the writer is held, drops it (its client goes away) once it waits
+/// in the writer's queue, then lets the writer go on; returns once the abandoned write's
+/// batch has ended.
+async fn abandon(app: &TestApp, request: impl Future<Output = TestResponse>) {
+    let db = &app.state.db;
+    let (release, holder) = hold_the_writer(db).await;
+    {
+        let mut request = std::pin::pin!(request);
+        let queued = async {
+            while db.stats().queued_writes == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::select! {
+            _ = &mut request => panic!("answered while the writer was held"),
+            () = queued => {}
+        }
+    }
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    // Answered only once every write queued before it has been through the writer.
+    db.write(|_| Box::pin(async { Ok(()) })).await.unwrap();
+}
+
+/// A change that waited for the writer while its client went away is still committed; the
+/// cached copies it makes stale must go with it, not with the answer nobody waits for.
+/// (Embedded database only: there alone writes queue for one writer, and users are cached.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_follow_changes_whose_clients_went_away() {
+    let app = TestApp::sqlite().await;
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@example.com").await;
+    let bob = scim.user_id("bob@example.com").await;
+    let team = scim.group_id("Team").await;
+    assert_eq!(read(&scim, &ada).await["userName"], "ada@example.com");
+    assert_eq!(by_name(&scim, "bob@example.com").await.len(), 1);
+
+    let rename =
+        ops(json!([{ "op": "replace", "path": "userName", "value": "lovelace@example.com" }]));
+    abandon(&app, scim.send("PATCH", &format!("/Users/{ada}"), &rename)).await;
+    assert_eq!(read(&scim, &ada).await["userName"], "lovelace@example.com");
+    assert!(by_name(&scim, "ada@example.com").await.is_empty());
+
+    let join = ops(json!([{ "op": "add", "path": "members", "value": [{ "value": ada }] }]));
+    abandon(&app, scim.send("PATCH", &format!("/Groups/{team}"), &join)).await;
+    assert_eq!(group_names(&read(&scim, &ada).await), ["Team"]);
+
+    abandon(&app, scim.delete(&format!("/Groups/{team}"))).await;
+    assert!(group_names(&read(&scim, &ada).await).is_empty());
+
+    abandon(&app, scim.delete(&format!("/Users/{bob}"))).await;
+    scim.get(&format!("/Users/{bob}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    assert!(by_name(&scim, "bob@example.com").await.is_empty());
 }

@@ -10,9 +10,9 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use server::{config::Settings, error::Error, store::Storage};
-use tokio::sync::{Barrier, oneshot};
+use tokio::sync::Barrier;
 
-use crate::helpers::{TestApp, json_of, test_settings};
+use crate::helpers::{TestApp, hold_the_writer, json_of, test_settings};
 
 on_every_backend!(
     a_failed_commit_stores_and_acknowledges_nothing,
@@ -47,27 +47,6 @@ async fn tenant_names(db: &Storage) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Holds the SQLite writer inside a batch until the returned sender fires, so that the
-/// writes submitted meanwhile queue up and are committed together in the next batch.
-async fn hold_the_writer(db: &Storage) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (release, released) = oneshot::channel::<()>();
-    let (holding, held) = oneshot::channel::<()>();
-    let db = db.clone();
-    let task = tokio::spawn(async move {
-        db.write(move |_txn| {
-            Box::pin(async move {
-                let _ = holding.send(());
-                let _ = released.await;
-                Ok(())
-            })
-        })
-        .await
-        .unwrap();
-    });
-    held.await.unwrap();
-    (release, task)
 }
 
 /// Lets queued writes reach the writer's queue before it is released.
