@@ -100,8 +100,8 @@ pub async fn revoke(
 ) -> Result<admin_key::Model, Error> {
     let (tenant_id, key_id) = (tenant_id.to_owned(), key_id.to_owned());
     let actor = actor.clone();
-    let key = db
-        .write(move |txn| {
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 let key = revoke_in(txn, &tenant_id, &key_id, actor.at).await?;
                 let change = audit::Change {
@@ -114,10 +114,10 @@ pub async fn revoke(
                 audit::record(txn, &actor, change).await?;
                 Ok(key)
             })
-        })
-        .await?;
-    credentials::ended(db, std::slice::from_ref(&key.id));
-    Ok(key)
+        },
+        credentials::ending(db, |key: &admin_key::Model| vec![key.id.clone()]),
+    )
+    .await
 }
 
 async fn revoke_in(

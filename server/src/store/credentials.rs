@@ -1,6 +1,8 @@
 //! What SCIM tokens and admin keys have in common: lookup for verification, lifecycle
 //! status, batched `last_used_at`, and the invalidation notice other replicas listen for.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::{admin_key, scim_token};
 use sea_orm::{
@@ -140,12 +142,22 @@ async fn record_last_used_in(
     Ok(())
 }
 
-/// Tells this process that these credentials ended; call it once the change is committed.
-/// (Other replicas hear of it from `announce`.)
-pub fn ended(db: &super::Storage, ids: &[String]) {
-    if !ids.is_empty() {
-        db.notifications()
-            .publish_local(CREDENTIALS, &ids.join(","));
+/// What tells this process that the credentials a write ended (named by `ids_of` from its
+/// result) ended, once that write has committed (`Storage::write_then`): in the writer's
+/// task, so that a caller who has gone away cannot leave them trusted. (Other replicas
+/// hear of it from `announce`.)
+pub fn ending<T>(
+    db: &super::Storage,
+    ids_of: impl FnOnce(&T) -> Vec<String> + Send + 'static,
+) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
+    let notifications = Arc::clone(db.notifications());
+    move |outcome| {
+        if let Ok(value) = outcome {
+            let ids = ids_of(value);
+            if !ids.is_empty() {
+                notifications.publish_local(CREDENTIALS, &ids.join(","));
+            }
+        }
     }
 }
 

@@ -53,34 +53,38 @@ pub async fn create(
 ) -> Result<scim_token::Model, Error> {
     let tenant_id = tenant_id.to_owned();
     let actor = actor.clone();
-    let (created, changed) = db
-        .write(move |txn| {
-            Box::pin(async move {
-                let overlap = token.overlap.num_seconds();
-                let cut_over = token.cut_over;
-                let (created, changed) = create_in(txn, &tenant_id, token, actor.at).await?;
-                let change = audit::Change {
-                    tenant_id: Some(&tenant_id),
-                    action: "scim_token.issued",
-                    target: format!("scim_token:{}", created.id),
-                    before: None,
-                    after: Some(json!({
-                        "name": created.name,
-                        "expiresAt": created.expires_at,
-                        "overlapSeconds": overlap,
-                        "cutOver": match cut_over {
-                            CutOver::AfterOverlap => "afterOverlap",
-                            CutOver::OnFirstUse => "onFirstUse",
-                        },
-                        "ending": changed,
-                    })),
-                };
-                audit::record(txn, &actor, change).await?;
-                Ok((created, changed))
-            })
-        })
+    let (created, _) = db
+        .write_then(
+            move |txn| {
+                Box::pin(async move {
+                    let overlap = token.overlap.num_seconds();
+                    let cut_over = token.cut_over;
+                    let (created, changed) = create_in(txn, &tenant_id, token, actor.at).await?;
+                    let change = audit::Change {
+                        tenant_id: Some(&tenant_id),
+                        action: "scim_token.issued",
+                        target: format!("scim_token:{}", created.id),
+                        before: None,
+                        after: Some(json!({
+                            "name": created.name,
+                            "expiresAt": created.expires_at,
+                            "overlapSeconds": overlap,
+                            "cutOver": match cut_over {
+                                CutOver::AfterOverlap => "afterOverlap",
+                                CutOver::OnFirstUse => "onFirstUse",
+                            },
+                            "ending": changed,
+                        })),
+                    };
+                    audit::record(txn, &actor, change).await?;
+                    Ok((created, changed))
+                })
+            },
+            credentials::ending(db, |(_, changed): &(scim_token::Model, Vec<String>)| {
+                changed.clone()
+            }),
+        )
         .await?;
-    credentials::ended(db, &changed);
     Ok(created)
 }
 
@@ -156,61 +160,61 @@ async fn create_in(
 pub async fn cut_over(db: &Storage, token_id: &str, now: DateTime<Utc>) -> Result<bool, Error> {
     let token_id = token_id.to_owned();
     let ended = db
-        .write(move |txn| {
-            Box::pin(async move {
-                let Some(token) = scim_token::Entity::find_by_id(token_id.clone())
-                    .unique(txn)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                let Some(previous) = token.ends_on_first_use else {
-                    return Ok(None);
-                };
-                // Whoever clears the mark does the cut-over, once.
-                let claimed = scim_token::Entity::update_many()
-                    .col_expr(
-                        scim_token::Column::EndsOnFirstUse,
-                        Expr::value(Option::<String>::None),
-                    )
-                    .filter(scim_token::Column::Id.eq(&token_id))
-                    .filter(scim_token::Column::EndsOnFirstUse.eq(&previous))
-                    .exec(txn)
-                    .await?;
-                if claimed.rows_affected == 0 {
-                    return Ok(None);
-                }
-                let Some(old) = scim_token::Entity::find_by_id(previous.clone())
-                    .unique(txn)
-                    .await?
-                    .filter(|old| old.revoked_at.is_none_or(|end| end > now))
-                else {
-                    return Ok(None);
-                };
-                let scheduled = old.revoked_at;
-                let mut old = old.into_active_model();
-                old.revoked_at = Set(Some(now));
-                old.update(txn).await?;
-                credentials::announce(txn, std::slice::from_ref(&previous)).await?;
-                let actor = Actor {
-                    key_id: token_id.clone(),
-                    at: now,
-                };
-                let change = audit::Change {
-                    tenant_id: Some(&token.tenant_id),
-                    action: "scim_token.cut_over",
-                    target: format!("scim_token:{previous}"),
-                    before: Some(json!({ "revokedAt": scheduled })),
-                    after: Some(json!({ "revokedAt": now, "replacedBy": token_id })),
-                };
-                audit::record(txn, &actor, change).await?;
-                Ok(Some(previous))
-            })
-        })
+        .write_then(
+            move |txn| {
+                Box::pin(async move {
+                    let Some(token) = scim_token::Entity::find_by_id(token_id.clone())
+                        .unique(txn)
+                        .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let Some(previous) = token.ends_on_first_use else {
+                        return Ok(None);
+                    };
+                    // Whoever clears the mark does the cut-over, once.
+                    let claimed = scim_token::Entity::update_many()
+                        .col_expr(
+                            scim_token::Column::EndsOnFirstUse,
+                            Expr::value(Option::<String>::None),
+                        )
+                        .filter(scim_token::Column::Id.eq(&token_id))
+                        .filter(scim_token::Column::EndsOnFirstUse.eq(&previous))
+                        .exec(txn)
+                        .await?;
+                    if claimed.rows_affected == 0 {
+                        return Ok(None);
+                    }
+                    let Some(old) = scim_token::Entity::find_by_id(previous.clone())
+                        .unique(txn)
+                        .await?
+                        .filter(|old| old.revoked_at.is_none_or(|end| end > now))
+                    else {
+                        return Ok(None);
+                    };
+                    let scheduled = old.revoked_at;
+                    let mut old = old.into_active_model();
+                    old.revoked_at = Set(Some(now));
+                    old.update(txn).await?;
+                    credentials::announce(txn, std::slice::from_ref(&previous)).await?;
+                    let actor = Actor {
+                        key_id: token_id.clone(),
+                        at: now,
+                    };
+                    let change = audit::Change {
+                        tenant_id: Some(&token.tenant_id),
+                        action: "scim_token.cut_over",
+                        target: format!("scim_token:{previous}"),
+                        before: Some(json!({ "revokedAt": scheduled })),
+                        after: Some(json!({ "revokedAt": now, "replacedBy": token_id })),
+                    };
+                    audit::record(txn, &actor, change).await?;
+                    Ok(Some(previous))
+                })
+            },
+            credentials::ending(db, |ended: &Option<String>| ended.iter().cloned().collect()),
+        )
         .await?;
-    if let Some(previous) = &ended {
-        credentials::ended(db, std::slice::from_ref(previous));
-    }
     Ok(ended.is_some())
 }
 
@@ -243,8 +247,8 @@ pub async fn revoke(
 ) -> Result<scim_token::Model, Error> {
     let (tenant_id, token_id) = (tenant_id.to_owned(), token_id.to_owned());
     let actor = actor.clone();
-    let token = db
-        .write(move |txn| {
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 let token = revoke_in(txn, &tenant_id, &token_id, actor.at).await?;
                 let change = audit::Change {
@@ -257,10 +261,10 @@ pub async fn revoke(
                 audit::record(txn, &actor, change).await?;
                 Ok(token)
             })
-        })
-        .await?;
-    credentials::ended(db, std::slice::from_ref(&token.id));
-    Ok(token)
+        },
+        credentials::ending(db, |token: &scim_token::Model| vec![token.id.clone()]),
+    )
+    .await
 }
 
 async fn revoke_in(

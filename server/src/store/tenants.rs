@@ -94,8 +94,10 @@ pub async fn lock(db: &impl ConnectionTrait, id: &str) -> Result<tenant::Model, 
 pub async fn delete(db: &Storage, id: &str, actor: &Actor) -> Result<(), Error> {
     let id = id.to_owned();
     let actor = actor.clone();
-    let ended = db
-        .write(move |txn| {
+    let credentials_ended = credentials::ending(db, Vec::clone);
+    let users_gone = super::users::forgetting_all(db);
+    db.write_then(
+        move |txn| {
             Box::pin(async move {
                 let tenant = get(txn, &id).await?;
                 let ended = delete_in(txn, &id).await?;
@@ -109,10 +111,13 @@ pub async fn delete(db: &Storage, id: &str, actor: &Actor) -> Result<(), Error> 
                 audit::record(txn, &actor, change).await?;
                 Ok(ended)
             })
-        })
-        .await?;
-    credentials::ended(db, &ended);
-    super::users::forget_all(db);
+        },
+        move |outcome| {
+            credentials_ended(outcome);
+            users_gone(outcome);
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -627,3 +627,27 @@ pub async fn hold_the_writer(
     held.await.unwrap();
     (release, task)
 }
+
+/// Sends `request` while the writer is held, drops it (its client goes away) once it waits
+/// in the writer's queue, then lets the writer go on; returns once the abandoned write's
+/// batch has ended.
+pub async fn abandon(app: &TestApp, request: impl std::future::Future<Output = TestResponse>) {
+    let db = &app.state.db;
+    let (release, holder) = hold_the_writer(db).await;
+    {
+        let mut request = std::pin::pin!(request);
+        let queued = async {
+            while db.stats().queued_writes == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::select! {
+            _ = &mut request => panic!("answered while the writer was held"),
+            () = queued => {}
+        }
+    }
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    // Answered only once every write queued before it has been through the writer.
+    db.write(|_| Box::pin(async { Ok(()) })).await.unwrap();
+}

@@ -2,12 +2,10 @@
 //! change is read back right after it is acknowledged, having been read (and cached)
 //! just before, and also once it has committed after its client went away.
 
-use std::{future::Future, time::Duration};
-
-use poem::{http::StatusCode, test::TestResponse};
+use poem::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Scim, TestApp, hold_the_writer, json_of, ops, user};
+use crate::helpers::{Scim, TestApp, abandon, json_of, ops, user};
 
 on_every_backend!(
     reads_follow_every_change,
@@ -236,30 +234,6 @@ async fn deleted_and_foreign_users_never_become_members(app: TestApp) {
             .is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)),
         "nothing was added"
     );
-}
-
-/// Sends `request` while the writer is held, drops it (its client goes away) once it waits
-/// in the writer's queue, then lets the writer go on; returns once the abandoned write's
-/// batch has ended.
-async fn abandon(app: &TestApp, request: impl Future<Output = TestResponse>) {
-    let db = &app.state.db;
-    let (release, holder) = hold_the_writer(db).await;
-    {
-        let mut request = std::pin::pin!(request);
-        let queued = async {
-            while db.stats().queued_writes == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::select! {
-            _ = &mut request => panic!("answered while the writer was held"),
-            () = queued => {}
-        }
-    }
-    release.send(()).unwrap();
-    holder.await.unwrap();
-    // Answered only once every write queued before it has been through the writer.
-    db.write(|_| Box::pin(async { Ok(()) })).await.unwrap();
 }
 
 /// A change that waited for the writer while its client went away is still committed; the

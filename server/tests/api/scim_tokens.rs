@@ -1,7 +1,7 @@
 use poem::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PUBLIC_URL, TestApp, assert_admin_error};
+use crate::helpers::{PUBLIC_URL, TestApp, abandon, assert_admin_error};
 
 on_every_backend!(
     issued_token_is_shown_once_and_listed_without_secret,
@@ -446,4 +446,35 @@ async fn a_new_rotation_makes_a_pending_cut_over_moot(app: TestApp) {
     assert_eq!(app.spc_status(&tenant, second).await, StatusCode::OK);
     let tokens = app.tokens(&tenant).await;
     assert!(tokens.iter().all(|t| t.get("endsOnFirstUse").is_none()));
+}
+
+/// A revocation committed after the operator's client went away (it waited for the
+/// writer) still ends the token at once, as does deleting its tenant. (Embedded database
+/// only: there alone writes queue for one writer.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_end_at_once_when_the_client_ending_them_went_away() {
+    let app = TestApp::sqlite().await;
+    let tenant = app.tenant_id("Acme").await;
+    let issued = app.issue_token(&tenant, json!({})).await;
+    let (revoked, kept) = (issued["token"].as_str().unwrap(), app.token(&tenant).await);
+    for token in [revoked, kept.as_str()] {
+        assert_eq!(app.spc_status(&tenant, token).await, StatusCode::OK);
+    }
+    let path = format!(
+        "/admin/v1/tenants/{tenant}/scim-tokens/{}",
+        issued["id"].as_str().unwrap()
+    );
+    abandon(&app, app.admin_delete(&app.operator_key, &path)).await;
+    assert_eq!(
+        app.spc_status(&tenant, revoked).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(app.spc_status(&tenant, &kept).await, StatusCode::OK);
+
+    let path = format!("/admin/v1/tenants/{tenant}");
+    abandon(&app, app.admin_delete(&app.operator_key, &path)).await;
+    assert_eq!(
+        app.spc_status(&tenant, &kept).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
