@@ -12,7 +12,7 @@ use std::{
 
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Counter, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -152,6 +152,19 @@ static WRITE_COMMITS: LazyLock<Histogram> = LazyLock::new(|| {
 });
 
 #[expect(clippy::expect_used, reason = "constant metric definitions")]
+static WRITER_BUSY: LazyLock<Counter> = LazyLock::new(|| {
+    registered(
+        Counter::new(
+            "scim_write_busy_seconds_total",
+            "Time the SQLite writer spent on batches (running, committing and answering \
+             them); its rate is the share of time the one writer is busy, near 1 when writes \
+             wait for it",
+        )
+        .expect("valid metric"),
+    )
+});
+
+#[expect(clippy::expect_used, reason = "constant metric definitions")]
 static CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
     registered(
         IntGauge::new("scim_connections_open", "Client connections being served")
@@ -184,6 +197,10 @@ pub fn write_batch(size: usize) {
 
 pub fn write_commit(took: std::time::Duration) {
     WRITE_COMMITS.observe(took.as_secs_f64());
+}
+
+pub fn writer_busy(took: std::time::Duration) {
+    WRITER_BUSY.inc_by(took.as_secs_f64());
 }
 
 /// Counts a client connection for as long as the guard lives.

@@ -310,7 +310,9 @@ impl Writer {
                 break;
             }
             crate::metrics::write_batch(batch.len());
+            let started = std::time::Instant::now();
             self.commit(std::mem::take(&mut batch)).await;
+            crate::metrics::writer_busy(started.elapsed());
         }
         self.let_go().await;
         if let Some(connection) = self.connection.take()

@@ -76,6 +76,7 @@ async fn series_follow_the_traffic(app: TestApp) {
     assert!(grew(scim_ok) >= 2.0, "{after}");
     if !app.is_postgres() {
         assert!(grew(commits) >= 1.0, "{after}");
+        assert!(grew("scim_write_busy_seconds_total ") > 0.0, "{after}");
     }
     for series in [
         "scim_http_request_duration_seconds_bucket{",
