@@ -37,6 +37,7 @@ pub mod transaction_watch;
 pub mod unique;
 pub mod user_cache;
 pub mod user_creates;
+pub mod user_names;
 pub mod users;
 pub mod writer;
 

@@ -96,6 +96,14 @@ pub async fn delete(db: &Storage, id: &str, actor: &Actor) -> Result<(), Error> 
     let actor = actor.clone();
     let credentials_ended = credentials::ending(db, Vec::clone);
     let users_gone = super::users::forgetting_all(db);
+    let names_gone = {
+        let (db, id) = (db.clone(), id.clone());
+        move || {
+            if let Some(cache) = db.user_cache() {
+                cache.names().forget_tenant(&id);
+            }
+        }
+    };
     db.write_then(
         move |txn| {
             Box::pin(async move {
@@ -115,6 +123,9 @@ pub async fn delete(db: &Storage, id: &str, actor: &Actor) -> Result<(), Error> 
         move |outcome| {
             credentials_ended(outcome);
             users_gone(outcome);
+            if outcome.is_ok() {
+                names_gone();
+            }
         },
     )
     .await?;

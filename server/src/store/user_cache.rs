@@ -25,6 +25,12 @@ use std::{
 use entity::scim_user;
 use uuid::Uuid;
 
+use super::user_names::UserNames;
+
+/// Names known per cached user at most (`UserNames`): a name costs about a fiftieth of a
+/// cached user.
+const NAMES_PER_ENTRY: usize = 10;
+
 /// A user and the groups it is a direct member of: `(group id, displayName)`.
 #[derive(Debug, Clone)]
 pub struct CachedUser {
@@ -38,9 +44,9 @@ pub struct CachedUser {
 /// server writes (a lower-case hyphenated UUID) has one; any other spelling of the same
 /// UUID is another id to the database, so it must miss here too, and an id without a key
 /// is simply never cached.
-type Key = u128;
+pub(super) type Key = u128;
 
-fn key(id: &str) -> Option<Key> {
+pub(super) fn key(id: &str) -> Option<Key> {
     let uuid = Uuid::try_parse(id).ok()?;
     let mut canonical = [0; uuid::fmt::Hyphenated::LENGTH];
     (uuid.hyphenated().encode_lower(&mut canonical) == id).then(|| uuid.as_u128())
@@ -52,6 +58,7 @@ pub struct UserCache {
     entries: Mutex<Entries>,
     /// User to tenant.
     known: Mutex<HashMap<Key, Key>>,
+    names: UserNames,
 }
 
 #[derive(Default)]
@@ -90,7 +97,13 @@ impl UserCache {
             generation: AtomicU64::new(0),
             entries: Mutex::default(),
             known: Mutex::default(),
+            names: UserNames::new(capacity.saturating_mul(NAMES_PER_ENTRY)),
         }
+    }
+
+    /// The userNames each tenant may hold.
+    pub fn names(&self) -> &UserNames {
+        &self.names
     }
 
     fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Key>> {

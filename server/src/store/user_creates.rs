@@ -60,8 +60,7 @@ impl NewUser {
 pub type UserCreates = Coalesced<NewUser, scim_user::Model>;
 
 pub fn user_creates() -> UserCreates {
-    // Nothing must follow: a user the cache does not know yet only costs a lookup.
-    Coalesced::new(run, |_, _| {})
+    Coalesced::new(run, super::users::named)
 }
 
 fn run<'t>(

@@ -156,19 +156,26 @@ pub async fn create(
         creates.submit(db, user).await
     } else {
         let limit = db.limits().users;
-        db.write(move |txn| {
-            Box::pin(async move {
-                limits::make_room(txn, row.tenant_id.as_ref(), limits::Held::Users, limit).await?;
-                let row = row
-                    .insert(txn)
-                    .await
-                    .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-                insert_values(txn, values).await?;
-                let created = Change::user("user.created", &row.id, events::user_data(&row));
-                events::record(txn, &row.tenant_id, vec![created], now).await?;
-                Ok(row)
-            })
-        })
+        db.write_then(
+            move |txn| {
+                Box::pin(async move {
+                    limits::make_room(txn, row.tenant_id.as_ref(), limits::Held::Users, limit)
+                        .await?;
+                    let row = row
+                        .insert(txn)
+                        .await
+                        .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
+                    insert_values(txn, values).await?;
+                    let created = Change::user("user.created", &row.id, events::user_data(&row));
+                    events::record(txn, &row.tenant_id, vec![created], now).await?;
+                    Ok(row)
+                })
+            },
+            {
+                let db = db.clone();
+                move |outcome: &Result<scim_user::Model, Error>| named(&db, outcome)
+            },
+        )
         .await
     };
     if let (Ok(row), Some(cache)) = (&created, db.user_cache()) {
@@ -215,11 +222,13 @@ pub async fn find_by_user_name(
     with_groups: bool,
 ) -> Result<Option<Arc<CachedUser>>, Error> {
     let user_name_lc = user_name.to_lowercase();
-    if let Some(user) = db
-        .user_cache()
-        .and_then(|cache| cache.by_user_name(tenant_id, &user_name_lc))
-    {
-        return Ok(Some(user));
+    if let Some(cache) = db.user_cache() {
+        if let Some(user) = cache.by_user_name(tenant_id, &user_name_lc) {
+            return Ok(Some(user));
+        }
+        if cache.names().surely_free(tenant_id, &user_name_lc) {
+            return Ok(None);
+        }
     }
     let generation = db.user_cache().map(UserCache::generation);
     let Some(row) = scim_user::Entity::find()
@@ -228,9 +237,66 @@ pub async fn find_by_user_name(
         .unique(db.reads())
         .await?
     else {
+        learn_names(db, tenant_id);
         return Ok(None);
     };
     remember(db, generation, row, with_groups).await.map(Some)
+}
+
+/// Has the writer read the tenant's userNames, unless they are known or being read, so that
+/// later lookups of free names need no read (`user_names.rs`). Does not wait for it.
+fn learn_names(db: &Storage, tenant_id: &str) {
+    let Some(load) = db
+        .user_cache()
+        .and_then(|cache| cache.names().load(tenant_id))
+    else {
+        return;
+    };
+    let load = Arc::new(load);
+    let (db, tenant_id) = (db.clone(), tenant_id.to_owned());
+    let settle = {
+        let (db, load) = (db.clone(), Arc::clone(&load));
+        move |read: Option<&[String]>| {
+            if let Some(cache) = db.user_cache() {
+                cache.names().settle(&load, read);
+            }
+        }
+    };
+    tokio::spawn(async move {
+        let limit = load.limit;
+        let settled = settle.clone();
+        let read = db
+            .write_then(
+                move |txn| {
+                    Box::pin(async move {
+                        Ok(scim_user::Entity::find()
+                            .select_only()
+                            .column(scim_user::Column::UserNameLc)
+                            .filter(scim_user::Column::TenantId.eq(tenant_id))
+                            .limit(limit)
+                            .into_tuple::<String>()
+                            .all(txn)
+                            .await?)
+                    })
+                },
+                move |read: &Result<Vec<String>, Error>| {
+                    settled(read.as_ref().ok().map(Vec::as_slice));
+                },
+            )
+            .await;
+        if read.is_err() {
+            // Also when it was refused before it ran (a full queue), and `settled` never ran.
+            settle(None);
+        }
+    });
+}
+
+/// Tells the names known of the user's tenant (`user_names.rs`) of the name a committed
+/// write gave the user.
+pub(super) fn named(db: &Storage, outcome: &Result<scim_user::Model, Error>) {
+    if let (Ok(row), Some(cache)) = (outcome, db.user_cache()) {
+        cache.names().named(&row.tenant_id, &row.user_name_lc);
+    }
 }
 
 /// With `with_groups`, reads the user's groups and caches the pair if nothing was
@@ -323,6 +389,13 @@ pub async fn modify(
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
     let forget_after = forgetting(db, vec![id.clone()]);
+    let settled = {
+        let db = db.clone();
+        move |outcome: &Result<scim_user::Model, Error>| {
+            forget_after(outcome);
+            named(&db, outcome);
+        }
+    };
     db.write_then(
         move |txn| {
             Box::pin(async move {
@@ -362,7 +435,7 @@ pub async fn modify(
                 Ok(row)
             })
         },
-        forget_after,
+        settled,
     )
     .await
 }

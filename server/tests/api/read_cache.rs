@@ -9,7 +9,8 @@ use crate::helpers::{Scim, TestApp, abandon, json_of, ops, user};
 
 on_every_backend!(
     reads_follow_every_change,
-    deleted_and_foreign_users_never_become_members
+    deleted_and_foreign_users_never_become_members,
+    free_names_stay_free_only_until_taken
 );
 
 async fn by_name(scim: &Scim<'_>, name: &str) -> Vec<Value> {
@@ -267,4 +268,84 @@ async fn reads_follow_changes_whose_clients_went_away() {
         .await
         .assert_status(StatusCode::NOT_FOUND);
     assert!(by_name(&scim, "bob@example.com").await.is_empty());
+}
+
+/// Once the names of the tenant are known (the embedded database reads them after the first
+/// lookup of a free name), the lookup of a free name needs no read.
+async fn names_known(app: &TestApp, tenant: &str) {
+    let Some(cache) = app.state.db.user_cache() else {
+        return;
+    };
+    for _ in 0..1000 {
+        if cache.names().surely_free(tenant, "nobody-is-named-this") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("the tenant's names were never read");
+}
+
+/// A free name is answered as free (with the names known, without a read), and every way a
+/// name gets taken makes it found at once: a create, a merged create, a rename, a create
+/// whose client went away, and any case of it.
+async fn free_names_stay_free_only_until_taken(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    scim.user_id("ada@example.com").await;
+    assert!(by_name(&scim, "grace@example.com").await.is_empty());
+    names_known(&app, &scim.tenant).await;
+    assert!(by_name(&scim, "grace@example.com").await.is_empty());
+    assert_eq!(
+        by_name(&scim, "ADA@example.com").await.len(),
+        1,
+        "read before"
+    );
+
+    scim.user_id("Grace@Example.com").await;
+    assert_eq!(by_name(&scim, "grace@EXAMPLE.com").await.len(), 1);
+
+    let rename =
+        ops(json!([{ "op": "replace", "path": "userName", "value": "hopper@example.com" }]));
+    let grace = by_name(&scim, "grace@example.com").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = scim
+        .send("PATCH", &format!("/Users/{grace}"), &rename)
+        .await;
+    assert!(resp.0.status().is_success(), "{}", resp.0.status());
+    assert_eq!(by_name(&scim, "hopper@example.com").await.len(), 1);
+    assert!(by_name(&scim, "grace@example.com").await.is_empty());
+
+    // Creates merged into one write (on the embedded database).
+    let names: Vec<String> = (0..4).map(|n| format!("merged{n}@example.com")).collect();
+    let bodies: Vec<Value> = names.iter().map(|name| user(name)).collect();
+    let creates = bodies.iter().map(|body| scim.post("/Users", body));
+    for resp in futures_util::future::join_all(creates).await {
+        resp.assert_status(StatusCode::CREATED);
+    }
+    for name in &names {
+        assert_eq!(by_name(&scim, name).await.len(), 1, "{name}");
+    }
+
+    if !app.is_postgres() {
+        abandon(&app, scim.post("/Users", &user("left@example.com"))).await;
+        assert_eq!(by_name(&scim, "left@example.com").await.len(), 1);
+    }
+}
+
+/// With the tenant's names known, looking up a free name reads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_free_name_is_answered_without_a_read() {
+    let (app, statements) = TestApp::recording(false).await.unwrap();
+    let scim = app.scim("Acme").await;
+    scim.user_id("ada@example.com").await;
+    assert!(by_name(&scim, "grace@example.com").await.is_empty());
+    names_known(&app, &scim.tenant).await;
+    statements.clear();
+    assert!(by_name(&scim, "grace@example.com").await.is_empty());
+    assert!(
+        !statements.any_mentions("scim_user"),
+        "{:#?}",
+        statements.0.lock().unwrap()
+    );
 }
