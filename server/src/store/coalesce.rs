@@ -24,6 +24,7 @@ use crate::error::{DATABASE_RETRY_SECS, Error};
 
 /// What follows an item's write once its batch has ended, in the writer's task, before
 /// the item's caller is answered: also when that caller has gone away (`Storage::write_then`).
+/// If the whole batch failed, it is called once, with that failure.
 pub type Settled<R> = fn(&Storage, &Result<R, Error>);
 
 /// What a merged run returns: one result per item, in the order given.
@@ -111,12 +112,15 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                 })
             },
             // If the batch failed, the answers are dropped, which tells each waiting write
-            // that nothing was stored.
-            move |delivered: Result<Deliveries<R>, Error>| {
-                for (reply, result) in delivered.into_iter().flatten() {
-                    settled(&settling, &result);
-                    let _ = reply.send(result);
+            // that nothing was stored; `settled` hears of the failure once.
+            move |delivered: Result<Deliveries<R>, Error>| match delivered {
+                Ok(delivered) => {
+                    for (reply, result) in delivered {
+                        settled(&settling, &result);
+                        let _ = reply.send(result);
+                    }
                 }
+                Err(failed) => settled(&settling, &Err(failed)),
             },
         );
     }

@@ -81,7 +81,7 @@ pub async fn users_left(
 }
 
 /// The tenant's user count (0 for a tenant that is gone: its creates fail on their own).
-async fn users_held(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<u64, Error> {
+pub(super) async fn users_held(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<u64, Error> {
     let counts: Vec<i64> = tenant::Entity::find_by_id(tenant_id.to_owned())
         .select_only()
         .column(tenant::Column::UserCount)

@@ -289,11 +289,14 @@ impl Storage {
     }
 
     /// `write`, and `settled` once the write has ended (committed or not), before the
-    /// caller is answered. On the embedded database `settled` runs in the writer's task, so
+    /// caller is answered; not when the write was refused before it ran (a full queue, the
+    /// writer stopping). On the embedded database `settled` runs in the writer's task, so
     /// also when the caller has gone away meanwhile (its client left): what must follow a
-    /// commit, like evicting cached copies of what it changed, cannot be skipped. (With
-    /// PostgreSQL a caller that goes away takes its transaction with it, and nothing is
-    /// cached.)
+    /// commit, like evicting cached copies of what it changed, cannot be skipped. It must not
+    /// block: every write waits behind it. (With PostgreSQL it runs in the caller's task: a
+    /// caller that goes away before its commit takes its transaction with it, no user is
+    /// cached, and credentials that end are announced inside their transaction.) A write
+    /// that inserts or renames a user must tell `users::named` here.
     pub async fn write_then<T, F>(
         &self,
         work: F,
@@ -316,7 +319,7 @@ impl Storage {
         }
     }
 
-    /// `settled`, after telling the event streams of a commit (they read again, which is
+    /// `settled`, then telling the event streams of a commit (they read again, which is
     /// cheap when there is nothing new).
     fn announcing<T>(
         &self,
@@ -324,10 +327,11 @@ impl Storage {
     ) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
         let notifications = Arc::clone(self.notifications());
         move |outcome| {
+            // Hooks first: a stream woken by the change must not find a cache without it.
+            settled(outcome);
             if outcome.is_ok() {
                 notifications.publish_local(notify::EVENTS, "");
             }
-            settled(outcome);
         }
     }
 
@@ -357,8 +361,12 @@ impl Storage {
     {
         let announce = self.announcing(|_| {});
         slot.send(work, move |outcome| {
-            announce(&outcome);
+            let committed = outcome
+                .as_ref()
+                .map(|_| ())
+                .map_err(|_| Error::commit_failed());
             then(outcome);
+            announce(&committed);
         });
     }
 

@@ -123,9 +123,7 @@ pub async fn delete(db: &Storage, id: &str, actor: &Actor) -> Result<(), Error> 
         move |outcome| {
             credentials_ended(outcome);
             users_gone(outcome);
-            if outcome.is_ok() {
-                names_gone();
-            }
+            names_gone();
         },
     )
     .await?;

@@ -60,7 +60,7 @@ impl NewUser {
 pub type UserCreates = Coalesced<NewUser, scim_user::Model>;
 
 pub fn user_creates() -> UserCreates {
-    Coalesced::new(run, super::users::named)
+    Coalesced::new(run, super::users::created)
 }
 
 fn run<'t>(

@@ -6,9 +6,9 @@ use std::{collections::HashMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use entity::{group_member, scim_group, scim_user, scim_user_value};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Set, Statement, sea_query::Expr,
 };
 use serde_json::{Map, Value};
 
@@ -20,6 +20,7 @@ use super::{
     unique::SelectUnique,
     user_cache::{CachedUser, UserCache},
     user_creates::NewUser,
+    user_names::Read,
 };
 use crate::{activity::cause, error::Error};
 
@@ -145,7 +146,7 @@ pub async fn create(
     fill(&mut row, attrs)?;
     let user_name = text(attrs, "userName").unwrap_or_default();
     let values = value_rows(tenant_id, &id, attrs);
-    let created = if let Some(creates) = db.user_creates() {
+    if let Some(creates) = db.user_creates() {
         let user = NewUser {
             row,
             values,
@@ -173,15 +174,11 @@ pub async fn create(
             },
             {
                 let db = db.clone();
-                move |outcome: &Result<scim_user::Model, Error>| named(&db, outcome)
+                move |outcome: &Result<scim_user::Model, Error>| created(&db, outcome)
             },
         )
         .await
-    };
-    if let (Ok(row), Some(cache)) = (&created, db.user_cache()) {
-        cache.exists(&row.tenant_id, &row.id);
     }
-    created
 }
 
 pub async fn get(
@@ -243,8 +240,8 @@ pub async fn find_by_user_name(
     remember(db, generation, row, with_groups).await.map(Some)
 }
 
-/// Has the writer read the tenant's userNames, unless they are known or being read, so that
-/// later lookups of free names need no read (`user_names.rs`). Does not wait for it.
+/// Asks the writer to read the tenant's userNames, unless they are known or being read, so
+/// that later lookups of free names need no read (`user_names.rs`). Does not wait for it.
 fn learn_names(db: &Storage, tenant_id: &str) {
     let Some(load) = db
         .user_cache()
@@ -254,48 +251,79 @@ fn learn_names(db: &Storage, tenant_id: &str) {
     };
     let load = Arc::new(load);
     let (db, tenant_id) = (db.clone(), tenant_id.to_owned());
-    let settle = {
+    let loaded = {
         let (db, load) = (db.clone(), Arc::clone(&load));
-        move |read: Option<&[String]>| {
+        move |read: Option<&Read>| {
             if let Some(cache) = db.user_cache() {
-                cache.names().settle(&load, read);
+                cache.names().loaded(&load, read);
             }
         }
     };
     tokio::spawn(async move {
-        let limit = load.limit;
-        let settled = settle.clone();
+        let room = load.room;
+        let settled = loaded.clone();
         let read = db
             .write_then(
-                move |txn| {
-                    Box::pin(async move {
-                        Ok(scim_user::Entity::find()
-                            .select_only()
-                            .column(scim_user::Column::UserNameLc)
-                            .filter(scim_user::Column::TenantId.eq(tenant_id))
-                            .limit(limit)
-                            .into_tuple::<String>()
-                            .all(txn)
-                            .await?)
-                    })
-                },
-                move |read: &Result<Vec<String>, Error>| {
-                    settled(read.as_ref().ok().map(Vec::as_slice));
-                },
+                move |txn| Box::pin(read_names(txn, tenant_id, room)),
+                move |read: &Result<Read, Error>| settled(read.as_ref().ok()),
             )
             .await;
         if read.is_err() {
             // Also when it was refused before it ran (a full queue), and `settled` never ran.
-            settle(None);
+            loaded(None);
         }
     });
 }
 
-/// Tells the names known of the user's tenant (`user_names.rs`) of the name a committed
-/// write gave the user.
+/// The tenant's userNames, unless it has more users than `room`: then only their count is
+/// read, the writer held no longer than for that.
+async fn read_names(
+    txn: &DatabaseTransaction,
+    tenant_id: String,
+    room: u64,
+) -> Result<Read, Error> {
+    let users = limits::users_held(txn, &tenant_id).await?;
+    if users > room {
+        return Ok(Read::TooMany(users));
+    }
+    let names: Vec<String> = scim_user::Entity::find()
+        .select_only()
+        .column(scim_user::Column::UserNameLc)
+        .filter(scim_user::Column::TenantId.eq(tenant_id))
+        .limit(room.saturating_add(1))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(match u64::try_from(names.len()) {
+        Ok(read) if read <= room => Read::Names(names),
+        _ => Read::TooMany(users),
+    })
+}
+
+/// What follows a user's create or rename, in the writer's task (`Storage::write_then`,
+/// `Coalesced`): the names known of its tenant take its name, and a created user is known
+/// to exist. Run there rather than once the caller resumes: by then another client could
+/// have deleted the user, and its delete (`may_be_gone`) would come before this. A write
+/// that failed without saying whether it stored anything (its commit failed, storage was
+/// lost) may have stored a name, so every known name is forgotten.
 pub(super) fn named(db: &Storage, outcome: &Result<scim_user::Model, Error>) {
+    let Some(cache) = db.user_cache() else {
+        return;
+    };
+    match outcome {
+        Ok(row) => cache.names().named(&row.tenant_id, &row.user_name_lc),
+        Err(Error::Unavailable { .. } | Error::Db(_) | Error::Internal(_)) => {
+            cache.names().clear();
+        }
+        Err(_) => {}
+    }
+}
+
+/// `named`, for a create: the user is also known to exist.
+pub(super) fn created(db: &Storage, outcome: &Result<scim_user::Model, Error>) {
+    named(db, outcome);
     if let (Ok(row), Some(cache)) = (outcome, db.user_cache()) {
-        cache.names().named(&row.tenant_id, &row.user_name_lc);
+        cache.exists(&row.tenant_id, &row.id);
     }
 }
 

@@ -235,6 +235,14 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".to_owned())
 }
 
+/// Runs a job's `finish` (which runs its caller's hooks, `Storage::write_then`): a panic
+/// there must not stop the writer, which every later write waits for.
+fn answer(finish: Finish, batch_failure: Option<Error>) {
+    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(|| finish(batch_failure))) {
+        tracing::error!(panic = %panic_text(panic.as_ref()), "what follows a write panicked");
+    }
+}
+
 /// A reserved place in the writer's queue (`WriteQueue::reserve`).
 pub(super) struct WriteSlot(mpsc::OwnedPermit<Job>);
 
@@ -354,7 +362,7 @@ impl Writer {
                     committed.notify_one();
                 }
                 for finish in finishes {
-                    finish(None);
+                    answer(finish, None);
                 }
                 match txn {
                     Some(txn) => self.hold(connection, txn).await,
@@ -367,7 +375,7 @@ impl Writer {
                 self.health.failed(&reason);
                 discard(connection).await;
                 for finish in finishes {
-                    finish(Some(Error::commit_failed()));
+                    answer(finish, Some(Error::commit_failed()));
                 }
             }
         }

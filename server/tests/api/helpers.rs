@@ -98,6 +98,14 @@ impl TestApp {
         Self::sqlite_with(test_settings()).await
     }
 
+    /// On SQLite, with nothing written but what the test asks for: no provisioning log,
+    /// whose entries go through the writer's queue too (see `abandon`).
+    pub async fn sqlite_quiet() -> Self {
+        let mut settings = test_settings();
+        settings.activity.enabled = false;
+        Self::sqlite_with(settings).await
+    }
+
     pub async fn sqlite_with(settings: Settings) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = store::db::sqlite_url(&dir.path().join("scim.db"));
@@ -630,7 +638,7 @@ pub async fn hold_the_writer(
 
 /// Sends `request` while the writer is held, drops it (its client goes away) once it waits
 /// in the writer's queue, then lets the writer go on; returns once the abandoned write's
-/// batch has ended.
+/// batch has ended. The app must write nothing else meanwhile (`TestApp::sqlite_quiet`).
 pub async fn abandon(app: &TestApp, request: impl std::future::Future<Output = TestResponse>) {
     let db = &app.state.db;
     let (release, holder) = hold_the_writer(db).await;

@@ -5,7 +5,7 @@
 use poem::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Scim, TestApp, abandon, json_of, ops, user};
+use crate::helpers::{Scim, TestApp, abandon, hold_the_writer, json_of, ops, user};
 
 on_every_backend!(
     reads_follow_every_change,
@@ -242,19 +242,22 @@ async fn deleted_and_foreign_users_never_become_members(app: TestApp) {
 /// (Embedded database only: there alone writes queue for one writer, and users are cached.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_follow_changes_whose_clients_went_away() {
-    let app = TestApp::sqlite().await;
+    let app = TestApp::sqlite_quiet().await;
     let scim = app.scim("Acme").await;
     let ada = scim.user_id("ada@example.com").await;
     let bob = scim.user_id("bob@example.com").await;
     let team = scim.group_id("Team").await;
     assert_eq!(read(&scim, &ada).await["userName"], "ada@example.com");
     assert_eq!(by_name(&scim, "bob@example.com").await.len(), 1);
+    assert!(by_name(&scim, "lovelace@example.com").await.is_empty());
+    names_known(&app, &scim.tenant).await;
 
     let rename =
         ops(json!([{ "op": "replace", "path": "userName", "value": "lovelace@example.com" }]));
     abandon(&app, scim.send("PATCH", &format!("/Users/{ada}"), &rename)).await;
     assert_eq!(read(&scim, &ada).await["userName"], "lovelace@example.com");
     assert!(by_name(&scim, "ada@example.com").await.is_empty());
+    assert_eq!(by_name(&scim, "lovelace@example.com").await.len(), 1);
 
     let join = ops(json!([{ "op": "add", "path": "members", "value": [{ "value": ada }] }]));
     abandon(&app, scim.send("PATCH", &format!("/Groups/{team}"), &join)).await;
@@ -316,7 +319,8 @@ async fn free_names_stay_free_only_until_taken(app: TestApp) {
     assert_eq!(by_name(&scim, "hopper@example.com").await.len(), 1);
     assert!(by_name(&scim, "grace@example.com").await.is_empty());
 
-    // Creates merged into one write (on the embedded database).
+    // Creates sent together (on the embedded database, merged into one write job when they
+    // meet in the writer's queue).
     let names: Vec<String> = (0..4).map(|n| format!("merged{n}@example.com")).collect();
     let bodies: Vec<Value> = names.iter().map(|name| user(name)).collect();
     let creates = bodies.iter().map(|body| scim.post("/Users", body));
@@ -326,10 +330,60 @@ async fn free_names_stay_free_only_until_taken(app: TestApp) {
     for name in &names {
         assert_eq!(by_name(&scim, name).await.len(), 1, "{name}");
     }
+}
 
-    if !app.is_postgres() {
-        abandon(&app, scim.post("/Users", &user("left@example.com"))).await;
-        assert_eq!(by_name(&scim, "left@example.com").await.len(), 1);
+/// A create whose client went away still takes its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_taken_by_a_create_whose_client_went_away_is_taken() {
+    let app = TestApp::sqlite_quiet().await;
+    let scim = app.scim("Acme").await;
+    assert!(by_name(&scim, "left@example.com").await.is_empty());
+    names_known(&app, &scim.tenant).await;
+    abandon(&app, scim.post("/Users", &user("left@example.com"))).await;
+    assert_eq!(by_name(&scim, "left@example.com").await.len(), 1);
+}
+
+/// Whichever comes first in the writer's queue, the read of a tenant's names or a create,
+/// the name created is taken once both are done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_read_while_a_create_waits_include_it() {
+    for create_first in [true, false] {
+        let app = TestApp::sqlite_quiet().await;
+        let scim = app.scim("Acme").await;
+        let db = &app.state.db;
+        let (release, holder) = hold_the_writer(db).await;
+        let body = user("new@example.com");
+        let mut create = std::pin::pin!(scim.post("/Users", &body));
+        let queued = |writes: usize| async move {
+            while db.stats().queued_writes < writes {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        };
+        if create_first {
+            tokio::select! {
+                _ = &mut create => panic!("answered while the writer was held"),
+                () = queued(1) => {}
+            }
+            // Free in the database, as the create has not run: the read of names is queued.
+            assert!(by_name(&scim, "other@example.com").await.is_empty());
+            queued(2).await;
+        } else {
+            assert!(by_name(&scim, "other@example.com").await.is_empty());
+            queued(1).await;
+            tokio::select! {
+                _ = &mut create => panic!("answered while the writer was held"),
+                () = queued(2) => {}
+            }
+        }
+        release.send(()).unwrap();
+        holder.await.unwrap();
+        create.await.assert_status(StatusCode::CREATED);
+        names_known(&app, &scim.tenant).await;
+        assert_eq!(
+            by_name(&scim, "new@example.com").await.len(),
+            1,
+            "create first: {create_first}"
+        );
     }
 }
 

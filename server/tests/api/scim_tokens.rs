@@ -453,7 +453,7 @@ async fn a_new_rotation_makes_a_pending_cut_over_moot(app: TestApp) {
 /// only: there alone writes queue for one writer.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_end_at_once_when_the_client_ending_them_went_away() {
-    let app = TestApp::sqlite().await;
+    let app = TestApp::sqlite_quiet().await;
     let tenant = app.tenant_id("Acme").await;
     let issued = app.issue_token(&tenant, json!({})).await;
     let (revoked, kept) = (issued["token"].as_str().unwrap(), app.token(&tenant).await);
