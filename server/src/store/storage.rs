@@ -319,17 +319,25 @@ impl Storage {
         }
     }
 
-    /// `settled`, then telling the event streams of a commit (they read again, which is
-    /// cheap when there is nothing new).
+    /// `settled`, then `waking` the event streams. Hooks first: a stream woken by the
+    /// change must not find a cache without it.
     fn announcing<T>(
         &self,
         settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
     ) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
-        let notifications = Arc::clone(self.notifications());
+        let wake = self.waking();
         move |outcome| {
-            // Hooks first: a stream woken by the change must not find a cache without it.
             settled(outcome);
-            if outcome.is_ok() {
+            wake(outcome.is_ok());
+        }
+    }
+
+    /// What tells the event streams of a commit (they read again, which is cheap when there
+    /// is nothing new).
+    fn waking(&self) -> impl FnOnce(bool) + Send + 'static {
+        let notifications = Arc::clone(self.notifications());
+        move |committed| {
+            if committed {
                 notifications.publish_local(notify::EVENTS, "");
             }
         }
@@ -359,14 +367,11 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
-        let announce = self.announcing(|_| {});
+        let wake = self.waking();
         slot.send(work, move |outcome| {
-            let committed = outcome
-                .as_ref()
-                .map(|_| ())
-                .map_err(|_| Error::commit_failed());
+            let committed = outcome.is_ok();
             then(outcome);
-            announce(&committed);
+            wake(committed);
         });
     }
 
