@@ -14,6 +14,9 @@ pub struct Model {
     pub tenant_id: String,
     /// When the membership began; empty for memberships stored before this was recorded.
     pub added_at: Option<DateTimeUtc>,
+    /// The request that began the membership (its provisioning log entry's `requestId`);
+    /// empty when it was not made by a SCIM request or its cause was no longer known.
+    pub added_by: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

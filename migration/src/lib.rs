@@ -15,6 +15,7 @@ mod m20261129_000008_create_activity;
 mod m20261202_000009_create_change_events;
 mod m20261202_000010_add_token_cut_over;
 mod m20261203_000011_create_rate_limit_windows;
+mod m20261207_000012_member_added_by;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_create_change_events::Migration),
             Box::new(m20261202_000010_add_token_cut_over::Migration),
             Box::new(m20261203_000011_create_rate_limit_windows::Migration),
+            Box::new(m20261207_000012_member_added_by::Migration),
         ]
     }
 }

@@ -243,6 +243,7 @@ pub async fn seed_group(
             user_id: Set(user.clone()),
             tenant_id: Set(tenant.to_owned()),
             added_at: Set(Some(now)),
+            added_by: Set(None),
         })
         .collect();
     db.write(move |txn| {

@@ -22,7 +22,7 @@ use crate::{
     error::Error,
     store::{
         effective::{self, Nothing, UserKey, Via},
-        events,
+        groups,
     },
 };
 
@@ -47,7 +47,7 @@ pub struct GrantSource {
     pub member_since: Option<DateTime<Utc>>,
     /// The request that added the user to the group: the `requestId` of its provisioning
     /// log entry and of its `group.member_added` event. Only with `trace=true`, and only
-    /// while that event is kept.
+    /// where that request is known.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub added_by_request_id: Option<String>,
@@ -73,7 +73,7 @@ pub struct OutrankedGrant {
     pub member_since: Option<DateTime<Utc>>,
     /// The request that added the user to the group: the `requestId` of its provisioning
     /// log entry and of its `group.member_added` event. Only with `trace=true`, and only
-    /// while that event is kept.
+    /// where that request is known.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub added_by_request_id: Option<String>,
@@ -275,8 +275,7 @@ async fn trace(
     }
     groups.sort_unstable();
     groups.dedup();
-    let causes =
-        events::membership_causes(state.db.reads(), tenant_id, &explained.user_id, &groups).await?;
+    let causes = groups::added_by(state.db.reads(), tenant_id, &explained.user_id, &groups).await?;
     let cause = |group: &str| causes.get(group).cloned();
     for via in explained
         .organization_admin_via

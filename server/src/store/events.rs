@@ -1,7 +1,7 @@
 //! Change events: what each SCIM write changed, written in the write's own transaction (so
 //! none is lost or invented), read by the host product in commit order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use entity::{change_event, scim_group, scim_user};
@@ -236,32 +236,3 @@ pub async fn caused_by(
 
 /// Most events listed under one log entry (a group PUT can change thousands of members).
 const MAX_CAUSED: u64 = 1000;
-
-/// For each of `group_ids`, the request that last added `user_id` to it, where the event
-/// is still kept: the causal trace of a permission.
-pub async fn membership_causes(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
-    user_id: &str,
-    group_ids: &[&str],
-) -> Result<HashMap<String, String>, Error> {
-    if group_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(String, Option<String>)> = change_event::Entity::find()
-        .select_only()
-        .column(change_event::Column::ResourceId)
-        .column(change_event::Column::RequestId)
-        .filter(change_event::Column::TenantId.eq(tenant_id))
-        .filter(change_event::Column::SubjectId.eq(user_id))
-        .filter(change_event::Column::Kind.eq("group.member_added"))
-        .filter(change_event::Column::ResourceId.is_in(group_ids.iter().copied()))
-        .order_by_asc(change_event::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(group, request)| Some((group, request?)))
-        .collect())
-}

@@ -23,7 +23,7 @@ use super::{
     user_cache::UserCache,
     users,
 };
-use crate::error::Error;
+use crate::{activity::cause, error::Error};
 
 /// Rows per membership statement; keeps every backend under its bound-parameter limit.
 const CHUNK: usize = 1000;
@@ -103,12 +103,14 @@ pub async fn users_with_tenants<'a>(
     Ok(found)
 }
 
-/// Inserts adding `user_ids` to the group, skipping those already members.
+/// Inserts adding `user_ids` to the group, skipping those already members; `added_by`
+/// names the request adding each.
 pub fn member_inserts<'a>(
     tenant_id: &'a str,
     group_id: &'a str,
     user_ids: &'a [String],
     since: DateTime<Utc>,
+    added_by: impl Fn(&String) -> Option<String> + 'a,
 ) -> impl Iterator<Item = sea_orm::InsertMany<group_member::ActiveModel>> + 'a {
     super::chunks::slices(user_ids, CHUNK).map(move |chunk| {
         let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
@@ -116,6 +118,7 @@ pub fn member_inserts<'a>(
             user_id: Set(user_id.clone()),
             tenant_id: Set(tenant_id.to_owned()),
             added_at: Set(Some(since)),
+            added_by: Set(added_by(user_id)),
         });
         group_member::Entity::insert_many(rows).on_conflict(
             OnConflict::columns([group_member::Column::GroupId, group_member::Column::UserId])
@@ -125,8 +128,9 @@ pub fn member_inserts<'a>(
     })
 }
 
-/// Adds members; one already in the group keeps the time it joined. Returns the users
-/// that were not members before.
+/// Adds members on behalf of the current request; one already in the group keeps the
+/// time it joined and the request that added it. Returns the users that were not members
+/// before.
 pub async fn insert_members(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
@@ -135,7 +139,9 @@ pub async fn insert_members(
     since: DateTime<Utc>,
 ) -> Result<Vec<String>, Error> {
     let mut joined = Vec::new();
-    for insert in member_inserts(tenant_id, group_id, user_ids, since) {
+    let request = cause::current();
+    let added_by = move |_: &String| request.clone();
+    for insert in member_inserts(tenant_id, group_id, user_ids, since, added_by) {
         match insert.exec_with_returning_keys(txn).await {
             Ok(keys) => joined.extend(keys.into_iter().map(|(_, user_id)| user_id)),
             Err(DbErr::RecordNotInserted) => {}
@@ -143,6 +149,33 @@ pub async fn insert_members(
         }
     }
     Ok(joined)
+}
+
+/// For each of `group_ids` the user is a member of, the request that added it, where
+/// known: the causal trace of a permission.
+pub async fn added_by(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+    group_ids: &[&str],
+) -> Result<HashMap<String, String>, Error> {
+    if group_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, Option<String>)> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .column(group_member::Column::AddedBy)
+        .filter(group_member::Column::TenantId.eq(tenant_id))
+        .filter(group_member::Column::UserId.eq(user_id))
+        .filter(group_member::Column::GroupId.is_in(group_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(group, request)| Some((group, request?)))
+        .collect())
 }
 
 pub async fn create(

@@ -221,14 +221,19 @@ async fn apply_together(
             } else {
                 None
             };
-            let left = groups::remove_members(txn, group_id, &remove).await?;
-            let joined = join(txn, tenant_id, group_id, &add, now).await?;
             // Each membership change is the doing of the last PATCH that asked for it.
             let (mut remover, mut adder) = (HashMap::new(), HashMap::new());
             for &index in &members {
                 remover.extend(changes[index].remove.iter().map(|id| (id, index)));
                 adder.extend(changes[index].add.iter().map(|id| (id, index)));
             }
+            let added_by = |user_id: &String| {
+                adder
+                    .get(user_id)
+                    .and_then(|&index| changes[index].request_id.clone())
+            };
+            let left = groups::remove_members(txn, group_id, &remove).await?;
+            let joined = join(txn, tenant_id, group_id, &add, now, added_by).await?;
             let event = |kind, user_id: &String, by: &HashMap<&String, usize>| NewEvent {
                 tenant_id: tenant_id.to_owned(),
                 at: now,
@@ -305,6 +310,7 @@ async fn join(
     group_id: &str,
     add: &[String],
     since: DateTime<Utc>,
+    added_by: impl Fn(&String) -> Option<String>,
 ) -> Result<Vec<String>, Error> {
     if add.is_empty() {
         return Ok(Vec::new());
@@ -319,8 +325,8 @@ async fn join(
          WHERE group_member.group_id = ? AND group_member.user_id = wanted.value)",
         [wanted.into(), group_id.into()],
     );
-    let inserts =
-        groups::member_inserts(tenant_id, group_id, add, since).map(|insert| insert.build(backend));
+    let inserts = groups::member_inserts(tenant_id, group_id, add, since, added_by)
+        .map(|insert| insert.build(backend));
     let rows = txn
         .query_all_raw(one_trip::together(
             std::iter::once(newcomers).chain(inserts),

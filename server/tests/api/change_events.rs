@@ -13,6 +13,7 @@ use crate::helpers::{GROUP_SCHEMA, Scim, TestApp, json_of, ops, user};
 on_every_backend!(
     every_write_yields_its_events_once,
     a_permission_names_the_request_that_granted_it,
+    each_membership_traces_to_the_request_that_began_it,
     permission_changes_are_events,
     mapping_changes_are_permission_events,
     concurrent_member_patches_each_name_their_request,
@@ -400,6 +401,73 @@ async fn a_permission_names_the_request_that_granted_it(app: TestApp) {
 }
 
 /// `user.permissions_changed` for exactly the writes that change what a user may do.
+/// The trace of `user`'s organization-admin grant: the request that added it to the group.
+async fn traced_cause(app: &TestApp, tenant: &str, user: &str) -> Option<String> {
+    let path = format!("/admin/v1/tenants/{tenant}/users/{user}/permissions?trace=true");
+    let traced = json_of(app.admin_get(&app.operator_key, &path).await).await;
+    traced["organizationAdminVia"][0]["addedByRequestId"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Concurrent PATCHes (merged into one write on the embedded database) and a PUT that
+/// keeps one member and adds another: each membership's trace names the request of its own
+/// `group.member_added` event, and a member the PUT kept still names the PATCH that added it.
+async fn each_membership_traces_to_the_request_that_began_it(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let owners = organization_admins(&app, &scim).await;
+    let mut users = Vec::new();
+    for n in 0..8 {
+        users.push(scim.user_id(&format!("u{n}@acme.test")).await);
+    }
+    let patches = users.iter().map(|user| {
+        let add = json!([{ "op": "Add", "path": "members", "value": [{ "value": user }] }]);
+        let path = format!("/Groups/{owners}");
+        let scim = &scim;
+        async move { patch(scim, &path, add).await }
+    });
+    for status in futures_util::future::join_all(patches).await {
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let adder_of = |events: &[Value], user: &str| {
+        events
+            .iter()
+            .find(|event| event["type"] == "group.member_added" && event["data"]["userId"] == user)
+            .map(|event| event["requestId"].as_str().unwrap().to_owned())
+    };
+    let events = feed(&app, &scim.tenant, 0).await;
+    let mut causes = Vec::new();
+    for user in &users {
+        let cause = traced_cause(&app, &scim.tenant, user).await;
+        assert_eq!(cause, adder_of(&events, user), "{user}");
+        causes.push(cause.expect("traced"));
+    }
+    causes.sort_unstable();
+    causes.dedup();
+    assert_eq!(causes.len(), users.len(), "one request each");
+
+    let (kept, newcomer) = (&users[0], scim.user_id("new@acme.test").await);
+    let before = traced_cause(&app, &scim.tenant, kept).await;
+    let put = json!({
+        "schemas": [GROUP_SCHEMA],
+        "displayName": "Owners",
+        "members": [{ "value": kept }, { "value": newcomer }],
+    });
+    scim.send("PUT", &format!("/Groups/{owners}"), &put)
+        .await
+        .assert_status_is_ok();
+    let events = feed(&app, &scim.tenant, 0).await;
+    let cause = traced_cause(&app, &scim.tenant, &newcomer).await;
+    assert!(cause.is_some());
+    assert_eq!(cause, adder_of(&events, &newcomer));
+    assert_eq!(traced_cause(&app, &scim.tenant, kept).await, before);
+    assert_eq!(
+        traced_cause(&app, &scim.tenant, &users[1]).await,
+        None,
+        "left"
+    );
+}
+
 async fn permission_changes_are_events(app: TestApp) {
     let scim = app.scim("Acme").await;
     let ada = scim.user_id("ada@acme.test").await;

@@ -2,11 +2,15 @@
 //! they create (a cheap drift check between `entity` and `migration`).
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, ops};
 
-on_every_backend!(migrations_round_trip_and_match_the_entities);
+on_every_backend!(
+    migrations_round_trip_and_match_the_entities,
+    memberships_stored_before_take_the_request_of_their_event
+);
 
 async fn migrations_round_trip_and_match_the_entities(app: TestApp) {
     app.tenant_id("Acme").await;
@@ -70,6 +74,37 @@ async fn migrations_round_trip_and_match_the_entities(app: TestApp) {
             .unwrap()
             .is_none()
     );
+}
+
+/// The migration that records who began each membership fills it in for memberships
+/// stored before, from their `group.member_added` event.
+async fn memberships_stored_before_take_the_request_of_their_event(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let group = scim.group_id("Sales").await;
+    let add = ops(json!([{ "op": "Add", "path": "members", "value": [{ "value": ada }] }]));
+    scim.send("PATCH", &format!("/Groups/{group}"), &add)
+        .await
+        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    app.state.db.close().await;
+    let db = &app.raw_connection().await;
+    let event = entity::change_event::Entity::find()
+        .filter(entity::change_event::Column::Kind.eq("group.member_added"))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the member's event");
+    assert!(event.request_id.is_some());
+
+    Migrator::down(db, Some(1)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    let member = entity::group_member::Entity::find()
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the membership");
+    assert_eq!(member.user_id, ada);
+    assert_eq!(member.added_by, event.request_id);
 }
 
 /// The embedded database is configured for concurrent use: WAL, `synchronous=FULL`,
