@@ -22,7 +22,7 @@ use super::{
     transaction_watch::TransactionWatch,
     user_cache::UserCache,
     user_creates::{UserCreates, user_creates},
-    writer::{Opener, QueueSettings, WriteFuture, WriteQueue, WriteSlot},
+    writer::{Effect, Opener, QueueSettings, WriteFuture, WriteQueue, WriteSlot},
 };
 use crate::{
     activity::cause,
@@ -306,29 +306,58 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
+        self.run_then(Effect::Writes, work, settled).await
+    }
+
+    /// `write_then` for work that stores nothing (see `Effect::ReadsOnly`) but must see
+    /// every write acknowledged before it and none after: its success neither tells
+    /// readiness that writes work again nor wakes the event streams.
+    pub async fn read_then<T, F>(
+        &self,
+        work: F,
+        settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        self.run_then(Effect::ReadsOnly, work, settled).await
+    }
+
+    async fn run_then<T, F>(
+        &self,
+        effect: Effect,
+        work: F,
+        settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
         // The request this write is for goes with it to the writer, for its change events.
         let work = on_behalf_of(cause::current(), work);
-        let settled = self.announcing(settled);
+        let settled = self.announcing(effect, settled);
         match &self.inner.writes {
-            Writes::Queued(queue) => queue.write(work, settled).await,
+            Writes::Queued(queue) => queue.write(effect, work, settled).await,
             Writes::Concurrent(pool) => {
-                let written = self.write_concurrently(pool, work).await;
+                let written = self.write_concurrently(pool, effect, work).await;
                 settled(&written);
                 written
             }
         }
     }
 
-    /// `settled`, then `waking` the event streams. Hooks first: a stream woken by the
-    /// change must not find a cache without it.
+    /// `settled`, then `waking` the event streams if something was stored. Hooks first: a
+    /// stream woken by the change must not find a cache without it.
     fn announcing<T>(
         &self,
+        effect: Effect,
         settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
     ) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
         let wake = self.waking();
         move |outcome| {
             settled(outcome);
-            wake(outcome.is_ok());
+            wake(outcome.is_ok() && effect == Effect::Writes);
         }
     }
 
@@ -384,24 +413,32 @@ impl Storage {
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
         let postgres = self.backend() == DatabaseBackend::Postgres;
-        self.write(move |txn| {
-            Box::pin(async move {
-                // One snapshot for the whole rehearsal, so what others commit meanwhile
-                // cannot pass for its effect (SQLite's single writer gives that already).
-                if postgres {
-                    txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                        .await?;
-                }
-                let rehearsal = txn.begin().await?;
-                let outcome = work(&rehearsal).await;
-                rehearsal.rollback().await?;
-                outcome
-            })
-        })
+        self.read_then(
+            move |txn| {
+                Box::pin(async move {
+                    // One snapshot for the whole rehearsal, so what others commit meanwhile
+                    // cannot pass for its effect (SQLite's single writer gives that already).
+                    if postgres {
+                        txn.execute_unprepared("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                            .await?;
+                    }
+                    let rehearsal = txn.begin().await?;
+                    let outcome = work(&rehearsal).await;
+                    rehearsal.rollback().await?;
+                    outcome
+                })
+            },
+            |_| {},
+        )
         .await
     }
 
-    async fn write_concurrently<T, F>(&self, pool: &DatabaseConnection, work: F) -> Result<T, Error>
+    async fn write_concurrently<T, F>(
+        &self,
+        pool: &DatabaseConnection,
+        effect: Effect,
+        work: F,
+    ) -> Result<T, Error>
     where
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T>,
     {
@@ -419,7 +456,9 @@ impl Storage {
         };
         match txn.commit().await {
             Ok(()) => {
-                self.inner.health.succeeded();
+                if effect == Effect::Writes {
+                    self.inner.health.succeeded();
+                }
                 Ok(value)
             }
             Err(err) => {

@@ -263,7 +263,7 @@ fn learn_names(db: &Storage, tenant_id: &str) {
         let room = load.room;
         let settled = loaded.clone();
         let read = db
-            .write_then(
+            .read_then(
                 move |txn| Box::pin(read_names(txn, tenant_id, room)),
                 move |read: &Result<Read, Error>| settled(read.as_ref().ok()),
             )

@@ -41,10 +41,22 @@ type Job = Box<
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Ran {
     Succeeded,
+    /// Succeeded, and stored nothing (`Effect::ReadsOnly`): it does not tell readiness
+    /// that writes work again.
+    Read,
     /// Refused by a constraint: if SQLite rolled the transaction back with it, that was
     /// the data's doing, and storage is not failing.
     BrokeAConstraint,
     Failed,
+}
+
+/// What a job does to the database, as its caller declares it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Writes,
+    /// Reads what the writes before it left, or writes and takes it all back (a
+    /// rehearsal): it stores nothing, so its success says nothing of whether writes work.
+    ReadsOnly,
 }
 
 /// A write as callers hand it over: given the transaction, the future doing the work.
@@ -147,6 +159,7 @@ impl WriteQueue {
     /// `settled` sees the outcome first, in the writer's task (see `WriteSlot::send`).
     pub async fn write<T, F>(
         &self,
+        effect: Effect,
         work: F,
         settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
     ) -> Result<T, Error>
@@ -155,7 +168,7 @@ impl WriteQueue {
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, Error>>();
-        self.reserve()?.send(work, move |outcome| {
+        self.reserve()?.send_as(effect, work, move |outcome| {
             settled(&outcome);
             // The caller may have gone away; its write stands or falls with the batch.
             let _ = reply.send(outcome);
@@ -256,6 +269,22 @@ impl WriteSlot {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
+        self.send_as(Effect::Writes, work, then);
+    }
+
+    fn send_as<T, F>(
+        self,
+        effect: Effect,
+        work: F,
+        then: impl FnOnce(Result<T, Error>) + Send + 'static,
+    ) where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+    {
+        let succeeded = match effect {
+            Effect::Writes => Ran::Succeeded,
+            Effect::ReadsOnly => Ran::Read,
+        };
         let job: Job = Box::new(move |txn| {
             Box::pin(async move {
                 let result = AssertUnwindSafe(work(txn))
@@ -263,13 +292,13 @@ impl WriteSlot {
                     .await
                     .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("a write panicked"))));
                 let ran = match &result {
-                    Ok(_) => Ran::Succeeded,
+                    Ok(_) => succeeded,
                     Err(err) if err.is_sqlite_constraint() => Ran::BrokeAConstraint,
                     Err(_) => Ran::Failed,
                 };
                 let finish: Finish = Box::new(move |batch_failure| {
                     then(match batch_failure {
-                        Some(err) if ran == Ran::Succeeded => Err(err),
+                        Some(err) if ran == succeeded => Err(err),
                         _ => result,
                     });
                 });
@@ -474,6 +503,8 @@ async fn run_batch(
         finishes.push(finish);
         let end = match (ran, watched.still_open()) {
             (Ran::Succeeded, true) => End::Commit,
+            // Nothing to sync.
+            (Ran::Read, true) => End::Rollback,
             (_, true) => End::Rollback,
             // The job's own constraint ended the transaction, and the job answers for
             // itself: nothing of the batch was acknowledged, and storage has not failed.
@@ -492,12 +523,11 @@ async fn run_batch(
             .await?;
         let (ran, finish) = job(&txn).await;
         finishes.push(finish);
-        let succeeded = ran == Ran::Succeeded;
-        stored |= succeeded;
+        stored |= ran == Ran::Succeeded;
         if !watched.still_open() {
             return Err(rolled_back());
         }
-        if !succeeded {
+        if !matches!(ran, Ran::Succeeded | Ran::Read) {
             txn.execute_unprepared(&format!("ROLLBACK TO write_{n}"))
                 .await?;
         }
@@ -678,12 +708,9 @@ mod tests {
         reopened.close().await;
     }
 
-    /// A write alone in its batch whose transaction SQLite ended for another reason than a
-    /// constraint (a full disk, an I/O error; here a `ROLLBACK` of its own, then an error)
-    /// tells readiness that storage is failing; the next write goes through again.
-    #[tokio::test]
-    async fn a_lone_write_whose_transaction_storage_lost_marks_storage_failing() {
-        let (_dir, _url, storage) = on_file().await;
+    /// Creates table `kept`, then fails a write alone in its batch whose transaction
+    /// storage lost (a full disk, an I/O error; here a `ROLLBACK` of its own, then an error).
+    async fn create_kept_then_fail_a_lone_write(storage: &Storage) {
         storage
             .write(execute("CREATE TABLE kept (x)"))
             .await
@@ -699,12 +726,54 @@ mod tests {
             })
             .await
             .expect_err("failed");
+    }
+
+    /// A write alone in its batch whose transaction SQLite ended for another reason than a
+    /// constraint (a full disk, an I/O error; here a `ROLLBACK` of its own, then an error)
+    /// tells readiness that storage is failing; the next write goes through again.
+    #[tokio::test]
+    async fn a_lone_write_whose_transaction_storage_lost_marks_storage_failing() {
+        let (_dir, _url, storage) = on_file().await;
+        create_kept_then_fail_a_lone_write(&storage).await;
         assert!(storage.write_problem().is_some());
         storage
             .write(execute("INSERT INTO kept VALUES (1)"))
             .await
             .expect("writes go on");
         assert_eq!(storage.write_problem(), None);
+        storage.close().await;
+    }
+
+    /// Work that stores nothing (a rehearsal, a read in the writer's order) succeeds while
+    /// storage fails, but does not pass for a working write: readiness keeps the problem
+    /// until a write is stored.
+    #[tokio::test]
+    async fn only_a_stored_write_tells_readiness_that_writes_work_again() {
+        let (_dir, _url, storage) = on_file().await;
+        create_kept_then_fail_a_lone_write(&storage).await;
+        storage
+            .rehearse(execute("INSERT INTO kept VALUES (1)"))
+            .await
+            .expect("rehearsed");
+        storage
+            .read_then(execute("SELECT x FROM kept"), |_| {})
+            .await
+            .expect("read");
+        assert!(storage.write_problem().is_some());
+        storage
+            .write(execute("INSERT INTO kept VALUES (2)"))
+            .await
+            .expect("written");
+        assert_eq!(storage.write_problem(), None);
+        let kept = storage
+            .reads()
+            .query_all_raw(Statement::from_string(
+                storage.reads().get_database_backend(),
+                "SELECT x FROM kept",
+            ))
+            .await
+            .expect("read");
+        assert_eq!(kept.len(), 1, "the rehearsal stored nothing");
         storage.close().await;
     }
 
