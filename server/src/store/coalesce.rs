@@ -27,8 +27,12 @@ use crate::error::{DATABASE_RETRY_SECS, Error};
 /// If the whole batch failed, it is called once, with that failure.
 pub type Settled<R> = fn(&Storage, &Result<R, Error>);
 
-/// What a merged run returns: one result per item, in the order given.
-pub type Results<'t, R> = Pin<Box<dyn Future<Output = Vec<Result<R, Error>>> + Send + 't>>;
+/// What a merged run returns: one result per item, in the order given; or, when the run
+/// can no longer tell what its transaction holds (a failure could not be rolled back to
+/// its savepoint), why: then nothing the run did stands, and every item is answered as
+/// not stored.
+pub type Results<'t, R> =
+    Pin<Box<dyn Future<Output = Result<Vec<Result<R, Error>>, Error>> + Send + 't>>;
 
 /// Writes a whole set of items inside the batch's transaction. One item that cannot be
 /// written gets its error; its neighbours stand.
@@ -106,7 +110,9 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                     let mut unrun = unrun;
                     let taken = unrun.run();
                     let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
-                    let results = (unrun.queue.run)(txn, &storage, items).await;
+                    // An error here rolls back all the job wrote (the writer's savepoint
+                    // of it, or the whole batch) and drops the replies.
+                    let results = (unrun.queue.run)(txn, &storage, items).await?;
                     debug_assert_eq!(results.len(), replies.len());
                     Ok(replies.into_iter().zip(results).collect::<Deliveries<R>>())
                 })
@@ -200,6 +206,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use sea_orm::ConnectionTrait;
+
     use crate::config::StorageSettings;
 
     fn accept_all<'t>(
@@ -207,7 +215,20 @@ mod tests {
         _: &'t Storage,
         items: Vec<u32>,
     ) -> Results<'t, u32> {
-        Box::pin(async move { items.into_iter().map(Ok).collect() })
+        Box::pin(async move { Ok(items.into_iter().map(Ok).collect()) })
+    }
+
+    /// Writes a row, then cannot tell what its transaction holds.
+    fn write_then_lose_track<'t>(
+        txn: &'t DatabaseTransaction,
+        _: &'t Storage,
+        _: Vec<u32>,
+    ) -> Results<'t, u32> {
+        Box::pin(async move {
+            txn.execute_unprepared("INSERT INTO kept VALUES (1)")
+                .await?;
+            Err(Error::commit_failed())
+        })
     }
 
     async fn until(mut condition: impl FnMut() -> bool) {
@@ -290,6 +311,45 @@ mod tests {
                 .expect("answered with its result"),
             2
         );
+    }
+
+    /// A run that loses track of its transaction leaves nothing it wrote, and each of its
+    /// items is told that nothing was stored, as are the neighbours batched with it.
+    #[tokio::test]
+    async fn a_run_that_loses_track_of_its_transaction_stores_nothing() {
+        let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
+            .await
+            .expect("opens");
+        storage
+            .write(|txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared("CREATE TABLE kept (x)").await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect("created");
+        let merged = Arc::new(Coalesced::new(
+            write_then_lose_track as Run<u32, u32>,
+            |_, _| {},
+        ));
+        let answers = futures_util::future::join_all((0..3).map(|n| merged.submit(&storage, n)));
+        for answer in answers.await {
+            assert!(
+                matches!(answer, Err(Error::Unavailable { .. })),
+                "{answer:?}"
+            );
+        }
+        let kept = storage
+            .reads()
+            .query_all_raw(sea_orm::Statement::from_string(
+                storage.reads().get_database_backend(),
+                "SELECT x FROM kept",
+            ))
+            .await
+            .expect("read");
+        assert!(kept.is_empty(), "the run's row was rolled back");
+        storage.close().await;
     }
 
     /// A write waiting for a job, with the job's hold on it: as `schedule` leaves them.

@@ -74,7 +74,7 @@ async fn apply(
     txn: &DatabaseTransaction,
     known: Option<&UserCache>,
     changes: Vec<MemberChange>,
-) -> Vec<Result<Changed, Error>> {
+) -> Result<Vec<Result<Changed, Error>>, Error> {
     let mut results: Vec<Option<Result<Changed, Error>>> = changes.iter().map(|_| None).collect();
     let together = match valid_changes(txn, known, &changes).await {
         Ok(valid) => valid,
@@ -84,21 +84,14 @@ async fn apply(
         }
     };
     if !together.is_empty() {
-        match apply_together(txn, &changes, &together).await {
-            Ok(Ok(changed)) => {
+        match apply_together(txn, &changes, &together).await? {
+            Ok(changed) => {
                 for (index, result) in changed {
                     results[index] = Some(result);
                 }
             }
-            Ok(Err(err)) => {
+            Err(err) => {
                 tracing::debug!(error = %err, "merged member changes failed; patching one by one");
-            }
-            // Nothing more may be written in this transaction.
-            Err(_) => {
-                return changes
-                    .iter()
-                    .map(|_| Err(Error::commit_failed()))
-                    .collect();
             }
         }
     }
@@ -109,7 +102,7 @@ async fn apply(
             None => apply_alone(txn, known, change).await,
         });
     }
-    out
+    Ok(out)
 }
 
 /// Indexes of the changes whose added members are all users of their tenant.

@@ -73,31 +73,25 @@ fn run<'t>(
 
 /// Inserts `creates` a trip at a time. A trip that fails (a limit reached, a `userName`
 /// taken) is undone and its creates go again by `insert_within_limit`. One answer per
-/// create. A trip that loses the transaction (SQLite rolled it back on its own) ends the
-/// writing: nothing more may be written in it, and every create left is answered as not
-/// stored.
+/// create. A trip that cannot be undone (SQLite rolled the transaction back on its own,
+/// or the rollback to its savepoint failed) fails them all: what it left in the
+/// transaction must not be committed (see `coalesce::Results`).
 async fn insert(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
     limit: u64,
-) -> Vec<Result<scim_user::Model, Error>> {
+) -> Result<Vec<Result<scim_user::Model, Error>>, Error> {
     let mut results = Vec::with_capacity(creates.len());
-    let mut trips = super::chunks::chunks(creates, USERS_IN_ONE_TRIP);
-    while let Some(trip) = trips.next() {
-        match insert_in_one_trip(txn, &trip).await {
-            Ok(Ok(users)) => results.extend(users.into_iter().map(Ok)),
-            Ok(Err(err)) => {
+    for trip in super::chunks::chunks(creates, USERS_IN_ONE_TRIP) {
+        match insert_in_one_trip(txn, &trip).await? {
+            Ok(users) => results.extend(users.into_iter().map(Ok)),
+            Err(err) => {
                 tracing::debug!(error = %err, "creates in one trip failed; counting and checking them");
                 results.extend(insert_within_limit(txn, trip, limit).await);
             }
-            Err(_) => {
-                let left = trip.len() + trips.map(|trip| trip.len()).sum::<usize>();
-                results.extend((0..left).map(|_| Err(Error::commit_failed())));
-                break;
-            }
         }
     }
-    results
+    Ok(results)
 }
 
 /// Refuses the creates past their tenant's user limit (in arrival order), counting each
