@@ -180,18 +180,21 @@ impl<P: Send + 'static, R: Send + 'static> Drop for Unrun<P, R> {
 
 /// Ends `savepoint` by `outcome`: kept if the work in it succeeded, rolled back if it failed.
 /// Merged writes fall back to one savepoint per write, so that one failure stays its own.
+/// The outer error when the savepoint could not be ended: what the transaction holds is
+/// then unknown, and the run must fail as a whole (see `Results`).
 pub async fn settle<T>(
     savepoint: DatabaseTransaction,
     outcome: Result<T, Error>,
-) -> Result<T, Error> {
-    match outcome {
-        Ok(value) => {
-            savepoint.commit().await?;
-            Ok(value)
-        }
-        Err(err) => {
-            savepoint.rollback().await?;
-            Err(err)
+) -> Result<Result<T, Error>, Error> {
+    let ended = match &outcome {
+        Ok(_) => savepoint.commit().await,
+        Err(_) => savepoint.rollback().await,
+    };
+    match ended {
+        Ok(()) => Ok(outcome),
+        Err(lost) => {
+            tracing::error!(error = %lost, "a merged write's savepoint could not be ended; its transaction is taken as gone");
+            Err(Error::commit_failed())
         }
     }
 }
@@ -313,13 +316,7 @@ mod tests {
         );
     }
 
-    /// A run that loses track of its transaction leaves nothing it wrote, and each of its
-    /// items is told that nothing was stored, as are the neighbours batched with it.
-    #[tokio::test]
-    async fn a_run_that_loses_track_of_its_transaction_stores_nothing() {
-        let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
-            .await
-            .expect("opens");
+    async fn create_kept(storage: &Storage) {
         storage
             .write(|txn| {
                 Box::pin(async move {
@@ -329,6 +326,28 @@ mod tests {
             })
             .await
             .expect("created");
+    }
+
+    async fn rows_kept(storage: &Storage) -> usize {
+        storage
+            .reads()
+            .query_all_raw(sea_orm::Statement::from_string(
+                storage.reads().get_database_backend(),
+                "SELECT x FROM kept",
+            ))
+            .await
+            .expect("read")
+            .len()
+    }
+
+    /// A run that loses track of its transaction leaves nothing it wrote, and each of its
+    /// items is told that nothing was stored, as are the neighbours batched with it.
+    #[tokio::test]
+    async fn a_run_that_loses_track_of_its_transaction_stores_nothing() {
+        let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
+            .await
+            .expect("opens");
+        create_kept(&storage).await;
         let merged = Arc::new(Coalesced::new(
             write_then_lose_track as Run<u32, u32>,
             |_, _| {},
@@ -340,15 +359,45 @@ mod tests {
                 "{answer:?}"
             );
         }
-        let kept = storage
-            .reads()
-            .query_all_raw(sea_orm::Statement::from_string(
-                storage.reads().get_database_backend(),
-                "SELECT x FROM kept",
-            ))
+        let kept = rows_kept(&storage).await;
+        assert_eq!(kept, 0, "the run's row was rolled back");
+        storage.close().await;
+    }
+
+    /// A savepoint that cannot be ended (here released behind its back) leaves what the
+    /// transaction holds unknown: `settle` says so with its outer error, which fails the
+    /// whole write, rather than answering the item alone while its row stays to be
+    /// committed.
+    #[tokio::test]
+    async fn a_savepoint_that_cannot_be_ended_loses_track_of_the_transaction() {
+        // On a file: a failed batch discards the write connection, which in memory would
+        // take the database with it.
+        let dir = tempfile::tempdir().expect("a directory");
+        let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
+        let storage = Storage::open(&url, &StorageSettings::default())
             .await
-            .expect("read");
-        assert!(kept.is_empty(), "the run's row was rolled back");
+            .expect("opens");
+        create_kept(&storage).await;
+        let lost = storage
+            .write(|txn| {
+                Box::pin(async move {
+                    let inner = savepoint(txn).await?;
+                    inner
+                        .execute_unprepared("INSERT INTO kept VALUES (1)")
+                        .await?;
+                    inner
+                        .execute_unprepared("RELEASE _sqlx_savepoint_1")
+                        .await?;
+                    let failed = Err::<(), _>(Error::Internal(anyhow::anyhow!("failed")));
+                    let item = settle(inner, failed).await?;
+                    assert!(item.is_err());
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(matches!(lost, Err(Error::Unavailable { .. })), "{lost:?}");
+        let kept = rows_kept(&storage).await;
+        assert_eq!(kept, 0, "nothing of the write was stored");
         storage.close().await;
     }
 

@@ -99,7 +99,7 @@ async fn apply(
     for (change, result) in changes.iter().zip(results) {
         out.push(match result {
             Some(result) => result,
-            None => apply_alone(txn, known, change).await,
+            None => apply_alone(txn, known, change).await?,
         });
     }
     Ok(out)
@@ -364,13 +364,17 @@ fn bumped(rows: Vec<QueryResult>) -> Result<Option<(scim_group::Model, bool)>, E
     Ok(Some((group, mapped)))
 }
 
-/// One change in a savepoint of its own, exactly as an unmerged PATCH runs.
+/// One change in a savepoint of its own, exactly as an unmerged PATCH runs; the outer error
+/// as `settle`'s.
 async fn apply_alone(
     txn: &DatabaseTransaction,
     known: Option<&UserCache>,
     change: &MemberChange,
-) -> Result<Changed, Error> {
-    let savepoint = savepoint(txn).await?;
+) -> Result<Result<Changed, Error>, Error> {
+    let savepoint = match savepoint(txn).await {
+        Ok(savepoint) => savepoint,
+        Err(err) => return Ok(Err(err)),
+    };
     let target = Target {
         tenant_id: &change.tenant_id,
         id: &change.group_id,
@@ -383,6 +387,6 @@ async fn apply_alone(
         groups::apply_in(&savepoint, known, target, move |_| Ok(plan)),
     )
     .await;
-    let (row, touched) = settle(savepoint, outcome).await?;
-    Ok((row, touched.unwrap_or_default()))
+    let settled = settle(savepoint, outcome).await?;
+    Ok(settled.map(|(row, touched)| (row, touched.unwrap_or_default())))
 }

@@ -87,7 +87,7 @@ async fn insert(
             Ok(users) => results.extend(users.into_iter().map(Ok)),
             Err(err) => {
                 tracing::debug!(error = %err, "creates in one trip failed; counting and checking them");
-                results.extend(insert_within_limit(txn, trip, limit).await);
+                results.extend(insert_within_limit(txn, trip, limit).await?);
             }
         }
     }
@@ -101,7 +101,7 @@ async fn insert_within_limit(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
     limit: u64,
-) -> Vec<Result<scim_user::Model, Error>> {
+) -> Result<Vec<Result<scim_user::Model, Error>>, Error> {
     let mut left: HashMap<String, Result<u64, String>> = HashMap::new();
     let mut answers: Vec<Option<Result<scim_user::Model, Error>>> =
         creates.iter().map(|_| None).collect();
@@ -137,7 +137,7 @@ async fn insert_within_limit(
             break;
         }
         let mut given_back = false;
-        let inserted = insert_checked(txn, admitted).await;
+        let inserted = insert_checked(txn, admitted).await?;
         for ((at, tenant_id), result) in places.into_iter().zip(inserted) {
             if result.is_err()
                 && let Some(Ok(n)) = left.get_mut(&tenant_id)
@@ -154,22 +154,22 @@ async fn insert_within_limit(
     for (at, _) in waiting {
         answers[at] = Some(Err(limits::reached(Held::Users, limit)));
     }
-    answers
+    Ok(answers
         .into_iter()
         .map(|answer| {
             answer
                 .unwrap_or_else(|| Err(Error::Internal(anyhow::anyhow!("a create got no answer"))))
         })
-        .collect()
+        .collect())
 }
 
 /// Inserts a trip's creates by merged statements that skip a taken `userName` (409 for
-/// its create), or one by one if those fail.
+/// its create), or one by one if those fail; the outer error as `settle`'s.
 async fn insert_checked(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
-) -> Vec<Result<scim_user::Model, Error>> {
-    match insert_together(txn, &creates).await {
+) -> Result<Vec<Result<scim_user::Model, Error>>, Error> {
+    Ok(match insert_together(txn, &creates).await? {
         Ok(mut inserted) => creates
             .iter()
             .map(|pending| {
@@ -182,11 +182,11 @@ async fn insert_checked(
             tracing::debug!(error = %err, "merged user creates failed; creating one by one");
             let mut results = Vec::with_capacity(creates.len());
             for pending in &creates {
-                results.push(insert_alone(txn, pending).await);
+                results.push(insert_alone(txn, pending).await?);
             }
             results
         }
-    }
+    })
 }
 
 /// The inserted users by id; creates missing from it lost a `userName` race. Only the ids
@@ -194,8 +194,11 @@ async fn insert_checked(
 async fn insert_together(
     txn: &DatabaseTransaction,
     chunk: &[NewUser],
-) -> Result<HashMap<String, scim_user::Model>, Error> {
-    let savepoint = savepoint(txn).await?;
+) -> Result<Result<HashMap<String, scim_user::Model>, Error>, Error> {
+    let savepoint = match savepoint(txn).await {
+        Ok(savepoint) => savepoint,
+        Err(err) => return Ok(Err(err)),
+    };
     let outcome = async {
         let rows = chunk.iter().map(|pending| pending.row.clone());
         let ids: HashSet<String> = match scim_user::Entity::insert_many(rows)
@@ -269,8 +272,11 @@ async fn insert_in_one_trip(
 async fn insert_alone(
     txn: &DatabaseTransaction,
     pending: &NewUser,
-) -> Result<scim_user::Model, Error> {
-    let savepoint = savepoint(txn).await?;
+) -> Result<Result<scim_user::Model, Error>, Error> {
+    let savepoint = match savepoint(txn).await {
+        Ok(savepoint) => savepoint,
+        Err(err) => return Ok(Err(err)),
+    };
     let outcome = async {
         let row = pending
             .row
