@@ -325,11 +325,7 @@ async fn join(
             std::iter::once(newcomers).chain(inserts),
         ))
         .await?;
-    let joined: String = match rows.first() {
-        Some(row) => row.try_get("", "joined")?,
-        None => return Err(Error::Internal(anyhow::anyhow!("no answer to who joined"))),
-    };
-    serde_json::from_str(&joined).map_err(|err| Error::Internal(err.into()))
+    one_trip::json_list(&rows, "joined")
 }
 
 /// The group's version bump, returning the group and whether it is mapped (only a mapped

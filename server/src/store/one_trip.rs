@@ -73,6 +73,16 @@ pub fn together(statements: impl IntoIterator<Item = Statement>) -> Statement {
     text.statement()
 }
 
+/// The strings of a JSON array in `column` of the first row: what a trip's one `SELECT
+/// json_group_array(…)` answered, where rows of `RETURNING` would each wake the writer.
+pub fn json_list(rows: &[QueryResult], column: &str) -> Result<Vec<String>, Error> {
+    let Some(row) = rows.first() else {
+        return Err(Error::Internal(anyhow::anyhow!("no answer in {column}")));
+    };
+    let list: String = row.try_get("", column)?;
+    serde_json::from_str(&list).map_err(|err| Error::Internal(err.into()))
+}
+
 pub struct OneTrip(Text);
 
 impl Default for OneTrip {

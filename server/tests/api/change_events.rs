@@ -14,6 +14,7 @@ on_every_backend!(
     every_write_yields_its_events_once,
     a_permission_names_the_request_that_granted_it,
     each_membership_traces_to_the_request_that_began_it,
+    a_member_named_twice_or_not_a_member_is_removed_once_or_not_at_all,
     permission_changes_are_events,
     mapping_changes_are_permission_events,
     concurrent_member_patches_each_name_their_request,
@@ -401,6 +402,41 @@ async fn a_permission_names_the_request_that_granted_it(app: TestApp) {
 }
 
 /// `user.permissions_changed` for exactly the writes that change what a user may do.
+/// Entra's `Remove` with a `value` list naming a member twice and a user who is not a
+/// member: one `group.member_removed`, for the member, and the others stay.
+async fn a_member_named_twice_or_not_a_member_is_removed_once_or_not_at_all(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let (ada, bob, eve) = (
+        scim.user_id("ada@acme.test").await,
+        scim.user_id("bob@acme.test").await,
+        scim.user_id("eve@acme.test").await,
+    );
+    let group = scim.group_id("Sales").await;
+    let path = format!("/Groups/{group}");
+    let add =
+        json!([{ "op": "Add", "path": "members", "value": [{ "value": ada }, { "value": bob }] }]);
+    assert_eq!(patch(&scim, &path, add).await, StatusCode::NO_CONTENT);
+    let mark = newest(&app, &scim.tenant).await;
+    let remove = json!([{
+        "op": "Remove",
+        "path": "members",
+        "value": [{ "value": bob }, { "value": eve }, { "value": bob }],
+    }]);
+    assert_eq!(patch(&scim, &path, remove).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        kinds(&app, &scim.tenant, mark).await,
+        [event("group.member_removed", &group, &bob)]
+    );
+    let body = json_of(scim.get(&path).await).await;
+    let members: Vec<&Value> = body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| &member["value"])
+        .collect();
+    assert_eq!(members, [&json!(ada)]);
+}
+
 /// The trace of `user`'s organization-admin grant: the request that added it to the group.
 async fn traced_cause(app: &TestApp, tenant: &str, user: &str) -> Option<String> {
     let path = format!("/admin/v1/tenants/{tenant}/users/{user}/permissions?trace=true");
