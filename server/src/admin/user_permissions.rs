@@ -256,26 +256,27 @@ async fn trace(
     tenant_id: &str,
     explained: &mut EffectivePermissions,
 ) -> Result<(), Error> {
-    let mut groups: Vec<&str> = Vec::new();
-    groups.extend(
+    let mut group_ids: Vec<&str> = Vec::new();
+    group_ids.extend(
         explained
             .organization_admin_via
             .iter()
             .map(|via| via.group_id.as_str()),
     );
-    groups.extend(
+    group_ids.extend(
         explained
             .billing_manager_via
             .iter()
             .map(|via| via.group_id.as_str()),
     );
     for product in &explained.products {
-        groups.push(&product.granted_by.group_id);
-        groups.extend(product.outranked.iter().map(|via| via.group_id.as_str()));
+        group_ids.push(&product.granted_by.group_id);
+        group_ids.extend(product.outranked.iter().map(|via| via.group_id.as_str()));
     }
-    groups.sort_unstable();
-    groups.dedup();
-    let causes = groups::added_by(state.db.reads(), tenant_id, &explained.user_id, &groups).await?;
+    group_ids.sort_unstable();
+    group_ids.dedup();
+    let causes =
+        groups::added_by(state.db.reads(), tenant_id, &explained.user_id, &group_ids).await?;
     let cause = |group: &str| causes.get(group).cloned();
     for via in explained
         .organization_admin_via

@@ -24,7 +24,7 @@ use crate::error::{DATABASE_RETRY_SECS, Error};
 
 /// What follows an item's write once its batch has ended, in the writer's task, before
 /// the item's caller is answered: also when that caller has gone away (`Storage::write_then`).
-/// If the whole batch failed, it is called once, with that failure.
+/// If the whole batch or the whole merged run failed, it is called once, with that failure.
 pub type Settled<R> = fn(&Storage, &Result<R, Error>);
 
 /// What a merged run returns: one result per item, in the order given; or, when the run
@@ -35,7 +35,8 @@ pub type Results<'t, R> =
     Pin<Box<dyn Future<Output = Result<Vec<Result<R, Error>>, Error>> + Send + 't>>;
 
 /// Writes a whole set of items inside the batch's transaction. One item that cannot be
-/// written gets its error; its neighbours stand.
+/// written gets its error; its neighbours stand, unless the run fails as a whole (see
+/// `Results`).
 pub type Run<P, R> = for<'t> fn(&'t DatabaseTransaction, &'t Storage, Vec<P>) -> Results<'t, R>;
 
 type Reply<R> = oneshot::Sender<Result<R, Error>>;
@@ -103,6 +104,9 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
         let unrun = Unrun::new(Arc::clone(self));
         let storage = db.clone();
         let (settled, settling) = (self.settled, db.clone());
+        // The replies of a job that failed as a whole, kept until its batch has ended.
+        let unanswered: Arc<Mutex<Vec<Reply<R>>>> = Arc::default();
+        let keep = Arc::clone(&unanswered);
         db.write_in(
             slot,
             move |txn| {
@@ -110,15 +114,21 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                     let mut unrun = unrun;
                     let taken = unrun.run();
                     let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
-                    // An error here rolls back all the job wrote (the writer's savepoint
-                    // of it, or the whole batch) and drops the replies.
-                    let results = (unrun.queue.run)(txn, &storage, items).await?;
+                    // An error here has the writer roll back all the job wrote (its
+                    // savepoint, or the whole batch).
+                    let results = match (unrun.queue.run)(txn, &storage, items).await {
+                        Ok(results) => results,
+                        Err(lost) => {
+                            *keep.lock().unwrap_or_else(PoisonError::into_inner) = replies;
+                            return Err(lost);
+                        }
+                    };
                     debug_assert_eq!(results.len(), replies.len());
                     Ok(replies.into_iter().zip(results).collect::<Deliveries<R>>())
                 })
             },
-            // If the batch failed, the answers are dropped, which tells each waiting write
-            // that nothing was stored; `settled` hears of the failure once.
+            // If the job or its batch failed, the answers are dropped, once `settled` has
+            // heard of the failure: that tells each waiting write that nothing was stored.
             move |delivered: Result<Deliveries<R>, Error>| match delivered {
                 Ok(delivered) => {
                     for (reply, result) in delivered {
@@ -126,7 +136,12 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                         let _ = reply.send(result);
                     }
                 }
-                Err(failed) => settled(&settling, &Err(failed)),
+                Err(failed) => {
+                    settled(&settling, &Err(failed));
+                    drop(mem::take(
+                        &mut *unanswered.lock().unwrap_or_else(PoisonError::into_inner),
+                    ));
+                }
             },
         );
     }
@@ -370,8 +385,8 @@ mod tests {
     /// committed.
     #[tokio::test]
     async fn a_savepoint_that_cannot_be_ended_loses_track_of_the_transaction() {
-        // On a file: a failed batch discards the write connection, which in memory would
-        // take the database with it.
+        // On a file: in memory, readers share the write connection, which the writer
+        // discards when it cannot end the transaction as sqlx counts it.
         let dir = tempfile::tempdir().expect("a directory");
         let url = crate::store::db::sqlite_url(&dir.path().join("scim.db"));
         let storage = Storage::open(&url, &StorageSettings::default())

@@ -141,8 +141,8 @@ pub async fn insert_members(
 ) -> Result<Vec<String>, Error> {
     let mut joined = Vec::new();
     let request = cause::current();
-    let added_by = move |_: &String| request.clone();
-    for insert in member_inserts(tenant_id, group_id, user_ids, since, added_by) {
+    let by_this_request = move |_: &String| request.clone();
+    for insert in member_inserts(tenant_id, group_id, user_ids, since, by_this_request) {
         match insert.exec_with_returning_keys(txn).await {
             Ok(keys) => joined.extend(keys.into_iter().map(|(_, user_id)| user_id)),
             Err(DbErr::RecordNotInserted) => {}

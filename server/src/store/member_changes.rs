@@ -214,19 +214,27 @@ async fn apply_together(
             } else {
                 None
             };
-            // Each membership change is the doing of the last PATCH that asked for it.
+            // Each membership change is the doing of the PATCH that made it when they run
+            // one by one: a member leaves with the first PATCH removing it, and its
+            // membership begins with the first PATCH adding it after the last removal (a
+            // later add finds it a member already).
             let (mut remover, mut adder) = (HashMap::new(), HashMap::new());
             for &index in &members {
-                remover.extend(changes[index].remove.iter().map(|id| (id, index)));
-                adder.extend(changes[index].add.iter().map(|id| (id, index)));
+                for id in &changes[index].remove {
+                    remover.entry(id).or_insert(index);
+                    adder.remove(id);
+                }
+                for id in &changes[index].add {
+                    adder.entry(id).or_insert(index);
+                }
             }
-            let added_by = |user_id: &String| {
+            let adder_of = |user_id: &String| {
                 adder
                     .get(user_id)
                     .and_then(|&index| changes[index].request_id.clone())
             };
             let left = groups::remove_members(txn, group_id, &remove).await?;
-            let joined = join(txn, tenant_id, group_id, &add, now, added_by).await?;
+            let joined = join(txn, tenant_id, group_id, &add, now, adder_of).await?;
             let event = |kind, user_id: &String, by: &HashMap<&String, usize>| NewEvent {
                 tenant_id: tenant_id.to_owned(),
                 at: now,

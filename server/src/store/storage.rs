@@ -454,11 +454,13 @@ impl Storage {
                 return Err(err);
             }
         };
+        if effect == Effect::ReadsOnly {
+            txn.rollback().await?;
+            return Ok(value);
+        }
         match txn.commit().await {
             Ok(()) => {
-                if effect == Effect::Writes {
-                    self.inner.health.succeeded();
-                }
+                self.inner.health.succeeded();
                 Ok(value)
             }
             Err(err) => {

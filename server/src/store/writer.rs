@@ -155,8 +155,9 @@ impl WriteQueue {
         }
     }
 
-    /// Runs `work` in the next batch and answers once that batch is durably committed;
-    /// `settled` sees the outcome first, in the writer's task (see `WriteSlot::send`).
+    /// Runs `work` in the next batch and answers once that batch has ended (for a write,
+    /// once it is durably committed); `settled` sees the outcome first, in the writer's
+    /// task (see `WriteSlot::send`).
     pub async fn write<T, F>(
         &self,
         effect: Effect,
@@ -386,9 +387,9 @@ impl Writer {
             Ok((stored, txn)) => {
                 if stored {
                     self.health.succeeded();
-                }
-                if let Some(committed) = &self.committed {
-                    committed.notify_one();
+                    if let Some(committed) = &self.committed {
+                        committed.notify_one();
+                    }
                 }
                 for finish in finishes {
                     answer(finish, None);
@@ -532,7 +533,8 @@ async fn run_batch(
                 .await?;
         }
     }
-    Ok((stored, end_batch(txn, End::Commit, keep).await?))
+    let end = if stored { End::Commit } else { End::Rollback };
+    Ok((stored, end_batch(txn, end, keep).await?))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -774,6 +776,68 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(kept.len(), 1, "the rehearsal stored nothing");
+        storage.close().await;
+    }
+
+    /// A rehearsal batched with writes takes back only its own changes: the writes before
+    /// and after it are stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rehearsal_batched_with_writes_takes_back_only_its_own() {
+        let (_dir, _url, storage) = on_file().await;
+        storage
+            .write(execute("CREATE TABLE once (x)"))
+            .await
+            .expect("created");
+        let (release, gate) = tokio::sync::oneshot::channel::<()>();
+        let (holding, held) = tokio::sync::oneshot::channel::<()>();
+        let holder = tokio::spawn({
+            let storage = storage.clone();
+            async move {
+                storage
+                    .write(move |_| {
+                        Box::pin(async move {
+                            let _ = holding.send(());
+                            let _ = gate.await;
+                            Ok(())
+                        })
+                    })
+                    .await
+            }
+        });
+        held.await.expect("the writer is held");
+        let queued = |n: usize| {
+            let storage = storage.clone();
+            async move {
+                while storage.stats().queued_writes < n {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        };
+        let before = tokio::spawn({
+            let storage = storage.clone();
+            async move { storage.write(execute("INSERT INTO once VALUES (1)")).await }
+        });
+        queued(1).await;
+        let rehearsal = tokio::spawn({
+            let storage = storage.clone();
+            async move {
+                storage
+                    .rehearse(execute("INSERT INTO once VALUES (9)"))
+                    .await
+            }
+        });
+        queued(2).await;
+        let after = tokio::spawn({
+            let storage = storage.clone();
+            async move { storage.write(execute("INSERT INTO once VALUES (2)")).await }
+        });
+        queued(3).await;
+        release.send(()).expect("the holder waits");
+        holder.await.expect("no panic").expect("held");
+        for done in [before, rehearsal, after] {
+            done.await.expect("no panic").expect("done");
+        }
+        assert_eq!(values_once(&storage).await, [1, 2]);
         storage.close().await;
     }
 

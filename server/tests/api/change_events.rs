@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use poem::{http::StatusCode, web::sse::Event};
 use serde_json::{Value, json};
 
-use crate::helpers::{GROUP_SCHEMA, Scim, TestApp, json_of, ops, user};
+use crate::helpers::{GROUP_SCHEMA, Scim, TestApp, hold_the_writer, json_of, ops, user};
 
 on_every_backend!(
     every_write_yields_its_events_once,
@@ -401,7 +401,6 @@ async fn a_permission_names_the_request_that_granted_it(app: TestApp) {
     panic!("the request's log entry was never found");
 }
 
-/// `user.permissions_changed` for exactly the writes that change what a user may do.
 /// Entra's `Remove` with a `value` list naming a member twice and a user who is not a
 /// member: one `group.member_removed`, for the member, and the others stay.
 async fn a_member_named_twice_or_not_a_member_is_removed_once_or_not_at_all(app: TestApp) {
@@ -435,6 +434,101 @@ async fn a_member_named_twice_or_not_a_member_is_removed_once_or_not_at_all(app:
         .map(|member| &member["value"])
         .collect();
     assert_eq!(members, [&json!(ada)]);
+}
+
+/// The request of the `group.member_added` event of `user`, the last one.
+fn adder_in(events: &[Value], user: &str) -> Option<String> {
+    events
+        .iter()
+        .rev()
+        .find(|event| event["type"] == "group.member_added" && event["data"]["userId"] == user)
+        .map(|event| event["requestId"].as_str().unwrap().to_owned())
+}
+
+/// PATCHes of one group sent while the writer is busy (merged into one write) and answered
+/// together: each `(adds, removes)` in the order given.
+async fn merged_patches(
+    app: &TestApp,
+    scim: &Scim<'_>,
+    group: &str,
+    patches: &[(&[&str], &[&str])],
+) {
+    let db = &app.state.db;
+    let (release, holder) = hold_the_writer(db).await;
+    let mut sent = futures_util::stream::FuturesUnordered::new();
+    for (adds, removes) in patches {
+        let mut operations = Vec::new();
+        if !removes.is_empty() {
+            let value: Vec<Value> = removes.iter().map(|id| json!({ "value": id })).collect();
+            operations.push(json!({ "op": "Remove", "path": "members", "value": value }));
+        }
+        if !adds.is_empty() {
+            let value: Vec<Value> = adds.iter().map(|id| json!({ "value": id })).collect();
+            operations.push(json!({ "op": "Add", "path": "members", "value": value }));
+        }
+        let path = format!("/Groups/{group}");
+        sent.push(async move { patch(scim, &path, Value::Array(operations)).await });
+        // Whether a PATCH joins the first one's write or runs after it, one by one, the
+        // outcome must be the same; the pause lets each arrive before the next.
+        let arrived = async {
+            while db.stats().queued_writes == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        tokio::select! {
+            _ = sent.next() => panic!("answered while the writer was held"),
+            () = arrived => {}
+        }
+    }
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    while let Some(status) = sent.next().await {
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+}
+
+/// Merged PATCHes name the request that made each change as if they had run one by one:
+/// a user added twice joined with the first PATCH adding it, and one removed then added
+/// twice joined again with the first add after the removal; its trace says the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_patches_name_the_request_each_change_came_from() {
+    let app = TestApp::sqlite_quiet().await;
+    let scim = app.scim("Acme").await;
+    let owners = organization_admins(&app, &scim).await;
+    let mut ids = Vec::new();
+    for name in ["u", "a", "v", "c", "d"] {
+        ids.push(scim.user_id(&format!("{name}@acme.test")).await);
+    }
+    let [u, a, v, c, d] = [&ids[0], &ids[1], &ids[2], &ids[3], &ids[4]].map(String::as_str);
+
+    merged_patches(&app, &scim, &owners, &[(&[u, a], &[]), (&[u, v], &[])]).await;
+    let events = feed(&app, &scim.tenant, 0).await;
+    let first = adder_in(&events, a).expect("a joined");
+    assert_ne!(Some(&first), adder_in(&events, v).as_ref());
+    assert_eq!(
+        adder_in(&events, u),
+        Some(first.clone()),
+        "u joined with the first"
+    );
+    assert_eq!(traced_cause(&app, &scim.tenant, u).await, Some(first));
+
+    merged_patches(
+        &app,
+        &scim,
+        &owners,
+        &[(&[], &[u]), (&[u, c], &[]), (&[u, d], &[])],
+    )
+    .await;
+    let events = feed(&app, &scim.tenant, 0).await;
+    let again = adder_in(&events, c).expect("c joined");
+    assert_ne!(Some(&again), adder_in(&events, d).as_ref());
+    assert_eq!(
+        adder_in(&events, u),
+        Some(again.clone()),
+        "u joined again with the second"
+    );
+    assert_eq!(traced_cause(&app, &scim.tenant, u).await, Some(again));
 }
 
 /// The trace of `user`'s organization-admin grant: the request that added it to the group.
@@ -504,6 +598,7 @@ async fn each_membership_traces_to_the_request_that_began_it(app: TestApp) {
     );
 }
 
+/// `user.permissions_changed` for exactly the writes that change what a user may do.
 async fn permission_changes_are_events(app: TestApp) {
     let scim = app.scim("Acme").await;
     let ada = scim.user_id("ada@acme.test").await;

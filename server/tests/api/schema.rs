@@ -2,7 +2,7 @@
 //! they create (a cheap drift check between `entity` and `migration`).
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use crate::helpers::{TestApp, ops};
@@ -77,34 +77,53 @@ async fn migrations_round_trip_and_match_the_entities(app: TestApp) {
 }
 
 /// The migration that records who began each membership fills it in for memberships
-/// stored before, from their `group.member_added` event.
+/// stored before, from their latest `group.member_added` event still kept (one removed and
+/// added again began with the second add); a membership whose event is gone gets none.
 async fn memberships_stored_before_take_the_request_of_their_event(app: TestApp) {
     let scim = app.scim("Acme").await;
     let ada = scim.user_id("ada@acme.test").await;
+    let bob = scim.user_id("bob@acme.test").await;
     let group = scim.group_id("Sales").await;
-    let add = ops(json!([{ "op": "Add", "path": "members", "value": [{ "value": ada }] }]));
-    scim.send("PATCH", &format!("/Groups/{group}"), &add)
-        .await
-        .assert_status(poem::http::StatusCode::NO_CONTENT);
+    let path = format!("/Groups/{group}");
+    for (op, user) in [
+        ("Add", &ada),
+        ("Remove", &ada),
+        ("Add", &ada),
+        ("Add", &bob),
+    ] {
+        let change = ops(json!([{ "op": op, "path": "members", "value": [{ "value": user }] }]));
+        scim.send("PATCH", &path, &change)
+            .await
+            .assert_status(poem::http::StatusCode::NO_CONTENT);
+    }
     app.state.db.close().await;
     let db = &app.raw_connection().await;
-    let event = entity::change_event::Entity::find()
-        .filter(entity::change_event::Column::Kind.eq("group.member_added"))
-        .one(db)
+    let added = |user: &str| {
+        entity::change_event::Entity::find()
+            .filter(entity::change_event::Column::Kind.eq("group.member_added"))
+            .filter(entity::change_event::Column::SubjectId.eq(user))
+            .order_by_desc(entity::change_event::Column::Id)
+            .one(db)
+    };
+    let latest = added(&ada).await.unwrap().expect("ada's event");
+    assert!(latest.request_id.is_some());
+    entity::change_event::Entity::delete_many()
+        .filter(entity::change_event::Column::SubjectId.eq(&bob))
+        .exec(db)
         .await
-        .unwrap()
-        .expect("the member's event");
-    assert!(event.request_id.is_some());
+        .unwrap();
 
     Migrator::down(db, Some(1)).await.unwrap();
     Migrator::up(db, None).await.unwrap();
-    let member = entity::group_member::Entity::find()
-        .one(db)
-        .await
-        .unwrap()
-        .expect("the membership");
-    assert_eq!(member.user_id, ada);
-    assert_eq!(member.added_by, event.request_id);
+    let added_by = |user: &str| {
+        entity::group_member::Entity::find()
+            .filter(entity::group_member::Column::UserId.eq(user))
+            .one(db)
+    };
+    let member = added_by(&ada).await.unwrap().expect("ada's membership");
+    assert_eq!(member.added_by, latest.request_id, "the second add");
+    let member = added_by(&bob).await.unwrap().expect("bob's membership");
+    assert_eq!(member.added_by, None, "its event is gone");
 }
 
 /// The embedded database is configured for concurrent use: WAL, `synchronous=FULL`,
