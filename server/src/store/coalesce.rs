@@ -214,7 +214,8 @@ pub async fn settle<T>(
     }
 }
 
-/// A savepoint of `txn`, to be ended by `settle`.
+/// A savepoint of `txn`, to be ended by `settle`. Failing to open one is failing as a
+/// whole (see `Results`): the transaction is in a state SQLite would not build on.
 pub async fn savepoint(txn: &DatabaseTransaction) -> Result<DatabaseTransaction, Error> {
     Ok(txn.begin().await?)
 }

@@ -375,10 +375,7 @@ async fn apply_alone(
     known: Option<&UserCache>,
     change: &MemberChange,
 ) -> Result<Result<Changed, Error>, Error> {
-    let savepoint = match savepoint(txn).await {
-        Ok(savepoint) => savepoint,
-        Err(err) => return Ok(Err(err)),
-    };
+    let savepoint = savepoint(txn).await?;
     let target = Target {
         tenant_id: &change.tenant_id,
         id: &change.group_id,

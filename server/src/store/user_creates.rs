@@ -195,10 +195,7 @@ async fn insert_together(
     txn: &DatabaseTransaction,
     chunk: &[NewUser],
 ) -> Result<Result<HashMap<String, scim_user::Model>, Error>, Error> {
-    let savepoint = match savepoint(txn).await {
-        Ok(savepoint) => savepoint,
-        Err(err) => return Ok(Err(err)),
-    };
+    let savepoint = savepoint(txn).await?;
     let outcome = async {
         let rows = chunk.iter().map(|pending| pending.row.clone());
         let ids: HashSet<String> = match scim_user::Entity::insert_many(rows)
@@ -273,10 +270,7 @@ async fn insert_alone(
     txn: &DatabaseTransaction,
     pending: &NewUser,
 ) -> Result<Result<scim_user::Model, Error>, Error> {
-    let savepoint = match savepoint(txn).await {
-        Ok(savepoint) => savepoint,
-        Err(err) => return Ok(Err(err)),
-    };
+    let savepoint = savepoint(txn).await?;
     let outcome = async {
         let row = pending
             .row

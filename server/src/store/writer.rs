@@ -504,8 +504,7 @@ async fn run_batch(
         finishes.push(finish);
         let end = match (ran, watched.still_open()) {
             (Ran::Succeeded, true) => End::Commit,
-            // Nothing to sync.
-            (Ran::Read, true) => End::Rollback,
+            // Nothing stored (a read), or the job failed.
             (_, true) => End::Rollback,
             // The job's own constraint ended the transaction, and the job answers for
             // itself: nothing of the batch was acknowledged, and storage has not failed.

@@ -457,15 +457,14 @@ async fn merged_patches(
     let (release, holder) = hold_the_writer(db).await;
     let mut sent = futures_util::stream::FuturesUnordered::new();
     for (adds, removes) in patches {
-        let mut operations = Vec::new();
-        if !removes.is_empty() {
-            let value: Vec<Value> = removes.iter().map(|id| json!({ "value": id })).collect();
-            operations.push(json!({ "op": "Remove", "path": "members", "value": value }));
-        }
-        if !adds.is_empty() {
-            let value: Vec<Value> = adds.iter().map(|id| json!({ "value": id })).collect();
-            operations.push(json!({ "op": "Add", "path": "members", "value": value }));
-        }
+        let operations: Vec<Value> = [("Remove", removes), ("Add", adds)]
+            .into_iter()
+            .filter(|(_, ids)| !ids.is_empty())
+            .map(|(op, ids)| {
+                let value: Vec<Value> = ids.iter().map(|id| json!({ "value": id })).collect();
+                json!({ "op": op, "path": "members", "value": value })
+            })
+            .collect();
         let path = format!("/Groups/{group}");
         sent.push(async move { patch(scim, &path, Value::Array(operations)).await });
         // Whether a PATCH joins the first one's write or runs after it, one by one, the
