@@ -145,21 +145,25 @@ pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result
     }
     let tenants: BTreeSet<String> = events.iter().map(|event| event.tenant_id.clone()).collect();
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        // In one order everywhere, so two writes never wait for each other's tenants.
+        // In one order everywhere, so two writes never wait for each other's tenants. The
+        // other replicas' notice (`notify::send`) goes with the lock: PostgreSQL delivers
+        // it at commit wherever the transaction sent it, and each statement from here on
+        // is a round trip that the tenant's other writes wait through.
         for tenant_id in &tenants {
             txn.execute_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
-                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-                [EVENTS_LOCK.into(), tenant_id.as_str().into()],
+                "SELECT pg_advisory_xact_lock($1, hashtext($2)), pg_notify($3, $2)",
+                [
+                    EVENTS_LOCK.into(),
+                    tenant_id.as_str().into(),
+                    notify::EVENTS.into(),
+                ],
             ))
             .await?;
         }
     }
     for statement in inserts(txn.get_database_backend(), events) {
         txn.execute_raw(statement).await?;
-    }
-    for tenant_id in &tenants {
-        notify::send(txn, notify::EVENTS, tenant_id).await?;
     }
     Ok(())
 }

@@ -713,3 +713,46 @@ async fn mapping_changes_are_permission_events(app: TestApp) {
     assert_eq!(events[0]["data"]["after"]["isBillingManager"], true);
     assert_eq!(events[3]["data"]["after"]["isBillingManager"], false);
 }
+
+/// On PostgreSQL a change-event stream on one replica receives what another writes, woken
+/// by its notice (sent with the tenant's event lock) rather than by the stream's slow
+/// safety poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_on_one_replica_receives_the_changes_another_makes() {
+    let Some(app) = TestApp::postgres().await else {
+        return;
+    };
+    let replica = app.replica().await;
+    let scim = app.scim("Acme").await;
+    let resp = replica
+        .client
+        .get(format!(
+            "/admin/v1/tenants/{}/events/stream?lastEventId=0",
+            scim.tenant
+        ))
+        .header("Authorization", format!("Bearer {}", replica.operator_key))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let mut stream = resp.sse_stream();
+    let woken = replica.state.feeds.events.generation();
+    scim.post("/Users", &user("ada@acme.test"))
+        .await
+        .assert_status(StatusCode::CREATED);
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("the stream goes on");
+        if let Event::Message { data, .. } = next {
+            let change: Value = serde_json::from_str(&data).unwrap();
+            if change["type"] == "user.created" {
+                break;
+            }
+        }
+    }
+    assert!(
+        replica.state.feeds.events.generation() > woken,
+        "the replica was told, not only polling"
+    );
+}
