@@ -227,7 +227,10 @@ mod tests {
     use super::*;
     use sea_orm::ConnectionTrait;
 
-    use crate::config::StorageSettings;
+    use crate::{
+        config::StorageSettings,
+        store::test_writes::{Busy, busy_writer, execute, until},
+    };
 
     fn accept_all<'t>(
         _: &'t DatabaseTransaction,
@@ -250,57 +253,12 @@ mod tests {
         })
     }
 
-    async fn until(mut condition: impl FnMut() -> bool) {
-        for _ in 0..1000 {
-            if condition() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("the condition never held");
-    }
-
-    /// A write that keeps the writer busy until `finish`, so that jobs queue behind it.
-    struct Busy {
-        release: oneshot::Sender<()>,
-        write: tokio::task::JoinHandle<Result<(), Error>>,
-    }
-
-    impl Busy {
-        async fn finish(self) {
-            self.release.send(()).expect("the busy write waits");
-            self.write.await.expect("no panic").expect("written");
-        }
-    }
-
     async fn busy_storage() -> (Storage, Busy) {
         let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
             .await
             .expect("opens");
         let busy = busy_writer(&storage).await;
         (storage, busy)
-    }
-
-    /// Holds `storage`'s writer in a write until `finish`.
-    async fn busy_writer(storage: &Storage) -> Busy {
-        let (started, running) = oneshot::channel::<()>();
-        let (release, gate) = oneshot::channel::<()>();
-        let write = tokio::spawn({
-            let storage = storage.clone();
-            async move {
-                storage
-                    .write(move |_| {
-                        Box::pin(async move {
-                            let _ = started.send(());
-                            let _ = gate.await;
-                            Ok(())
-                        })
-                    })
-                    .await
-            }
-        });
-        running.await.expect("the busy write runs");
-        Busy { release, write }
     }
 
     #[tokio::test]
@@ -334,12 +292,7 @@ mod tests {
 
     async fn create_kept(storage: &Storage) {
         storage
-            .write(|txn| {
-                Box::pin(async move {
-                    txn.execute_unprepared("CREATE TABLE kept (x)").await?;
-                    Ok(())
-                })
-            })
+            .write(execute("CREATE TABLE kept (x)"))
             .await
             .expect("created");
     }
@@ -369,17 +322,7 @@ mod tests {
         let busy = busy_writer(&storage).await;
         let neighbour = tokio::spawn({
             let storage = storage.clone();
-            async move {
-                storage
-                    .write(|txn| {
-                        Box::pin(async move {
-                            txn.execute_unprepared("INSERT INTO kept VALUES (7)")
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .await
-            }
+            async move { storage.write(execute("INSERT INTO kept VALUES (7)")).await }
         });
         until(|| storage.stats().queued_writes == 1).await;
         let merged = Arc::new(Coalesced::new(

@@ -33,6 +33,8 @@ pub mod storage;
 pub mod sync;
 pub mod synced;
 pub mod tenants;
+#[cfg(test)]
+mod test_writes;
 pub mod transaction_watch;
 pub mod unique;
 pub mod user_cache;

@@ -71,7 +71,10 @@ mod tests {
     use sea_orm::{ConnectionTrait, TransactionTrait};
 
     use super::*;
-    use crate::{config::StorageSettings, store::Storage};
+    use crate::{
+        config::StorageSettings,
+        store::{Storage, test_writes::execute},
+    };
 
     /// On an in-memory database readers share the write connection: a reader's rollback
     /// while a write waits for the connection is no loss of the write's batch.
@@ -84,16 +87,7 @@ mod tests {
         read.execute_unprepared("SELECT 1").await.unwrap();
         let write = tokio::spawn({
             let storage = storage.clone();
-            async move {
-                storage
-                    .write(|txn| {
-                        Box::pin(async move {
-                            txn.execute_unprepared("CREATE TABLE probe (x)").await?;
-                            Ok(())
-                        })
-                    })
-                    .await
-            }
+            async move { storage.write(execute("CREATE TABLE probe (x)")).await }
         });
         // The writer waits for the connection the read holds.
         tokio::time::sleep(Duration::from_millis(100)).await;

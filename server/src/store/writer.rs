@@ -592,7 +592,13 @@ mod tests {
 
     use sea_orm::{ConnectionTrait, Statement};
 
-    use crate::{config::StorageSettings, store::Storage};
+    use crate::{
+        config::StorageSettings,
+        store::{
+            Storage,
+            test_writes::{busy_writer, execute, until},
+        },
+    };
 
     /// Storage on a database file (on an in-memory one the writer shares its connection).
     async fn on_file() -> (tempfile::TempDir, String, Storage) {
@@ -638,19 +644,6 @@ mod tests {
         let answered = outcome.recv_timeout(Duration::from_secs(30));
         assert_eq!(answered.expect("answered"), Ok(42));
         storage.close().await;
-    }
-
-    fn execute(
-        sql: &'static str,
-    ) -> impl for<'t> FnOnce(&'t sea_orm::DatabaseTransaction) -> super::WriteFuture<'t, ()>
-    + Send
-    + 'static {
-        move |txn| {
-            Box::pin(async move {
-                txn.execute_unprepared(sql).await?;
-                Ok(())
-            })
-        }
     }
 
     /// What table `once` holds, in order.
@@ -787,30 +780,10 @@ mod tests {
             .write(execute("CREATE TABLE once (x)"))
             .await
             .expect("created");
-        let (release, gate) = tokio::sync::oneshot::channel::<()>();
-        let (holding, held) = tokio::sync::oneshot::channel::<()>();
-        let holder = tokio::spawn({
-            let storage = storage.clone();
-            async move {
-                storage
-                    .write(move |_| {
-                        Box::pin(async move {
-                            let _ = holding.send(());
-                            let _ = gate.await;
-                            Ok(())
-                        })
-                    })
-                    .await
-            }
-        });
-        held.await.expect("the writer is held");
+        let busy = busy_writer(&storage).await;
         let queued = |n: usize| {
             let storage = storage.clone();
-            async move {
-                while storage.stats().queued_writes < n {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            }
+            until(move || storage.stats().queued_writes == n)
         };
         let before = tokio::spawn({
             let storage = storage.clone();
@@ -831,8 +804,7 @@ mod tests {
             async move { storage.write(execute("INSERT INTO once VALUES (2)")).await }
         });
         queued(3).await;
-        release.send(()).expect("the holder waits");
-        holder.await.expect("no panic").expect("held");
+        busy.finish().await;
         for done in [before, rehearsal, after] {
             done.await.expect("no panic").expect("done");
         }

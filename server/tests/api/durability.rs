@@ -101,33 +101,47 @@ fn assert_all_present(acknowledged: &[String], stored: &[String]) {
     );
 }
 
-async fn killed_under_load(data_dir: &Path, database_url: Option<&str>) {
-    let server = ServerProcess::start(data_dir, database_url).await;
-    let (tenant, token) = server.tenant(data_dir, "Acme").await;
+/// Runs `write_load` on `server`, `strike`s 1.5 s in, while the writers are mid-flight, and
+/// lets the load run on until the server stops answering or answers 503 over and over;
+/// then kills the server. Returns the userNames acknowledged.
+async fn struck_under_load(
+    server: ServerProcess,
+    tenant: &str,
+    token: &str,
+    prefix: &str,
+    strike: impl FnOnce() + Send + 'static,
+) -> Vec<String> {
+    let striker = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        strike();
+    });
     let started = Instant::now();
-    let killer = {
-        let pid = server.pid();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            // SIGKILL while the writers are mid-flight.
-            Command::new("kill")
-                .arg("-9")
-                .arg(pid.to_string())
-                .status()
-                .unwrap();
-        })
-    };
-    let (acknowledged, _) = write_load(&server, &tenant, &token, "k", 0, move |_| {
-        started.elapsed() > Duration::from_secs(20)
+    let (acknowledged, _) = write_load(&server, tenant, token, prefix, 0, move |refused| {
+        refused >= 50 || started.elapsed() > Duration::from_secs(20)
     })
     .await;
-    killer.await.unwrap();
+    striker.await.unwrap();
     server.kill();
     assert!(
         acknowledged.len() > 50,
         "the load ran ({} acknowledged)",
         acknowledged.len()
     );
+    acknowledged
+}
+
+async fn killed_under_load(data_dir: &Path, database_url: Option<&str>) {
+    let server = ServerProcess::start(data_dir, database_url).await;
+    let (tenant, token) = server.tenant(data_dir, "Acme").await;
+    let pid = server.pid();
+    let acknowledged = struck_under_load(server, &tenant, &token, "k", move || {
+        Command::new("kill")
+            .arg("-9")
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+    })
+    .await;
     let restarted = ServerProcess::start(data_dir, database_url).await;
     let stored = restarted.user_names(&tenant, &token).await;
     assert_all_present(&acknowledged, &stored);
@@ -540,25 +554,11 @@ async fn a_power_cut_under_write_load_loses_no_acknowledged_write() {
     let durable = ["--durability", "full"];
     let server = ServerProcess::start_with(&data, None, &durable).await;
     let (tenant, token) = server.tenant(&data, "Acme").await;
-    let cutter = {
-        let (root, canary) = (power.path().to_owned(), canary.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            cut_power(&root, &canary);
-        })
-    };
-    let started = Instant::now();
-    let (acknowledged, _) = write_load(&server, &tenant, &token, "p", 0, move |refused| {
-        refused >= 50 || started.elapsed() > Duration::from_secs(20)
+    let (root, canary_path) = (power.path().to_owned(), canary.clone());
+    let acknowledged = struck_under_load(server, &tenant, &token, "p", move || {
+        cut_power(&root, &canary_path);
     })
     .await;
-    cutter.await.unwrap();
-    server.kill();
-    assert!(
-        acknowledged.len() > 50,
-        "the load ran ({} acknowledged)",
-        acknowledged.len()
-    );
     power.restore();
     assert_eq!(
         std::fs::read(&canary).unwrap(),
