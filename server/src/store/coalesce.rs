@@ -1,25 +1,31 @@
-//! Writes of one kind merged into one write job on the embedded database. Each SQL
+//! Writes of one kind merged into one write job. On the embedded database each SQL
 //! statement costs a round trip to SQLite's thread (two thread wake-ups, the dominant cost
 //! of a write there), so writes that arrive while the writer is busy are carried together
 //! and their rows written by a few multi-row statements (`user_creates.rs`,
-//! `member_changes.rs`).
+//! `member_changes.rs`). On PostgreSQL a job is a transaction of its own on the pool, in a
+//! task of its own (user creates only: see `user_creates.rs`).
 //!
-//! One write job at a time carries what is pending: the first write to find none scheduled
-//! queues it, and the job takes everything pending when it runs. The writer's own task
-//! delivers the answers, only once the batch that carried them has committed: no other task
-//! is woken in between (each wake-up is a thread hand-off here, as costly as a statement).
+//! One write job at a time waits to carry what is pending: the first write to find none
+//! scheduled schedules it, and the job takes everything pending when it runs. The job's
+//! task delivers the answers, only once the batch that carried them has committed: on the
+//! embedded database that is the writer's own task, and no other task is woken in between
+//! (each wake-up is a thread hand-off there, as costly as a statement).
 
 use std::{
+    collections::HashMap,
     future::Future,
     mem,
     pin::Pin,
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{
+        Arc, Mutex, MutexGuard, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::oneshot;
 
-use super::Storage;
+use super::{Storage, storage::WritePlace};
 use crate::error::{DATABASE_RETRY_SECS, Error};
 
 /// What follows an item's write once its batch has ended, in the writer's task, before
@@ -45,73 +51,116 @@ type Reply<R> = oneshot::Sender<Result<R, Error>>;
 type Deliveries<R> = Vec<(Reply<R>, Result<R, Error>)>;
 
 pub struct Coalesced<P, R> {
-    state: Mutex<Queue<P, R>>,
+    lanes: Mutex<HashMap<String, Queue<P, R>>>,
     run: Run<P, R>,
     settled: Settled<R>,
 }
 
+/// Writes waiting in one lane: the embedded database has one (its writer runs one job at a
+/// time anyway), PostgreSQL one per tenant, so that one tenant's job never waits for
+/// another's locks.
 struct Queue<P, R> {
     pending: Vec<(P, Reply<R>)>,
-    /// A write job that will take `pending` is queued.
+    /// A write job that will take `pending` is scheduled (see `Hold`).
     scheduled: bool,
+}
+
+impl<P, R> Default for Queue<P, R> {
+    fn default() -> Self {
+        Self {
+            pending: Vec::new(),
+            scheduled: false,
+        }
+    }
+}
+
+/// How long a job holds its lane.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Until it runs: the writer runs one job at a time, so the next one may be queued
+    /// behind it at once.
+    UntilItRuns,
+    /// Until it has ended (PostgreSQL, where jobs run side by side): what arrives meanwhile
+    /// waits for the next job, which starts when this one ends. Otherwise every create
+    /// would start a job of its own, each waiting for the tenant's lock.
+    UntilItEnds,
 }
 
 impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
     pub fn new(run: Run<P, R>, settled: Settled<R>) -> Self {
         Self {
-            state: Mutex::new(Queue {
-                pending: Vec::new(),
-                scheduled: false,
-            }),
+            lanes: Mutex::default(),
             run,
             settled,
         }
     }
 
-    fn queue(&self) -> MutexGuard<'_, Queue<P, R>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lanes(&self) -> MutexGuard<'_, HashMap<String, Queue<P, R>>> {
+        self.lanes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes `item` with whatever else is pending; answers once that is committed.
-    pub async fn submit(self: &Arc<Self>, db: &Storage, item: P) -> Result<R, Error> {
+    /// Writes `item` for `tenant_id` with whatever else is pending in its lane; answers once
+    /// that is committed.
+    pub async fn submit(
+        self: &Arc<Self>,
+        db: &Storage,
+        tenant_id: &str,
+        item: P,
+    ) -> Result<R, Error> {
+        let lane = if db.merges_per_tenant() {
+            tenant_id.to_owned()
+        } else {
+            String::new()
+        };
         let (reply, answer) = oneshot::channel();
         let schedule = {
-            let mut queue = self.queue();
+            let mut lanes = self.lanes();
+            let queue = lanes.entry(lane.clone()).or_default();
             queue.pending.push((item, reply));
             !mem::replace(&mut queue.scheduled, true)
         };
         if schedule {
-            self.schedule(db);
+            self.schedule(db, lane);
         }
         answer.await.unwrap_or_else(|_| Err(Error::commit_failed()))
     }
 
-    /// Queues the job that takes everything pending when it runs. Its place is reserved
-    /// first, so that a full queue fails what is pending here, with the reason. Queued, the
-    /// job no longer depends on the request that scheduled it: that client may go away.
-    fn schedule(self: &Arc<Self>, db: &Storage) {
-        let slot = match db.reserve_write() {
-            Ok(slot) => slot,
+    /// Queues the job that takes everything pending in `lane` when it runs. Its place is
+    /// reserved first, so that a full queue fails what is pending here, with the reason.
+    /// Queued, the job no longer depends on the request that scheduled it: that client may
+    /// go away.
+    fn schedule(self: &Arc<Self>, db: &Storage, lane: String) {
+        let place = match db.reserve_write() {
+            Ok(place) => place,
             Err(err) => {
                 let retry_after = match &err {
                     Error::Unavailable { retry_after, .. } => *retry_after,
                     _ => DATABASE_RETRY_SECS,
                 };
-                fail(self.take_pending(), &err.to_string(), retry_after);
+                fail(self.leave(&lane), &err.to_string(), retry_after);
                 return;
             }
         };
-        let unrun = Unrun::new(Arc::clone(self));
+        let hold = match place {
+            WritePlace::Queued(_) => Hold::UntilItRuns,
+            WritePlace::Pooled(_) => Hold::UntilItEnds,
+        };
+        let unrun = Unrun::new(Arc::clone(self), lane.clone(), hold);
         let storage = db.clone();
         let (settled, settling) = (self.settled, db.clone());
+        let next = Arc::clone(self);
         // The replies of a job that failed as a whole, kept until its batch has ended.
         let unanswered: Arc<Mutex<Vec<Reply<R>>>> = Arc::default();
         let keep = Arc::clone(&unanswered);
+        // Whether the job ran: one that did not has left its lane already (`Unrun`).
+        let ran = Arc::new(AtomicBool::new(false));
+        let running = Arc::clone(&ran);
         db.write_in(
-            slot,
+            place,
             move |txn| {
                 Box::pin(async move {
                     let mut unrun = unrun;
+                    running.store(true, Ordering::Relaxed);
                     let taken = unrun.run();
                     let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
                     // An error here has the writer roll back all the job wrote (its
@@ -129,28 +178,65 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             },
             // If the job or its batch failed, the answers are dropped, once `settled` has
             // heard of the failure: that tells each waiting write that nothing was stored.
-            move |delivered: Result<Deliveries<R>, Error>| match delivered {
-                Ok(delivered) => {
-                    for (reply, result) in delivered {
-                        settled(&settling, &result);
-                        let _ = reply.send(result);
+            move |delivered: Result<Deliveries<R>, Error>| {
+                match delivered {
+                    Ok(delivered) => {
+                        for (reply, result) in delivered {
+                            settled(&settling, &result);
+                            let _ = reply.send(result);
+                        }
+                    }
+                    Err(failed) => {
+                        settled(&settling, &Err(failed));
+                        drop(mem::take(
+                            &mut *unanswered.lock().unwrap_or_else(PoisonError::into_inner),
+                        ));
                     }
                 }
-                Err(failed) => {
-                    settled(&settling, &Err(failed));
-                    drop(mem::take(
-                        &mut *unanswered.lock().unwrap_or_else(PoisonError::into_inner),
-                    ));
+                if hold == Hold::UntilItEnds && ran.load(Ordering::Relaxed) {
+                    next.ended(&settling, lane);
                 }
             },
         );
     }
 
-    /// Everything pending; the next write then schedules a job of its own.
-    fn take_pending(&self) -> Vec<(P, Reply<R>)> {
-        let mut queue = self.queue();
-        queue.scheduled = false;
-        mem::take(&mut queue.pending)
+    /// A job holding its lane until it ends has ended: the next one takes what came
+    /// meanwhile, if anything did.
+    fn ended(self: &Arc<Self>, db: &Storage, lane: String) {
+        let more = {
+            let mut lanes = self.lanes();
+            let more = lanes
+                .get(&lane)
+                .is_some_and(|queue| !queue.pending.is_empty());
+            if !more {
+                lanes.remove(&lane);
+            }
+            more
+        };
+        if more {
+            self.schedule(db, lane);
+        }
+    }
+
+    /// Everything pending in `lane`, which a job now carries (see `Hold`).
+    fn take(&self, lane: &str, hold: Hold) -> Vec<(P, Reply<R>)> {
+        match hold {
+            Hold::UntilItRuns => self.leave(lane),
+            Hold::UntilItEnds => self
+                .lanes()
+                .get_mut(lane)
+                .map(|queue| mem::take(&mut queue.pending))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Everything pending in `lane`, which no job holds any more: the next write schedules
+    /// a job of its own.
+    fn leave(&self, lane: &str) -> Vec<(P, Reply<R>)> {
+        self.lanes()
+            .remove(lane)
+            .map(|queue| queue.pending)
+            .unwrap_or_default()
     }
 }
 
@@ -160,24 +246,31 @@ fn fail<P, R>(writes: Vec<(P, Reply<R>)>, reason: &str, retry_after: u64) {
     }
 }
 
-/// A queued job's hold on what is pending. Dropped without having run (the writer stopped
-/// before it, or could not open its connection), it fails what is pending and lets the
-/// next write schedule a job: otherwise `scheduled` would stay set, and every later write
-/// of this kind would wait for a job that never comes.
+/// A queued job's hold on its lane. Dropped without having run (the writer stopped before
+/// it, or could not open its connection), it fails what is pending and lets the next write
+/// schedule a job: otherwise the lane would stay scheduled, and every later write in it
+/// would wait for a job that never comes.
 struct Unrun<P: Send + 'static, R: Send + 'static> {
     queue: Arc<Coalesced<P, R>>,
+    lane: String,
+    hold: Hold,
     ran: bool,
 }
 
 impl<P: Send + 'static, R: Send + 'static> Unrun<P, R> {
-    fn new(queue: Arc<Coalesced<P, R>>) -> Self {
-        Self { queue, ran: false }
+    fn new(queue: Arc<Coalesced<P, R>>, lane: String, hold: Hold) -> Self {
+        Self {
+            queue,
+            lane,
+            hold,
+            ran: false,
+        }
     }
 
-    /// The job runs: it takes everything pending.
+    /// The job runs: it takes everything pending in its lane.
     fn run(&mut self) -> Vec<(P, Reply<R>)> {
         self.ran = true;
-        self.queue.take_pending()
+        self.queue.take(&self.lane, self.hold)
     }
 }
 
@@ -185,7 +278,7 @@ impl<P: Send + 'static, R: Send + 'static> Drop for Unrun<P, R> {
     fn drop(&mut self) {
         if !self.ran {
             fail(
-                self.queue.take_pending(),
+                self.queue.leave(&self.lane),
                 "the write was not carried out (the server is stopping, or the database cannot be opened); retry",
                 DATABASE_RETRY_SECS,
             );
@@ -253,6 +346,17 @@ mod tests {
         })
     }
 
+    impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
+        /// Writes pending in the embedded database's one lane.
+        fn pending(&self) -> usize {
+            self.lanes().get("").map_or(0, |queue| queue.pending.len())
+        }
+
+        fn scheduled(&self) -> bool {
+            self.lanes().get("").is_some_and(|queue| queue.scheduled)
+        }
+    }
+
     async fn busy_storage() -> (Storage, Busy) {
         let storage = Storage::open("sqlite::memory:", &StorageSettings::default())
             .await
@@ -268,14 +372,14 @@ mod tests {
         let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>, |_, _| {}));
         let scheduler = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
-            async move { merged.submit(&storage, 1).await }
+            async move { merged.submit(&storage, "t", 1).await }
         });
         until(|| storage.stats().queued_writes == 1).await;
         let joiner = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
-            async move { merged.submit(&storage, 2).await }
+            async move { merged.submit(&storage, "t", 2).await }
         });
-        until(|| merged.queue().pending.len() == 2).await;
+        until(|| merged.pending() == 2).await;
 
         // The client of the write that scheduled the job goes away.
         scheduler.abort();
@@ -332,10 +436,11 @@ mod tests {
         let answers = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
             async move {
-                futures_util::future::join_all((0..3).map(|n| merged.submit(&storage, n))).await
+                futures_util::future::join_all((0..3).map(|n| merged.submit(&storage, "t", n)))
+                    .await
             }
         });
-        until(|| merged.queue().pending.len() == 3).await;
+        until(|| merged.pending() == 3).await;
         busy.finish().await;
         for answer in answers.await.expect("no panic") {
             assert!(
@@ -393,11 +498,15 @@ mod tests {
     ) -> (Unrun<u32, u32>, oneshot::Receiver<Result<u32, Error>>) {
         let (reply, answer) = oneshot::channel();
         {
-            let mut queue = merged.queue();
+            let mut lanes = merged.lanes();
+            let queue = lanes.entry(String::new()).or_default();
             queue.pending.push((1, reply));
             queue.scheduled = true;
         }
-        (Unrun::new(Arc::clone(merged)), answer)
+        (
+            Unrun::new(Arc::clone(merged), String::new(), Hold::UntilItRuns),
+            answer,
+        )
     }
 
     async fn told_nothing_was_stored(answer: oneshot::Receiver<Result<u32, Error>>) {
@@ -418,7 +527,7 @@ mod tests {
         // As a writer that stops, or cannot open its connection, drops the jobs it holds.
         drop(unrun);
         told_nothing_was_stored(answer).await;
-        assert!(!merged.queue().scheduled, "the next write schedules a job");
+        assert!(!merged.scheduled(), "the next write schedules a job");
     }
 
     /// With the writer's queue full, the job cannot be queued: what waits is told why at
@@ -442,7 +551,7 @@ mod tests {
         let merged = Arc::new(Coalesced::new(accept_all as Run<u32, u32>, |_, _| {}));
         let refused = tokio::spawn({
             let (merged, storage) = (Arc::clone(&merged), storage.clone());
-            async move { merged.submit(&storage, 1).await }
+            async move { merged.submit(&storage, "t", 1).await }
         });
         let refused = tokio::time::timeout(Duration::from_secs(10), refused)
             .await
@@ -452,10 +561,10 @@ mod tests {
             matches!(&refused, Err(Error::Unavailable { retry_after: 1, .. })),
             "{refused:?}"
         );
-        assert!(!merged.queue().scheduled, "the next write schedules a job");
+        assert!(!merged.scheduled(), "the next write schedules a job");
 
         busy.finish().await;
         queued.await.expect("no panic").expect("written");
-        assert_eq!(merged.submit(&storage, 2).await.expect("written"), 2);
+        assert_eq!(merged.submit(&storage, "t", 2).await.expect("written"), 2);
     }
 }

@@ -375,7 +375,10 @@ pub async fn change_members(
         now,
         request_id: crate::activity::cause::current(),
     };
-    merged.submit(db, change).await.map(|(row, _)| row)
+    merged
+        .submit(db, tenant_id, change)
+        .await
+        .map(|(row, _)| row)
 }
 
 /// The group a PATCH is for.

@@ -93,22 +93,28 @@ pub(super) async fn users_held(txn: &impl ConnectionTrait, tenant_id: &str) -> R
         .map_or(0, |count| u64::try_from(*count).unwrap_or(0)))
 }
 
-/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more users or groups.
-/// The locked row carries the user count: on PostgreSQL every create of the tenant waits
-/// for this lock until the holder commits, so each statement fewer under it is one round
-/// trip fewer for all of them.
+/// Takes the tenant's lock (PostgreSQL) and fails if it may hold no more of `held`.
 pub async fn make_room(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     held: Held,
     limit: u64,
 ) -> Result<(), Error> {
+    tenants::lock(txn, tenant_id).await?;
+    ensure_room(txn, tenant_id, held, limit).await
+}
+
+/// Takes the tenant's lock (PostgreSQL) and says how many more users it may hold. The
+/// locked row carries the user count: every create of the tenant waits for this lock until
+/// the holder commits, so each statement fewer under it is one round trip fewer for all of
+/// them.
+pub async fn lock_users_left(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    limit: u64,
+) -> Result<u64, Error> {
     let tenant = tenants::lock(txn, tenant_id).await?;
-    let count = match held {
-        Held::Users => u64::try_from(tenant.user_count).unwrap_or(0),
-        Held::Groups | Held::MappedGroups => count(txn, tenant_id, held).await?,
-    };
-    within(held, count, limit)
+    Ok(limit.saturating_sub(u64::try_from(tenant.user_count).unwrap_or(0)))
 }
 
 /// Fails if the tenant may hold no more of `held`; the caller holds the tenant's lock.

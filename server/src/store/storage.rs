@@ -4,7 +4,9 @@
 //! transaction, concurrently. Either way a write that returns `Ok` is committed, and one
 //! whose commit failed returns `Error::Unavailable` with nothing of it stored.
 
-use std::sync::Arc;
+use std::{panic::AssertUnwindSafe, sync::Arc};
+
+use futures_util::FutureExt;
 
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, TransactionTrait,
@@ -60,13 +62,20 @@ struct Inner {
     health: Arc<StorageHealth>,
     notifications: Arc<Notifications>,
     users: Option<UserCache>,
-    /// Embedded database only: writes merged into few statements (see `coalesce.rs`).
-    user_creates: Option<Arc<UserCreates>>,
+    /// Writes merged into few statements (see `coalesce.rs`); member changes on the
+    /// embedded database only.
+    user_creates: Arc<UserCreates>,
     member_changes: Option<Arc<MemberChanges>>,
     limits: TenantLimits,
     grant_lookups: LookupsCache,
     /// PostgreSQL only (see `abandoned.rs`).
     canceller: Option<Canceller>,
+}
+
+/// See `Storage::reserve_write`.
+pub(super) enum WritePlace {
+    Queued(WriteSlot),
+    Pooled(DatabaseConnection),
 }
 
 enum Writes {
@@ -192,7 +201,7 @@ impl Storage {
         canceller: Option<Canceller>,
     ) -> Self {
         let queued = matches!(writes, Writes::Queued(_));
-        let user_creates = queued.then(|| Arc::new(user_creates()));
+        let user_creates = Arc::new(user_creates());
         let member_changes = queued.then(|| Arc::new(member_changes()));
         Self {
             inner: Arc::new(Inner {
@@ -216,8 +225,14 @@ impl Storage {
         self.inner.limits
     }
 
-    pub fn user_creates(&self) -> Option<&Arc<UserCreates>> {
-        self.inner.user_creates.as_ref()
+    pub fn user_creates(&self) -> &Arc<UserCreates> {
+        &self.inner.user_creates
+    }
+
+    /// Whether merged writes (`coalesce.rs`) go in one lane per tenant: where they run side
+    /// by side (PostgreSQL) rather than one at a time in the writer.
+    pub(super) fn merges_per_tenant(&self) -> bool {
+        matches!(self.inner.writes, Writes::Concurrent(_))
     }
 
     pub fn member_changes(&self) -> Option<&Arc<MemberChanges>> {
@@ -372,24 +387,24 @@ impl Storage {
         }
     }
 
-    /// A place in the writer's queue, for a merged write (`coalesce.rs`); only the embedded
-    /// database has a writer. Not for use outside `store`: a place held across an `.await`
-    /// keeps the queue open, and `close` waiting for it.
-    pub(super) fn reserve_write(&self) -> Result<WriteSlot, Error> {
+    /// Where a merged write (`coalesce.rs`) will run: a place in the writer's queue on the
+    /// embedded database, a transaction of its own on PostgreSQL. Not for use outside
+    /// `store`: a place held across an `.await` keeps the queue open, and `close` waiting
+    /// for it.
+    pub(super) fn reserve_write(&self) -> Result<WritePlace, Error> {
         match &self.inner.writes {
-            Writes::Queued(queue) => queue.reserve(),
-            Writes::Concurrent(_) => Err(Error::Internal(anyhow::anyhow!(
-                "merged writes need the embedded database's writer"
-            ))),
+            Writes::Queued(queue) => queue.reserve().map(WritePlace::Queued),
+            Writes::Concurrent(pool) => Ok(WritePlace::Pooled(pool.clone())),
         }
     }
 
-    /// `write` in a reserved place, for a merged write: `then` gets the outcome in the
-    /// writer's task once the batch has ended. On no request's behalf, as each merged write
-    /// names its own request.
+    /// `write` in a reserved place, for a merged write: `then` gets the outcome once the
+    /// write has ended, in the writer's task on the embedded database, in a task of its own
+    /// on PostgreSQL (the write no longer depends on the request that started it). On no
+    /// request's behalf, as each merged write names its own request.
     pub(super) fn write_in<T, F>(
         &self,
-        slot: WriteSlot,
+        place: WritePlace,
         work: F,
         then: impl FnOnce(Result<T, Error>) + Send + 'static,
     ) where
@@ -397,11 +412,29 @@ impl Storage {
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
         let wake = self.waking();
-        slot.send(work, move |outcome| {
+        let then = move |outcome: Result<T, Error>| {
             let committed = outcome.is_ok();
             then(outcome);
             wake(committed);
-        });
+        };
+        match place {
+            WritePlace::Queued(slot) => slot.send(work, then),
+            WritePlace::Pooled(pool) => {
+                let storage = self.clone();
+                // `then` must be told even if the work panics: a merged write's lane waits
+                // for it (`coalesce.rs`).
+                tokio::spawn(async move {
+                    let written =
+                        AssertUnwindSafe(storage.write_concurrently(&pool, Effect::Writes, work))
+                            .catch_unwind()
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(Error::Internal(anyhow::anyhow!("a write panicked")))
+                            });
+                    then(written);
+                });
+            }
+        }
     }
 
     /// Runs `work` where a write would run, then takes back everything it did: a preview

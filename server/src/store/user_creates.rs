@@ -1,23 +1,31 @@
-//! User creates merged on the embedded database (see `coalesce.rs`): creates that arrive
-//! while the writer is busy are inserted together. They go to SQLite's thread in trips of
-//! up to 32 (`one_trip.rs`: the users, their indexed values and their events, all or none
-//! per trip), without counting the tenant's users first: the write connection refuses a
-//! user past the limit by itself (`limits::guard_users`). A trip that fails (a limit
-//! reached, a `userName` taken, a tenant gone) is undone, and its creates are counted
-//! against their tenant's limit and go by one multi-row `INSERT … ON CONFLICT DO NOTHING
-//! RETURNING` for the users, one for their indexed values: a create the insert skipped
-//! lost a `userName` race (409), exactly as if it had run alone. If the merged statement
-//! fails for any other reason, each create is retried alone in its own savepoint, so one
-//! bad create never fails its neighbours.
+//! User creates merged (see `coalesce.rs`): creates that arrive while others are being
+//! written are inserted together.
+//!
+//! On the embedded database they go to SQLite's thread in trips of up to 32
+//! (`one_trip.rs`: the users, their indexed values and their events, all or none per trip),
+//! without counting the tenant's users first: the write connection refuses a user past the
+//! limit by itself (`limits::guard_users`). A trip that fails (a limit reached, a
+//! `userName` taken, a tenant gone) is undone, and its creates go by `insert_within_limit`.
+//!
+//! On PostgreSQL a tenant's creates wait for each other's commit (its row lock holds the
+//! user count), about a millisecond each when they come one transaction apiece: merged,
+//! they share one lock, one count, a few multi-row inserts and one commit. They go by
+//! `insert_within_limit` at once.
+//!
+//! `insert_within_limit` counts the creates against their tenant's limit and inserts them
+//! by one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` for the users, one for their
+//! indexed values: a create the insert skipped lost a `userName` race (409), exactly as if
+//! it had run alone. If the merged statement fails for any other reason, each create is
+//! retried alone in its own savepoint, so one bad create never fails its neighbours.
 
-use std::collections::{HashMap, HashSet, hash_map::Entry};
+use std::collections::{BTreeSet, HashMap, HashSet, hash_map::Entry};
 
 use chrono::{DateTime, Utc};
 use entity::{scim_user, scim_user_value};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryTrait,
-    TryIntoModel,
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
+    QueryTrait, TryIntoModel,
 };
 
 use super::{
@@ -68,7 +76,38 @@ fn run<'t>(
     storage: &'t Storage,
     creates: Vec<NewUser>,
 ) -> Results<'t, scim_user::Model> {
-    Box::pin(insert(txn, creates, storage.limits().users))
+    let limit = storage.limits().users;
+    match txn.get_database_backend() {
+        DatabaseBackend::Postgres => Box::pin(insert_locked(txn, creates, limit)),
+        _ => Box::pin(insert(txn, creates, limit)),
+    }
+}
+
+/// PostgreSQL: takes the lock of each tenant the creates are for (one: a job carries one
+/// tenant's creates there; in one order everywhere otherwise, as `events::insert` takes
+/// their event locks after them), which holds that tenant's other creates until this
+/// transaction ends, and its user count; then inserts the creates by
+/// `insert_within_limit`. Creates for a tenant that is gone fail as `Error::Gone`, as
+/// the foreign key fails them on the embedded database.
+async fn insert_locked(
+    txn: &DatabaseTransaction,
+    creates: Vec<NewUser>,
+    limit: u64,
+) -> Result<Vec<Result<scim_user::Model, Error>>, Error> {
+    let tenants: BTreeSet<&str> = creates
+        .iter()
+        .map(|pending| pending.row.tenant_id.as_ref().as_str())
+        .collect();
+    let mut rooms = Rooms::new();
+    for tenant_id in tenants {
+        let room = match limits::lock_users_left(txn, tenant_id, limit).await {
+            Ok(left) => Room::Left(left),
+            Err(Error::NotFound { .. }) => Room::Gone,
+            Err(failed) => return Err(failed),
+        };
+        rooms.insert(tenant_id.to_owned(), room);
+    }
+    insert_within_limit(txn, creates, limit, rooms).await
 }
 
 /// Inserts `creates` a trip at a time. A trip that fails (a limit reached, a `userName`
@@ -87,22 +126,33 @@ async fn insert(
             Ok(users) => results.extend(users.into_iter().map(Ok)),
             Err(err) => {
                 tracing::debug!(error = %err, "creates in one trip failed; counting and checking them");
-                results.extend(insert_within_limit(txn, trip, limit).await?);
+                results.extend(insert_within_limit(txn, trip, limit, Rooms::new()).await?);
             }
         }
     }
     Ok(results)
 }
 
+/// How many more users a tenant may take in this transaction, or why it takes none.
+enum Room {
+    Left(u64),
+    /// Counting its users failed.
+    Uncounted(String),
+    Gone,
+}
+
+/// Each tenant's `Room`, as far as counted.
+type Rooms = HashMap<String, Room>;
+
 /// Refuses the creates past their tenant's user limit (in arrival order), counting each
-/// tenant once, and inserts the others by `insert_checked`. A create that fails anyway (a
-/// `userName` taken) gives its place back to the next one refused.
+/// tenant not in `rooms` once, and inserts the others by `insert_checked`. A create that
+/// fails anyway (a `userName` taken) gives its place back to the next one refused.
 async fn insert_within_limit(
     txn: &DatabaseTransaction,
     creates: Vec<NewUser>,
     limit: u64,
+    mut rooms: Rooms,
 ) -> Result<Vec<Result<scim_user::Model, Error>>, Error> {
-    let mut left: HashMap<String, Result<u64, String>> = HashMap::new();
     let mut answers: Vec<Option<Result<scim_user::Model, Error>>> =
         creates.iter().map(|_| None).collect();
     let mut waiting: Vec<(usize, NewUser)> = creates.into_iter().enumerate().collect();
@@ -110,26 +160,29 @@ async fn insert_within_limit(
         let (mut admitted, mut places, mut refused) = (Vec::new(), Vec::new(), Vec::new());
         for (at, pending) in waiting {
             let tenant_id = pending.row.tenant_id.as_ref().clone();
-            let room = match left.entry(tenant_id.clone()) {
+            let room = match rooms.entry(tenant_id.clone()) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => {
                     let counted = limits::users_left(txn, entry.key(), limit).await;
-                    entry.insert(counted.map_err(|err| err.to_string()))
+                    entry.insert(
+                        counted.map_or_else(|err| Room::Uncounted(err.to_string()), Room::Left),
+                    )
                 }
             };
             match room {
-                Ok(0) => refused.push((at, pending)),
-                Ok(n) => {
+                Room::Left(0) => refused.push((at, pending)),
+                Room::Left(n) => {
                     *n -= 1;
                     places.push((at, tenant_id));
                     admitted.push(pending);
                 }
-                Err(err) => {
+                Room::Uncounted(err) => {
                     answers[at] = Some(Err(Error::unavailable(
                         format!("counting the tenant's users failed: {err}"),
                         crate::error::DATABASE_RETRY_SECS,
                     )));
                 }
+                Room::Gone => answers[at] = Some(Err(Error::Gone)),
             }
         }
         waiting = refused;
@@ -140,7 +193,7 @@ async fn insert_within_limit(
         let inserted = insert_checked(txn, admitted).await?;
         for ((at, tenant_id), result) in places.into_iter().zip(inserted) {
             if result.is_err()
-                && let Some(Ok(n)) = left.get_mut(&tenant_id)
+                && let Some(Room::Left(n)) = rooms.get_mut(&tenant_id)
             {
                 *n += 1;
                 given_back = true;

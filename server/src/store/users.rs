@@ -146,39 +146,14 @@ pub async fn create(
     fill(&mut row, attrs)?;
     let user_name = text(attrs, "userName").unwrap_or_default();
     let values = value_rows(tenant_id, &id, attrs);
-    if let Some(creates) = db.user_creates() {
-        let user = NewUser {
-            row,
-            values,
-            user_name,
-            request_id: cause::current(),
-            now,
-        };
-        creates.submit(db, user).await
-    } else {
-        let limit = db.limits().users;
-        db.write_then(
-            move |txn| {
-                Box::pin(async move {
-                    limits::make_room(txn, row.tenant_id.as_ref(), limits::Held::Users, limit)
-                        .await?;
-                    let row = row
-                        .insert(txn)
-                        .await
-                        .map_err(|err| Error::conflict_on_unique(err, taken(&user_name)))?;
-                    insert_values(txn, values).await?;
-                    let created = Change::user("user.created", &row.id, events::user_data(&row));
-                    events::record(txn, &row.tenant_id, vec![created], now).await?;
-                    Ok(row)
-                })
-            },
-            {
-                let db = db.clone();
-                move |outcome: &Result<scim_user::Model, Error>| created(&db, outcome)
-            },
-        )
-        .await
-    }
+    let user = NewUser {
+        row,
+        values,
+        user_name,
+        request_id: cause::current(),
+        now,
+    };
+    db.user_creates().submit(db, tenant_id, user).await
 }
 
 pub async fn get(

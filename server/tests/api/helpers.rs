@@ -30,7 +30,17 @@ impl Statements {
     }
 
     pub fn any_mentions(&self, table: &str) -> bool {
-        self.0.lock().unwrap().iter().any(|sql| sql.contains(table))
+        self.mentioning(table) > 0
+    }
+
+    /// How many statements contain `text`.
+    pub fn mentioning(&self, text: &str) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|sql| sql.contains(text))
+            .count()
     }
 }
 

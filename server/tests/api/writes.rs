@@ -7,6 +7,7 @@ use entity::tenant;
 use poem::http::StatusCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use serde_json::{Value, json};
 use server::{config::Settings, error::Error, store::Storage};
@@ -873,6 +874,120 @@ async fn merged_creates_keep_each_outcome() {
             .await;
         assert_eq!(json_of(resp).await["totalResults"], 1, "{name}");
     }
+}
+
+/// PostgreSQL: a tenant's creates that arrive while its job waits for the tenant's lock go
+/// together in the next job (one transaction: one lock, one event lock) and keep their own
+/// outcomes; creates for another tenant, or for one that is gone, do not wait for that lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_merges_a_tenants_waiting_creates_and_only_its_own() {
+    let Some((app, statements)) = TestApp::recording(true).await else {
+        return;
+    };
+    let db = app.state.db.clone();
+    let acme = app.tenant_id("Acme").await;
+    let other = app.tenant_id("Other").await;
+    store_user(&db, &acme, "taken@example.com").await;
+    let holder = db.reads().begin().await.unwrap();
+    holder
+        .execute_unprepared(&format!(
+            "SELECT 1 FROM tenant WHERE id = '{acme}' FOR UPDATE"
+        ))
+        .await
+        .unwrap();
+    statements.clear();
+    let now = chrono::Utc::now();
+    let create = |tenant: &str, name: &str| {
+        let (db, tenant, attrs) = (db.clone(), tenant.to_owned(), email_user(name));
+        tokio::spawn(async move { server::store::users::create(&db, &tenant, &attrs, now).await })
+    };
+    // Statements are recorded once they have run: the first job's lock shows at the end.
+    const LOCK: &str = "FOR NO KEY UPDATE";
+    let holder_pid: i32 = holder
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_backend_pid() AS pid",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "pid")
+        .unwrap();
+    let first = create(&acme, "first@example.com");
+    let mut waits = 0;
+    for _ in 0..1000 {
+        let blocked = db
+            .reads()
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                [holder_pid.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        waits = blocked.try_get::<i64>("", "n").unwrap();
+        if waits > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(waits, 1, "the first job waits for the lock");
+    // Apart, so that only the lane (not their arriving together) can merge them.
+    let mut waiting = Vec::new();
+    for name in [
+        "ada@example.com",
+        "ADA@example.com",
+        "grace@example.com",
+        "Taken@example.com",
+    ] {
+        waiting.push(create(&acme, name));
+        settle().await;
+    }
+
+    let elsewhere = create(&other, "ada@example.com").await.unwrap();
+    assert!(
+        elsewhere.is_ok(),
+        "another tenant's create went on: {elsewhere:?}"
+    );
+    let orphan = create("no-such-tenant", "orphan@example.com")
+        .await
+        .unwrap();
+    assert!(matches!(orphan, Err(Error::Gone)), "{orphan:?}");
+    assert_eq!(
+        statements.mentioning(LOCK),
+        2,
+        "the other two tenants' jobs ran; Acme's waiting creates have no job yet"
+    );
+
+    holder.rollback().await.unwrap();
+    assert!(first.await.unwrap().is_ok());
+    let mut outcomes = Vec::new();
+    for create in waiting {
+        outcomes.push(create.await.unwrap());
+    }
+    assert!(outcomes[0].is_ok(), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[1], Err(Error::Conflict(_))),
+        "{outcomes:?}"
+    );
+    assert!(outcomes[2].is_ok(), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[3], Err(Error::Conflict(_))),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        statements.mentioning(LOCK),
+        4,
+        "the four waiting creates went in one job"
+    );
+    assert_eq!(
+        statements.mentioning("pg_advisory_xact_lock"),
+        3,
+        "one event lock for each job that stored something"
+    );
+    // ada@, grace@, first@, taken@ (Acme) and ada@ (Other): each with its value and event.
+    assert_each_user_stored_once(db.reads(), 5).await;
 }
 
 /// Runs `(group id, members to add, members to remove)` PATCHes of `tenant` in one batch,
