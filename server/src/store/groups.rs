@@ -139,10 +139,22 @@ pub async fn insert_members(
     user_ids: &[String],
     since: DateTime<Utc>,
 ) -> Result<Vec<String>, Error> {
-    let mut joined = Vec::new();
     let request = cause::current();
     let by_this_request = move |_: &String| request.clone();
-    for insert in member_inserts(tenant_id, group_id, user_ids, since, by_this_request) {
+    insert_members_by(txn, tenant_id, group_id, user_ids, since, by_this_request).await
+}
+
+/// `insert_members`, `added_by` naming the request adding each.
+pub async fn insert_members_by(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+    user_ids: &[String],
+    since: DateTime<Utc>,
+    added_by: impl Fn(&String) -> Option<String>,
+) -> Result<Vec<String>, Error> {
+    let mut joined = Vec::new();
+    for insert in member_inserts(tenant_id, group_id, user_ids, since, added_by) {
         match insert.exec_with_returning_keys(txn).await {
             Ok(keys) => joined.extend(keys.into_iter().map(|(_, user_id)| user_id)),
             Err(DbErr::RecordNotInserted) => {}
@@ -353,8 +365,7 @@ pub async fn apply(
 }
 
 /// Applies a PATCH that only adds and removes members, so needs neither the group's
-/// attributes nor its version: on the embedded database merged with the others waiting
-/// (see `member_changes.rs`).
+/// attributes nor its version: merged with the others waiting (see `member_changes.rs`).
 pub async fn change_members(
     db: &Storage,
     tenant_id: &str,
@@ -363,10 +374,6 @@ pub async fn change_members(
     remove: Vec<String>,
     now: DateTime<Utc>,
 ) -> Result<scim_group::Model, Error> {
-    let Some(merged) = db.member_changes() else {
-        let change = GroupChange::members(add, remove);
-        return apply(db, tenant_id, id, None, now, move |_| Ok(change)).await;
-    };
     let change = MemberChange {
         tenant_id: tenant_id.to_owned(),
         group_id: id.to_owned(),
@@ -375,7 +382,7 @@ pub async fn change_members(
         now,
         request_id: crate::activity::cause::current(),
     };
-    merged
+    db.member_changes()
         .submit(db, tenant_id, change)
         .await
         .map(|(row, _)| row)

@@ -1,5 +1,5 @@
-//! Group PATCHes that only add or remove members, merged on the embedded database (see
-//! `coalesce.rs`). Entra fills a group with many concurrent PATCHes of a few members each;
+//! Group PATCHes that only add or remove members, merged (see `coalesce.rs`; on PostgreSQL
+//! those of one tenant). Entra fills a group with many concurrent PATCHes of a few members each;
 //! run one by one, each costs a version bump and a membership statement. Merged, the
 //! PATCHes waiting for one group cost one version bump (by their number, each answered
 //! with its own version, in arrival order) and one statement per kind of membership change,
@@ -9,10 +9,7 @@
 //! answered as if it had run alone, and changes nothing. If a merged statement fails for
 //! any other reason, each PATCH runs alone in its own savepoint, in arrival order.
 
-use std::{
-    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
-    mem,
-};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{group_mapping, scim_group};
@@ -149,160 +146,209 @@ async fn valid_changes(
 /// by its index. A group that is gone answers each of its changes 404. `Ok(Err(_))` when
 /// they failed and were undone; `Err(_)` as `OneTrip::run`'s (the transaction is gone).
 ///
-/// The savepoint costs no trip to SQLite's thread of its own (see `one_trip.rs`): it opens
-/// with the first group's version bump, which also says whether the group is mapped, and
-/// is released with the events of every group. An unmapped group whose members only join
-/// costs two trips (bump, members), the events one more: three for the usual Entra job,
-/// where it was six.
+/// On SQLite the savepoint costs no trip to SQLite's thread of its own (see
+/// `one_trip.rs`): it opens with the first group's version bump, which also says whether
+/// the group is mapped, and is released with the events of every group. An unmapped group
+/// whose members only join costs two trips (bump, members), the events one more: three for
+/// the usual Entra job, where it was six.
 async fn apply_together(
     txn: &DatabaseTransaction,
     changes: &[MemberChange],
     indexes: &[usize],
 ) -> Result<Result<Vec<(usize, Result<Changed, Error>)>, Error>, Error> {
-    let mut by_group: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    let mut caused = Vec::new();
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        let nested = savepoint(txn).await?;
+        let outcome = async {
+            let out =
+                by_group(&nested, &mut Opening::Opened, changes, indexes, &mut caused).await?;
+            events::insert(&nested, caused).await?;
+            Ok(out)
+        }
+        .await;
+        return settle(nested, outcome).await;
+    }
+    let mut carried = CarriedSavepoint::new("member_changes");
+    let outcome = by_group(
+        txn,
+        &mut Opening::Carried(&mut carried),
+        changes,
+        indexes,
+        &mut caused,
+    )
+    .await;
+    let ended = match outcome {
+        Ok(out) => {
+            let events = events::inserts(DatabaseBackend::Sqlite, caused);
+            carried.release(txn, events).await.map(|()| out)
+        }
+        Err(err) => Err(err),
+    };
+    match ended {
+        Ok(out) => Ok(Ok(out)),
+        Err(failed) => {
+            carried.undo(txn, &failed).await?;
+            Ok(Err(failed))
+        }
+    }
+}
+
+/// How the statement opening each group's change runs: carrying the savepoint's opening
+/// (SQLite, see `apply_together`), or inside a savepoint already open (PostgreSQL).
+enum Opening<'s> {
+    Carried(&'s mut CarriedSavepoint),
+    Opened,
+}
+
+impl Opening<'_> {
+    async fn run(
+        &mut self,
+        txn: &DatabaseTransaction,
+        statement: Statement,
+    ) -> Result<Vec<QueryResult>, Error> {
+        match self {
+            Self::Carried(savepoint) => savepoint.run(txn, statement).await,
+            Self::Opened => Ok(txn.query_all_raw(statement).await?),
+        }
+    }
+}
+
+/// `apply_together`'s work inside its savepoint; the events it causes go to `caused`.
+async fn by_group(
+    txn: &DatabaseTransaction,
+    opening: &mut Opening<'_>,
+    changes: &[MemberChange],
+    indexes: &[usize],
+    caused: &mut Vec<NewEvent>,
+) -> Result<Vec<(usize, Result<Changed, Error>)>, Error> {
+    let mut groups_changed: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for &index in indexes {
         let change = &changes[index];
-        by_group
+        groups_changed
             .entry((change.tenant_id.as_str(), change.group_id.as_str()))
             .or_default()
             .push(index);
     }
-    let mut savepoint = CarriedSavepoint::new("member_changes");
     let mut out = Vec::with_capacity(indexes.len());
-    let mut caused = Vec::new();
-    let outcome = async {
-        for ((tenant_id, group_id), members) in by_group {
-            let count = i64::try_from(members.len()).unwrap_or(i64::MAX);
-            let now = members
-                .iter()
-                .map(|&index| changes[index].now)
-                .max()
-                .unwrap_or_else(Utc::now);
-            let bump = bump_telling_mapped(tenant_id, group_id, count, now);
-            let Some((row, mapped)) = bumped(savepoint.run(txn, bump).await?)? else {
-                out.extend(
-                    members
-                        .into_iter()
-                        .map(|index| (index, Err(Error::not_found("Group", group_id)))),
-                );
-                continue;
-            };
-            // Arrival order: the last change naming a user decides whether it is a member.
-            // One removed and added again left the group in between: removing it first
-            // makes its membership start anew, as the PATCHes run one by one would.
-            let mut member: BTreeMap<&String, bool> = BTreeMap::new();
-            let mut removed: BTreeSet<&String> = BTreeSet::new();
-            for &index in &members {
-                let change = &changes[index];
-                member.extend(change.remove.iter().map(|id| (id, false)));
-                removed.extend(change.remove.iter());
-                member.extend(change.add.iter().map(|id| (id, true)));
-            }
-            let (mut add, mut remove) = (Vec::new(), Vec::new());
-            for (id, is_member) in member {
-                if !is_member || removed.contains(id) {
-                    remove.push(id.clone());
-                }
-                if is_member {
-                    add.push(id.clone());
-                }
-            }
-            let touched: Vec<String> = remove.iter().chain(&add).cloned().collect();
-            let watch = if mapped && !touched.is_empty() {
-                let watched = permission_changes::Watched::Users(touched);
-                Some(permission_changes::watch_all(txn, tenant_id, watched).await?)
-            } else {
-                None
-            };
-            // Each membership change is the doing of the PATCH that made it when they run
-            // one by one: a member leaves with the first PATCH removing it, and its
-            // membership begins with the first PATCH adding it after the last removal (a
-            // later add finds it a member already).
-            let (mut remover, mut adder) = (HashMap::new(), HashMap::new());
-            for &index in &members {
-                for id in &changes[index].remove {
-                    remover.entry(id).or_insert(index);
-                    adder.remove(id);
-                }
-                for id in &changes[index].add {
-                    adder.entry(id).or_insert(index);
-                }
-            }
-            let adder_of = |user_id: &String| {
-                adder
-                    .get(user_id)
-                    .and_then(|&index| changes[index].request_id.clone())
-            };
-            let left = groups::remove_members(txn, group_id, &remove).await?;
-            let joined = join(txn, tenant_id, group_id, &add, now, adder_of).await?;
-            let event = |kind, user_id: &String, by: &HashMap<&String, usize>| NewEvent {
-                tenant_id: tenant_id.to_owned(),
-                at: now,
-                change: Change::member(kind, group_id, user_id),
-                request_id: by
-                    .get(user_id)
-                    .and_then(|&index| changes[index].request_id.clone()),
-            };
-            caused.extend(
-                left.iter()
-                    .map(|id| event(MEMBER_REMOVED, id, &remover))
-                    .chain(joined.iter().map(|id| event(MEMBER_ADDED, id, &adder))),
+    for ((tenant_id, group_id), members) in groups_changed {
+        let count = i64::try_from(members.len()).unwrap_or(i64::MAX);
+        let now = members
+            .iter()
+            .map(|&index| changes[index].now)
+            .max()
+            .unwrap_or_else(Utc::now);
+        let bump = bump_telling_mapped(txn.get_database_backend(), tenant_id, group_id, count, now);
+        let Some((row, mapped)) = bumped(opening.run(txn, bump).await?)? else {
+            out.extend(
+                members
+                    .into_iter()
+                    .map(|index| (index, Err(Error::not_found("Group", group_id)))),
             );
-            if let Some(watch) = watch {
-                // A user's permissions moved with the last PATCH that named it.
-                let mut namer = HashMap::new();
-                for &index in &members {
-                    let change = &changes[index];
-                    namer.extend(
-                        change
-                            .remove
-                            .iter()
-                            .chain(&change.add)
-                            .map(|id| (id, index)),
-                    );
-                }
-                for shifted in watch.changes(txn).await? {
-                    let request_id = namer
-                        .get(&shifted.resource_id)
-                        .and_then(|&index| changes[index].request_id.clone());
-                    caused.push(NewEvent {
-                        tenant_id: tenant_id.to_owned(),
-                        at: now,
-                        change: shifted,
-                        request_id,
-                    });
-                }
+            continue;
+        };
+        // Arrival order: the last change naming a user decides whether it is a member.
+        // One removed and added again left the group in between: removing it first
+        // makes its membership start anew, as the PATCHes run one by one would.
+        let mut member: BTreeMap<&String, bool> = BTreeMap::new();
+        let mut removed: BTreeSet<&String> = BTreeSet::new();
+        for &index in &members {
+            let change = &changes[index];
+            member.extend(change.remove.iter().map(|id| (id, false)));
+            removed.extend(change.remove.iter());
+            member.extend(change.add.iter().map(|id| (id, true)));
+        }
+        let (mut add, mut remove) = (Vec::new(), Vec::new());
+        for (id, is_member) in member {
+            if !is_member || removed.contains(id) {
+                remove.push(id.clone());
             }
-            let first_version = row.version - count + 1;
-            for (offset, index) in (0_i64..).zip(members) {
+            if is_member {
+                add.push(id.clone());
+            }
+        }
+        let touched: Vec<String> = remove.iter().chain(&add).cloned().collect();
+        let watch = if mapped && !touched.is_empty() {
+            let watched = permission_changes::Watched::Users(touched);
+            Some(permission_changes::watch_all(txn, tenant_id, watched).await?)
+        } else {
+            None
+        };
+        // Each membership change is the doing of the PATCH that made it when they run
+        // one by one: a member leaves with the first PATCH removing it, and its
+        // membership begins with the first PATCH adding it after the last removal (a
+        // later add finds it a member already).
+        let (mut remover, mut adder) = (HashMap::new(), HashMap::new());
+        for &index in &members {
+            for id in &changes[index].remove {
+                remover.entry(id).or_insert(index);
+                adder.remove(id);
+            }
+            for id in &changes[index].add {
+                adder.entry(id).or_insert(index);
+            }
+        }
+        let adder_of = |user_id: &String| {
+            adder
+                .get(user_id)
+                .and_then(|&index| changes[index].request_id.clone())
+        };
+        let left = groups::remove_members(txn, group_id, &remove).await?;
+        let joined = join(txn, tenant_id, group_id, &add, now, adder_of).await?;
+        let event = |kind, user_id: &String, by: &HashMap<&String, usize>| NewEvent {
+            tenant_id: tenant_id.to_owned(),
+            at: now,
+            change: Change::member(kind, group_id, user_id),
+            request_id: by
+                .get(user_id)
+                .and_then(|&index| changes[index].request_id.clone()),
+        };
+        caused.extend(
+            left.iter()
+                .map(|id| event(MEMBER_REMOVED, id, &remover))
+                .chain(joined.iter().map(|id| event(MEMBER_ADDED, id, &adder))),
+        );
+        if let Some(watch) = watch {
+            // A user's permissions moved with the last PATCH that named it.
+            let mut namer = HashMap::new();
+            for &index in &members {
                 let change = &changes[index];
-                let patched = scim_group::Model {
-                    version: first_version + offset,
-                    ..row.clone()
-                };
-                let touched = [change.add.clone(), change.remove.clone()].concat();
-                out.push((index, Ok((patched, touched))));
+                namer.extend(
+                    change
+                        .remove
+                        .iter()
+                        .chain(&change.add)
+                        .map(|id| (id, index)),
+                );
+            }
+            for shifted in watch.changes(txn).await? {
+                let request_id = namer
+                    .get(&shifted.resource_id)
+                    .and_then(|&index| changes[index].request_id.clone());
+                caused.push(NewEvent {
+                    tenant_id: tenant_id.to_owned(),
+                    at: now,
+                    change: shifted,
+                    request_id,
+                });
             }
         }
-        Ok::<_, Error>(())
-    }
-    .await;
-    let ended = match outcome {
-        Ok(()) => {
-            let events = events::inserts(DatabaseBackend::Sqlite, mem::take(&mut caused));
-            savepoint.release(txn, events).await
+        let first_version = row.version - count + 1;
+        for (offset, index) in (0_i64..).zip(members) {
+            let change = &changes[index];
+            let patched = scim_group::Model {
+                version: first_version + offset,
+                ..row.clone()
+            };
+            let touched = [change.add.clone(), change.remove.clone()].concat();
+            out.push((index, Ok((patched, touched))));
         }
-        Err(err) => Err(err),
-    };
-    if let Err(failed) = ended {
-        savepoint.undo(txn, &failed).await?;
-        return Ok(Err(failed));
     }
-    Ok(Ok(out))
+    Ok(out)
 }
 
-/// `groups::insert_members` in one trip to SQLite's thread that answers with one row: the
-/// users of `add` not yet members (those that join, in `add`'s order), then the inserts.
+/// `groups::insert_members_by`; on SQLite in one trip to SQLite's thread that answers with
+/// one row: the users of `add` not yet members (those that join, in `add`'s order), then
+/// the inserts.
 /// SQLite's thread sends a row of `RETURNING` back on its own, waking the writer for each:
 /// ten wake-ups for a PATCH of Entra's, and most of a merged batch's time went to them.
 async fn join(
@@ -315,6 +361,9 @@ async fn join(
 ) -> Result<Vec<String>, Error> {
     if add.is_empty() {
         return Ok(Vec::new());
+    }
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        return groups::insert_members_by(txn, tenant_id, group_id, add, since, added_by).await;
     }
     let backend = DatabaseBackend::Sqlite;
     let wanted = serde_json::to_string(add).map_err(|err| Error::Internal(err.into()))?;
@@ -338,7 +387,13 @@ async fn join(
 
 /// The group's version bump, returning the group and whether it is mapped (only a mapped
 /// group's members can gain or lose a permission).
-fn bump_telling_mapped(tenant_id: &str, group_id: &str, by: i64, now: DateTime<Utc>) -> Statement {
+fn bump_telling_mapped(
+    backend: DatabaseBackend,
+    tenant_id: &str,
+    group_id: &str,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Statement {
     let mapped = Query::select()
         .expr(Expr::val(1))
         .from(group_mapping::Entity)
@@ -355,7 +410,7 @@ fn bump_telling_mapped(tenant_id: &str, group_id: &str, by: i64, now: DateTime<U
                 .chain([Expr::exists(mapped)]),
         ),
     );
-    DatabaseBackend::Sqlite.build(&update)
+    backend.build(&update)
 }
 
 /// The group `bump_telling_mapped` bumped and whether it is mapped; `None` if it is gone.

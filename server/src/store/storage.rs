@@ -62,10 +62,9 @@ struct Inner {
     health: Arc<StorageHealth>,
     notifications: Arc<Notifications>,
     users: Option<UserCache>,
-    /// Writes merged into few statements (see `coalesce.rs`); member changes on the
-    /// embedded database only.
+    /// Writes merged into few statements (see `coalesce.rs`).
     user_creates: Arc<UserCreates>,
-    member_changes: Option<Arc<MemberChanges>>,
+    member_changes: Arc<MemberChanges>,
     limits: TenantLimits,
     grant_lookups: LookupsCache,
     /// PostgreSQL only (see `abandoned.rs`).
@@ -200,9 +199,8 @@ impl Storage {
         limits: TenantLimits,
         canceller: Option<Canceller>,
     ) -> Self {
-        let queued = matches!(writes, Writes::Queued(_));
         let user_creates = Arc::new(user_creates());
-        let member_changes = queued.then(|| Arc::new(member_changes()));
+        let member_changes = Arc::new(member_changes());
         Self {
             inner: Arc::new(Inner {
                 reads,
@@ -235,8 +233,8 @@ impl Storage {
         matches!(self.inner.writes, Writes::Concurrent(_))
     }
 
-    pub fn member_changes(&self) -> Option<&Arc<MemberChanges>> {
-        self.inner.member_changes.as_ref()
+    pub fn member_changes(&self) -> &Arc<MemberChanges> {
+        &self.inner.member_changes
     }
 
     /// The cache of users, where there is one (see `user_cache.rs`).

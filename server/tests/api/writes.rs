@@ -17,7 +17,8 @@ use crate::helpers::{TestApp, hold_the_writer, json_of, test_settings};
 
 on_every_backend!(
     a_failed_commit_stores_and_acknowledges_nothing,
-    acknowledged_writes_are_readable_at_once
+    acknowledged_writes_are_readable_at_once,
+    merged_member_changes_keep_order_and_each_outcome
 );
 
 fn new_tenant(name: &str) -> tenant::ActiveModel {
@@ -408,15 +409,57 @@ async fn in_one_batch<T: Send + 'static>(
     writes: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
     gap: std::time::Duration,
 ) -> Vec<T> {
-    let (release, holder) = hold_the_writer(db).await;
+    while_held(Held::writer(db).await, writes, gap).await
+}
+
+/// What holds writes back until released.
+enum Held {
+    /// The embedded database's writer.
+    Writer(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ),
+    /// PostgreSQL: rows locked by a transaction of the test's.
+    Rows(sea_orm::DatabaseTransaction),
+}
+
+impl Held {
+    async fn writer(db: &Storage) -> Self {
+        let (release, holder) = hold_the_writer(db).await;
+        Self::Writer(release, holder)
+    }
+
+    /// The rows `select` locks (`… FOR UPDATE`).
+    async fn rows(db: &Storage, select: &str) -> Self {
+        let holder = db.reads().begin().await.unwrap();
+        holder.execute_unprepared(select).await.unwrap();
+        Self::Rows(holder)
+    }
+
+    async fn release(self) {
+        match self {
+            Self::Writer(release, holder) => {
+                release.send(()).unwrap();
+                holder.await.unwrap();
+            }
+            Self::Rows(holder) => holder.rollback().await.unwrap(),
+        }
+    }
+}
+
+/// Runs `writes`, `gap` apart in the order given, while `held`; their outcomes in that order.
+async fn while_held<T: Send + 'static>(
+    held: Held,
+    writes: impl IntoIterator<Item = impl Future<Output = T> + Send + 'static>,
+    gap: std::time::Duration,
+) -> Vec<T> {
     let mut tasks = Vec::new();
     for write in writes {
         tasks.push(tokio::spawn(write));
         tokio::time::sleep(gap).await;
     }
     settle().await;
-    release.send(()).unwrap();
-    holder.await.unwrap();
+    held.release().await;
     let mut outcomes = Vec::new();
     for task in tasks {
         outcomes.push(task.await.unwrap());
@@ -876,6 +919,10 @@ async fn merged_creates_keep_each_outcome() {
     }
 }
 
+/// What the statement taking a tenant's event lock on PostgreSQL says (the provisioning
+/// log takes an advisory lock of its own).
+const EVENT_LOCK: &str = "pg_advisory_xact_lock($1, hashtext($2))";
+
 /// PostgreSQL: a tenant's creates that arrive while its job waits for the tenant's lock go
 /// together in the next job (one transaction: one lock, one event lock) and keep their own
 /// outcomes; creates for another tenant, or for one that is gone, do not wait for that lock.
@@ -982,7 +1029,7 @@ async fn postgres_merges_a_tenants_waiting_creates_and_only_its_own() {
         "the four waiting creates went in one job"
     );
     assert_eq!(
-        statements.mentioning("pg_advisory_xact_lock"),
+        statements.mentioning(EVENT_LOCK),
         3,
         "one event lock for each job that stored something"
     );
@@ -990,8 +1037,11 @@ async fn postgres_merges_a_tenants_waiting_creates_and_only_its_own() {
     assert_each_user_stored_once(db.reads(), 5).await;
 }
 
-/// Runs `(group id, members to add, members to remove)` PATCHes of `tenant` in one batch,
-/// arriving in the order given; their outcomes in that order.
+/// Runs `(group id, members to add, members to remove)` PATCHes of `tenant`, arriving 20 ms
+/// apart in the order given, while they are held back: on SQLite by holding the writer (they
+/// go in one batch), on PostgreSQL by a transaction locking the tenant's groups (the first
+/// PATCH's job waits for it, the others for that job, and go together in the next). Their
+/// outcomes in that order.
 async fn member_changes_together(
     db: &Storage,
     tenant: &str,
@@ -1004,14 +1054,55 @@ async fn member_changes_together(
             server::store::groups::change_members(&db, &tenant, &group_id, add, remove, now).await
         }
     });
-    in_one_batch(db, patches, std::time::Duration::from_millis(20)).await
+    let held = if db.backend() == sea_orm::DatabaseBackend::Postgres {
+        let groups = format!("SELECT 1 FROM scim_group WHERE tenant_id = '{tenant}' FOR UPDATE");
+        Held::rows(db, &groups).await
+    } else {
+        Held::writer(db).await
+    };
+    while_held(held, patches, std::time::Duration::from_millis(20)).await
+}
+
+/// PostgreSQL: a tenant's member PATCHes that arrive while its job waits for a group's lock
+/// go together in the next job: one version bump for their group, one event lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_merges_a_tenants_waiting_member_changes() {
+    let Some((app, statements)) = TestApp::recording(true).await else {
+        return;
+    };
+    let acme = app.scim("Acme").await;
+    let mut users = Vec::new();
+    for name in ["u1", "u2", "u3", "u4"] {
+        users.push(acme.user_id(name).await);
+    }
+    let group = acme.group_id("G").await;
+    statements.clear();
+    let changes = users
+        .iter()
+        .map(|user| (group.clone(), vec![user.clone()], vec![]));
+    let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
+    let versions: Vec<i64> = outcomes
+        .iter()
+        .map(|outcome| outcome.as_ref().expect("patched").version)
+        .collect();
+    assert_eq!(versions, [2, 3, 4, 5]);
+    // The first PATCH's job, then one for those that waited for it (on a busy machine the
+    // first job may start late enough to take some of them too).
+    let bumps = statements.mentioning("UPDATE \"scim_group\"");
+    assert!(bumps <= 2, "{bumps} version bumps for 4 PATCHes");
+    assert_eq!(
+        statements.mentioning(EVENT_LOCK),
+        bumps,
+        "one event lock a job"
+    );
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(acme.member_ids(&group).await, expected);
 }
 
 /// Member-only PATCHes waiting together are applied together: each keeps its own outcome
 /// and version, in arrival order, and a later PATCH naming a user wins over an earlier one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn merged_member_changes_keep_order_and_each_outcome() {
-    let app = TestApp::sqlite().await;
+async fn merged_member_changes_keep_order_and_each_outcome(app: TestApp) {
     let acme = app.scim("Acme").await;
     let other = app.scim("Other").await;
     let mut users = Vec::new();
