@@ -3,7 +3,7 @@
 //! of a write there), so writes that arrive while the writer is busy are carried together
 //! and their rows written by a few multi-row statements (`user_creates.rs`,
 //! `member_changes.rs`). On PostgreSQL a job is a transaction of its own on the pool, in a
-//! task of its own (user creates only: see `user_creates.rs`).
+//! task of its own, and carries one tenant's writes.
 //!
 //! One write job at a time waits to carry what is pending: the first write to find none
 //! scheduled schedules it, and the job takes everything pending when it runs. The job's
@@ -28,8 +28,8 @@ use tokio::sync::oneshot;
 use super::{Storage, storage::WritePlace};
 use crate::error::{DATABASE_RETRY_SECS, Error};
 
-/// What follows an item's write once its batch has ended, in the writer's task, before
-/// the item's caller is answered: also when that caller has gone away (`Storage::write_then`).
+/// What follows an item's write once its batch has ended, in the job's task (the writer's,
+/// on the embedded database), before the item's caller is answered: also when that caller has gone away (`Storage::write_then`).
 /// If the whole batch or the whole merged run failed, it is called once, with that failure.
 pub type Settled<R> = fn(&Storage, &Result<R, Error>);
 
@@ -179,6 +179,13 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
             // If the job or its batch failed, the answers are dropped, once `settled` has
             // heard of the failure: that tells each waiting write that nothing was stored.
             move |delivered: Result<Deliveries<R>, Error>| {
+                // Also if what follows the write panics: the lane must not wait forever.
+                let _ended =
+                    (hold == Hold::UntilItEnds && ran.load(Ordering::Relaxed)).then(|| Ended {
+                        queue: next,
+                        db: settling.clone(),
+                        lane,
+                    });
                 match delivered {
                     Ok(delivered) => {
                         for (reply, result) in delivered {
@@ -192,9 +199,6 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                             &mut *unanswered.lock().unwrap_or_else(PoisonError::into_inner),
                         ));
                     }
-                }
-                if hold == Hold::UntilItEnds && ran.load(Ordering::Relaxed) {
-                    next.ended(&settling, lane);
                 }
             },
         );
@@ -218,14 +222,19 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
         }
     }
 
-    /// Everything pending in `lane`, which a job now carries (see `Hold`).
+    /// What is pending in `lane`, which a job now carries (see `Hold`): everything, or, for
+    /// a job that holds its lane until it ends, the first `MOST_IN_ONE_JOB` (the next job
+    /// takes the rest).
     fn take(&self, lane: &str, hold: Hold) -> Vec<(P, Reply<R>)> {
         match hold {
             Hold::UntilItRuns => self.leave(lane),
             Hold::UntilItEnds => self
                 .lanes()
                 .get_mut(lane)
-                .map(|queue| mem::take(&mut queue.pending))
+                .map(|queue| {
+                    let taken = queue.pending.len().min(MOST_IN_ONE_JOB);
+                    queue.pending.drain(..taken).collect()
+                })
                 .unwrap_or_default(),
         }
     }
@@ -246,8 +255,25 @@ fn fail<P, R>(writes: Vec<(P, Reply<R>)>, reason: &str, retry_after: u64) {
     }
 }
 
+/// Most writes one job takes while it holds its lane until it ends: a tenant's creates go
+/// in one multi-row statement, at 12 parameters a row, and PostgreSQL takes 65,535 at most.
+const MOST_IN_ONE_JOB: usize = 1024;
+
+/// Ends a job's hold on its lane once dropped (`Coalesced::ended`).
+struct Ended<P: Send + 'static, R: Send + 'static> {
+    queue: Arc<Coalesced<P, R>>,
+    db: Storage,
+    lane: String,
+}
+
+impl<P: Send + 'static, R: Send + 'static> Drop for Ended<P, R> {
+    fn drop(&mut self) {
+        self.queue.ended(&self.db, mem::take(&mut self.lane));
+    }
+}
+
 /// A queued job's hold on its lane. Dropped without having run (the writer stopped before
-/// it, or could not open its connection), it fails what is pending and lets the next write
+/// it, or could not open its connection; PostgreSQL gave it no transaction), it fails what is pending and lets the next write
 /// schedule a job: otherwise the lane would stay scheduled, and every later write in it
 /// would wait for a job that never comes.
 struct Unrun<P: Send + 'static, R: Send + 'static> {
@@ -279,7 +305,7 @@ impl<P: Send + 'static, R: Send + 'static> Drop for Unrun<P, R> {
         if !self.ran {
             fail(
                 self.queue.leave(&self.lane),
-                "the write was not carried out (the server is stopping, or the database cannot be opened); retry",
+                "the write was not carried out (the server is stopping, or the database cannot be reached); retry",
                 DATABASE_RETRY_SECS,
             );
         }

@@ -1,7 +1,7 @@
 //! Change events: what each SCIM write changed, written in the write's own transaction (so
 //! none is lost or invented), read by the host product in commit order.
 
-use std::collections::BTreeSet;
+use std::{cell::RefCell, collections::BTreeSet, future::Future};
 
 use chrono::{DateTime, Utc};
 use entity::{change_event, scim_group, scim_user};
@@ -139,8 +139,12 @@ pub async fn record(
 /// requests). Call it last in a write: on PostgreSQL it takes each tenant's event lock
 /// until commit, so a tenant's events commit in the order of their ids and a reader that
 /// has seen an id never finds a smaller one later.
-pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result<(), Error> {
-    if events.is_empty() {
+pub async fn insert(txn: &impl ConnectionTrait, mut events: Vec<NewEvent>) -> Result<(), Error> {
+    if events.is_empty()
+        || HELD
+            .try_with(|held| held.borrow_mut().append(&mut events))
+            .is_ok()
+    {
         return Ok(());
     }
     let tenants: BTreeSet<String> = events.iter().map(|event| event.tenant_id.clone()).collect();
@@ -166,6 +170,32 @@ pub async fn insert(txn: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result
         txn.execute_raw(statement).await?;
     }
     Ok(())
+}
+
+tokio::task_local! {
+    /// The events of the writes `held_to_the_end` runs.
+    static HELD: RefCell<Vec<NewEvent>>;
+}
+
+/// Runs `work`, the writes of a merged job on PostgreSQL (`coalesce.rs`), holding back the
+/// events each stores (`insert`, the last step of each write), then stores them all: the
+/// tenant's event lock is taken once, by the job's last statement. Taken by the first of
+/// its writes, a later one would wait for rows (a group's, a `userName`'s) while holding
+/// it, and whoever holds those rows waits for the event lock at its own end: a deadlock.
+/// If `work` fails, nothing of it is kept, its events neither.
+pub async fn held_to_the_end<T>(
+    txn: &impl ConnectionTrait,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let (done, held) = HELD
+        .scope(RefCell::default(), async {
+            let done = work.await;
+            (done, HELD.with(RefCell::take))
+        })
+        .await;
+    let done = done?;
+    insert(txn, held).await?;
+    Ok(done)
 }
 
 /// The statements storing `events`; `insert` runs them with what the backend needs around

@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use entity::{group_mapping, scim_group};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseTransaction, FromQueryResult, Iterable, QueryResult,
-    QueryTrait, Statement,
-    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    FromQueryResult, Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    Statement,
+    sea_query::{Expr, ExprTrait, LockType, Query},
 };
 
 use super::{
@@ -64,7 +65,39 @@ fn run<'t>(
     storage: &'t Storage,
     changes: Vec<MemberChange>,
 ) -> Results<'t, Changed> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        return Box::pin(events::held_to_the_end(txn, async move {
+            lock_groups(txn, &changes).await?;
+            apply(txn, storage.user_cache(), changes).await
+        }));
+    }
     Box::pin(apply(txn, storage.user_cache(), changes))
+}
+
+/// PostgreSQL: locks the job's groups first, in one order everywhere. Its merged part bumps
+/// them in that order, but a change that then runs alone bumps its group again: two jobs of
+/// one tenant (on two replicas) could each wait for a group the other holds.
+async fn lock_groups(txn: &DatabaseTransaction, changes: &[MemberChange]) -> Result<(), Error> {
+    let mut groups: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for change in changes {
+        groups
+            .entry(&change.tenant_id)
+            .or_default()
+            .insert(&change.group_id);
+    }
+    for (tenant_id, ids) in groups {
+        let _: Vec<String> = scim_group::Entity::find()
+            .select_only()
+            .column(scim_group::Column::Id)
+            .filter(scim_group::Column::TenantId.eq(tenant_id))
+            .filter(scim_group::Column::Id.is_in(ids))
+            .order_by_asc(scim_group::Column::Id)
+            .lock(LockType::NoKeyUpdate)
+            .into_tuple()
+            .all(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn apply(

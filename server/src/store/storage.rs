@@ -1,7 +1,8 @@
 //! The database as the rest of the server sees it: a pool to read from and one way to
 //! write. On SQLite every write goes through the single writer task (`writer.rs`), which
 //! commits waiting writes together; on PostgreSQL each write runs in its caller's own
-//! transaction, concurrently. Either way a write that returns `Ok` is committed, and one
+//! transaction, concurrently, except merged writes (`coalesce.rs`), which run a tenant's
+//! together in a task of their own. Either way a write that returns `Ok` is committed, and one
 //! whose commit failed returns `Error::Unavailable` with nothing of it stored.
 
 use std::{panic::AssertUnwindSafe, sync::Arc};
@@ -78,7 +79,7 @@ pub(super) enum WritePlace {
 }
 
 enum Writes {
-    /// PostgreSQL: each caller's own transaction.
+    /// PostgreSQL: each caller's own transaction (merged writes: see `coalesce.rs`).
     Concurrent(DatabaseConnection),
     /// SQLite: the writer task.
     Queued(WriteQueue),

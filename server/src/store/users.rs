@@ -275,8 +275,8 @@ async fn read_names(
     })
 }
 
-/// What follows a user's create or rename, in the writer's task (`Storage::write_then`,
-/// `Coalesced`): the names known of its tenant take its name, and a created user is known
+/// What follows a user's create or rename, in the writer's task on the embedded database
+/// (`Storage::write_then`, `Coalesced`): the names known of its tenant take its name, and a created user is known
 /// to exist. Run there rather than once the caller resumes: by then another client could
 /// have deleted the user, and its delete (`may_be_gone`) would come before this. A write
 /// that failed without saying whether it stored anything (its commit failed, storage was
