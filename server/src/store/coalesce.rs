@@ -25,12 +25,13 @@ use std::{
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::oneshot;
 
-use super::{Storage, storage::WritePlace};
+use super::{Storage, events, storage::WritePlace};
 use crate::error::{DATABASE_RETRY_SECS, Error};
 
 /// What follows an item's write once its batch has ended, in the job's task (the writer's,
-/// on the embedded database), before the item's caller is answered: also when that caller has gone away (`Storage::write_then`).
-/// If the whole batch or the whole merged run failed, it is called once, with that failure.
+/// on the embedded database), before the item's caller is answered: also when that caller
+/// has gone away (`Storage::write_then`). If the whole batch or the whole merged run
+/// failed, it is called once, with that failure.
 pub type Settled<R> = fn(&Storage, &Result<R, Error>);
 
 /// What a merged run returns: one result per item, in the order given; or, when the run
@@ -165,7 +166,14 @@ impl<P: Send + 'static, R: Send + 'static> Coalesced<P, R> {
                     let (items, replies): (Vec<P>, Vec<Reply<R>>) = taken.into_iter().unzip();
                     // An error here has the writer roll back all the job wrote (its
                     // savepoint, or the whole batch).
-                    let results = match (unrun.queue.run)(txn, &storage, items).await {
+                    let run = (unrun.queue.run)(txn, &storage, items);
+                    let written = match hold {
+                        Hold::UntilItRuns => run.await,
+                        // Jobs side by side on PostgreSQL take the tenant's event lock with
+                        // their last statement (see `events::held_to_the_end`).
+                        Hold::UntilItEnds => events::held_to_the_end(txn, run).await,
+                    };
+                    let results = match written {
                         Ok(results) => results,
                         Err(lost) => {
                             *keep.lock().unwrap_or_else(PoisonError::into_inner) = replies;
@@ -273,9 +281,9 @@ impl<P: Send + 'static, R: Send + 'static> Drop for Ended<P, R> {
 }
 
 /// A queued job's hold on its lane. Dropped without having run (the writer stopped before
-/// it, or could not open its connection; PostgreSQL gave it no transaction), it fails what is pending and lets the next write
-/// schedule a job: otherwise the lane would stay scheduled, and every later write in it
-/// would wait for a job that never comes.
+/// it, or could not open its connection; PostgreSQL gave it no transaction), it fails what
+/// is pending and lets the next write schedule a job: otherwise the lane would stay
+/// scheduled, and every later write in it would wait for a job that never comes.
 struct Unrun<P: Send + 'static, R: Send + 'static> {
     queue: Arc<Coalesced<P, R>>,
     lane: String,

@@ -1,6 +1,6 @@
-//! Group PATCHes that only add or remove members, merged (see `coalesce.rs`; on PostgreSQL
-//! those of one tenant). Entra fills a group with many concurrent PATCHes of a few members each;
-//! run one by one, each costs a version bump and a membership statement. Merged, the
+//! Group PATCHes that only add or remove members, merged (see `coalesce.rs`; on
+//! PostgreSQL those of one tenant). Entra fills a group with many concurrent PATCHes of a
+//! few members each; run one by one, each costs a version bump and a membership statement. Merged, the
 //! PATCHes waiting for one group cost one version bump (by their number, each answered
 //! with its own version, in arrival order) and one statement per kind of membership change,
 //! the net effect of all of them in arrival order (the last PATCH naming a user decides).
@@ -65,13 +65,12 @@ fn run<'t>(
     storage: &'t Storage,
     changes: Vec<MemberChange>,
 ) -> Results<'t, Changed> {
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        return Box::pin(events::held_to_the_end(txn, async move {
+    Box::pin(async move {
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
             lock_groups(txn, &changes).await?;
-            apply(txn, storage.user_cache(), changes).await
-        }));
-    }
-    Box::pin(apply(txn, storage.user_cache(), changes))
+        }
+        apply(txn, storage.user_cache(), changes).await
+    })
 }
 
 /// PostgreSQL: locks the job's groups first, in one order everywhere. Its merged part bumps

@@ -2,8 +2,8 @@
 //! write. On SQLite every write goes through the single writer task (`writer.rs`), which
 //! commits waiting writes together; on PostgreSQL each write runs in its caller's own
 //! transaction, concurrently, except merged writes (`coalesce.rs`), which run a tenant's
-//! together in a task of their own. Either way a write that returns `Ok` is committed, and one
-//! whose commit failed returns `Error::Unavailable` with nothing of it stored.
+//! together in a task of their own. Either way a write that returns `Ok` is committed, and
+//! one whose commit failed returns `Error::Unavailable` with nothing of it stored.
 
 use std::{panic::AssertUnwindSafe, sync::Arc};
 

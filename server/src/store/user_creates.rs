@@ -78,10 +78,7 @@ fn run<'t>(
 ) -> Results<'t, scim_user::Model> {
     let limit = storage.limits().users;
     match txn.get_database_backend() {
-        DatabaseBackend::Postgres => Box::pin(events::held_to_the_end(
-            txn,
-            insert_locked(txn, creates, limit),
-        )),
+        DatabaseBackend::Postgres => Box::pin(insert_locked(txn, creates, limit)),
         _ => Box::pin(insert(txn, creates, limit)),
     }
 }

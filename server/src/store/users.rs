@@ -276,11 +276,11 @@ async fn read_names(
 }
 
 /// What follows a user's create or rename, in the writer's task on the embedded database
-/// (`Storage::write_then`, `Coalesced`): the names known of its tenant take its name, and a created user is known
-/// to exist. Run there rather than once the caller resumes: by then another client could
-/// have deleted the user, and its delete (`may_be_gone`) would come before this. A write
-/// that failed without saying whether it stored anything (its commit failed, storage was
-/// lost) may have stored a name, so every known name is forgotten.
+/// (`Storage::write_then`, `Coalesced`): the names known of its tenant take its name, and a
+/// created user is known to exist. Run there rather than once the caller resumes: by then
+/// another client could have deleted the user, and its delete (`may_be_gone`) would come
+/// before this. A write that failed without saying whether it stored anything (its commit
+/// failed, storage was lost) may have stored a name, so every known name is forgotten.
 pub(super) fn named(db: &Storage, outcome: &Result<scim_user::Model, Error>) {
     let Some(cache) = db.user_cache() else {
         return;
