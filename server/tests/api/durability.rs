@@ -162,9 +162,20 @@ async fn sigkill_under_write_load_loses_no_acknowledged_write_postgres() {
     killed_under_load(dir.path(), Some(&url)).await;
 }
 
+/// Says why a test that needs root could not run, and stops it; fails it instead where
+/// `SCIM_TEST_REQUIRE_MOUNTS` is set (CI sets it), so that there a test skipped for want of
+/// a mount cannot pass for one that ran.
+fn cannot_run(why: &str) {
+    assert!(
+        std::env::var_os("SCIM_TEST_REQUIRE_MOUNTS").is_none(),
+        "{why}, and SCIM_TEST_REQUIRE_MOUNTS asks for it"
+    );
+    eprintln!("{why}");
+}
+
 /// A small tmpfs as the data directory (mounting needs root; CI runs as root). Without
-/// the privilege the test says so and stops: the injected commit failures in `writes.rs`
-/// cover the same code path everywhere.
+/// the privilege the test says so and stops (`cannot_run`): the injected commit failures
+/// in `writes.rs` cover the same code path everywhere.
 struct SmallFilesystem {
     dir: tempfile::TempDir,
 }
@@ -179,7 +190,7 @@ impl SmallFilesystem {
             .status()
             .is_ok_and(|status| status.success());
         if !mounted {
-            eprintln!("cannot mount a tmpfs here (not root?): the full-disk test did not run");
+            cannot_run("cannot mount a tmpfs here (not root?): the full-disk test did not run");
             return None;
         }
         Some(Self { dir })
@@ -443,7 +454,7 @@ async fn a_database_that_stops_taking_writes_makes_the_server_not_ready_postgres
 /// mounted again it holds what was synced to the loop device before the cut and nothing
 /// else. (A disk's own write cache is not part of it: this shows that acknowledged writes
 /// were synced, not what a disk does with a sync.) Mounting needs root (CI runs as root) and the ioctl is sent by `python3`
-/// (this crate allows no `unsafe`); without either the test says so and stops.
+/// (this crate allows no `unsafe`); without either the test says so and stops (`cannot_run`).
 struct PowerCut {
     image: tempfile::NamedTempFile,
     dir: tempfile::TempDir,
@@ -468,8 +479,8 @@ impl PowerCut {
             .status()
             .is_ok_and(|status| status.success());
         if !(made && python && cut.mount_again()) {
-            eprintln!(
-                "cannot mount a loop file system here (not root?): the power-cut test did not run"
+            cannot_run(
+                "cannot mount a loop file system here (not root?): the power-cut test did not run",
             );
             return None;
         }
