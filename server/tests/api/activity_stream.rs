@@ -158,7 +158,9 @@ async fn filters_apply_to_streams(app: TestApp) {
 /// notice rather than by the stream's slow safety poll.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_on_one_replica_receives_what_another_records() {
-    let Some(app) = TestApp::postgres().await else {
+    // A database of its own: in the shared one, another test's notice could pass for the
+    // one this test waits for.
+    let Some(app) = TestApp::postgres_alone().await else {
         return;
     };
     let replica = app.replica().await;

@@ -132,6 +132,21 @@ impl TestApp {
         Some(Self::build(&url, Backing::Postgres { url: url.clone() }, settings).await)
     }
 
+    /// On PostgreSQL, in a database of its own rather than a schema of the shared one:
+    /// `NOTIFY` reaches every listener of a database, so only here can a test tell that a
+    /// notice came from its own app and not from another test running beside it.
+    pub async fn postgres_alone() -> Option<Self> {
+        let url = fresh_postgres_database().await?;
+        Some(
+            Self::build(
+                &url,
+                Backing::Postgres { url: url.clone() },
+                test_settings(),
+            )
+            .await,
+        )
+    }
+
     async fn build(url: &str, database: Backing, settings: Settings) -> Self {
         Self::boot(url, database, settings, None).await
     }
@@ -448,7 +463,39 @@ pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &s
 
 /// A new schema in the PostgreSQL database of `SCIM_TEST_POSTGRES_URL`, and a URL whose
 /// connections use it. Schemas older than an hour, left by earlier runs, are dropped.
-pub async fn fresh_postgres_schema() -> Option<String> {
+/// What a test makes on the test server to have to itself: a database or a schema.
+#[derive(Clone, Copy)]
+enum Own {
+    Database,
+    Schema,
+}
+
+impl Own {
+    fn listing(self) -> &'static str {
+        match self {
+            Self::Database => "SELECT datname FROM pg_database WHERE datname LIKE 'scimtest\\_%'",
+            Self::Schema => "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'scimtest\\_%'",
+        }
+    }
+
+    fn create(self, name: &str) -> String {
+        match self {
+            Self::Database => format!("CREATE DATABASE \"{name}\""),
+            Self::Schema => format!("CREATE SCHEMA \"{name}\""),
+        }
+    }
+
+    fn drop(self, name: &str) -> String {
+        match self {
+            Self::Database => format!("DROP DATABASE IF EXISTS \"{name}\""),
+            Self::Schema => format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"),
+        }
+    }
+}
+
+/// Makes a fresh `own` on the test server, named `scimtest_<seconds>_…`, after dropping
+/// those tests made over an hour ago and left behind; the server's URL and the name.
+async fn fresh(own: Own) -> Option<(String, String)> {
     let base = std::env::var("SCIM_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
@@ -460,7 +507,7 @@ pub async fn fresh_postgres_schema() -> Option<String> {
     let stale: Vec<String> = admin
         .query_all_raw(sea_orm::Statement::from_string(
             admin.get_database_backend(),
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'scimtest\\_%'".to_owned(),
+            own.listing().to_owned(),
         ))
         .await
         .unwrap()
@@ -474,16 +521,25 @@ pub async fn fresh_postgres_schema() -> Option<String> {
         })
         .collect();
     for name in stale {
-        let _ = admin
-            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
-            .await;
+        let _ = admin.execute_unprepared(&own.drop(&name)).await;
     }
-    let schema = format!("scimtest_{now}_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE SCHEMA \"{schema}\""))
-        .await
-        .unwrap();
+    let name = format!("scimtest_{now}_{}", uuid::Uuid::new_v4().simple());
+    admin.execute_unprepared(&own.create(&name)).await.unwrap();
     admin.close().await.unwrap();
+    Some((base, name))
+}
+
+/// A database of its own on the test server, and its URL.
+pub async fn fresh_postgres_database() -> Option<String> {
+    let (base, name) = fresh(Own::Database).await?;
+    let mut url = reqwest::Url::parse(&base).unwrap();
+    url.set_path(&format!("/{name}"));
+    Some(url.to_string())
+}
+
+/// A schema of its own in the test database, and a URL whose connections use it.
+pub async fn fresh_postgres_schema() -> Option<String> {
+    let (base, schema) = fresh(Own::Schema).await?;
     let separator = if base.contains('?') { '&' } else { '?' };
     Some(format!(
         "{base}{separator}options=-c%20search_path%3D{schema}"
