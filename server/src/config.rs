@@ -144,6 +144,10 @@ pub struct ServeArgs {
     /// Days the change events feed keeps an event.
     #[arg(long, env = "SCIM_EVENTS_RETENTION_DAYS", default_value_t = 30)]
     pub events_retention_days: u32,
+    /// Most provisioning log entries kept, the newest; older ones are deleted with those
+    /// past their retention (about 1,150 bytes each on disk). 0: no bound but the days.
+    #[arg(long, env = "SCIM_ACTIVITY_MAX_ENTRIES", default_value_t = ActivitySettings::default().max_entries)]
+    pub activity_max_entries: u64,
     /// Minutes without any request from a tenant's identity provider after which its sync
     /// health warns (Entra runs a cycle about every 40 minutes).
     #[arg(long, env = "SCIM_SILENCE_MINUTES", default_value_t = 120)]
@@ -384,6 +388,7 @@ impl ServeArgs {
                 queue_capacity: self.activity_queue.max(1),
                 body_bytes: self.activity_body_bytes,
                 retention: Duration::from_secs(u64::from(self.activity_retention_days) * DAY),
+                max_entries: self.activity_max_entries,
                 events_retention: Duration::from_secs(u64::from(self.events_retention_days) * DAY),
                 silence: Duration::from_secs(u64::from(self.silence_minutes) * 60),
                 ..ActivitySettings::default()
@@ -445,6 +450,8 @@ pub struct ActivitySettings {
     pub batch: usize,
     /// How long log entries are kept.
     pub retention: Duration,
+    /// Most log entries kept (the newest); 0 for no bound.
+    pub max_entries: u64,
     /// How long change events are kept.
     pub events_retention: Duration,
     /// How often old entries and events are deleted.
@@ -463,6 +470,7 @@ impl Default for ActivitySettings {
             body_bytes: 8 * 1024,
             batch: 256,
             retention: Duration::from_secs(30 * DAY),
+            max_entries: 1_000_000,
             events_retention: Duration::from_secs(30 * DAY),
             retention_interval: Duration::from_secs(600),
             silence: Duration::from_secs(120 * 60),

@@ -1,7 +1,8 @@
-//! Deletes provisioning log entries and change events older than their retention, in the
-//! background, oldest first, a small batch per write so SCIM writes never wait long behind
-//! it. Rows are taken in id order, which follows time closely enough that no index on the
-//! time is needed: a run stops at the first batch holding a row still kept.
+//! Deletes provisioning log entries and change events older than their retention, and the
+//! log's entries beyond the newest `--activity-max-entries`, in the background, oldest
+//! first, a small batch per write so SCIM writes never wait long behind it. Rows are taken
+//! in id order, which follows time closely enough that no index on the time is needed: a
+//! run stops at the first batch holding a row still kept.
 
 use std::time::Duration;
 
@@ -25,22 +26,58 @@ pub struct Trimmed {
 pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
     let now = state.clock.now();
     let settings = &state.settings.activity;
-    Ok(Trimmed {
-        entries: trim::<activity_entry::Entity>(
+    let aged = before(now, settings.retention);
+    let mut entries = trim::<activity_entry::Entity>(
+        &state.db,
+        activity_entry::Column::Id,
+        activity_entry::Column::At,
+        move |_, at| at < aged,
+    )
+    .await?;
+    if let Some(last) = last_beyond_newest(&state.db, settings.max_entries).await? {
+        entries += trim::<activity_entry::Entity>(
             &state.db,
             activity_entry::Column::Id,
             activity_entry::Column::At,
-            before(now, settings.retention),
+            move |id, _| id <= last,
         )
-        .await?,
+        .await?;
+    }
+    let events_aged = before(now, settings.events_retention);
+    Ok(Trimmed {
+        entries,
         events: trim::<change_event::Entity>(
             &state.db,
             change_event::Column::Id,
             change_event::Column::At,
-            before(now, settings.events_retention),
+            move |_, at| at < events_aged,
         )
         .await?,
     })
+}
+
+/// The id of the newest log entry beyond the newest `kept` ones: it and every older entry
+/// go. None when `kept` is 0 (no bound) or the log is not that long. Ids count entries:
+/// they are given in order and only the oldest are ever deleted (a PostgreSQL insert that
+/// failed can leave a gap, which then counts as kept). Counting back from the newest entry
+/// instead would read the whole table.
+async fn last_beyond_newest(db: &Storage, kept: u64) -> Result<Option<i64>, Error> {
+    let Ok(kept) = i64::try_from(kept) else {
+        return Ok(None);
+    };
+    if kept == 0 {
+        return Ok(None);
+    }
+    let newest: Option<i64> = activity_entry::Entity::find()
+        .select_only()
+        .column_as(activity_entry::Column::Id.max(), "newest")
+        .into_tuple()
+        .one(db.reads())
+        .await?
+        .flatten();
+    Ok(newest
+        .map(|newest| newest.saturating_sub(kept))
+        .filter(|last| *last > 0))
 }
 
 fn before(now: DateTime<Utc>, kept: Duration) -> DateTime<Utc> {
@@ -74,11 +111,12 @@ pub fn start(state: &AppState, interval: Duration) {
     });
 }
 
+/// Deletes the rows `goes(id, at)` picks, oldest first, until a batch holds one it keeps.
 async fn trim<E>(
     db: &Storage,
     id: E::Column,
     at: E::Column,
-    cutoff: DateTime<Utc>,
+    goes: impl Fn(i64, DateTime<Utc>) -> bool + Copy + Send + Sync + 'static,
 ) -> Result<u64, Error>
 where
     E: EntityTrait,
@@ -100,7 +138,7 @@ where
                         .await?;
                     let old: Vec<i64> = oldest
                         .iter()
-                        .filter(|(_, when)| *when < cutoff)
+                        .filter(|(row, when)| goes(*row, *when))
                         .map(|(row, _)| *row)
                         .collect();
                     let done = old.len() < oldest.len() || (oldest.len() as u64) < BATCH;

@@ -168,21 +168,10 @@ async fn retention_deletes_what_is_old(app: TestApp) {
         .await
         .unwrap();
     assert_eq!((trimmed.entries, trimmed.events), (1, 1));
-    let log = json_of(
-        app.admin_get(
-            &app.operator_key,
-            &format!("/admin/v1/tenants/{}/activity", scim.tenant),
-        )
-        .await,
-    )
-    .await;
-    let summaries: Vec<&str> = log["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["summary"].as_str().unwrap())
-        .collect();
-    assert_eq!(summaries, ["created user new@acme.test"]);
+    assert_eq!(
+        log_summaries(&app, &scim.tenant).await,
+        ["created user new@acme.test"]
+    );
     let events = json_of(
         app.admin_get(
             &app.operator_key,
@@ -197,6 +186,73 @@ async fn retention_deletes_what_is_old(app: TestApp) {
         .await
         .unwrap();
     assert_eq!((again.entries, again.events), (0, 0));
+}
+
+/// The summaries of the tenant's log, newest first.
+async fn log_summaries(app: &TestApp, tenant: &str) -> Vec<String> {
+    let log = json_of(
+        app.admin_get(
+            &app.operator_key,
+            &format!("/admin/v1/tenants/{tenant}/activity"),
+        )
+        .await,
+    )
+    .await;
+    log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["summary"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `--activity-max-entries`: a run keeps the newest entries, of every tenant, and deletes
+/// the others however young they are.
+async fn retention_keeps_only_the_newest_entries(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    for name in ["ada", "grace", "edsger"] {
+        scim.user_id(&format!("{name}@acme.test")).await;
+    }
+    let other = app.scim("Globex").await;
+    other.user_id("alan@globex.test").await;
+    health_after(&app, &other.tenant, 1).await;
+    health_after(&app, &scim.tenant, 3).await;
+
+    let trimmed = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((trimmed.entries, trimmed.events), (2, 0));
+    assert_eq!(
+        log_summaries(&app, &scim.tenant).await,
+        ["created user edsger@acme.test"]
+    );
+    assert_eq!(
+        log_summaries(&app, &other.tenant).await,
+        ["created user alan@globex.test"]
+    );
+    let again = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(again, server::activity::retention::Trimmed::default());
+}
+
+fn keeping_two_entries() -> server::config::Settings {
+    let mut settings = crate::helpers::test_settings();
+    settings.activity.max_entries = 2;
+    settings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_only_the_newest_entries_sqlite() {
+    retention_keeps_only_the_newest_entries(TestApp::sqlite_with(keeping_two_entries()).await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_only_the_newest_entries_postgres() {
+    if let Some(app) = TestApp::postgres_with(keeping_two_entries()).await {
+        retention_keeps_only_the_newest_entries(app).await;
+    }
 }
 
 /// The health probes count the log's dropped entries: a queue of one, flooded faster
