@@ -1,16 +1,20 @@
 //! Deletes provisioning log entries and change events older than their retention, and the
-//! log's entries beyond the newest `--activity-max-entries`, in the background, oldest
-//! first, a small batch per write so SCIM writes never wait long behind it. Rows are taken
-//! in id order, which follows time closely enough that no index on the time is needed: a
-//! run stops at the first batch holding a row still kept.
+//! log's entries beyond the newest `--activity-max-entries` (but those sync health reads), in
+//! the background, oldest first, a small batch per write so SCIM writes never wait long
+//! behind it. Rows are taken in id order, which follows time closely enough that no index
+//! on the time is needed: a run by age stops at the first batch holding a row still kept.
 
-use std::time::Duration;
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use entity::{activity_entry, change_event};
+use entity::{activity_entry, change_event, tenant};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::{error::Error, state::AppState, store::Storage};
+use crate::{
+    error::Error,
+    state::AppState,
+    store::{Storage, sync::Lasts},
+};
 
 /// Rows deleted per write.
 const BATCH: u64 = 1000;
@@ -22,38 +26,95 @@ pub struct Trimmed {
     pub events: u64,
 }
 
-/// Deletes everything past its retention at the state's clock.
+/// Deletes everything past its retention at the state's clock, and the log's entries
+/// beyond its bound (`ActivitySettings::max_entries`).
 pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
     let now = state.clock.now();
     let settings = &state.settings.activity;
-    let aged = before(now, settings.retention);
     let mut entries = trim::<activity_entry::Entity>(
         &state.db,
         activity_entry::Column::Id,
         activity_entry::Column::At,
-        move |_, at| at < aged,
+        before(now, settings.retention),
     )
     .await?;
     if let Some(last) = last_beyond_newest(&state.db, settings.max_entries).await? {
-        entries += trim::<activity_entry::Entity>(
-            &state.db,
-            activity_entry::Column::Id,
-            activity_entry::Column::At,
-            move |id, _| id <= last,
-        )
-        .await?;
+        let kept = read_by_sync_health(&state.db).await?;
+        entries += trim_up_to(&state.db, last, kept).await?;
     }
-    let events_aged = before(now, settings.events_retention);
     Ok(Trimmed {
         entries,
         events: trim::<change_event::Entity>(
             &state.db,
             change_event::Column::Id,
             change_event::Column::At,
-            move |_, at| at < events_aged,
+            before(now, settings.events_retention),
         )
         .await?,
     })
+}
+
+/// The entries the bound on entries never takes: those each tenant's sync health reads
+/// (`store::sync::Lasts`), however long ago they were, so that a busy tenant cannot make
+/// a quiet one look as if its identity provider never called. Looked up per tenant on a
+/// read connection.
+async fn read_by_sync_health(db: &Storage) -> Result<HashSet<i64>, Error> {
+    let tenants: Vec<String> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .into_tuple()
+        .all(db.reads())
+        .await?;
+    let mut kept = HashSet::new();
+    for tenant_id in tenants {
+        kept.extend(Lasts::of(db.reads(), &tenant_id).await?.ids());
+    }
+    Ok(kept)
+}
+
+/// Deletes the log's entries up to id `last`, oldest first, a batch per write, except
+/// those in `kept`.
+async fn trim_up_to(db: &Storage, last: i64, kept: HashSet<i64>) -> Result<u64, Error> {
+    use activity_entry::Column;
+    let kept = Arc::new(kept);
+    let (mut after, mut deleted) = (0, 0);
+    loop {
+        let kept = Arc::clone(&kept);
+        let (count, reached) = db
+            .write(move |txn| {
+                Box::pin(async move {
+                    let ids: Vec<i64> = activity_entry::Entity::find()
+                        .select_only()
+                        .column(Column::Id)
+                        .filter(Column::Id.gt(after))
+                        .filter(Column::Id.lte(last))
+                        .order_by_asc(Column::Id)
+                        .limit(BATCH)
+                        .into_tuple()
+                        .all(txn)
+                        .await?;
+                    let Some(&reached) = ids.last() else {
+                        return Ok((0, None));
+                    };
+                    let gone: Vec<i64> = ids.into_iter().filter(|id| !kept.contains(id)).collect();
+                    if gone.is_empty() {
+                        return Ok((0, Some(reached)));
+                    }
+                    let result = activity_entry::Entity::delete_many()
+                        .filter(Column::Id.is_in(gone))
+                        .exec(txn)
+                        .await?;
+                    Ok((result.rows_affected, Some(reached)))
+                })
+            })
+            .await?;
+        deleted += count;
+        match reached {
+            Some(reached) => after = reached,
+            None => return Ok(deleted),
+        }
+        tokio::task::yield_now().await;
+    }
 }
 
 /// The id of the newest log entry beyond the newest `kept` ones: it and every older entry
@@ -111,12 +172,12 @@ pub fn start(state: &AppState, interval: Duration) {
     });
 }
 
-/// Deletes the rows `goes(id, at)` picks, oldest first, until a batch holds one it keeps.
+/// Deletes the rows older than `cutoff`, oldest first, until a batch holds one it keeps.
 async fn trim<E>(
     db: &Storage,
     id: E::Column,
     at: E::Column,
-    goes: impl Fn(i64, DateTime<Utc>) -> bool + Copy + Send + Sync + 'static,
+    cutoff: DateTime<Utc>,
 ) -> Result<u64, Error>
 where
     E: EntityTrait,
@@ -138,7 +199,7 @@ where
                         .await?;
                     let old: Vec<i64> = oldest
                         .iter()
-                        .filter(|(row, when)| goes(*row, *when))
+                        .filter(|(_, when)| *when < cutoff)
                         .map(|(row, _)| *row)
                         .collect();
                     let done = old.len() < oldest.len() || (oldest.len() as u64) < BATCH;

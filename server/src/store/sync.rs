@@ -132,27 +132,55 @@ async fn newest(
         .await?)
 }
 
+/// The tenant's entries sync health reads however old they are: its newest, its newest
+/// successful write, its newest authenticated request. The log's bound on entries keeps
+/// them (`activity::retention`).
+pub struct Lasts {
+    pub request: Option<activity_entry::Model>,
+    pub write: Option<activity_entry::Model>,
+    pub authenticated: Option<activity_entry::Model>,
+}
+
+impl Lasts {
+    pub async fn of(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, Error> {
+        use activity_entry::Column;
+        Ok(Self {
+            request: newest(db, tenant_id, Condition::all()).await?,
+            write: newest(
+                db,
+                tenant_id,
+                Condition::all()
+                    .add(Column::Operation.is_in(WRITES))
+                    .add(Column::Status.lt(300)),
+            )
+            .await?,
+            authenticated: newest(
+                db,
+                tenant_id,
+                Condition::all().add(Column::Operation.ne("auth_failed")),
+            )
+            .await?,
+        })
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        [&self.request, &self.write, &self.authenticated]
+            .into_iter()
+            .flatten()
+            .map(|entry| entry.id)
+    }
+}
+
 pub async fn facts(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     now: DateTime<Utc>,
 ) -> Result<SyncFacts, Error> {
-    use activity_entry::Column;
-    let last = newest(db, tenant_id, Condition::all()).await?;
-    let last_write = newest(
-        db,
-        tenant_id,
-        Condition::all()
-            .add(Column::Operation.is_in(WRITES))
-            .add(Column::Status.lt(300)),
-    )
-    .await?;
-    let authenticated = newest(
-        db,
-        tenant_id,
-        Condition::all().add(Column::Operation.ne("auth_failed")),
-    )
-    .await?;
+    let Lasts {
+        request: last,
+        write: last_write,
+        authenticated,
+    } = Lasts::of(db, tenant_id).await?;
     let users: Vec<(bool, i64)> = scim_user::Entity::find()
         .select_only()
         .column(scim_user::Column::Active)

@@ -480,7 +480,7 @@ impl PowerCut {
             .is_ok_and(|status| status.success());
         if !(made && python && cut.mount_again()) {
             cannot_run(
-                "cannot mount a loop file system here (not root?): the power-cut test did not run",
+                "cannot make and mount a loop file system here (not root, or no mkfs.ext4 or python3?): the power-cut test did not run",
             );
             return None;
         }

@@ -461,8 +461,6 @@ pub async fn assert_admin_error(resp: TestResponse, status: StatusCode, code: &s
     body
 }
 
-/// A new schema in the PostgreSQL database of `SCIM_TEST_POSTGRES_URL`, and a URL whose
-/// connections use it. Schemas older than an hour, left by earlier runs, are dropped.
 /// What a test makes on the test server to have to itself: a database or a schema.
 #[derive(Clone, Copy)]
 enum Own {
@@ -529,7 +527,8 @@ async fn fresh(own: Own) -> Option<(String, String)> {
     Some((base, name))
 }
 
-/// A database of its own on the test server, and its URL.
+/// A database of its own on the server of `SCIM_TEST_POSTGRES_URL` (its role needs
+/// `CREATEDB`), and its URL.
 pub async fn fresh_postgres_database() -> Option<String> {
     let (base, name) = fresh(Own::Database).await?;
     let mut url = reqwest::Url::parse(&base).unwrap();
@@ -537,7 +536,8 @@ pub async fn fresh_postgres_database() -> Option<String> {
     Some(url.to_string())
 }
 
-/// A schema of its own in the test database, and a URL whose connections use it.
+/// A schema of its own in the database of `SCIM_TEST_POSTGRES_URL`, and a URL whose
+/// connections use it.
 pub async fn fresh_postgres_schema() -> Option<String> {
     let (base, schema) = fresh(Own::Schema).await?;
     let separator = if base.contains('?') { '&' } else { '?' };

@@ -207,8 +207,13 @@ async fn log_summaries(app: &TestApp, tenant: &str) -> Vec<String> {
 }
 
 /// `--activity-max-entries`: a run keeps the newest entries, of every tenant, and deletes
-/// the others however young they are.
+/// the others however young they are; but never those a tenant's sync health reads (its
+/// last request, last write).
 async fn retention_keeps_only_the_newest_entries(app: TestApp) {
+    let quiet = app.scim("Initech").await;
+    quiet.user_id("peter@initech.test").await;
+    quiet.get("/Users").await.assert_status_is_ok();
+    health_after(&app, &quiet.tenant, 2).await;
     let scim = app.scim("Acme").await;
     for name in ["ada", "grace", "edsger"] {
         scim.user_id(&format!("{name}@acme.test")).await;
@@ -229,6 +234,16 @@ async fn retention_keeps_only_the_newest_entries(app: TestApp) {
     assert_eq!(
         log_summaries(&app, &other.tenant).await,
         ["created user alan@globex.test"]
+    );
+    let kept = log_summaries(&app, &quiet.tenant).await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[1], "created user peter@initech.test");
+    let health = health_after(&app, &quiet.tenant, 2).await;
+    assert!(health["lastSuccessfulWriteAt"].is_string(), "{health}");
+    assert_ne!(
+        health["reasons"],
+        json!(["no request from an identity provider yet"]),
+        "{health}"
     );
     let again = server::activity::retention::run_once(&app.state)
         .await
