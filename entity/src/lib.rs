@@ -5,6 +5,7 @@ pub mod activity_entry;
 pub mod admin_key;
 pub mod audit_event;
 pub mod change_event;
+pub mod change_event_trim;
 pub mod group_mapping;
 pub mod group_mapping_permission_group;
 pub mod group_member;

@@ -16,6 +16,7 @@ mod m20261202_000009_create_change_events;
 mod m20261202_000010_add_token_cut_over;
 mod m20261203_000011_create_rate_limit_windows;
 mod m20261207_000012_member_added_by;
+mod m20261207_000013_create_change_event_trims;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_add_token_cut_over::Migration),
             Box::new(m20261203_000011_create_rate_limit_windows::Migration),
             Box::new(m20261207_000012_member_added_by::Migration),
+            Box::new(m20261207_000013_create_change_event_trims::Migration),
         ]
     }
 }

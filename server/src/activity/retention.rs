@@ -4,7 +4,11 @@
 //! behind it. Rows are taken in id order, which follows time closely enough that no index
 //! on the time is needed: a run by age stops at the first batch holding a row still kept.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use entity::{activity_entry, change_event, tenant};
@@ -13,7 +17,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use crate::{
     error::Error,
     state::AppState,
-    store::{Storage, sync::Lasts},
+    store::{Storage, events, sync::Lasts},
 };
 
 /// Rows deleted per write.
@@ -33,9 +37,13 @@ pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
     let settings = &state.settings.activity;
     let mut entries = trim::<activity_entry::Entity>(
         &state.db,
-        activity_entry::Column::Id,
-        activity_entry::Column::At,
+        Columns {
+            id: activity_entry::Column::Id,
+            at: activity_entry::Column::At,
+            tenant: activity_entry::Column::TenantId,
+        },
         before(now, settings.retention),
+        Marks::None,
     )
     .await?;
     if let Some(last) = last_beyond_newest(&state.db, settings.max_entries).await? {
@@ -46,9 +54,13 @@ pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
         entries,
         events: trim::<change_event::Entity>(
             &state.db,
-            change_event::Column::Id,
-            change_event::Column::At,
+            Columns {
+                id: change_event::Column::Id,
+                at: change_event::Column::At,
+                tenant: change_event::Column::TenantId,
+            },
             before(now, settings.events_retention),
+            Marks::EventCursors,
         )
         .await?,
     })
@@ -172,39 +184,66 @@ pub fn start(state: &AppState, interval: Duration) {
     });
 }
 
+/// The columns `trim` reads.
+#[derive(Clone, Copy)]
+struct Columns<C> {
+    id: C,
+    at: C,
+    tenant: C,
+}
+
+/// What `trim` remembers of what it deleted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Marks {
+    None,
+    /// Each tenant's newest deleted change event, so that the feed can tell a consumer
+    /// whose cursor is older that it missed events (`events::trimmed_through`).
+    EventCursors,
+}
+
 /// Deletes the rows older than `cutoff`, oldest first, until a batch holds one it keeps.
 async fn trim<E>(
     db: &Storage,
-    id: E::Column,
-    at: E::Column,
+    columns: Columns<E::Column>,
     cutoff: DateTime<Utc>,
+    marks: Marks,
 ) -> Result<u64, Error>
 where
     E: EntityTrait,
     E::Column: ColumnTrait + Copy + Send + Sync + 'static,
 {
+    let Columns { id, at, tenant } = columns;
     let mut deleted = 0;
     loop {
         let (count, done) = db
             .write(move |txn| {
                 Box::pin(async move {
-                    let oldest: Vec<(i64, DateTime<Utc>)> = E::find()
+                    let oldest: Vec<(i64, DateTime<Utc>, Option<String>)> = E::find()
                         .select_only()
                         .column(id)
                         .column(at)
+                        .column(tenant)
                         .order_by_asc(id)
                         .limit(BATCH)
                         .into_tuple()
                         .all(txn)
                         .await?;
-                    let old: Vec<i64> = oldest
-                        .iter()
-                        .filter(|(_, when)| *when < cutoff)
-                        .map(|(row, _)| *row)
-                        .collect();
+                    let mut newest_deleted = HashMap::new();
+                    let mut old = Vec::new();
+                    for (row, when, tenant_id) in &oldest {
+                        if *when < cutoff {
+                            old.push(*row);
+                            if let Some(tenant_id) = tenant_id {
+                                newest_deleted.insert(tenant_id.clone(), *row);
+                            }
+                        }
+                    }
                     let done = old.len() < oldest.len() || (oldest.len() as u64) < BATCH;
                     if old.is_empty() {
                         return Ok((0, true));
+                    }
+                    if marks == Marks::EventCursors {
+                        events::remember_trimmed(txn, &newest_deleted).await?;
                     }
                     let result = E::delete_many().filter(id.is_in(old)).exec(txn).await?;
                     Ok((result.rows_affected, done))

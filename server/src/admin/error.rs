@@ -41,6 +41,9 @@ pub enum ErrorCode {
     LimitReached,
     /// Too many failed authentications from this client.
     RateLimited,
+    /// Events after this cursor were deleted by retention: read the current state again,
+    /// then follow from the newest event.
+    CursorExpired,
     /// An unexpected failure; `message` carries an incident id for the server log.
     Internal,
     /// A dependency (the database) is unavailable; retry later.
@@ -79,6 +82,9 @@ pub enum AdminError {
     /// The request conflicts with existing state.
     #[oai(status = 409)]
     Conflict(Json<ApiError>),
+    /// Something the request relies on is no longer kept (events after a cursor).
+    #[oai(status = 410)]
+    Gone(Json<ApiError>),
     /// A value is out of range or otherwise unacceptable.
     #[oai(status = 422)]
     Unprocessable(Json<ApiError>),
@@ -125,6 +131,8 @@ crate::status_sets! {
     Issuing = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// Listing by cursor.
     Listing = [400, 401, 403, 404, 422, 429, 500, 503];
+    /// Following a feed from a cursor, which retention may have passed (410).
+    Following = [400, 401, 403, 404, 410, 422, 429, 500, 503];
     /// Finding one resource by query parameters.
     Finding = [400, 401, 403, 404, 422, 429, 500, 503];
     /// Reading or removing one resource (400: a path or query the server cannot read, a
@@ -167,6 +175,10 @@ impl AdminError {
 
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::Unprocessable(body(ErrorCode::ValidationFailed, message))
+    }
+
+    pub fn cursor_expired(message: impl Into<String>) -> Self {
+        Self::Gone(body(ErrorCode::CursorExpired, message))
     }
 
     pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {

@@ -13,7 +13,7 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    error::{AdminErrors, Listing},
+    error::{AdminError, AdminErrors, Following},
     live, validate,
 };
 use crate::{AppState, api_tags::ApiTag, store::events};
@@ -177,11 +177,13 @@ impl EventsApi {
         /// Most events in the page (1 to 1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
-    ) -> Result<ChangeEventPageResponse, AdminErrors<Listing>> {
+    ) -> Result<ChangeEventPageResponse, AdminErrors<Following>> {
         auth.0.require_tenant(&tenant_id)?;
         let limit = validate::page_limit(limit.0)?;
         let after = after.0.unwrap_or(0);
         let rows = events::after(state.db.reads(), &tenant_id, after, limit).await?;
+        // Read after the events: retention running in between shows here.
+        not_passed_by_retention(&state, &tenant_id, after).await?;
         let next_cursor = rows.last().map_or(after, |row| row.id);
         Ok(ChangeEventPageResponse::Ok(Json(ChangeEventPage {
             items: rows.into_iter().filter_map(change_event).collect(),
@@ -214,11 +216,14 @@ impl EventsApi {
         /// the header wins.
         #[oai(name = "lastEventId")]
         last_event_id_query: Query<Option<i64>>,
-    ) -> Result<ChangeEventStreamResponse, AdminErrors<Listing>> {
+    ) -> Result<ChangeEventStreamResponse, AdminErrors<Following>> {
         auth.0.require_tenant(&tenant_id)?;
         let tenant_id = tenant_id.0;
         let cursor = match live::resume_after(last_event_id.0, last_event_id_query.0) {
-            Some(last) => last,
+            Some(last) => {
+                not_passed_by_retention(&state, &tenant_id, last).await?;
+                last
+            }
             None => events::newest_id(state.db.reads(), &tenant_id).await?,
         };
         let db = state.db.clone();
@@ -238,4 +243,24 @@ impl EventsApi {
             |event| event.id,
         )))
     }
+}
+
+/// 410 when retention deleted events of the tenant after `cursor`: going on from it would
+/// skip them silently, and the host product would keep acting on what they changed (a
+/// permission a user lost). Cursor 0 asks for everything still kept.
+async fn not_passed_by_retention(
+    state: &AppState,
+    tenant_id: &str,
+    cursor: i64,
+) -> Result<(), AdminErrors<Following>> {
+    let trimmed = events::trimmed_through(state.db.reads(), tenant_id).await?;
+    if cursor > 0 && cursor < trimmed {
+        return Err(AdminError::cursor_expired(format!(
+            "events after {cursor} were deleted by retention (--events-retention-days); \
+             read the current state again (users and their permissions), then follow the \
+             stream from now on (no Last-Event-ID), or replay everything kept from 0"
+        ))
+        .into());
+    }
+    Ok(())
 }

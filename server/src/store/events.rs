@@ -1,10 +1,14 @@
 //! Change events: what each SCIM write changed, written in the write's own transaction (so
 //! none is lost or invented), read by the host product in commit order.
 
-use std::{cell::RefCell, collections::BTreeSet, future::Future};
+use std::{
+    cell::RefCell,
+    collections::{BTreeSet, HashMap},
+    future::Future,
+};
 
 use chrono::{DateTime, Utc};
-use entity::{change_event, scim_group, scim_user};
+use entity::{change_event, change_event_trim, scim_group, scim_user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Set, Statement,
@@ -239,6 +243,52 @@ pub async fn after(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// The newest of the tenant's events that retention deleted (0 when none was): events
+/// after an older cursor may be gone.
+pub async fn trimmed_through(db: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, Error> {
+    Ok(change_event_trim::Entity::find_by_id(tenant_id.to_owned())
+        .one(db)
+        .await?
+        .map_or(0, |trim| trim.trimmed_through))
+}
+
+/// Remembers, per tenant, the newest of its events just deleted (`trimmed_through`), in
+/// the transaction that deletes them. Never moves a tenant's mark back: a later run can
+/// delete an event older than one an earlier run deleted.
+pub async fn remember_trimmed(
+    txn: &impl ConnectionTrait,
+    newest_deleted: &HashMap<String, i64>,
+) -> Result<(), Error> {
+    if newest_deleted.is_empty() {
+        return Ok(());
+    }
+    let backend = txn.get_database_backend();
+    let (larger, placeholder): (&str, fn(usize) -> String) = match backend {
+        DatabaseBackend::Postgres => ("GREATEST", |n| format!("${n}")),
+        _ => ("max", |_| "?".to_owned()),
+    };
+    let mut rows = Vec::with_capacity(newest_deleted.len());
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(2 * newest_deleted.len());
+    for (tenant_id, id) in newest_deleted {
+        rows.push(format!(
+            "({}, {})",
+            placeholder(values.len() + 1),
+            placeholder(values.len() + 2)
+        ));
+        values.push(tenant_id.clone().into());
+        values.push((*id).into());
+    }
+    let sql = format!(
+        "INSERT INTO change_event_trim (tenant_id, trimmed_through) VALUES {} \
+         ON CONFLICT (tenant_id) DO UPDATE SET trimmed_through = \
+         {larger}(change_event_trim.trimmed_through, EXCLUDED.trimmed_through)",
+        rows.join(", ")
+    );
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
 }
 
 /// The tenant's newest event id (0 when none).

@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, json_of, user};
 
-on_every_backend!(verdicts_follow_the_log, retention_deletes_what_is_old);
+on_every_backend!(
+    verdicts_follow_the_log,
+    retention_deletes_what_is_old,
+    a_cursor_that_retention_passed_is_refused
+);
 
 /// The tenant's sync health once its log counts `requests` in the last day.
 async fn health_after(app: &TestApp, tenant: &str, requests: u64) -> Value {
@@ -186,6 +190,74 @@ async fn retention_deletes_what_is_old(app: TestApp) {
         .await
         .unwrap();
     assert_eq!((again.entries, again.events), (0, 0));
+}
+
+/// A consumer whose cursor retention passed (it deleted events of the tenant after it)
+/// gets 410 `cursor_expired`, from the page and from the stream, rather than a feed that
+/// silently skips what it missed; a cursor at the newest deleted event, another tenant's
+/// deletions and 0 (everything kept) are answered as before.
+async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
+    let app = &app;
+    let scim = app.scim("Acme").await;
+    scim.user_id("ada@acme.test").await;
+    scim.user_id("grace@acme.test").await;
+    let quiet = app.scim("Globex").await;
+    quiet.user_id("alan@globex.test").await;
+    let ids = |tenant: &str| {
+        let path = format!("/admin/v1/tenants/{tenant}/events?after=0");
+        async move {
+            let page = json_of(app.admin_get(&app.operator_key, &path).await).await;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let [ada, grace] = ids(&scim.tenant).await[..] else {
+        panic!("two events")
+    };
+    let [alan] = ids(&quiet.tenant).await[..] else {
+        panic!("one event")
+    };
+    assert!(ada < grace && grace < alan, "{ada} {grace} {alan}");
+    app.advance(31 * 24 * 3600);
+    scim.user_id("edsger@acme.test").await;
+    let trimmed = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(trimmed.events, 3);
+
+    let page = |tenant: &str, after: i64| {
+        let path = format!("/admin/v1/tenants/{tenant}/events?after={after}");
+        async move { app.admin_get(&app.operator_key, &path).await }
+    };
+    let refused = page(&scim.tenant, ada).await;
+    refused.assert_status(StatusCode::GONE);
+    let refused = json_of(refused).await;
+    assert_eq!(refused["code"], "cursor_expired", "{refused}");
+    let stream = app
+        .client
+        .get(format!(
+            "/admin/v1/tenants/{}/events/stream?lastEventId={ada}",
+            scim.tenant
+        ))
+        .header("Authorization", format!("Bearer {}", app.operator_key))
+        .send()
+        .await;
+    stream.assert_status(StatusCode::GONE);
+
+    for (tenant, after, expected) in [
+        (&scim.tenant, grace, 1),
+        (&scim.tenant, 0, 1),
+        (&quiet.tenant, alan, 0),
+    ] {
+        let resp = page(tenant, after).await;
+        resp.assert_status_is_ok();
+        let items = json_of(resp).await["items"].as_array().unwrap().len();
+        assert_eq!(items, expected, "after {after}");
+    }
 }
 
 /// The summaries of the tenant's log, newest first.
