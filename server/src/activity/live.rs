@@ -55,7 +55,9 @@ impl Wakeups {
     }
 
     /// Follows the table after `cursor`: `fetch(cursor)` returns the rows after it in
-    /// increasing id order (a bounded batch), `id` names a row's id.
+    /// increasing id order (a bounded batch), or `None` when the stream cannot go on from
+    /// there (retention deleted rows after it): the stream ends, and the client's reconnect
+    /// learns why. `id` names a row's id.
     pub fn follow<T, F, Fut>(
         &self,
         cursor: i64,
@@ -65,7 +67,7 @@ impl Wakeups {
     where
         T: Send + 'static,
         F: Fn(i64) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Vec<T>, Error>> + Send,
+        Fut: Future<Output = Result<Option<Vec<T>>, Error>> + Send,
     {
         let follower = Follower {
             wakes: self.tx.subscribe(),
@@ -102,7 +104,7 @@ struct Follower<T, F> {
 impl<T, F, Fut> Follower<T, F>
 where
     F: Fn(i64) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, Error>>,
+    Fut: Future<Output = Result<Option<Vec<T>>, Error>>,
 {
     async fn next(&mut self) -> Option<T> {
         loop {
@@ -114,7 +116,8 @@ where
                 return None;
             }
             let pause = match (self.fetch)(self.cursor).await {
-                Ok(rows) => {
+                Ok(None) => return None,
+                Ok(Some(rows)) => {
                     if let Some(last) = rows.last() {
                         self.cursor = (self.id)(last);
                         self.pending.extend(rows);
@@ -166,15 +169,16 @@ mod tests {
     /// A table whose rows are ids; reads return what is after the cursor, three at most.
     fn table(
         rows: Arc<Mutex<Vec<i64>>>,
-    ) -> impl Fn(i64) -> std::future::Ready<Result<Vec<i64>, Error>> {
+    ) -> impl Fn(i64) -> std::future::Ready<Result<Option<Vec<i64>>, Error>> {
         move |cursor| {
             let rows = rows.lock().unwrap();
-            std::future::ready(Ok(rows
-                .iter()
-                .copied()
-                .filter(|id| *id > cursor)
-                .take(3)
-                .collect()))
+            std::future::ready(Ok(Some(
+                rows.iter()
+                    .copied()
+                    .filter(|id| *id > cursor)
+                    .take(3)
+                    .collect(),
+            )))
         }
     }
 

@@ -5,7 +5,7 @@
 //! on the time is needed: a run by age stops at the first batch holding a row still kept.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashSet},
     sync::Arc,
     time::Duration,
 };
@@ -228,13 +228,16 @@ where
                         .into_tuple()
                         .all(txn)
                         .await?;
-                    let mut newest_deleted = HashMap::new();
+                    let mut newest_deleted = BTreeMap::new();
                     let mut old = Vec::new();
                     for (row, when, tenant_id) in &oldest {
                         if *when < cutoff {
                             old.push(*row);
                             if let Some(tenant_id) = tenant_id {
-                                newest_deleted.insert(tenant_id.clone(), *row);
+                                newest_deleted
+                                    .entry(tenant_id.clone())
+                                    .and_modify(|newest: &mut i64| *newest = (*newest).max(*row))
+                                    .or_insert(*row);
                             }
                         }
                     }

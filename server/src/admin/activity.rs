@@ -304,7 +304,11 @@ async fn stream(
     let fetch = move |cursor| {
         let db = db.clone();
         let filter = filter.clone();
-        async move { activity::after(db.reads(), &filter, cursor, live::BATCH).await }
+        async move {
+            activity::after(db.reads(), &filter, cursor, live::BATCH)
+                .await
+                .map(Some)
+        }
     };
     let rows = state
         .feeds

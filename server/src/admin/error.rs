@@ -42,7 +42,7 @@ pub enum ErrorCode {
     /// Too many failed authentications from this client.
     RateLimited,
     /// Events after this cursor were deleted by retention: read the current state again,
-    /// then follow from the newest event.
+    /// then go on from `resumeAfter`.
     CursorExpired,
     /// An unexpected failure; `message` carries an incident id for the server log.
     Internal,
@@ -57,6 +57,12 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
+    /// With `cursor_expired` only: the tenant's newest event when the cursor was refused.
+    /// Keep it, read the current state again, then go on from it (`after`, or
+    /// `Last-Event-ID`): what changed while the state was read comes again, nothing is
+    /// missed.
+    #[oai(rename = "resumeAfter", skip_serializing_if_is_none)]
+    pub resume_after: Option<i64>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -155,6 +161,7 @@ fn body(code: ErrorCode, message: impl Into<String>) -> Json<ApiError> {
     Json(ApiError {
         code,
         message: message.into(),
+        resume_after: None,
     })
 }
 
@@ -177,8 +184,10 @@ impl AdminError {
         Self::Unprocessable(body(ErrorCode::ValidationFailed, message))
     }
 
-    pub fn cursor_expired(message: impl Into<String>) -> Self {
-        Self::Gone(body(ErrorCode::CursorExpired, message))
+    pub fn cursor_expired(message: impl Into<String>, resume_after: i64) -> Self {
+        let mut body = body(ErrorCode::CursorExpired, message);
+        body.resume_after = Some(resume_after);
+        Self::Gone(body)
     }
 
     pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {

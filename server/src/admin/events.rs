@@ -182,7 +182,6 @@ impl EventsApi {
         let limit = validate::page_limit(limit.0)?;
         let after = after.0.unwrap_or(0);
         let rows = events::after(state.db.reads(), &tenant_id, after, limit).await?;
-        // Read after the events: retention running in between shows here.
         not_passed_by_retention(&state, &tenant_id, after).await?;
         let next_cursor = rows.last().map_or(after, |row| row.id);
         Ok(ChangeEventPageResponse::Ok(Json(ChangeEventPage {
@@ -230,7 +229,12 @@ impl EventsApi {
         let fetch = move |cursor| {
             let db = db.clone();
             let tenant_id = tenant_id.clone();
-            async move { events::after(db.reads(), &tenant_id, cursor, live::BATCH).await }
+            async move {
+                let rows = events::after(db.reads(), &tenant_id, cursor, live::BATCH).await?;
+                // A replay at the edge of retention can be passed while it runs.
+                let passed = events::passed_by_retention(db.reads(), &tenant_id, cursor).await?;
+                Ok((!passed).then_some(rows))
+            }
         };
         let rows = state
             .feeds
@@ -247,20 +251,25 @@ impl EventsApi {
 
 /// 410 when retention deleted events of the tenant after `cursor`: going on from it would
 /// skip them silently, and the host product would keep acting on what they changed (a
-/// permission a user lost). Cursor 0 asks for everything still kept.
+/// permission a user lost). The page checks after its read, and the stream after each of
+/// its reads too (`fetch`), so that a retention run in between shows.
 async fn not_passed_by_retention(
     state: &AppState,
     tenant_id: &str,
     cursor: i64,
 ) -> Result<(), AdminErrors<Following>> {
-    let trimmed = events::trimmed_through(state.db.reads(), tenant_id).await?;
-    if cursor > 0 && cursor < trimmed {
-        return Err(AdminError::cursor_expired(format!(
-            "events after {cursor} were deleted by retention (--events-retention-days); \
-             read the current state again (users and their permissions), then follow the \
-             stream from now on (no Last-Event-ID), or replay everything kept from 0"
-        ))
-        .into());
+    let db = state.db.reads();
+    if !events::passed_by_retention(db, tenant_id, cursor).await? {
+        return Ok(());
     }
-    Ok(())
+    let newest = events::newest_id(db, tenant_id).await?;
+    Err(AdminError::cursor_expired(
+        format!(
+            "events after {cursor} were deleted by retention (--events-retention-days): \
+             keep resumeAfter ({newest}), read the current state again (users and their \
+             permissions), then go on after it"
+        ),
+        newest,
+    )
+    .into())
 }

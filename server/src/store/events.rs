@@ -3,7 +3,7 @@
 
 use std::{
     cell::RefCell,
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     future::Future,
 };
 
@@ -254,12 +254,24 @@ pub async fn trimmed_through(db: &impl ConnectionTrait, tenant_id: &str) -> Resu
         .map_or(0, |trim| trim.trimmed_through))
 }
 
+/// Whether retention deleted events of the tenant after `cursor`: going on from it would
+/// skip them. Cursor 0 asks for everything still kept, and is never passed.
+pub async fn passed_by_retention(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    cursor: i64,
+) -> Result<bool, Error> {
+    Ok(cursor > 0 && cursor < trimmed_through(db, tenant_id).await?)
+}
+
 /// Remembers, per tenant, the newest of its events just deleted (`trimmed_through`), in
 /// the transaction that deletes them. Never moves a tenant's mark back: a later run can
-/// delete an event older than one an earlier run deleted.
+/// delete an event older than one an earlier run deleted. Rows in tenant order, as every
+/// replica's retention writes them: two runs side by side on PostgreSQL lock them in the
+/// same order, never each waiting for the other.
 pub async fn remember_trimmed(
     txn: &impl ConnectionTrait,
-    newest_deleted: &HashMap<String, i64>,
+    newest_deleted: &BTreeMap<String, i64>,
 ) -> Result<(), Error> {
     if newest_deleted.is_empty() {
         return Ok(());

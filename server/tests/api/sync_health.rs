@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use poem::http::StatusCode;
-use sea_orm::Set;
+use futures_util::StreamExt;
+use poem::{http::StatusCode, test::TestResponse};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, json_of, user};
@@ -193,9 +194,11 @@ async fn retention_deletes_what_is_old(app: TestApp) {
 }
 
 /// A consumer whose cursor retention passed (it deleted events of the tenant after it)
-/// gets 410 `cursor_expired`, from the page and from the stream, rather than a feed that
-/// silently skips what it missed; a cursor at the newest deleted event, another tenant's
-/// deletions and 0 (everything kept) are answered as before.
+/// gets 410 `cursor_expired` with where to go on from, from the page and from the stream,
+/// and a replay that retention passes while it runs ends, rather than a feed that silently
+/// skips what it missed; a cursor at the newest deleted event, another tenant's deletions
+/// and 0 (everything kept) are answered as before. A later run moves a tenant's mark on,
+/// never back.
 async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
     let app = &app;
     let scim = app.scim("Acme").await;
@@ -203,61 +206,116 @@ async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
     scim.user_id("grace@acme.test").await;
     let quiet = app.scim("Globex").await;
     quiet.user_id("alan@globex.test").await;
-    let ids = |tenant: &str| {
-        let path = format!("/admin/v1/tenants/{tenant}/events?after=0");
-        async move {
-            let page = json_of(app.admin_get(&app.operator_key, &path).await).await;
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|item| item["id"].as_i64().unwrap())
-                .collect::<Vec<_>>()
-        }
-    };
-    let [ada, grace] = ids(&scim.tenant).await[..] else {
+    let [ada, grace] = event_ids(app, &scim.tenant).await[..] else {
         panic!("two events")
     };
-    let [alan] = ids(&quiet.tenant).await[..] else {
+    let [alan] = event_ids(app, &quiet.tenant).await[..] else {
         panic!("one event")
     };
     assert!(ada < grace && grace < alan, "{ada} {grace} {alan}");
     app.advance(31 * 24 * 3600);
     scim.user_id("edsger@acme.test").await;
+    let [.., edsger] = event_ids(app, &scim.tenant).await[..] else {
+        panic!("edsger's event")
+    };
+    let replay = event_stream(app, &scim.tenant, ada).await;
+    replay.assert_status_is_ok();
+    let mut replay = replay.sse_stream();
     let trimmed = server::activity::retention::run_once(&app.state)
         .await
         .unwrap();
     assert_eq!(trimmed.events, 3);
+    let ended = tokio::time::timeout(Duration::from_secs(5), replay.next())
+        .await
+        .expect("the replay ends at once");
+    assert!(ended.is_none(), "not edsger's event after a gap: {ended:?}");
 
-    let page = |tenant: &str, after: i64| {
-        let path = format!("/admin/v1/tenants/{tenant}/events?after={after}");
-        async move { app.admin_get(&app.operator_key, &path).await }
-    };
-    let refused = page(&scim.tenant, ada).await;
+    let refused = events_page(app, &scim.tenant, ada).await;
     refused.assert_status(StatusCode::GONE);
     let refused = json_of(refused).await;
     assert_eq!(refused["code"], "cursor_expired", "{refused}");
-    let stream = app
-        .client
-        .get(format!(
-            "/admin/v1/tenants/{}/events/stream?lastEventId={ada}",
-            scim.tenant
-        ))
-        .header("Authorization", format!("Bearer {}", app.operator_key))
-        .send()
-        .await;
-    stream.assert_status(StatusCode::GONE);
-
+    assert_eq!(refused["resumeAfter"], edsger, "{refused}");
+    event_stream(app, &scim.tenant, ada)
+        .await
+        .assert_status(StatusCode::GONE);
     for (tenant, after, expected) in [
         (&scim.tenant, grace, 1),
         (&scim.tenant, 0, 1),
         (&quiet.tenant, alan, 0),
     ] {
-        let resp = page(tenant, after).await;
+        let resp = events_page(app, tenant, after).await;
         resp.assert_status_is_ok();
         let items = json_of(resp).await["items"].as_array().unwrap().len();
         assert_eq!(items, expected, "after {after}");
+        event_stream(app, tenant, after).await.assert_status_is_ok();
     }
+
+    let far_ahead = alan + 1_000_000;
+    let globex = quiet.tenant.clone();
+    app.state
+        .db
+        .write(move |txn| {
+            Box::pin(async move {
+                entity::change_event_trim::ActiveModel {
+                    tenant_id: Set(globex),
+                    trimmed_through: Set(far_ahead),
+                }
+                .update(txn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    quiet.user_id("linus@globex.test").await;
+    app.advance(31 * 24 * 3600);
+    let trimmed = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(trimmed.events, 2, "edsger's and linus's");
+    events_page(app, &scim.tenant, grace)
+        .await
+        .assert_status(StatusCode::GONE);
+    let marks: Vec<(String, i64)> = entity::change_event_trim::Entity::find()
+        .all(app.state.db.reads())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mark| (mark.tenant_id, mark.trimmed_through))
+        .collect();
+    assert!(marks.contains(&(scim.tenant.clone(), edsger)), "{marks:?}");
+    assert!(
+        marks.contains(&(quiet.tenant.clone(), far_ahead)),
+        "{marks:?}"
+    );
+}
+
+async fn events_page(app: &TestApp, tenant: &str, after: i64) -> TestResponse {
+    app.admin_get(
+        &app.operator_key,
+        &format!("/admin/v1/tenants/{tenant}/events?after={after}"),
+    )
+    .await
+}
+
+async fn event_stream(app: &TestApp, tenant: &str, after: i64) -> TestResponse {
+    app.client
+        .get(format!(
+            "/admin/v1/tenants/{tenant}/events/stream?lastEventId={after}"
+        ))
+        .header("Authorization", format!("Bearer {}", app.operator_key))
+        .send()
+        .await
+}
+
+/// The ids of the tenant's events still kept.
+async fn event_ids(app: &TestApp, tenant: &str) -> Vec<i64> {
+    json_of(events_page(app, tenant, 0).await).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_i64().unwrap())
+        .collect()
 }
 
 /// The summaries of the tenant's log, newest first.
