@@ -172,7 +172,8 @@ impl EventsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-        /// Only events after this id (default 0: from the oldest kept).
+        /// Only events after this id (default 0: from the start, which is refused like an
+        /// old cursor once retention has deleted any of the tenant's events).
         after: Query<Option<i64>>,
         /// Most events in the page (1 to 1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -223,7 +224,7 @@ impl EventsApi {
                 not_passed_by_retention(&state, &tenant_id, last).await?;
                 last
             }
-            None => events::newest_id(state.db.reads(), &tenant_id).await?,
+            None => events::now_cursor(state.db.reads(), &tenant_id).await?,
         };
         let db = state.db.clone();
         let fetch = move |cursor| {
@@ -262,7 +263,7 @@ async fn not_passed_by_retention(
     if !events::passed_by_retention(db, tenant_id, cursor).await? {
         return Ok(());
     }
-    let newest = events::newest_id(db, tenant_id).await?;
+    let newest = events::now_cursor(db, tenant_id).await?;
     Err(AdminError::cursor_expired(
         format!(
             "events after {cursor} were deleted by retention (--events-retention-days): \

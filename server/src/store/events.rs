@@ -255,13 +255,23 @@ pub async fn trimmed_through(db: &impl ConnectionTrait, tenant_id: &str) -> Resu
 }
 
 /// Whether retention deleted events of the tenant after `cursor`: going on from it would
-/// skip them. Cursor 0 asks for everything still kept, and is never passed.
+/// skip them. Also cursor 0 (the start), once any was deleted: the feed no longer holds
+/// the tenant's whole history, and a consumer that stored 0 from an empty first page must
+/// not take what is left for all of it.
 pub async fn passed_by_retention(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     cursor: i64,
 ) -> Result<bool, Error> {
-    Ok(cursor > 0 && cursor < trimmed_through(db, tenant_id).await?)
+    Ok(cursor < trimmed_through(db, tenant_id).await?)
+}
+
+/// Where following the tenant's feed from now on starts: its newest event, or the newest
+/// that retention deleted if none is kept (never a cursor retention has passed).
+pub async fn now_cursor(db: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, Error> {
+    Ok(newest_id(db, tenant_id)
+        .await?
+        .max(trimmed_through(db, tenant_id).await?))
 }
 
 /// Remembers, per tenant, the newest of its events just deleted (`trimmed_through`), in

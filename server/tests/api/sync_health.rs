@@ -165,6 +165,9 @@ async fn retention_deletes_what_is_old(app: TestApp) {
     let scim = app.scim("Acme").await;
     scim.user_id("old@acme.test").await;
     health_after(&app, &scim.tenant, 1).await;
+    let [old] = event_ids(&app, &scim.tenant).await[..] else {
+        panic!("one event")
+    };
     app.advance(31 * 24 * 3600);
     scim.user_id("new@acme.test").await;
     health_after(&app, &scim.tenant, 1).await;
@@ -177,14 +180,7 @@ async fn retention_deletes_what_is_old(app: TestApp) {
         log_summaries(&app, &scim.tenant).await,
         ["created user new@acme.test"]
     );
-    let events = json_of(
-        app.admin_get(
-            &app.operator_key,
-            &format!("/admin/v1/tenants/{}/events", scim.tenant),
-        )
-        .await,
-    )
-    .await;
+    let events = json_of(events_page(&app, &scim.tenant, old).await).await;
     assert_eq!(events["items"].as_array().unwrap().len(), 1);
     assert_eq!(events["items"][0]["data"]["userName"], "new@acme.test");
     let again = server::activity::retention::run_once(&app.state)
@@ -196,9 +192,10 @@ async fn retention_deletes_what_is_old(app: TestApp) {
 /// A consumer whose cursor retention passed (it deleted events of the tenant after it)
 /// gets 410 `cursor_expired` with where to go on from, from the page and from the stream,
 /// and a replay that retention passes while it runs ends, rather than a feed that silently
-/// skips what it missed; a cursor at the newest deleted event, another tenant's deletions
-/// and 0 (everything kept) are answered as before. A later run moves a tenant's mark on,
-/// never back.
+/// skips what it missed; so does cursor 0 once the feed no longer holds the tenant's whole
+/// history. A cursor at the newest deleted event and another tenant's deletions are
+/// answered as before, and a tenant none of whose events is kept is followed from its
+/// mark. A later run moves a tenant's mark on, never back.
 async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
     let app = &app;
     let scim = app.scim("Acme").await;
@@ -235,20 +232,34 @@ async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
     let refused = json_of(refused).await;
     assert_eq!(refused["code"], "cursor_expired", "{refused}");
     assert_eq!(refused["resumeAfter"], edsger, "{refused}");
-    event_stream(app, &scim.tenant, ada)
-        .await
-        .assert_status(StatusCode::GONE);
-    for (tenant, after, expected) in [
-        (&scim.tenant, grace, 1),
-        (&scim.tenant, 0, 1),
-        (&quiet.tenant, alan, 0),
-    ] {
+    for (tenant, passed) in [(&scim.tenant, ada), (&scim.tenant, 0), (&quiet.tenant, 0)] {
+        event_stream(app, tenant, passed)
+            .await
+            .assert_status(StatusCode::GONE);
+        let refused = json_of(events_page(app, tenant, passed).await).await;
+        assert_eq!(refused["code"], "cursor_expired", "{refused}");
+    }
+    for (tenant, after, expected) in [(&scim.tenant, grace, 1), (&quiet.tenant, alan, 0)] {
         let resp = events_page(app, tenant, after).await;
         resp.assert_status_is_ok();
         let items = json_of(resp).await["items"].as_array().unwrap().len();
         assert_eq!(items, expected, "after {after}");
         event_stream(app, tenant, after).await.assert_status_is_ok();
     }
+
+    // A tenant none of whose events is kept is followed from its mark.
+    let live = event_stream(app, &quiet.tenant, None).await;
+    live.assert_status_is_ok();
+    let mut live = live.sse_stream();
+    quiet.user_id("linus@globex.test").await;
+    let next = tokio::time::timeout(Duration::from_secs(5), live.next())
+        .await
+        .expect("the stream goes on")
+        .expect("an event");
+    assert!(
+        format!("{next:?}").contains("linus@globex.test"),
+        "{next:?}"
+    );
 
     let far_ahead = alan + 1_000_000;
     let globex = quiet.tenant.clone();
@@ -267,12 +278,12 @@ async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
         })
         .await
         .unwrap();
-    quiet.user_id("linus@globex.test").await;
+    quiet.user_id("ken@globex.test").await;
     app.advance(31 * 24 * 3600);
     let trimmed = server::activity::retention::run_once(&app.state)
         .await
         .unwrap();
-    assert_eq!(trimmed.events, 2, "edsger's and linus's");
+    assert_eq!(trimmed.events, 3, "edsger's, linus's and ken's");
     events_page(app, &scim.tenant, grace)
         .await
         .assert_status(StatusCode::GONE);
@@ -298,11 +309,14 @@ async fn events_page(app: &TestApp, tenant: &str, after: i64) -> TestResponse {
     .await
 }
 
-async fn event_stream(app: &TestApp, tenant: &str, after: i64) -> TestResponse {
+/// The tenant's change-event stream, after `after` (from now on without).
+async fn event_stream(app: &TestApp, tenant: &str, after: impl Into<Option<i64>>) -> TestResponse {
+    let resume = after
+        .into()
+        .map(|after| format!("?lastEventId={after}"))
+        .unwrap_or_default();
     app.client
-        .get(format!(
-            "/admin/v1/tenants/{tenant}/events/stream?lastEventId={after}"
-        ))
+        .get(format!("/admin/v1/tenants/{tenant}/events/stream{resume}"))
         .header("Authorization", format!("Bearer {}", app.operator_key))
         .send()
         .await
