@@ -57,10 +57,10 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
-    /// With `cursor_expired` only: the tenant's newest event when the cursor was refused.
-    /// Keep it, read the current state again, then go on from it (`after`, or
-    /// `Last-Event-ID`): what changed while the state was read comes again, nothing is
-    /// missed.
+    /// With `cursor_expired` only: where to go on from, the tenant's newest event when the
+    /// cursor was refused (or, if none is kept, the newest deleted). Keep it, read the
+    /// current state again, then go on after it (`after`, or `Last-Event-ID`): what changed
+    /// while the state was read comes again, nothing is missed.
     #[oai(rename = "resumeAfter", skip_serializing_if_is_none)]
     pub resume_after: Option<i64>,
 }

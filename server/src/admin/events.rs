@@ -159,7 +159,10 @@ impl EventsApi {
     /// What SCIM writes changed (users created, updated, deactivated, reactivated,
     /// deleted; groups created, updated, deleted; members added and removed), each written
     /// in the same transaction as its change, so none is lost or invented, and read in
-    /// commit order: store `nextCursor` and ask again with it as `after`.
+    /// commit order: store `nextCursor` and ask again with it as `after`. A first read asks
+    /// `after=0`; once retention has deleted events of the tenant that is answered 410
+    /// `cursor_expired` like an old cursor: keep its `resumeAfter`, read the users and their
+    /// permissions, then page on from it.
     #[oai(
         path = "/tenants/:tenantId/events",
         method = "get",
@@ -172,8 +175,8 @@ impl EventsApi {
         /// The tenant's id.
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
-        /// Only events after this id (default 0: from the start, which is refused like an
-        /// old cursor once retention has deleted any of the tenant's events).
+        /// Only events after this id (default 0: from the start). A cursor retention has
+        /// passed, 0 included once it deleted any of the tenant's events, is answered 410.
         after: Query<Option<i64>>,
         /// Most events in the page (1 to 1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -194,9 +197,11 @@ impl EventsApi {
     /// Follow a tenant's change events live
     ///
     /// Server-Sent Events: each change event as it is committed. With `Last-Event-ID`
-    /// (header, or `lastEventId`), first every event after that one still stored, then
-    /// live, with no gap and no duplicate; without, only what comes next. Ends when the
-    /// server shuts down; reconnect with the last id received.
+    /// (header, or `lastEventId`), first every event after that one, then live, with no
+    /// gap and no duplicate; without, only what comes next. A cursor retention has passed
+    /// is answered 410 `cursor_expired`, as by the page. Ends when the server shuts down,
+    /// or when retention passes a replay while it runs; reconnect with the last id
+    /// received.
     #[oai(
         path = "/tenants/:tenantId/events/stream",
         method = "get",

@@ -263,7 +263,8 @@ pub async fn passed_by_retention(
     tenant_id: &str,
     cursor: i64,
 ) -> Result<bool, Error> {
-    Ok(cursor < trimmed_through(db, tenant_id).await?)
+    let trimmed = trimmed_through(db, tenant_id).await?;
+    Ok(trimmed > 0 && cursor < trimmed)
 }
 
 /// Where following the tenant's feed from now on starts: its newest event, or the newest

@@ -193,9 +193,10 @@ async fn retention_deletes_what_is_old(app: TestApp) {
 /// gets 410 `cursor_expired` with where to go on from, from the page and from the stream,
 /// and a replay that retention passes while it runs ends, rather than a feed that silently
 /// skips what it missed; so does cursor 0 once the feed no longer holds the tenant's whole
-/// history. A cursor at the newest deleted event and another tenant's deletions are
-/// answered as before, and a tenant none of whose events is kept is followed from its
-/// mark. A later run moves a tenant's mark on, never back.
+/// history. A cursor at the newest deleted event, another tenant's deletions, and any
+/// cursor of a tenant retention never touched are answered as before; a tenant none of
+/// whose events is kept is followed from its mark. A later run moves a tenant's mark on,
+/// never back.
 async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
     let app = &app;
     let scim = app.scim("Acme").await;
@@ -227,17 +228,24 @@ async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
         .expect("the replay ends at once");
     assert!(ended.is_none(), "not edsger's event after a gap: {ended:?}");
 
-    let refused = events_page(app, &scim.tenant, ada).await;
-    refused.assert_status(StatusCode::GONE);
-    let refused = json_of(refused).await;
-    assert_eq!(refused["code"], "cursor_expired", "{refused}");
-    assert_eq!(refused["resumeAfter"], edsger, "{refused}");
-    for (tenant, passed) in [(&scim.tenant, ada), (&scim.tenant, 0), (&quiet.tenant, 0)] {
+    for (tenant, passed, resume) in [
+        (&scim.tenant, ada, edsger),
+        (&scim.tenant, 0, edsger),
+        (&quiet.tenant, 0, alan),
+    ] {
         event_stream(app, tenant, passed)
             .await
             .assert_status(StatusCode::GONE);
         let refused = json_of(events_page(app, tenant, passed).await).await;
         assert_eq!(refused["code"], "cursor_expired", "{refused}");
+        assert_eq!(refused["resumeAfter"], resume, "{refused}");
+    }
+    let untouched = app.scim("Initech").await;
+    untouched.user_id("peter@initech.test").await;
+    for cursor in [-1, 0] {
+        events_page(app, &untouched.tenant, cursor)
+            .await
+            .assert_status_is_ok();
     }
     for (tenant, after, expected) in [(&scim.tenant, grace, 1), (&quiet.tenant, alan, 0)] {
         let resp = events_page(app, tenant, after).await;
@@ -283,7 +291,7 @@ async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
     let trimmed = server::activity::retention::run_once(&app.state)
         .await
         .unwrap();
-    assert_eq!(trimmed.events, 3, "edsger's, linus's and ken's");
+    assert_eq!(trimmed.events, 4, "edsger's, peter's, linus's and ken's");
     events_page(app, &scim.tenant, grace)
         .await
         .assert_status(StatusCode::GONE);
