@@ -12,6 +12,7 @@ use entity::{change_event, change_event_trim, scim_group, scim_user};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Set, Statement,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::{Map, Value, json};
 
@@ -287,29 +288,28 @@ pub async fn remember_trimmed(
     if newest_deleted.is_empty() {
         return Ok(());
     }
-    let backend = txn.get_database_backend();
-    let (larger, placeholder): (&str, fn(usize) -> String) = match backend {
-        DatabaseBackend::Postgres => ("GREATEST", |n| format!("${n}")),
-        _ => ("max", |_| "?".to_owned()),
+    let larger = match txn.get_database_backend() {
+        DatabaseBackend::Postgres => "GREATEST",
+        _ => "max",
     };
-    let mut rows = Vec::with_capacity(newest_deleted.len());
-    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(2 * newest_deleted.len());
-    for (tenant_id, id) in newest_deleted {
-        rows.push(format!(
-            "({}, {})",
-            placeholder(values.len() + 1),
-            placeholder(values.len() + 2)
-        ));
-        values.push(tenant_id.clone().into());
-        values.push((*id).into());
-    }
-    let sql = format!(
-        "INSERT INTO change_event_trim (tenant_id, trimmed_through) VALUES {} \
-         ON CONFLICT (tenant_id) DO UPDATE SET trimmed_through = \
-         {larger}(change_event_trim.trimmed_through, EXCLUDED.trimmed_through)",
-        rows.join(", ")
-    );
-    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+    let marks = newest_deleted
+        .iter()
+        .map(|(tenant_id, id)| change_event_trim::ActiveModel {
+            tenant_id: Set(tenant_id.clone()),
+            trimmed_through: Set(*id),
+        });
+    change_event_trim::Entity::insert_many(marks)
+        .on_conflict(
+            OnConflict::column(change_event_trim::Column::TenantId)
+                .value(
+                    change_event_trim::Column::TrimmedThrough,
+                    Expr::cust(format!(
+                        "{larger}(change_event_trim.trimmed_through, excluded.trimmed_through)"
+                    )),
+                )
+                .to_owned(),
+        )
+        .exec(txn)
         .await?;
     Ok(())
 }
