@@ -148,6 +148,11 @@ pub struct ServeArgs {
     /// past their retention (about 1,150 bytes each on disk). 0: no bound but the days.
     #[arg(long, env = "SCIM_ACTIVITY_MAX_ENTRIES", default_value_t = ActivitySettings::default().max_entries)]
     pub activity_max_entries: u64,
+    /// Most change events kept, the newest of all tenants; older ones are deleted with those
+    /// past their retention (about 400 bytes each on disk), and a consumer still behind them
+    /// is told (410). 0: no bound but the days.
+    #[arg(long, env = "SCIM_EVENTS_MAX_ENTRIES", default_value_t = ActivitySettings::default().events_max_entries)]
+    pub events_max_entries: u64,
     /// Minutes without any request from a tenant's identity provider after which its sync
     /// health warns (Entra runs a cycle about every 40 minutes).
     #[arg(long, env = "SCIM_SILENCE_MINUTES", default_value_t = 120)]
@@ -390,6 +395,7 @@ impl ServeArgs {
                 retention: Duration::from_secs(u64::from(self.activity_retention_days) * DAY),
                 max_entries: self.activity_max_entries,
                 events_retention: Duration::from_secs(u64::from(self.events_retention_days) * DAY),
+                events_max_entries: self.events_max_entries,
                 silence: Duration::from_secs(u64::from(self.silence_minutes) * 60),
                 ..ActivitySettings::default()
             },
@@ -454,6 +460,8 @@ pub struct ActivitySettings {
     pub max_entries: u64,
     /// How long change events are kept.
     pub events_retention: Duration,
+    /// Most change events kept (the newest); 0 for no bound.
+    pub events_max_entries: u64,
     /// How often old entries and events are deleted.
     pub retention_interval: Duration,
     /// No request from an identity provider for this long makes its tenant's sync health warn.
@@ -472,6 +480,7 @@ impl Default for ActivitySettings {
             retention: Duration::from_secs(30 * DAY),
             max_entries: 1_000_000,
             events_retention: Duration::from_secs(30 * DAY),
+            events_max_entries: 1_000_000,
             retention_interval: Duration::from_secs(600),
             silence: Duration::from_secs(120 * 60),
         }

@@ -1,8 +1,9 @@
-//! Deletes provisioning log entries and change events older than their retention, and the
-//! log's entries beyond the newest `--activity-max-entries` (but those sync health reads), in
-//! the background, oldest first, a small batch per write so SCIM writes never wait long
-//! behind it. Rows are taken in id order, which follows time closely enough that no index
-//! on the time is needed: a run by age stops at the first batch holding a row still kept.
+//! Deletes provisioning log entries and change events older than their retention, and those
+//! beyond the newest `--activity-max-entries` log entries (but those sync health reads) and
+//! `--events-max-entries` change events, in the background, oldest first, a small batch per
+//! write so SCIM writes never wait long behind it. Rows are taken in id order, which follows
+//! time closely enough that no index on the time is needed: a run stops at the first batch
+//! holding a row still kept.
 
 use std::{
     collections::{BTreeMap, HashSet},
@@ -30,8 +31,8 @@ pub struct Trimmed {
     pub events: u64,
 }
 
-/// Deletes everything past its retention at the state's clock, and the log's entries
-/// beyond its bound (`ActivitySettings::max_entries`).
+/// Deletes everything past its retention at the state's clock, and what lies beyond the
+/// bounds on entries and events (`ActivitySettings::max_entries`, `events_max_entries`).
 pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
     let now = state.clock.now();
     let settings = &state.settings.activity;
@@ -42,24 +43,38 @@ pub async fn run_once(state: &AppState) -> Result<Trimmed, Error> {
             at: activity_entry::Column::At,
             tenant: activity_entry::Column::TenantId,
         },
-        before(now, settings.retention),
+        Old::before(now, settings.retention),
         Marks::None,
     )
     .await?;
-    if let Some(last) = last_beyond_newest(&state.db, settings.max_entries).await? {
+    let entry_id = activity_entry::Column::Id;
+    if let Some(last) =
+        last_beyond_newest::<activity_entry::Entity>(&state.db, entry_id, settings.max_entries)
+            .await?
+    {
         let kept = read_by_sync_health(&state.db).await?;
         entries += trim_up_to(&state.db, last, kept).await?;
     }
+    let event_id = change_event::Column::Id;
+    let beyond = last_beyond_newest::<change_event::Entity>(
+        &state.db,
+        event_id,
+        settings.events_max_entries,
+    )
+    .await?;
     Ok(Trimmed {
         entries,
         events: trim::<change_event::Entity>(
             &state.db,
             Columns {
-                id: change_event::Column::Id,
+                id: event_id,
                 at: change_event::Column::At,
                 tenant: change_event::Column::TenantId,
             },
-            before(now, settings.events_retention),
+            Old {
+                through: beyond,
+                ..Old::before(now, settings.events_retention)
+            },
             Marks::EventCursors,
         )
         .await?,
@@ -129,21 +144,25 @@ async fn trim_up_to(db: &Storage, last: i64, kept: HashSet<i64>) -> Result<u64, 
     }
 }
 
-/// The id of the newest log entry beyond the newest `kept` ones: it and every older entry
-/// go. None when `kept` is 0 (no bound) or the log is not that long. Ids count entries:
-/// they are given in order and only the oldest are ever deleted (a PostgreSQL insert that
-/// failed can leave a gap, which then counts as kept). Counting back from the newest entry
-/// instead would read the whole table.
-async fn last_beyond_newest(db: &Storage, kept: u64) -> Result<Option<i64>, Error> {
+/// The id of the newest row beyond the newest `kept` ones: it and every older row go. None
+/// when `kept` is 0 (no bound) or the table is not that long. Ids count rows: they are given
+/// in order and only the oldest are ever deleted (a PostgreSQL insert that failed can leave
+/// a gap, which then counts as kept). Counting back from the newest row instead would read
+/// the whole table.
+async fn last_beyond_newest<E>(db: &Storage, id: E::Column, kept: u64) -> Result<Option<i64>, Error>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait,
+{
     let Ok(kept) = i64::try_from(kept) else {
         return Ok(None);
     };
     if kept == 0 {
         return Ok(None);
     }
-    let newest: Option<i64> = activity_entry::Entity::find()
+    let newest: Option<i64> = E::find()
         .select_only()
-        .column_as(activity_entry::Column::Id.max(), "newest")
+        .column_as(id.max(), "newest")
         .into_tuple()
         .one(db.reads())
         .await?
@@ -153,8 +172,24 @@ async fn last_beyond_newest(db: &Storage, kept: u64) -> Result<Option<i64>, Erro
         .filter(|last| *last > 0))
 }
 
-fn before(now: DateTime<Utc>, kept: Duration) -> DateTime<Utc> {
-    now - chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX)
+/// Which rows a run deletes: those written before `before`, and those up to id `through`.
+#[derive(Clone, Copy)]
+struct Old {
+    before: DateTime<Utc>,
+    through: Option<i64>,
+}
+
+impl Old {
+    fn before(now: DateTime<Utc>, kept: Duration) -> Self {
+        Self {
+            before: now - chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX),
+            through: None,
+        }
+    }
+
+    fn covers(&self, id: i64, at: DateTime<Utc>) -> bool {
+        at < self.before || self.through.is_some_and(|through| id <= through)
+    }
 }
 
 /// Runs `run_once` every `interval` until the server shuts down.
@@ -201,11 +236,11 @@ enum Marks {
     EventCursors,
 }
 
-/// Deletes the rows older than `cutoff`, oldest first, until a batch holds one it keeps.
+/// Deletes the rows that are `old`, oldest first, until a batch holds one it keeps.
 async fn trim<E>(
     db: &Storage,
     columns: Columns<E::Column>,
-    cutoff: DateTime<Utc>,
+    old_rows: Old,
     marks: Marks,
 ) -> Result<u64, Error>
 where
@@ -231,7 +266,7 @@ where
                     let mut newest_deleted = BTreeMap::new();
                     let mut old = Vec::new();
                     for (row, when, tenant_id) in &oldest {
-                        if *when < cutoff {
+                        if old_rows.covers(*row, *when) {
                             old.push(*row);
                             if let Some(tenant_id) = tenant_id {
                                 newest_deleted

@@ -422,6 +422,66 @@ async fn retention_keeps_only_the_newest_entries_postgres() {
     }
 }
 
+/// `--events-max-entries`: a run keeps the newest change events, of every tenant, and
+/// deletes the others however young they are, remembering each tenant's newest deleted one,
+/// so that its consumers behind it are told (410) as when events grow old; a tenant whose
+/// events are all kept is answered as before.
+async fn retention_keeps_only_the_newest_events(app: TestApp) {
+    let app = &app;
+    let scim = app.scim("Acme").await;
+    scim.user_id("ada@acme.test").await;
+    scim.user_id("grace@acme.test").await;
+    let other = app.scim("Globex").await;
+    other.user_id("alan@globex.test").await;
+    scim.user_id("edsger@acme.test").await;
+    let [ada, grace, edsger] = event_ids(app, &scim.tenant).await[..] else {
+        panic!("three events")
+    };
+    let [alan] = event_ids(app, &other.tenant).await[..] else {
+        panic!("one event")
+    };
+    assert!(ada < grace && grace < alan && alan < edsger);
+
+    let trimmed = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!((trimmed.entries, trimmed.events), (0, 2));
+    assert_eq!(event_ids(app, &other.tenant).await, [alan]);
+    for passed in [0, ada] {
+        let refused = json_of(events_page(app, &scim.tenant, passed).await).await;
+        assert_eq!(refused["code"], "cursor_expired", "{refused}");
+        assert_eq!(refused["resumeAfter"], edsger, "{refused}");
+        event_stream(app, &scim.tenant, passed)
+            .await
+            .assert_status(StatusCode::GONE);
+    }
+    let kept = json_of(events_page(app, &scim.tenant, grace).await).await;
+    assert_eq!(kept["items"].as_array().unwrap().len(), 1, "{kept}");
+    assert_eq!(kept["items"][0]["id"], edsger, "{kept}");
+    let again = server::activity::retention::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(again, server::activity::retention::Trimmed::default());
+}
+
+fn keeping_two_events() -> server::config::Settings {
+    let mut settings = crate::helpers::test_settings();
+    settings.activity.events_max_entries = 2;
+    settings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_only_the_newest_events_sqlite() {
+    retention_keeps_only_the_newest_events(TestApp::sqlite_with(keeping_two_events()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_only_the_newest_events_postgres() {
+    if let Some(app) = TestApp::postgres_with(keeping_two_events()).await {
+        retention_keeps_only_the_newest_events(app).await;
+    }
+}
+
 /// The health probes count the log's dropped entries: a queue of one, flooded faster
 /// than its writer can take entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
