@@ -232,9 +232,10 @@ impl EventsApi {
             None => events::now_cursor(state.db.reads(), &tenant_id).await?,
         };
         let db = state.db.clone();
+        let of_tenant = tenant_id.clone();
         let fetch = move |cursor| {
             let db = db.clone();
-            let tenant_id = tenant_id.clone();
+            let tenant_id = of_tenant.clone();
             async move {
                 let rows = events::after(db.reads(), &tenant_id, cursor, live::BATCH).await?;
                 // A replay at the edge of retention can be passed while it runs.
@@ -242,10 +243,12 @@ impl EventsApi {
                 Ok((!passed).then_some(rows))
             }
         };
-        let rows = state
-            .feeds
-            .events
-            .follow(cursor, fetch, |row: &change_event::Model| row.id);
+        let rows = state.feeds.events.follow_key(
+            &tenant_id,
+            cursor,
+            fetch,
+            |row: &change_event::Model| row.id,
+        );
         let changes = rows.filter_map(|row| std::future::ready(change_event(row)));
         Ok(ChangeEventStreamResponse::Ok(live::events(
             changes,

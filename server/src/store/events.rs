@@ -5,6 +5,7 @@ use std::{
     cell::RefCell,
     collections::{BTreeMap, BTreeSet},
     future::Future,
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use chrono::{DateTime, Utc};
@@ -203,9 +204,42 @@ pub async fn held_to_the_end<T>(
     Ok(done)
 }
 
+tokio::task_local! {
+    /// Where the write `Touched::noting` runs notes the tenants it stores events of.
+    static TOUCHED: Touched;
+}
+
+/// The tenants a write stored change events of, so that once it commits only their event
+/// streams are woken (`Storage::waking`). A write that stored some and then rolled them
+/// back (a savepoint) only wakes a stream for nothing, which then reads nothing new.
+#[derive(Clone, Default)]
+pub struct Touched(Arc<Mutex<BTreeSet<String>>>);
+
+impl Touched {
+    /// Runs `work`, noting the tenants of the events it stores here.
+    pub async fn noting<F: Future>(&self, work: F) -> F::Output {
+        TOUCHED.scope(self.clone(), work).await
+    }
+
+    pub fn take(&self) -> BTreeSet<String> {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn note(&self, tenants: impl Iterator<Item = String>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(tenants);
+    }
+}
+
 /// The statements storing `events`; `insert` runs them with what the backend needs around
-/// them (PostgreSQL's tenant locks and notices).
+/// them (PostgreSQL's tenant locks and notices). Notes their tenants for the write they are
+/// part of (`Touched`).
 pub fn inserts(backend: DatabaseBackend, events: Vec<NewEvent>) -> impl Iterator<Item = Statement> {
+    let _outside_a_write = TOUCHED.try_with(|touched| {
+        touched.note(events.iter().map(|event| event.tenant_id.clone()));
+    });
     let rows: Vec<_> = events
         .into_iter()
         .map(|event| change_event::ActiveModel {

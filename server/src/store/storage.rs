@@ -16,7 +16,7 @@ use sea_orm::{
 use super::{
     abandoned::Canceller,
     checkpointer::Checkpointer,
-    db,
+    db, events,
     grant_lookups::LookupsCache,
     health::StorageHealth,
     limits,
@@ -349,8 +349,9 @@ impl Storage {
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
         // The request this write is for goes with it to the writer, for its change events.
-        let work = on_behalf_of(cause::current(), work);
-        let settled = self.announcing(effect, settled);
+        let touched = events::Touched::default();
+        let work = noting(touched.clone(), on_behalf_of(cause::current(), work));
+        let settled = self.announcing(effect, touched, settled);
         match &self.inner.writes {
             Writes::Queued(queue) => queue.write(effect, work, settled).await,
             Writes::Concurrent(pool) => {
@@ -366,22 +367,25 @@ impl Storage {
     fn announcing<T>(
         &self,
         effect: Effect,
+        touched: events::Touched,
         settled: impl FnOnce(&Result<T, Error>) + Send + 'static,
     ) -> impl FnOnce(&Result<T, Error>) + Send + 'static {
-        let wake = self.waking();
+        let wake = self.waking(touched);
         move |outcome| {
             settled(outcome);
             wake(outcome.is_ok() && effect == Effect::Writes);
         }
     }
 
-    /// What tells the event streams of a commit (they read again, which is cheap when there
-    /// is nothing new).
-    fn waking(&self) -> impl FnOnce(bool) + Send + 'static {
+    /// What tells the event streams of the tenants whose events a write stored (`touched`)
+    /// that it committed.
+    fn waking(&self, touched: events::Touched) -> impl FnOnce(bool) + Send + 'static {
         let notifications = Arc::clone(self.notifications());
         move |committed| {
             if committed {
-                notifications.publish_local(notify::EVENTS, "");
+                for tenant_id in touched.take() {
+                    notifications.publish_local(notify::EVENTS, &tenant_id);
+                }
             }
         }
     }
@@ -410,7 +414,9 @@ impl Storage {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
     {
-        let wake = self.waking();
+        let touched = events::Touched::default();
+        let work = noting(touched.clone(), work);
+        let wake = self.waking(touched);
         let then = move |outcome: Result<T, Error>| {
             let committed = outcome.is_ok();
             then(outcome);
@@ -572,4 +578,16 @@ where
     F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
 {
     move |txn| Box::pin(cause::within(request, work(txn)))
+}
+
+/// `work`, noting in `touched` the tenants it stores change events of.
+fn noting<T, F>(
+    touched: events::Touched,
+    work: F,
+) -> impl for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static
+where
+    T: Send + 'static,
+    F: for<'t> FnOnce(&'t DatabaseTransaction) -> WriteFuture<'t, T> + Send + 'static,
+{
+    move |txn| Box::pin(async move { touched.noting(work(txn)).await })
 }

@@ -18,7 +18,8 @@ on_every_backend!(
     permission_changes_are_events,
     mapping_changes_are_permission_events,
     concurrent_member_patches_each_name_their_request,
-    the_feed_streams_in_commit_order
+    the_feed_streams_in_commit_order,
+    a_write_wakes_the_streams_of_its_tenant_only
 );
 
 /// The tenant's events after `after`, read page by page.
@@ -344,6 +345,65 @@ async fn the_feed_streams_in_commit_order(app: TestApp) {
         }
     }
     assert_eq!(got, ["user.created", "group.created", "group.member_added"]);
+}
+
+/// A committed write wakes the event streams of the tenants it stored events of, and no
+/// others: a host product follows every tenant with a stream each, and a write must cost a
+/// read per stream of its tenant, not one per stream of every tenant. Merged writes (creates,
+/// member changes) and writes alone (a replace) both tell; waits for the wake, since on
+/// PostgreSQL it can come just after the answer (from another task, or the listener).
+async fn a_write_wakes_the_streams_of_its_tenant_only(app: TestApp) {
+    let acme = app.scim("Acme").await;
+    let globex = app.scim("Globex").await;
+    let mut streams = Vec::new();
+    for tenant in [&acme.tenant, &globex.tenant] {
+        let resp = app
+            .client
+            .get(format!("/admin/v1/tenants/{tenant}/events/stream"))
+            .header("Authorization", format!("Bearer {}", app.operator_key))
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        streams.push(resp.sse_stream());
+    }
+    let wakes = &app.state.feeds.events;
+    let tenant = acme.tenant.as_str();
+    let woken_after = |before: u64| async move {
+        for _ in 0..100 {
+            if wakes.generation_of(tenant) > before {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("acme's stream was not woken after {before} wakes");
+    };
+    let before = wakes.generation_of(&acme.tenant);
+    let ada = acme.user_id("ada@acme.test").await;
+    woken_after(before).await;
+    let before = wakes.generation_of(&acme.tenant);
+    let replace = json!([{ "op": "replace", "path": "displayName", "value": "Ada L." }]);
+    assert_eq!(
+        patch(&acme, &format!("/Users/{ada}"), replace).await,
+        StatusCode::OK
+    );
+    woken_after(before).await;
+    let group = acme.group_id("Sales").await;
+    let before = wakes.generation_of(&acme.tenant);
+    let add = json!([{ "op": "add", "path": "members", "value": [{ "value": ada }] }]);
+    assert_eq!(
+        patch(&acme, &format!("/Groups/{group}"), add).await,
+        StatusCode::NO_CONTENT
+    );
+    woken_after(before).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), streams[0].next())
+        .await
+        .expect("an event within 5 s");
+    assert!(format!("{got:?}").contains("user.created"), "{got:?}");
+    assert_eq!(
+        wakes.generation_of(&globex.tenant),
+        0,
+        "globex wrote nothing"
+    );
 }
 
 /// The causal trace: each grant names the SCIM request that added the membership it rests
