@@ -12,7 +12,7 @@ use poem_openapi::{
 };
 
 use super::{
-    auth::AdminAuth,
+    auth::{AdminAuth, AdminCaller},
     error::{AdminErrors, Listing, Single},
     events::{ChangeEvent, change_event},
     live, validate,
@@ -292,6 +292,7 @@ pub enum ActivityStreamResponse {
 /// the newest).
 async fn stream(
     state: &AppState,
+    caller: &AdminCaller,
     filter: ActivityFilter,
     header: Option<i64>,
     query: Option<i64>,
@@ -301,7 +302,7 @@ async fn stream(
         None => activity::newest_id(state.db.reads()).await?,
     };
     let db = state.db.clone();
-    let fetch = move |cursor| {
+    let fetch = live::while_key_works(state, caller.key_id.clone(), move |cursor| {
         let db = db.clone();
         let filter = filter.clone();
         async move {
@@ -309,7 +310,7 @@ async fn stream(
                 .await
                 .map(Some)
         }
-    };
+    });
     let rows = state
         .feeds
         .activity
@@ -510,7 +511,8 @@ impl ActivityApi {
     /// Server-Sent Events: each entry as it is recorded, with the filters of the list.
     /// With `Last-Event-ID` (header, or `lastEventId`), first every entry after that one
     /// still stored, then live, with no gap and no duplicate; without, only what comes
-    /// next. Ends when the server shuts down; reconnect with the last id received.
+    /// next. Ends when the server shuts down or the admin key that opened it stops working
+    /// (revoked, expired, its tenant deleted); reconnect with the last id received.
     #[oai(
         path = "/tenants/:tenantId/activity/stream",
         method = "get",
@@ -559,7 +561,14 @@ impl ActivityApi {
             None,
             None,
         );
-        stream(&state, filter, last_event_id.0, last_event_id_query.0).await
+        stream(
+            &state,
+            &auth.0,
+            filter,
+            last_event_id.0,
+            last_event_id_query.0,
+        )
+        .await
     }
 
     /// Follow every tenant's provisioning log live
@@ -614,6 +623,13 @@ impl ActivityApi {
             None,
             None,
         );
-        stream(&state, filter, last_event_id.0, last_event_id_query.0).await
+        stream(
+            &state,
+            &auth.0,
+            filter,
+            last_event_id.0,
+            last_event_id_query.0,
+        )
+        .await
     }
 }

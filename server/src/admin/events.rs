@@ -200,7 +200,8 @@ impl EventsApi {
     /// (header, or `lastEventId`), first every event after that one, then live, with no
     /// gap and no duplicate; without, only what comes next. A cursor retention has passed
     /// is answered 410 `cursor_expired`, as by the page. Ends when the server shuts down,
-    /// or when retention passes a replay while it runs; reconnect with the last id
+    /// when retention passes a replay while it runs, or when the admin key that opened it
+    /// stops working (revoked, expired, its tenant deleted); reconnect with the last id
     /// received.
     #[oai(
         path = "/tenants/:tenantId/events/stream",
@@ -233,7 +234,7 @@ impl EventsApi {
         };
         let db = state.db.clone();
         let of_tenant = tenant_id.clone();
-        let fetch = move |cursor| {
+        let fetch = live::while_key_works(&state, auth.0.key_id.clone(), move |cursor| {
             let db = db.clone();
             let tenant_id = of_tenant.clone();
             async move {
@@ -242,7 +243,7 @@ impl EventsApi {
                 let passed = events::passed_by_retention(db.reads(), &tenant_id, cursor).await?;
                 Ok((!passed).then_some(rows))
             }
-        };
+        });
         let rows = state.feeds.events.follow_key(
             &tenant_id,
             cursor,

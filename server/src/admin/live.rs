@@ -1,13 +1,19 @@
 //! What the admin API's Server-Sent Event streams share: where a stream starts, and how
 //! a row becomes an event.
 
-use std::time::Duration;
+use std::{future::Future, sync::Arc, time::Duration};
 
-use futures_util::{Stream, StreamExt, stream::BoxStream};
+use futures_util::{Stream, StreamExt, future::BoxFuture, stream::BoxStream};
 use poem::web::sse::Event;
 use poem_openapi::{
     payload::EventStream,
     types::{ToJSON, Type},
+};
+
+use crate::{
+    error::Error,
+    state::AppState,
+    store::credentials::{self, CredentialKind},
 };
 
 /// How often a quiet stream sends a comment, so proxies keep it open.
@@ -39,4 +45,38 @@ where
                 .event_type(kind)
                 .id(id(&item).to_string())
         })
+}
+
+/// `fetch`, for as long as the admin key that opened the stream works: once it is revoked or
+/// expired, or its tenant deleted, the stream ends (the client's reconnect gets 401) rather
+/// than going on delivering to whoever holds it. Checked before each read, from the
+/// database, so it holds across replicas.
+pub fn while_key_works<T, F, Fut>(
+    state: &AppState,
+    key_id: String,
+    fetch: F,
+) -> impl Fn(i64) -> BoxFuture<'static, Result<Option<Vec<T>>, Error>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(i64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Option<Vec<T>>, Error>> + Send + 'static,
+{
+    let db = state.db.clone();
+    let clock = Arc::clone(&state.clock);
+    let fetch = Arc::new(fetch);
+    move |cursor| {
+        let (db, clock, fetch, key_id) = (
+            db.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&fetch),
+            key_id.clone(),
+        );
+        Box::pin(async move {
+            let key = credentials::find(db.reads(), CredentialKind::AdminKey, &key_id).await?;
+            if !key.is_some_and(|key| key.is_live(clock.now())) {
+                return Ok(None);
+            }
+            fetch(cursor).await
+        })
+    }
 }

@@ -322,6 +322,8 @@ pub async fn remember_trimmed(
     if newest_deleted.is_empty() {
         return Ok(());
     }
+    // Their streams read again once this commits: a replay retention passed ends at once.
+    let _outside_a_write = TOUCHED.try_with(|touched| touched.note(newest_deleted.keys().cloned()));
     let larger = match txn.get_database_backend() {
         DatabaseBackend::Postgres => "GREATEST",
         _ => "max",
