@@ -13,6 +13,7 @@ use super::{
     audit::{self, Actor, Change},
     grant_lookups,
     pages::{self, Order},
+    permission_changes,
     unique::SelectUnique,
 };
 use crate::error::Error;
@@ -79,16 +80,19 @@ pub async fn create(
     db.write(move |txn| {
         Box::pin(async move {
             grant_lookups::catalog_changed(txn).await?;
-            let row = permission::ActiveModel {
-                name: Set(name.clone()),
-                access: Set(access.as_str().to_owned()),
-                description: Set(description),
-            }
-            .insert(txn)
-            .await
-            .map_err(|err| {
-                Error::conflict_on_unique(err, format!("the catalog already has {name:?}"))
-            })?;
+            let inserted = async {
+                permission::ActiveModel {
+                    name: Set(name.clone()),
+                    access: Set(access.as_str().to_owned()),
+                    description: Set(description),
+                }
+                .insert(txn)
+                .await
+                .map_err(|err| {
+                    Error::conflict_on_unique(err, format!("the catalog already has {name:?}"))
+                })
+            };
+            let row = permission_changes::around_catalog(txn, actor.at, inserted).await?;
             let change = Change {
                 tenant_id: None,
                 action: "permission.created",
@@ -119,9 +123,13 @@ pub async fn delete(db: &Storage, actor: Actor, name: String) -> Result<(), Erro
                     holders.join(", ")
                 )));
             }
-            permission::Entity::delete_by_id(name.clone())
-                .exec(txn)
-                .await?;
+            let deleted = async {
+                permission::Entity::delete_by_id(name.clone())
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            };
+            permission_changes::around_catalog(txn, actor.at, deleted).await?;
             let change = Change {
                 tenant_id: None,
                 action: "permission.deleted",

@@ -4,15 +4,20 @@
 //! transaction, and records an event for each user whose holding differs, with both. A
 //! tenant that maps no group, or a group that is not mapped, costs one indexed read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    future::Future,
+};
 
+use chrono::{DateTime, Utc};
 use entity::group_mapping;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
 
 use super::{
     effective::{self, Holding, Scope},
-    events::Change,
+    events::{self, Change},
+    tenants,
 };
 use crate::error::Error;
 
@@ -93,6 +98,52 @@ pub async fn watch_all(
         watched,
         before,
     })
+}
+
+/// Runs `change`, an admin's edit of what mapped groups grant (a product or permission group
+/// changed or deleted), in the tenant's lock, and records a `user.permissions_changed` for
+/// each of its users whose holding the edit changed, as a mapping change does.
+pub async fn around_grants<T>(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    at: DateTime<Utc>,
+    change: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tenants::lock(txn, tenant_id).await?;
+    let watch = watch_all(txn, tenant_id, Watched::Tenant).await?;
+    let done = change.await?;
+    events::record(txn, tenant_id, watch.changes(txn).await?, at).await?;
+    Ok(done)
+}
+
+/// `around_grants` for an edit of the catalog, which every tenant's `full` and `readOnly`
+/// permission groups follow: the tenants that map a group are watched, in id order (as their
+/// locks must be taken everywhere).
+pub async fn around_catalog<T>(
+    txn: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    change: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let tenants: BTreeSet<String> = group_mapping::Entity::find()
+        .select_only()
+        .column(group_mapping::Column::TenantId)
+        .distinct()
+        .into_tuple()
+        .all(txn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut watches = Vec::with_capacity(tenants.len());
+    for tenant_id in &tenants {
+        tenants::lock(txn, tenant_id).await?;
+        watches.push(watch_all(txn, tenant_id, Watched::Tenant).await?);
+    }
+    let done = change.await?;
+    for watch in watches {
+        let tenant_id = watch.tenant_id.clone();
+        events::record(txn, &tenant_id, watch.changes(txn).await?, at).await?;
+    }
+    Ok(done)
 }
 
 /// `watch`, for a change to the members of `group_id`: only a mapped group's members can

@@ -20,7 +20,7 @@ use super::{
     catalog::{self, Access},
     grant_lookups,
     pages::{self, Order},
-    tenants,
+    permission_changes, tenants,
     unique::SelectUnique,
 };
 use crate::error::Error;
@@ -204,7 +204,8 @@ pub async fn delete(
         Box::pin(async move {
             grant_lookups::changed(txn, &tenant_id).await?;
             let before = get(txn, &tenant_id, &product_id).await?;
-            delete_in(txn, &product_id).await?;
+            let deleted = delete_in(txn, &product_id);
+            permission_changes::around_grants(txn, &tenant_id, actor.at, deleted).await?;
             let change = Change {
                 tenant_id: Some(&tenant_id),
                 action: "product.deleted",
@@ -487,11 +488,16 @@ pub async fn replace_group(
             row.name_lc = Set(spec.name.to_lowercase());
             row.name = Set(spec.name.clone());
             row.access_type = Set(spec.access_type.as_str().to_owned());
-            let row = row
-                .update(txn)
-                .await
-                .map_err(|err| Error::conflict_on_unique(err, group_taken(&spec.name)))?;
-            set_permissions(txn, &group_id, &spec.permissions).await?;
+            let replaced = async {
+                let row = row
+                    .update(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, group_taken(&spec.name)))?;
+                set_permissions(txn, &group_id, &spec.permissions).await?;
+                Ok(row)
+            };
+            let row =
+                permission_changes::around_grants(txn, &tenant_id, actor.at, replaced).await?;
             let after = with_grants(txn, vec![row]).await?.remove(0);
             let change = Change {
                 tenant_id: Some(&tenant_id),
@@ -534,17 +540,21 @@ pub async fn delete_group(
                     users.join(", ")
                 )));
             }
-            group_mapping_permission_group::Entity::delete_many()
-                .filter(group_mapping_permission_group::Column::PermissionGroupId.eq(&group_id))
-                .exec(txn)
-                .await?;
-            permission_group_permission::Entity::delete_many()
-                .filter(permission_group_permission::Column::PermissionGroupId.eq(&group_id))
-                .exec(txn)
-                .await?;
-            permission_group::Entity::delete_by_id(group_id.clone())
-                .exec(txn)
-                .await?;
+            let deleted = async {
+                group_mapping_permission_group::Entity::delete_many()
+                    .filter(group_mapping_permission_group::Column::PermissionGroupId.eq(&group_id))
+                    .exec(txn)
+                    .await?;
+                permission_group_permission::Entity::delete_many()
+                    .filter(permission_group_permission::Column::PermissionGroupId.eq(&group_id))
+                    .exec(txn)
+                    .await?;
+                permission_group::Entity::delete_by_id(group_id.clone())
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            };
+            permission_changes::around_grants(txn, &tenant_id, actor.at, deleted).await?;
             let change = Change {
                 tenant_id: Some(&tenant_id),
                 action: "permission_group.deleted",

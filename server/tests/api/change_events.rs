@@ -20,7 +20,8 @@ on_every_backend!(
     concurrent_member_patches_each_name_their_request,
     the_feed_streams_in_commit_order,
     a_write_wakes_the_streams_of_its_tenant_only,
-    a_revoked_key_s_streams_end
+    a_revoked_key_s_streams_end,
+    edits_of_what_mapped_groups_grant_are_permission_events
 );
 
 /// The tenant's events after `after`, read page by page.
@@ -452,6 +453,109 @@ async fn a_revoked_key_s_streams_end(app: TestApp) {
         .send()
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
+}
+
+/// What a mapped group grants can change without its mapping: its permission group's type
+/// or permissions replaced, the catalog (which `full` and `readOnly` groups follow) grown or
+/// shrunk, a permission group or a product deleted. Each change of a user's permissions is
+/// a `user.permissions_changed`, as for mappings; an edit that changes nothing is none.
+async fn edits_of_what_mapped_groups_grant_are_permission_events(app: TestApp) {
+    let op = &app.operator_key;
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let devs = scim
+        .create_group(json!({ "schemas": [GROUP_SCHEMA], "displayName": "Devs", "members": [{ "value": ada }] }))
+        .await;
+    let tenant = &scim.tenant;
+    let dashboards = app.create_product(tenant, "Dashboards").await;
+    let admins = app
+        .create_permission_group(
+            tenant,
+            &dashboards,
+            json!({ "name": "Admins", "accessType": "full" }),
+        )
+        .await;
+    let reports = app.create_product(tenant, "Reports").await;
+    let viewers = app
+        .create_permission_group(
+            tenant,
+            &reports,
+            json!({ "name": "Viewers", "accessType": "readOnly" }),
+        )
+        .await;
+    app.admin_put(
+        op,
+        &format!("/admin/v1/tenants/{tenant}/groups/{devs}/mapping"),
+        json!({ "permissionGroupIds": [admins, viewers] }),
+    )
+    .await
+    .assert_status_is_ok();
+    let mark = newest(&app, tenant).await;
+
+    let admins_path =
+        format!("/admin/v1/tenants/{tenant}/products/{dashboards}/permission-groups/{admins}");
+    for access_type in ["readOnly", "readOnly"] {
+        app.admin_put(
+            op,
+            &admins_path,
+            json!({ "name": "Admins", "accessType": access_type }),
+        )
+        .await
+        .assert_status_is_ok();
+    }
+    app.admin_post(
+        op,
+        "/admin/v1/permission-catalog",
+        json!({ "name": "canExportReports", "access": "read", "description": "Export reports" }),
+    )
+    .await
+    .assert_status(StatusCode::CREATED);
+    app.admin_delete(op, "/admin/v1/permission-catalog/canExportReports")
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    app.admin_delete(
+        op,
+        &format!(
+            "/admin/v1/tenants/{tenant}/products/{reports}/permission-groups/{viewers}?force=true"
+        ),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+    app.admin_delete(
+        op,
+        &format!("/admin/v1/tenants/{tenant}/products/{dashboards}"),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+
+    let changed = event("user.permissions_changed", &ada, "");
+    assert_eq!(
+        kinds(&app, tenant, mark).await,
+        vec![changed; 5],
+        "type, catalog added, catalog removed, permission group, product; not the same type again"
+    );
+    let events = feed(&app, tenant, mark).await;
+    let export = |event: &Value, side: &str| {
+        event["data"][side]["products"][&reports]["permissions"]
+            .as_array()
+            .is_some_and(|held| held.iter().any(|name| name == "canExportReports"))
+    };
+    assert!(
+        !export(&events[1], "before") && export(&events[1], "after"),
+        "{}",
+        events[1]
+    );
+    assert!(
+        export(&events[2], "before") && !export(&events[2], "after"),
+        "{}",
+        events[2]
+    );
+    assert_eq!(
+        events[4]["data"]["after"]["products"],
+        json!({}),
+        "{}",
+        events[4]
+    );
 }
 
 /// The causal trace: each grant names the SCIM request that added the membership it rests
