@@ -93,7 +93,8 @@ pub struct SyncHealth {
     pub users: UserCounts,
     /// Its groups.
     pub groups: u64,
-    /// SCIM tokens neither revoked nor expired.
+    /// SCIM tokens that work now: neither revoked nor expired (a token a rotation
+    /// superseded counts until its end).
     pub live_tokens: u64,
     /// The dialect quirks its identity provider used in the last 24 hours, normalised by
     /// the server, by kind.

@@ -200,7 +200,12 @@ pub async fn facts(
     let day = first_since(db, now - Duration::days(1)).await?;
     let live_tokens = scim_token::Entity::find()
         .filter(scim_token::Column::TenantId.eq(tenant_id))
-        .filter(scim_token::Column::RevokedAt.is_null())
+        // A token a rotation superseded works until its end: it is live until then.
+        .filter(
+            Condition::any()
+                .add(scim_token::Column::RevokedAt.is_null())
+                .add(scim_token::Column::RevokedAt.gt(now)),
+        )
         .filter(
             Condition::any()
                 .add(scim_token::Column::ExpiresAt.is_null())

@@ -13,7 +13,8 @@ use crate::helpers::{TestApp, json_of, user};
 on_every_backend!(
     verdicts_follow_the_log,
     retention_deletes_what_is_old,
-    a_cursor_that_retention_passed_is_refused
+    a_cursor_that_retention_passed_is_refused,
+    a_superseded_token_is_live_until_its_end
 );
 
 /// The tenant's sync health once its log counts `requests` in the last day.
@@ -33,6 +34,32 @@ async fn health_after(app: &TestApp, tenant: &str, requests: u64) -> Value {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the log never counted {requests} requests");
+}
+
+/// A token a rotation superseded works until its end, and counts as live until then: with
+/// the new token revoked, the old one is still live and the tenant does not fail for want
+/// of a token.
+async fn a_superseded_token_is_live_until_its_end(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let tokens = format!("/admin/v1/tenants/{}/scim-tokens", scim.tenant);
+    let issued = app
+        .admin_post(
+            &app.operator_key,
+            &tokens,
+            json!({ "overlapSeconds": 3600 }),
+        )
+        .await;
+    issued.assert_status(StatusCode::CREATED);
+    let newer = json_of(issued).await["id"].as_str().unwrap().to_owned();
+    assert_eq!(health_after(&app, &scim.tenant, 0).await["liveTokens"], 2);
+    app.admin_delete(&app.operator_key, &format!("{tokens}/{newer}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    scim.get("/Users").await.assert_status_is_ok();
+    let health = health_after(&app, &scim.tenant, 1).await;
+    assert_eq!(health["liveTokens"], 1, "{health}");
+    let reasons = health["reasons"].to_string();
+    assert!(!reasons.contains("no live SCIM token"), "{health}");
 }
 
 async fn verdicts_follow_the_log(app: TestApp) {
