@@ -10,7 +10,7 @@ pub enum ApiTag {
     Tenants,
     /// Bearer tokens the identity provider uses on the tenant's SCIM URL.
     ScimTokens,
-    /// Tenant-admin keys for the admin API (operator only).
+    /// Keys for the admin API: operator keys, and tenant-admin keys (operator only).
     AdminKeys,
     /// The permission catalog, products and their permission groups: what synced groups
     /// can be given.

@@ -43,7 +43,7 @@ pub enum Error {
     #[error("{0}")]
     Mutability(String),
     /// `If-Match` names a version other than the current one.
-    #[error("the resource has changed since version {0}")]
+    #[error("If-Match names another version: the resource is now at version {0}")]
     PreconditionFailed(String),
     /// Storage cannot take the request now (the write queue is full, the disk is full, an
     /// I/O error): nothing was changed, and the client should retry after `retry_after`

@@ -59,7 +59,10 @@ pub fn api() -> impl OpenApi {
             admin::metrics::MetricsApi,
         ),
         admin::scim_tokens::ScimTokensApi,
-        admin::admin_keys::AdminKeysApi,
+        (
+            admin::admin_keys::AdminKeysApi,
+            admin::operator_keys::OperatorKeysApi,
+        ),
         admin::catalog::CatalogApi,
         admin::products::ProductsApi,
         admin::mappings::MappingsApi,

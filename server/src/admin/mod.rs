@@ -15,6 +15,7 @@ pub mod json_body;
 pub mod live;
 pub mod mappings;
 pub mod metrics;
+pub mod operator_keys;
 pub mod previews;
 pub mod products;
 pub mod scim_tokens;

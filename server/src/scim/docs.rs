@@ -367,8 +367,9 @@ pub struct PatchOperation {
 pub struct PatchRequest {
     /// `["urn:ietf:params:scim:api:messages:2.0:PatchOp"]`.
     pub schemas: Option<Vec<String>>,
-    /// The operations, applied in order and all-or-nothing.
-    #[oai(rename = "Operations")]
+    /// The operations, applied in order and all-or-nothing; at least one (RFC 7644
+    /// §3.5.2).
+    #[oai(rename = "Operations", validator(min_items = 1))]
     pub operations: Vec<PatchOperation>,
 }
 

@@ -53,6 +53,11 @@ pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, Error> {
         .ok_or_else(|| {
             Error::InvalidSyntax("a PATCH body needs an \"Operations\" array".to_owned())
         })?;
+    if operations.is_empty() {
+        return Err(Error::InvalidSyntax(
+            "a PATCH body needs at least one operation in \"Operations\"".to_owned(),
+        ));
+    }
     if operations.len() > MAX_OPERATIONS {
         return Err(Error::Invalid(format!(
             "at most {MAX_OPERATIONS} operations per PATCH"
@@ -1066,6 +1071,7 @@ mod tests {
             json!({ "Operations": [{ "op": "remove" }] }),
             json!({ "Operations": [{ "op": "add", "path": "emails[type eq", "value": 1 }] }),
             json!({ "ops": [] }),
+            json!({ "Operations": [] }),
             json!([]),
         ] {
             assert!(parse_request(&body).is_err(), "{body}");

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::admin_key;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set,
+    PaginatorTrait, QueryFilter, Set, sea_query::SimpleExpr,
 };
 
 use serde_json::json;
@@ -79,7 +79,26 @@ pub async fn list(
     limit: u64,
 ) -> Result<(Vec<admin_key::Model>, Option<String>), Error> {
     tenants::get(db, tenant_id).await?;
-    let query = admin_key::Entity::find().filter(admin_key::Column::TenantId.eq(tenant_id));
+    page(db, admin_key::Column::TenantId.eq(tenant_id), cursor, limit).await
+}
+
+/// The operator keys, newest first.
+pub async fn list_operator_keys(
+    db: &impl ConnectionTrait,
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<admin_key::Model>, Option<String>), Error> {
+    page(db, admin_key::Column::TenantId.is_null(), cursor, limit).await
+}
+
+/// A page of the keys `owner` selects, newest first.
+async fn page(
+    db: &impl ConnectionTrait,
+    owner: SimpleExpr,
+    cursor: Option<&str>,
+    limit: u64,
+) -> Result<(Vec<admin_key::Model>, Option<String>), Error> {
+    let query = admin_key::Entity::find().filter(owner);
     pages::page(
         db,
         query,
@@ -98,14 +117,40 @@ pub async fn revoke(
     key_id: &str,
     actor: &Actor,
 ) -> Result<admin_key::Model, Error> {
-    let (tenant_id, key_id) = (tenant_id.to_owned(), key_id.to_owned());
+    revoke_owned(db, Some(tenant_id.to_owned()), key_id, actor).await
+}
+
+/// Ends an operator key now, but never the last one that works: the admin API would then
+/// answer nobody (a new one can only be made on the server's machine, `keys
+/// create-operator`). Revoking an ended key changes nothing.
+pub async fn revoke_operator_key(
+    db: &Storage,
+    key_id: &str,
+    actor: &Actor,
+) -> Result<admin_key::Model, Error> {
+    revoke_owned(db, None, key_id, actor).await
+}
+
+/// Ends key `key_id` of `tenant_id`, or an operator key when that is `None`.
+async fn revoke_owned(
+    db: &Storage,
+    tenant_id: Option<String>,
+    key_id: &str,
+    actor: &Actor,
+) -> Result<admin_key::Model, Error> {
+    let key_id = key_id.to_owned();
     let actor = actor.clone();
     db.write_then(
         move |txn| {
             Box::pin(async move {
-                let key = revoke_in(txn, &tenant_id, &key_id, actor.at).await?;
+                let key = revoke_in(txn, tenant_id.as_deref(), &key_id, actor.at).await?;
+                if tenant_id.is_none() && count_live_operator_keys(txn, actor.at).await? == 0 {
+                    return Err(Error::Conflict(
+                        "this is the last operator key that works: issue another first".to_owned(),
+                    ));
+                }
                 let change = audit::Change {
-                    tenant_id: Some(&tenant_id),
+                    tenant_id: tenant_id.as_deref(),
                     action: "admin_key.revoked",
                     target: format!("admin_key:{}", key.id),
                     before: None,
@@ -122,12 +167,16 @@ pub async fn revoke(
 
 async fn revoke_in(
     txn: &impl ConnectionTrait,
-    tenant_id: &str,
+    tenant_id: Option<&str>,
     key_id: &str,
     now: DateTime<Utc>,
 ) -> Result<admin_key::Model, Error> {
+    let owner = match tenant_id {
+        Some(tenant_id) => admin_key::Column::TenantId.eq(tenant_id),
+        None => admin_key::Column::TenantId.is_null(),
+    };
     let key = admin_key::Entity::find_by_id(key_id.to_owned())
-        .filter(admin_key::Column::TenantId.eq(tenant_id))
+        .filter(owner)
         .unique(txn)
         .await?
         .ok_or_else(|| Error::not_found("admin key", key_id))?;

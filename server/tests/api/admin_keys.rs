@@ -8,6 +8,7 @@ on_every_backend!(
     admin_key_input_is_validated,
     what_is_unset_is_absent_not_null,
     whoami_tells_the_role_of_a_key,
+    operator_keys_are_issued_listed_and_revoked_but_never_the_last,
 );
 
 async fn issue_list_revoke(app: TestApp) {
@@ -170,4 +171,72 @@ async fn whoami_tells_the_role_of_a_key(app: TestApp) {
 
     let resp = app.admin_get("sadm_nope", "/admin/v1/whoami").await;
     assert_admin_error(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+/// Operator keys have their own endpoints: a leaked one is revoked (here and on every
+/// replica) once its replacement is issued; the last one that works never is, or the admin
+/// API would answer nobody. Tenant-admin keys neither see nor touch them.
+async fn operator_keys_are_issued_listed_and_revoked_but_never_the_last(app: TestApp) {
+    let path = "/admin/v1/operator-keys";
+    let first = &app.operator_key;
+    let first_id = first.split('_').nth(1).unwrap().to_owned();
+    let resp = app
+        .admin_post(first, path, json!({ "name": "Second operator" }))
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let issued = json_of(resp).await;
+    let second = issued["key"].as_str().unwrap().to_owned();
+    let second_id = issued["id"].as_str().unwrap().to_owned();
+    assert!(issued.get("tenantId").is_none(), "{issued}");
+    let role = json_of(app.admin_get(&second, "/admin/v1/whoami").await).await;
+    assert_eq!(role["role"], "operator", "{role}");
+
+    let resp = app.admin_get(first, path).await;
+    resp.assert_status_is_ok();
+    let text = resp.0.into_body().into_string().await.unwrap();
+    assert!(!text.contains(&second) && !text.contains(first.as_str()));
+    let list: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second_id.as_str(), first_id.as_str()], "newest first");
+
+    let tenant = app.tenant_id("Acme").await;
+    let tenant_key = app.tenant_admin_key(&tenant).await;
+    let tenant_key_id = tenant_key.split('_').nth(1).unwrap();
+    app.admin_get(&tenant_key, path)
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.admin_delete(&tenant_key, &format!("{path}/{second_id}"))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    app.admin_delete(&second, &format!("{path}/{tenant_key_id}"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    app.admin_delete(&second, &format!("{path}/{first_id}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    assert_admin_error(
+        app.admin_get(first, "/admin/v1/whoami").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_admin_error(
+        app.admin_delete(&second, &format!("{path}/{second_id}"))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    app.admin_get(&second, "/admin/v1/whoami")
+        .await
+        .assert_status_is_ok();
+    let list = json_of(app.admin_get(&second, path).await).await;
+    assert_eq!(list["items"][0]["status"], "active");
+    assert_eq!(list["items"][1]["status"], "revoked");
 }

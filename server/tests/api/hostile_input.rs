@@ -376,6 +376,7 @@ async fn admin_strings_must_be_strings(app: TestApp) {
             format!("/admin/v1/tenants/{tenant}/admin-keys"),
             json!({ "name": 7 }),
         ),
+        ("/admin/v1/operator-keys".to_owned(), json!({ "name": 7 })),
     ];
     for (path, body) in cases {
         let resp = admin(path.clone(), body.clone()).await;
