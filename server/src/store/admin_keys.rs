@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use entity::admin_key;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, sea_query::SimpleExpr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::SimpleExpr,
 };
 
 use serde_json::json;
@@ -121,8 +122,8 @@ pub async fn revoke(
 }
 
 /// Ends an operator key now, but never the last one that works: the admin API would then
-/// answer nobody (a new one can only be made on the server's machine, `keys
-/// create-operator`). Revoking an ended key changes nothing.
+/// answer nobody until one is made on the server's machine (`keys create-operator`, or a
+/// restart). Revoking an ended key changes nothing.
 pub async fn revoke_operator_key(
     db: &Storage,
     key_id: &str,
@@ -143,6 +144,9 @@ async fn revoke_owned(
     db.write_then(
         move |txn| {
             Box::pin(async move {
+                if tenant_id.is_none() {
+                    lock_operator_keys(txn).await?;
+                }
                 let key = revoke_in(txn, tenant_id.as_deref(), &key_id, actor.at).await?;
                 if tenant_id.is_none() && count_live_operator_keys(txn, actor.at).await? == 0 {
                     return Err(Error::Conflict(
@@ -163,6 +167,21 @@ async fn revoke_owned(
         credentials::ending(db, |key: &admin_key::Model| vec![key.id.clone()]),
     )
     .await
+}
+
+/// Holds every operator key until the transaction ends, so that two revocations at once
+/// on PostgreSQL (each counting the other's key as working) cannot end the last two
+/// together. (The embedded database has one writer.)
+async fn lock_operator_keys(txn: &impl ConnectionTrait) -> Result<(), Error> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        admin_key::Entity::find()
+            .filter(admin_key::Column::TenantId.is_null())
+            .order_by_asc(admin_key::Column::Id)
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn revoke_in(

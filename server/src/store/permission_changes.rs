@@ -117,8 +117,10 @@ pub async fn around_grants<T>(
 }
 
 /// `around_grants` for an edit of the catalog, which every tenant's `full` and `readOnly`
-/// permission groups follow: the tenants that map a group are watched, in id order (as their
-/// locks must be taken everywhere).
+/// permission groups and its organization admins follow: the tenants that map a group are
+/// watched (their rows already locked, with every tenant's, by
+/// `grant_lookups::catalog_changed`). Every tenant's changes are read before any is stored,
+/// so that each tenant's event lock is taken last and held only to the commit.
 pub async fn around_catalog<T>(
     txn: &impl ConnectionTrait,
     at: DateTime<Utc>,
@@ -135,13 +137,16 @@ pub async fn around_catalog<T>(
         .collect();
     let mut watches = Vec::with_capacity(tenants.len());
     for tenant_id in &tenants {
-        tenants::lock(txn, tenant_id).await?;
         watches.push(watch_all(txn, tenant_id, Watched::Tenant).await?);
     }
     let done = change.await?;
+    let mut changed = Vec::with_capacity(watches.len());
     for watch in watches {
         let tenant_id = watch.tenant_id.clone();
-        events::record(txn, &tenant_id, watch.changes(txn).await?, at).await?;
+        changed.push((tenant_id, watch.changes(txn).await?));
+    }
+    for (tenant_id, changes) in changed {
+        events::record(txn, &tenant_id, changes, at).await?;
     }
     Ok(done)
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use entity::{
     group_mapping_permission_group, permission, permission_group, permission_group_permission,
     product, scim_group,
@@ -103,16 +104,20 @@ pub async fn create(
         Box::pin(async move {
             grant_lookups::changed(txn, &tenant_id).await?;
             tenants::get(txn, &tenant_id).await?;
-            let row = product::ActiveModel {
-                id: Set(uuid::Uuid::now_v7().to_string()),
-                tenant_id: Set(tenant_id.clone()),
-                name_lc: Set(name.to_lowercase()),
-                name: Set(name.clone()),
-                created_at: Set(actor.at),
-            }
-            .insert(txn)
-            .await
-            .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+            // Organization admins hold every product: a new one is theirs at once.
+            let created = async {
+                product::ActiveModel {
+                    id: Set(uuid::Uuid::now_v7().to_string()),
+                    tenant_id: Set(tenant_id.clone()),
+                    name_lc: Set(name.to_lowercase()),
+                    name: Set(name.clone()),
+                    created_at: Set(actor.at),
+                }
+                .insert(txn)
+                .await
+                .map_err(|err| Error::conflict_on_unique(err, taken(&name)))
+            };
+            let row = permission_changes::around_grants(txn, &tenant_id, actor.at, created).await?;
             let change = Change {
                 tenant_id: Some(&tenant_id),
                 action: "product.created",
@@ -496,8 +501,7 @@ pub async fn replace_group(
                 set_permissions(txn, &group_id, &spec.permissions).await?;
                 Ok(row)
             };
-            let row =
-                permission_changes::around_grants(txn, &tenant_id, actor.at, replaced).await?;
+            let row = around_group(txn, &tenant_id, &group_id, actor.at, replaced).await?;
             let after = with_grants(txn, vec![row]).await?.remove(0);
             let change = Change {
                 tenant_id: Some(&tenant_id),
@@ -554,7 +558,7 @@ pub async fn delete_group(
                     .await?;
                 Ok(())
             };
-            permission_changes::around_grants(txn, &tenant_id, actor.at, deleted).await?;
+            around_group(txn, &tenant_id, &group_id, actor.at, deleted).await?;
             let change = Change {
                 tenant_id: Some(&tenant_id),
                 action: "permission_group.deleted",
@@ -569,6 +573,22 @@ pub async fn delete_group(
 }
 
 /// The display names of the synced groups whose mappings use `group_id`.
+/// `change` to permission group `group_id` with the events of what it changes
+/// (`permission_changes::around_grants`); none to look for when no mapping names the group:
+/// nobody holds it (organization admins hold every product whatever its groups).
+async fn around_group<T>(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_id: &str,
+    at: DateTime<Utc>,
+    change: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    if mapped_groups(txn, group_id).await?.is_empty() {
+        return change.await;
+    }
+    permission_changes::around_grants(txn, tenant_id, at, change).await
+}
+
 async fn mapped_groups(txn: &impl ConnectionTrait, group_id: &str) -> Result<Vec<String>, Error> {
     let to_group: RelationDef =
         group_mapping_permission_group::Entity::belongs_to(scim_group::Entity)

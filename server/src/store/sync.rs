@@ -291,19 +291,33 @@ pub fn verdict(facts: &SyncFacts, now: DateTime<Utc>, silence: Duration) -> (Ver
         )),
         Some(_) => {}
     }
-    for token in &facts.live_tokens {
-        if let Some(expires) = token.expires_at
-            && expires - now < Duration::days(EXPIRY_WARNING_DAYS)
-        {
-            reasons.push((
-                Verdict::Warning,
-                format!(
-                    "SCIM token {} expires at {}",
-                    token.id,
-                    expires.to_rfc3339()
-                ),
-            ));
-        }
+    // The identity provider loses its access when the last of the live tokens ends: a token
+    // a rotation superseded ends by design while its successor goes on.
+    let ends = |token: &scim_token::Model| match (token.expires_at, token.revoked_at) {
+        (Some(expires), Some(revoked)) => Some(expires.min(revoked)),
+        (expires, revoked) => expires.or(revoked),
+    };
+    let lasting = facts
+        .live_tokens
+        .iter()
+        .max_by_key(|token| ends(token).map_or((1, None), |end| (0, Some(end))));
+    if let Some(token) = lasting
+        && let Some(end) = ends(token)
+        && end - now < Duration::days(EXPIRY_WARNING_DAYS)
+    {
+        let how = if token.expires_at == Some(end) {
+            "expires"
+        } else {
+            "stops working (a rotation superseded it)"
+        };
+        reasons.push((
+            Verdict::Warning,
+            format!(
+                "SCIM token {} {how} at {}, and no live token outlasts it",
+                token.id,
+                end.to_rfc3339()
+            ),
+        ));
     }
     if let [newest, _, ..] = facts.live_tokens.as_slice()
         && newest.last_used_at.is_none()
@@ -394,13 +408,26 @@ mod tests {
                 false,
                 Some(now + Duration::days(3)),
             ),
-            token("old", now - Duration::days(30), true, None),
+            scim_token::Model {
+                revoked_at: Some(now + Duration::hours(1)),
+                ..token("old", now - Duration::days(30), true, None)
+            },
         ];
         let (worst, reasons) = verdict(&facts, now, silence);
         assert_eq!(worst, Verdict::Warning);
         assert_eq!(reasons.len(), 2, "{reasons:?}");
-        assert!(reasons[0].contains("new expires"));
+        assert!(reasons[0].contains("new expires"), "{reasons:?}");
         assert!(reasons[1].contains("unused since it was issued"));
+
+        // A token that outlasts the others: the rotated one ending soon is no warning.
+        facts.live_tokens[0].expires_at = None;
+        let (_, reasons) = verdict(&facts, now, silence);
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        // Its successor revoked, the superseded token is the last, and ends within the hour.
+        facts.live_tokens.remove(0);
+        let (worst, reasons) = verdict(&facts, now, silence);
+        assert_eq!(worst, Verdict::Warning);
+        assert!(reasons[0].contains("old stops working"), "{reasons:?}");
 
         facts.live_tokens.clear();
         assert_eq!(verdict(&facts, now, silence).0, Verdict::Failing);

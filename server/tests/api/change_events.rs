@@ -21,7 +21,8 @@ on_every_backend!(
     the_feed_streams_in_commit_order,
     a_write_wakes_the_streams_of_its_tenant_only,
     a_revoked_key_s_streams_end,
-    edits_of_what_mapped_groups_grant_are_permission_events
+    edits_of_what_mapped_groups_grant_are_permission_events,
+    a_new_product_is_the_organization_admins_at_once
 );
 
 /// The tenant's events after `after`, read page by page.
@@ -555,6 +556,37 @@ async fn edits_of_what_mapped_groups_grant_are_permission_events(app: TestApp) {
         json!({}),
         "{}",
         events[4]
+    );
+}
+
+/// Organization admins hold every product of the tenant: a new product changes what they
+/// may do, and is an event for each of them (and for nobody else).
+async fn a_new_product_is_the_organization_admins_at_once(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    scim.user_id("bob@acme.test").await;
+    let owners = organization_admins(&app, &scim).await;
+    let add = json!([{ "op": "add", "path": "members", "value": [{ "value": ada }] }]);
+    assert_eq!(
+        patch(&scim, &format!("/Groups/{owners}"), add).await,
+        StatusCode::NO_CONTENT
+    );
+    let mark = newest(&app, &scim.tenant).await;
+    let product = app.create_product(&scim.tenant, "Dashboards").await;
+    assert_eq!(
+        kinds(&app, &scim.tenant, mark).await,
+        [event("user.permissions_changed", &ada, "")]
+    );
+    let events = feed(&app, &scim.tenant, mark).await;
+    assert!(
+        events[0]["data"]["before"]["products"]
+            .get(&product)
+            .is_none()
+            && events[0]["data"]["after"]["products"]
+                .get(&product)
+                .is_some(),
+        "{}",
+        events[0]
     );
 }
 
