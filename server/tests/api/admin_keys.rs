@@ -210,6 +210,9 @@ async fn operator_keys_are_issued_listed_and_revoked_but_never_the_last(app: Tes
     app.admin_get(&tenant_key, path)
         .await
         .assert_status(StatusCode::FORBIDDEN);
+    app.admin_post(&tenant_key, path, json!({}))
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
     app.admin_delete(&tenant_key, &format!("{path}/{second_id}"))
         .await
         .assert_status(StatusCode::FORBIDDEN);
