@@ -10,7 +10,7 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    credentials::{CredentialInfo, CredentialList},
+    credentials::{self, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
     json_body::AdminJson,
     validate,
@@ -144,21 +144,14 @@ impl AdminKeysApi {
         cursor: Query<Option<String>>,
     ) -> Result<ListAdminKeysResponse, AdminErrors<Listing>> {
         auth.0.require_operator()?;
-        if let Err(err) = state.auth.flush_usage().await {
-            tracing::warn!(error = %err, "could not record credential usage");
-        }
+        credentials::record_usage(&state).await;
         let now = state.clock.now();
         let limit = validate::page_limit(limit.0)?;
-        let (rows, next_cursor) =
+        let page =
             store::admin_keys::list(state.db.reads(), &tenant_id, cursor.as_deref(), limit).await?;
-        let items = rows
-            .into_iter()
-            .map(|row| CredentialInfo::of_admin_key(now, row))
-            .collect();
-        Ok(ListAdminKeysResponse::Ok(Json(CredentialList {
-            items,
-            next_cursor,
-        })))
+        Ok(ListAdminKeysResponse::Ok(Json(
+            CredentialList::of_admin_keys(now, page),
+        )))
     }
 
     /// Revoke a tenant-admin key

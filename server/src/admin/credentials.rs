@@ -3,7 +3,18 @@
 use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 
-use crate::store::credentials::{self, Status};
+use crate::{
+    AppState,
+    store::credentials::{self, Status},
+};
+
+/// Writes the credential usage counted so far, so that a listing's `lastUsedAt` is up to
+/// date (if that fails, it is only older).
+pub async fn record_usage(state: &AppState) {
+    if let Err(err) = state.auth.flush_usage().await {
+        tracing::warn!(error = %err, "could not record credential usage");
+    }
+}
 
 /// Where a credential is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -94,6 +105,22 @@ impl CredentialInfo {
             revoked_at: row.revoked_at,
             last_used_at: row.last_used_at,
             ends_on_first_use: None,
+        }
+    }
+}
+
+impl CredentialList {
+    /// A page of admin keys, as `store::admin_keys` lists them.
+    pub fn of_admin_keys(
+        now: DateTime<Utc>,
+        (rows, next_cursor): (Vec<entity::admin_key::Model>, Option<String>),
+    ) -> Self {
+        Self {
+            items: rows
+                .into_iter()
+                .map(|row| CredentialInfo::of_admin_key(now, row))
+                .collect(),
+            next_cursor,
         }
     }
 }

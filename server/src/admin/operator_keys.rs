@@ -13,7 +13,7 @@ use poem_openapi::{
 use super::{
     admin_keys::{CreateAdminKey, RevokeAdminKeyResponse},
     auth::AdminAuth,
-    credentials::{CredentialInfo, CredentialList},
+    credentials::{self, CredentialList},
     error::{AdminErrors, Issuing, Listing, Removal},
     json_body::AdminJson,
     validate,
@@ -116,22 +116,15 @@ impl OperatorKeysApi {
         cursor: Query<Option<String>>,
     ) -> Result<ListOperatorKeysResponse, AdminErrors<Listing>> {
         auth.0.require_operator()?;
-        if let Err(err) = state.auth.flush_usage().await {
-            tracing::warn!(error = %err, "could not record credential usage");
-        }
+        credentials::record_usage(&state).await;
         let now = state.clock.now();
         let limit = validate::page_limit(limit.0)?;
-        let (rows, next_cursor) =
+        let page =
             store::admin_keys::list_operator_keys(state.db.reads(), cursor.as_deref(), limit)
                 .await?;
-        let items = rows
-            .into_iter()
-            .map(|row| CredentialInfo::of_admin_key(now, row))
-            .collect();
-        Ok(ListOperatorKeysResponse::Ok(Json(CredentialList {
-            items,
-            next_cursor,
-        })))
+        Ok(ListOperatorKeysResponse::Ok(Json(
+            CredentialList::of_admin_keys(now, page),
+        )))
     }
 
     /// Revoke an operator key

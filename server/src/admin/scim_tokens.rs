@@ -11,7 +11,7 @@ use poem_openapi::{
 
 use super::{
     auth::AdminAuth,
-    credentials::{CredentialInfo, CredentialList},
+    credentials::{self, CredentialInfo, CredentialList},
     error::{AdminErrors, Issuing, Listing, Single},
     json_body::AdminJson,
     validate,
@@ -184,9 +184,7 @@ impl ScimTokensApi {
         cursor: Query<Option<String>>,
     ) -> Result<ListScimTokensResponse, AdminErrors<Listing>> {
         auth.0.require_tenant(&tenant_id)?;
-        if let Err(err) = state.auth.flush_usage().await {
-            tracing::warn!(error = %err, "could not record credential usage");
-        }
+        credentials::record_usage(&state).await;
         let now = state.clock.now();
         let limit = validate::page_limit(limit.0)?;
         let (rows, next_cursor) =

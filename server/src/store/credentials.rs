@@ -32,13 +32,22 @@ pub struct StoredCredential {
     pub ends_on_first_use: Option<String>,
 }
 
+/// When a credential that expires at `expires_at` and is revoked at `revoked_at` stops
+/// working, if it ever does.
+pub fn ends_at(
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    match (expires_at, revoked_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 impl StoredCredential {
     /// When the credential stops working, if it ever does.
     pub fn ends_at(&self) -> Option<DateTime<Utc>> {
-        match (self.expires_at, self.revoked_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        ends_at(self.expires_at, self.revoked_at)
     }
 
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {

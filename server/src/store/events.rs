@@ -224,22 +224,25 @@ impl Touched {
     pub fn take(&self) -> BTreeSet<String> {
         std::mem::take(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
+}
 
-    fn note(&self, tenants: impl Iterator<Item = String>) {
-        self.0
+/// Notes `tenants` for the write this runs in (`Touched`); outside one, there is nobody
+/// to wake.
+fn touch(tenants: impl Iterator<Item = String>) {
+    let _outside_a_write = TOUCHED.try_with(|touched| {
+        touched
+            .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(tenants);
-    }
+    });
 }
 
 /// The statements storing `events`; `insert` runs them with what the backend needs around
 /// them (PostgreSQL's tenant locks and notices). Notes their tenants for the write they are
 /// part of (`Touched`).
 pub fn inserts(backend: DatabaseBackend, events: Vec<NewEvent>) -> impl Iterator<Item = Statement> {
-    let _outside_a_write = TOUCHED.try_with(|touched| {
-        touched.note(events.iter().map(|event| event.tenant_id.clone()));
-    });
+    touch(events.iter().map(|event| event.tenant_id.clone()));
     let rows: Vec<_> = events
         .into_iter()
         .map(|event| change_event::ActiveModel {
@@ -323,7 +326,7 @@ pub async fn remember_trimmed(
         return Ok(());
     }
     // Their streams read again once this commits: a replay retention passed ends at once.
-    let _outside_a_write = TOUCHED.try_with(|touched| touched.note(newest_deleted.keys().cloned()));
+    touch(newest_deleted.keys().cloned());
     let larger = match txn.get_database_backend() {
         DatabaseBackend::Postgres => "GREATEST",
         _ => "max",

@@ -293,10 +293,8 @@ pub fn verdict(facts: &SyncFacts, now: DateTime<Utc>, silence: Duration) -> (Ver
     }
     // The identity provider loses its access when the last of the live tokens ends: a token
     // a rotation superseded ends by design while its successor goes on.
-    let ends = |token: &scim_token::Model| match (token.expires_at, token.revoked_at) {
-        (Some(expires), Some(revoked)) => Some(expires.min(revoked)),
-        (expires, revoked) => expires.or(revoked),
-    };
+    let ends =
+        |token: &scim_token::Model| super::credentials::ends_at(token.expires_at, token.revoked_at);
     let lasting = facts
         .live_tokens
         .iter()
