@@ -41,8 +41,9 @@ pub enum ErrorCode {
     LimitReached,
     /// Too many failed authentications from this client.
     RateLimited,
-    /// Events after this cursor were deleted by retention: read the current state again,
-    /// then go on from `resumeAfter`.
+    /// Events after this cursor were deleted by retention, or the cursor is beyond every
+    /// event of the tenant (another database's): read the current state again, then go on
+    /// from `resumeAfter`.
     CursorExpired,
     /// An unexpected failure; `message` carries an incident id for the server log.
     Internal,
@@ -137,7 +138,8 @@ crate::status_sets! {
     Issuing = [400, 401, 403, 404, 413, 415, 422, 429, 500, 503];
     /// Listing by cursor.
     Listing = [400, 401, 403, 404, 422, 429, 500, 503];
-    /// Following a feed from a cursor, which retention may have passed (410).
+    /// Following a feed from a cursor, which retention may have passed or which may be
+    /// beyond every event (410).
     Following = [400, 401, 403, 404, 410, 422, 429, 500, 503];
     /// Finding one resource by query parameters.
     Finding = [400, 401, 403, 404, 422, 429, 500, 503];

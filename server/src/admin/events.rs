@@ -176,7 +176,8 @@ impl EventsApi {
         #[oai(name = "tenantId")]
         tenant_id: Path<String>,
         /// Only events after this id (default 0: from the start). A cursor retention has
-        /// passed, 0 included once it deleted any of the tenant's events, is answered 410.
+        /// passed, 0 included once it deleted any of the tenant's events, is answered 410;
+        /// so is one beyond the tenant's newest event (no answer gave it).
         after: Query<Option<i64>>,
         /// Most events in the page (1 to 1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -187,6 +188,9 @@ impl EventsApi {
         let after = after.0.unwrap_or(0);
         let rows = events::after(state.db.reads(), &tenant_id, after, limit).await?;
         not_passed_by_retention(&state, &tenant_id, after).await?;
+        if rows.is_empty() {
+            not_ahead_of_the_feed(&state, &tenant_id, after).await?;
+        }
         let next_cursor = rows.last().map_or(after, |row| row.id);
         Ok(ChangeEventPageResponse::Ok(Json(ChangeEventPage {
             items: rows.into_iter().filter_map(change_event).collect(),
@@ -198,8 +202,9 @@ impl EventsApi {
     ///
     /// Server-Sent Events: each change event as it is committed. With `Last-Event-ID`
     /// (header, or `lastEventId`), first every event after that one, then live, with no
-    /// gap and no duplicate; without, only what comes next. A cursor retention has passed
-    /// is answered 410 `cursor_expired`, as by the page. Ends when the server shuts down,
+    /// gap and no duplicate; without, only what comes next. A cursor retention has passed,
+    /// or one beyond the tenant's newest event, is answered 410 `cursor_expired`, as by the
+    /// page. Ends when the server shuts down,
     /// when retention passes a replay while it runs, or when the admin key that opened it
     /// stops working (revoked, expired, its tenant deleted); reconnect with the last id
     /// received.
@@ -228,6 +233,7 @@ impl EventsApi {
         let cursor = match live::resume_after(last_event_id.0, last_event_id_query.0) {
             Some(last) => {
                 not_passed_by_retention(&state, &tenant_id, last).await?;
+                not_ahead_of_the_feed(&state, &tenant_id, last).await?;
                 last
             }
             None => events::now_cursor(state.db.reads(), &tenant_id).await?,
@@ -278,6 +284,30 @@ async fn not_passed_by_retention(
             "events after {cursor} were deleted by retention (--events-retention-days): \
              keep resumeAfter ({newest}), read the current state again (users and their \
              permissions), then go on after it"
+        ),
+        newest,
+    )
+    .into())
+}
+
+/// 410 when `cursor` is beyond every event the tenant has had: no answer of this server
+/// gave it, so it comes from another database (one restored from an older backup, or a new
+/// one). Following from it would skip every event until the ids grow past it.
+async fn not_ahead_of_the_feed(
+    state: &AppState,
+    tenant_id: &str,
+    cursor: i64,
+) -> Result<(), AdminErrors<Following>> {
+    let newest = events::now_cursor(state.db.reads(), tenant_id).await?;
+    if cursor <= newest {
+        return Ok(());
+    }
+    Err(AdminError::cursor_expired(
+        format!(
+            "no event of this tenant has the id {cursor}: the newest is {newest} (was the \
+             database restored from an older backup, or replaced?): keep resumeAfter \
+             ({newest}), read the current state again (users and their permissions), then \
+             go on after it"
         ),
         newest,
     )

@@ -96,7 +96,9 @@ impl<'a, T: ParseFromJSON> ApiExtractor<'a> for ScimJson<T> {
         Some(MetaRequest {
             description: Some(
                 "Sent as `application/scim+json`; `application/json` is accepted too, with or \
-                 without a `charset` parameter.",
+                 without a `charset` parameter. Attribute names compare without case (RFC 7643 \
+                 §2.1), so an object naming one member twice, `userName` and `username` as \
+                 much as `userName` twice, is refused with 400 `invalidSyntax`.",
             ),
             content: vec![MetaMediaType {
                 content_type: SCIM_MEDIA_TYPE,

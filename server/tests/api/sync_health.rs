@@ -14,6 +14,7 @@ on_every_backend!(
     verdicts_follow_the_log,
     retention_deletes_what_is_old,
     a_cursor_that_retention_passed_is_refused,
+    a_cursor_beyond_the_newest_event_is_refused,
     a_superseded_token_is_live_until_its_end
 );
 
@@ -334,6 +335,51 @@ async fn a_cursor_that_retention_passed_is_refused(app: TestApp) {
         marks.contains(&(quiet.tenant.clone(), far_ahead)),
         "{marks:?}"
     );
+}
+
+/// A cursor beyond the tenant's newest event, which no answer gave (a database restored
+/// from an older backup), is refused like a passed one, from the page and from the stream:
+/// going on from it would skip every new event until the ids grew past it. The newest
+/// event's id itself, and a cursor beyond what another tenant has, are not refused, nor
+/// is a tenant's own last cursor once another tenant's events have gone past it.
+async fn a_cursor_beyond_the_newest_event_is_refused(app: TestApp) {
+    let app = &app;
+    let scim = app.scim("Acme").await;
+    let other = app.scim("Globex").await;
+    for (tenant, cursor) in [(&scim.tenant, 0), (&other.tenant, 0), (&other.tenant, 1)] {
+        let page = events_page(app, tenant, cursor).await;
+        let expected = if cursor == 0 {
+            StatusCode::OK
+        } else {
+            StatusCode::GONE
+        };
+        page.assert_status(expected);
+    }
+    scim.user_id("ada@acme.test").await;
+    other.user_id("alan@globex.test").await;
+    let [ada] = event_ids(app, &scim.tenant).await[..] else {
+        panic!("ada's event")
+    };
+    let [alan] = event_ids(app, &other.tenant).await[..] else {
+        panic!("alan's event")
+    };
+    assert!(ada < alan);
+    let page = json_of(events_page(app, &scim.tenant, ada).await).await;
+    assert_eq!(page["nextCursor"], ada, "{page}");
+    event_stream(app, &scim.tenant, ada)
+        .await
+        .assert_status_is_ok();
+
+    for ahead in [ada + 1, alan, alan + 1_000_000] {
+        let refused = events_page(app, &scim.tenant, ahead).await;
+        refused.assert_status(StatusCode::GONE);
+        let refused = json_of(refused).await;
+        assert_eq!(refused["code"], "cursor_expired", "{refused}");
+        assert_eq!(refused["resumeAfter"], ada, "{refused}");
+        event_stream(app, &scim.tenant, ahead)
+            .await
+            .assert_status(StatusCode::GONE);
+    }
 }
 
 async fn events_page(app: &TestApp, tenant: &str, after: i64) -> TestResponse {
