@@ -25,6 +25,15 @@ impl Answer {
     }
 }
 
+/// What a group PATCH changed, told by its handler: the group's name, and how many members
+/// really joined and left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersChanged {
+    pub group_name: String,
+    pub joined: usize,
+    pub left: usize,
+}
+
 /// One request and its answer, as the recorder saw them.
 pub struct Exchange<'a> {
     pub method: &'a str,
@@ -33,6 +42,8 @@ pub struct Exchange<'a> {
     pub user_agent: Option<&'a str>,
     pub request: Option<&'a Value>,
     pub response: &'a Answer,
+    /// Told by a group PATCH that succeeded.
+    pub members_changed: Option<&'a MembersChanged>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -217,7 +228,11 @@ fn named(exchange: &Exchange<'_>, kind: Option<&str>, id: Option<&str>) -> Strin
         _ => "userName",
     };
     let answered = match kind {
-        Some("Group") => exchange.response.display_name.as_deref(),
+        Some("Group") => exchange.response.display_name.as_deref().or_else(|| {
+            exchange
+                .members_changed
+                .map(|changed| changed.group_name.as_str())
+        }),
         _ => exchange.response.user_name.as_deref(),
     };
     let shown = answered
@@ -230,33 +245,6 @@ fn named(exchange: &Exchange<'_>, kind: Option<&str>, id: Option<&str>) -> Strin
         None => "resource",
     };
     format!("{noun} {shown}")
-}
-
-/// Members a group PATCH adds and removes.
-fn member_changes(request: Option<&Value>) -> (usize, usize) {
-    let (mut added, mut removed) = (0, 0);
-    for op in operations(request) {
-        let kind = op
-            .get("op")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
-        if !path.starts_with("members") {
-            continue;
-        }
-        let listed = match op.get("value") {
-            Some(Value::Array(values)) => values.len(),
-            Some(_) => 1,
-            None => usize::from(path.contains('[')),
-        };
-        match kind.as_str() {
-            "add" => added += listed,
-            "remove" => removed += listed.max(1),
-            _ => {}
-        }
-    }
-    (added, removed)
 }
 
 /// `Some(active)` when a user PATCH or PUT sets `active`.
@@ -333,7 +321,10 @@ pub fn classify(exchange: &Exchange<'_>) -> Classified {
                 };
                 format!("{verb} {what}: {found} found")
             }
-            "patch" if resource_type == Some("Group") => match member_changes(exchange.request) {
+            "patch" if resource_type == Some("Group") => match exchange
+                .members_changed
+                .map_or((0, 0), |changed| (changed.joined, changed.left))
+            {
                 (0, 0) => format!("updated {subject}"),
                 (added, 0) => format!("added {} to {subject}", plural(added, "member")),
                 (0, removed) => {
@@ -392,6 +383,24 @@ mod tests {
             response: &response
                 .map(|body| serde_json::from_value(body).unwrap())
                 .unwrap_or_default(),
+            members_changed: None,
+        })
+    }
+
+    /// A group PATCH answered 204, whose handler told what it changed.
+    fn group_patch(request: Value, joined: usize, left: usize) -> Classified {
+        classify(&Exchange {
+            method: "PATCH",
+            path: "/scim/t1/v2/Groups/g1",
+            status: 204,
+            user_agent: None,
+            request: Some(&request),
+            response: &Answer::default(),
+            members_changed: Some(&MembersChanged {
+                group_name: "Sales".to_owned(),
+                joined,
+                left,
+            }),
         })
     }
 
@@ -412,9 +421,21 @@ mod tests {
         let entra = json!({ "schemas": [], "Operations": [
             { "op": "Add", "path": "members", "value": [{ "value": "a" }, { "value": "b" }, { "value": "c" }] }
         ]});
-        let added = run("PATCH", "/scim/t1/v2/Groups/g1", 204, Some(entra), None);
-        assert_eq!(added.summary, "added 3 members to group g1");
+        // What the PATCH changed, not what it named: one of the three was a member already.
+        let added = group_patch(entra.clone(), 2, 0);
+        assert_eq!(added.summary, "added 2 members to group Sales");
         assert_eq!(added.idp, "entra", "capitalised ops are Entra's");
+        assert_eq!(
+            group_patch(entra.clone(), 0, 0).summary,
+            "updated group Sales",
+            "nobody joined"
+        );
+        assert_eq!(
+            group_patch(entra.clone(), 1, 2).summary,
+            "added 1 member and removed 2 members in group Sales"
+        );
+        let untold = run("PATCH", "/scim/t1/v2/Groups/g1", 204, Some(entra), None);
+        assert_eq!(untold.summary, "updated group g1");
 
         let deactivate =
             json!({ "Operations": [{ "op": "Replace", "path": "active", "value": "False" }] });

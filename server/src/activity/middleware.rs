@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{
     cause,
-    classify::{Answer, Exchange, classify},
+    classify::{Answer, Exchange, MembersChanged, classify},
     redact,
 };
 use crate::{
@@ -27,17 +27,30 @@ use crate::{
 /// Request bodies copied at most, for classification and for the log.
 const COPIED_BYTES: usize = 256 * 1024;
 
-/// Which SCIM token authenticated the request, filled in by the SCIM security scheme.
+/// What the recorder cannot read from a request's bodies, told by whoever knows it: the
+/// SCIM token that authenticated it (the security scheme), and what a group PATCH really
+/// changed (its 204 names no group, and its body names members that may be members already,
+/// or not members at all).
 #[derive(Debug, Clone, Default)]
-pub struct Attribution(Arc<OnceLock<String>>);
+pub struct Attribution(Arc<Told>);
+
+#[derive(Debug, Default)]
+struct Told {
+    token_id: OnceLock<String>,
+    members_changed: OnceLock<MembersChanged>,
+}
 
 impl Attribution {
     pub fn set_token(&self, token_id: &str) {
-        let _ = self.0.set(token_id.to_owned());
+        let _ = self.0.token_id.set(token_id.to_owned());
+    }
+
+    pub fn set_members_changed(&self, changed: MembersChanged) {
+        let _ = self.0.members_changed.set(changed);
     }
 
     fn token(&self) -> Option<String> {
-        self.0.get().cloned()
+        self.0.token_id.get().cloned()
     }
 }
 
@@ -95,6 +108,7 @@ pub async fn record<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         user_agent: user_agent.as_deref(),
         request: request.as_ref(),
         response: &response,
+        members_changed: attribution.0.members_changed.get(),
     });
     let keep = state.activity.body_bytes();
     let tenant_id = Some(tenant_in_scim_path(&path)).filter(|tenant| !tenant.is_empty());

@@ -1,7 +1,7 @@
 //! `/scim/{tenantId}/v2/Groups` (RFC 7644 §3): list and filter, create, read, replace,
 //! patch, delete. Members are read only when the response shows them.
 
-use poem::web::Data;
+use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Header, Path, Query},
@@ -19,7 +19,13 @@ use super::{
     schema,
 };
 use crate::{
-    AppState, any_case::AnyCase, api_tags::ApiTag, error::Error, scim::auth::ScimAuth, store,
+    AppState,
+    activity::{classify::MembersChanged, middleware::Attribution},
+    any_case::AnyCase,
+    api_tags::ApiTag,
+    error::Error,
+    scim::auth::ScimAuth,
+    store,
 };
 
 #[derive(ApiResponse)]
@@ -412,10 +418,11 @@ impl GroupsApi {
         #[oai(name = "If-Match")]
         if_match: Header<Option<String>>,
         body: ScimJson<Documented<docs::PatchRequest>>,
+        request: &Request,
     ) -> Result<PatchGroupResponse, ScimErrors<Change>> {
         let ops = patch::without_own_id(patch::parse_request(&body.0.value)?, &id)?;
         let (tenant_id, now) = (&auth.0.tenant_id, state.clock.now());
-        let row = match patch::membership_change(&ops) {
+        let patched = match patch::membership_change(&ops) {
             Some(change) if if_match.is_none() => {
                 let (add, remove) = (change.add, change.remove);
                 store::groups::change_members(&state.db, tenant_id, &id, add, remove, now).await?
@@ -427,6 +434,14 @@ impl GroupsApi {
                 .await?
             }
         };
+        if let Some(attribution) = request.data::<Attribution>() {
+            attribution.set_members_changed(MembersChanged {
+                group_name: patched.group.display_name.clone(),
+                joined: patched.joined,
+                left: patched.left,
+            });
+        }
+        let row = patched.group;
         let etag = store::resources::etag(row.version);
         if attributes.is_none() && excluded_attributes.is_none() {
             return Ok(PatchGroupResponse::Patched(etag));

@@ -323,6 +323,16 @@ impl GroupChange {
     }
 }
 
+/// A patched group, with how many members the PATCH made join and leave: a member added
+/// again, or a user removed that was not one, counts for nothing. Merged with others (see
+/// `member_changes.rs`), a PATCH counts its share of their net effect, as their events do.
+#[derive(Debug, Clone)]
+pub struct Patched {
+    pub group: scim_group::Model,
+    pub joined: usize,
+    pub left: usize,
+}
+
 /// Applies what `plan` makes of the group's current attributes (PATCH), holding the group
 /// row for the whole transaction.
 pub async fn apply(
@@ -332,13 +342,13 @@ pub async fn apply(
     if_match: Option<&str>,
     now: DateTime<Utc>,
     plan: impl FnOnce(&Map<String, Value>) -> Result<GroupChange, Error> + Send + 'static,
-) -> Result<scim_group::Model, Error> {
+) -> Result<Patched, Error> {
     let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
     let if_match = if_match.map(str::to_owned);
     let storage = db.clone();
     let forget_touched = {
         let db = db.clone();
-        move |outcome: &Result<(scim_group::Model, Option<Vec<String>>), Error>| match outcome {
+        move |outcome: &Result<(Patched, Option<Vec<String>>), Error>| match outcome {
             Ok((_, Some(touched))) => users::forget(&db, touched),
             // A rename or a wholesale removal touches every member; a failed write touched
             // nothing, but what it would have touched is not known here.
@@ -373,7 +383,7 @@ pub async fn change_members(
     add: Vec<String>,
     remove: Vec<String>,
     now: DateTime<Utc>,
-) -> Result<scim_group::Model, Error> {
+) -> Result<Patched, Error> {
     let change = MemberChange {
         tenant_id: tenant_id.to_owned(),
         group_id: id.to_owned(),
@@ -403,7 +413,7 @@ pub async fn apply_in(
     known: Option<&UserCache>,
     target: Target<'_>,
     plan: impl FnOnce(&Map<String, Value>) -> Result<GroupChange, Error>,
-) -> Result<(scim_group::Model, Option<Vec<String>>), Error> {
+) -> Result<(Patched, Option<Vec<String>>), Error> {
     let Target {
         tenant_id,
         id,
@@ -452,7 +462,12 @@ pub async fn apply_in(
     } else {
         Some([add, change.remove].concat())
     };
-    Ok((current, touched))
+    let patched = Patched {
+        group: current,
+        joined: joined.len(),
+        left: left.len(),
+    };
+    Ok((patched, touched))
 }
 
 /// Adds `by` to the group's version and stamps `now` on it; the row as it is then, or

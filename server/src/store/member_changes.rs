@@ -24,7 +24,7 @@ use super::{
     Storage,
     coalesce::{Coalesced, Results, savepoint, settle},
     events::{self, Change, NewEvent},
-    groups::{self, GroupChange, MEMBER_ADDED, MEMBER_REMOVED, Target},
+    groups::{self, GroupChange, MEMBER_ADDED, MEMBER_REMOVED, Patched, Target},
     one_trip::{self, CarriedSavepoint},
     permission_changes,
     user_cache::UserCache,
@@ -43,7 +43,7 @@ pub struct MemberChange {
 }
 
 /// The patched group (with the version this PATCH made) and the users it touched.
-pub type Changed = (scim_group::Model, Vec<String>);
+pub type Changed = (Patched, Vec<String>);
 
 pub type MemberChanges = Coalesced<MemberChange, Changed>;
 
@@ -365,11 +365,18 @@ async fn by_group(
             }
         }
         let first_version = row.version - count + 1;
+        let made_by = |ids: &[String], by: &HashMap<&String, usize>, index: usize| {
+            ids.iter().filter(|id| by.get(id) == Some(&index)).count()
+        };
         for (offset, index) in (0_i64..).zip(members) {
             let change = &changes[index];
-            let patched = scim_group::Model {
-                version: first_version + offset,
-                ..row.clone()
+            let patched = Patched {
+                group: scim_group::Model {
+                    version: first_version + offset,
+                    ..row.clone()
+                },
+                joined: made_by(&joined, &adder, index),
+                left: made_by(&left, &remover, index),
             };
             let touched = [change.add.clone(), change.remove.clone()].concat();
             out.push((index, Ok((patched, touched))));

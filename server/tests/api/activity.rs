@@ -11,7 +11,8 @@ use crate::helpers::{TestApp, json_of, ops};
 on_every_backend!(
     requests_are_recorded_without_secrets,
     filters_and_pages,
-    queued_entries_are_written_at_shutdown
+    queued_entries_are_written_at_shutdown,
+    group_patches_are_summarised_by_what_they_changed
 );
 
 /// The tenant's log once it holds at least `count` entries (recording is asynchronous).
@@ -42,6 +43,82 @@ fn find<'v>(items: &'v [Value], operation: &str, status: u16, kind: Option<&str>
                 && kind.is_none_or(|kind| item["resourceType"] == kind)
         })
         .unwrap_or_else(|| panic!("no {operation} {status} in {items:?}"))
+}
+
+/// A group PATCH's summary says what it changed, not what it named: a member added again
+/// or a non-member removed is no change (Entra's incremental cycles send both), whichever
+/// way the PATCH ran (merged with others, alone, or with other attributes).
+async fn group_patches_are_summarised_by_what_they_changed(app: TestApp) {
+    let scim = app.scim("Acme").await;
+    let group = scim.group_id("Sales").await;
+    let ada = scim.user_id("ada@acme.test").await;
+    let alan = scim.user_id("alan@acme.test").await;
+    let grace = scim.user_id("grace@acme.test").await;
+    let members = |op: &str, users: &[&String]| {
+        let value: Vec<Value> = users.iter().map(|id| json!({ "value": id })).collect();
+        ops(json!([{ "op": op, "path": "members", "value": value }]))
+    };
+    let path = format!("/Groups/{group}");
+    let mut expected = Vec::new();
+    for (body, summary) in [
+        (
+            members("Add", &[&ada, &alan]),
+            "added 2 members to group Sales",
+        ),
+        (
+            members("Add", &[&ada, &grace]),
+            "added 1 member to group Sales",
+        ),
+        (members("Add", &[&ada]), "updated group Sales"),
+        (
+            members("Remove", &[&alan, &alan]),
+            "removed 1 member from group Sales",
+        ),
+        (members("Remove", &[&alan]), "updated group Sales"),
+        (
+            ops(json!([
+                { "op": "Replace", "path": "displayName", "value": "Sales EMEA" },
+                { "op": "Add", "path": "members", "value": [{ "value": ada }] }
+            ])),
+            "updated group Sales EMEA",
+        ),
+        (
+            ops(json!([
+                { "op": "Remove", "path": format!("members[value eq \"{grace}\"]") },
+                { "op": "Add", "path": "members", "value": [{ "value": alan }] }
+            ])),
+            "added 1 member and removed 1 member in group Sales EMEA",
+        ),
+    ] {
+        scim.send("PATCH", &path, &body)
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+        expected.push(summary.to_owned());
+    }
+    let patches = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .rev()
+            .filter(|item| item["operation"] == "patch")
+            .map(|item| item["summary"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let log = log_of(&app, &scim.tenant, "", 4 + expected.len()).await;
+    assert_eq!(patches(&log), expected);
+
+    // Eight PATCHes at once, each adding grace: however they were merged, one made her a
+    // member and the others changed nothing.
+    let body = members("Add", &[&grace]);
+    let at_once = (0..8).map(|_| scim.send("PATCH", &path, &body));
+    for resp in futures_util::future::join_all(at_once).await {
+        resp.assert_status(StatusCode::NO_CONTENT);
+    }
+    let log = log_of(&app, &scim.tenant, "", 4 + expected.len() + 8).await;
+    let mut last = patches(&log).split_off(expected.len());
+    last.sort_unstable();
+    let mut once = vec!["updated group Sales EMEA".to_owned(); 7];
+    once.insert(0, "added 1 member to group Sales EMEA".to_owned());
+    assert_eq!(last, once);
 }
 
 async fn requests_are_recorded_without_secrets(app: TestApp) {
@@ -101,13 +178,10 @@ async fn requests_are_recorded_without_secrets(app: TestApp) {
             .starts_with("rejected: ")
     );
 
-    // A 204 names no group: the summary gives its id.
+    // A 204 names no group: the handler tells its name.
     let patched = find(&items, "patch", 204, None);
     assert_eq!(patched["resourceId"], json!(group));
-    assert_eq!(
-        patched["summary"],
-        format!("added 1 member to group {group}")
-    );
+    assert_eq!(patched["summary"], "added 1 member to group Sales");
     assert_eq!(patched["idp"], "entra", "capitalised ops are Entra's");
 
     let denied = find(&items, "auth_failed", 401, None);

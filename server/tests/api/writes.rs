@@ -1048,7 +1048,7 @@ async fn member_changes_together(
     db: &Storage,
     tenant: &str,
     changes: impl IntoIterator<Item = (String, Vec<String>, Vec<String>)>,
-) -> Vec<Result<entity::scim_group::Model, Error>> {
+) -> Vec<Result<server::store::groups::Patched, Error>> {
     let patches = changes.into_iter().map(|(group_id, add, remove)| {
         let (db, tenant) = (db.clone(), tenant.to_owned());
         async move {
@@ -1085,7 +1085,7 @@ async fn postgres_merges_a_tenants_waiting_member_changes() {
     let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
     let versions: Vec<i64> = outcomes
         .iter()
-        .map(|outcome| outcome.as_ref().expect("patched").version)
+        .map(|outcome| outcome.as_ref().expect("patched").group.version)
         .collect();
     assert_eq!(versions, [2, 3, 4, 5]);
     // The first PATCH's job, then one for those that waited for it (on a busy machine the
@@ -1168,11 +1168,35 @@ async fn merged_member_changes_keep_order_and_each_outcome(app: TestApp) {
     let outcomes = member_changes_together(&app.state.db, &acme.tenant, changes).await;
     let versions: Vec<Option<i64>> = outcomes
         .iter()
-        .map(|o| o.as_ref().ok().map(|g| g.version))
+        .map(|o| o.as_ref().ok().map(|g| g.group.version))
         .collect();
     assert_eq!(
         versions,
         [Some(2), Some(3), None, None, Some(2), Some(4), Some(5)],
+        "{outcomes:?}"
+    );
+    // Who joined and left, each counted for the PATCH that made it, of its job's net
+    // effect. On SQLite all went in one job, within which u1 and u2 joined and left again;
+    // on PostgreSQL the first PATCH's job ran alone, before the others'.
+    let changed: Vec<Option<(usize, usize)>> = outcomes
+        .iter()
+        .map(|o| o.as_ref().ok().map(|g| (g.joined, g.left)))
+        .collect();
+    let (first, second, last) = match app.state.db.backend() {
+        sea_orm::DatabaseBackend::Postgres => ((2, 0), (0, 1), (1, 1)),
+        _ => ((0, 0), (0, 0), (1, 0)),
+    };
+    assert_eq!(
+        changed,
+        [
+            Some(first),
+            Some(second),
+            None,
+            None,
+            Some((2, 0)),
+            Some((1, 0)),
+            Some(last)
+        ],
         "{outcomes:?}"
     );
     assert!(
@@ -1240,7 +1264,7 @@ async fn a_merged_member_job_whose_first_group_is_gone_keeps_the_others() {
         matches!(outcomes[0], Err(Error::NotFound { .. })),
         "{outcomes:?}"
     );
-    assert_eq!(outcomes[1].as_ref().map(|g| g.version).ok(), Some(2));
+    assert_eq!(outcomes[1].as_ref().map(|g| g.group.version).ok(), Some(2));
     assert_eq!(acme.member_ids(&group).await, [bob]);
     let later = member_changes_together(
         &app.state.db,
@@ -1248,7 +1272,7 @@ async fn a_merged_member_job_whose_first_group_is_gone_keeps_the_others() {
         [(group.clone(), vec![ada.clone()], vec![])],
     )
     .await;
-    assert_eq!(later[0].as_ref().map(|g| g.version).ok(), Some(3));
+    assert_eq!(later[0].as_ref().map(|g| g.group.version).ok(), Some(3));
 }
 
 /// A merged member job sends SQLite's thread one trip per group for the version bump
@@ -1395,7 +1419,7 @@ async fn a_merged_member_job_tells_only_of_those_who_joined() {
 async fn three_members_the_second_raising(
     raise: &str,
 ) -> (
-    Vec<Result<entity::scim_group::Model, Error>>,
+    Vec<Result<server::store::groups::Patched, Error>>,
     Vec<String>,
     Vec<String>,
     String,
@@ -1435,7 +1459,7 @@ async fn a_failing_merged_member_change_fails_alone() {
     let (outcomes, members, users, etag) = three_members_the_second_raising("ABORT").await;
     let versions: Vec<_> = outcomes
         .iter()
-        .map(|o| o.as_ref().map(|g| g.version))
+        .map(|o| o.as_ref().map(|g| g.group.version))
         .collect();
     assert!(
         matches!(versions[..], [Ok(2), Err(_), Ok(3)]),
