@@ -179,10 +179,15 @@ pub async fn rename(
             let mut row = before.clone().into_active_model();
             row.name_lc = Set(name.to_lowercase());
             row.name = Set(name.clone());
-            let after = row
-                .update(txn)
-                .await
-                .map_err(|err| Error::conflict_on_unique(err, taken(&name)))?;
+            // Events name each product a user holds: its holders' next event says the new
+            // name, so that a consumer keeping the latest holding keeps the latest name.
+            let renamed = async {
+                row.update(txn)
+                    .await
+                    .map_err(|err| Error::conflict_on_unique(err, taken(&name)))
+            };
+            let after =
+                permission_changes::around_grants(txn, &tenant_id, actor.at, renamed).await?;
             let change = Change {
                 tenant_id: Some(&tenant_id),
                 action: "product.updated",

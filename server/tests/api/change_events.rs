@@ -459,7 +459,8 @@ async fn a_revoked_key_s_streams_end(app: TestApp) {
 /// What a mapped group grants can change without its mapping: its permission group's type
 /// or permissions replaced, the catalog (which `full` and `readOnly` groups follow) grown or
 /// shrunk, a permission group or a product deleted. Each change of a user's permissions is
-/// a `user.permissions_changed`, as for mappings; an edit that changes nothing is none.
+/// a `user.permissions_changed`, as for mappings; an edit that changes nothing is none. A
+/// product renamed is one too: events name the products a user holds.
 async fn edits_of_what_mapped_groups_grant_are_permission_events(app: TestApp) {
     let op = &app.operator_key;
     let scim = app.scim("Acme").await;
@@ -504,6 +505,13 @@ async fn edits_of_what_mapped_groups_grant_are_permission_events(app: TestApp) {
         .await
         .assert_status_is_ok();
     }
+    app.admin_put(
+        op,
+        &format!("/admin/v1/tenants/{tenant}/products/{reports}"),
+        json!({ "name": "Reporting" }),
+    )
+    .await
+    .assert_status_is_ok();
     app.admin_post(
         op,
         "/admin/v1/permission-catalog",
@@ -532,10 +540,17 @@ async fn edits_of_what_mapped_groups_grant_are_permission_events(app: TestApp) {
     let changed = event("user.permissions_changed", &ada, "");
     assert_eq!(
         kinds(&app, tenant, mark).await,
-        vec![changed; 5],
-        "type, catalog added, catalog removed, permission group, product; not the same type again"
+        vec![changed; 6],
+        "type, product renamed, catalog added, catalog removed, permission group, product; \
+         not the same type again"
     );
-    let events = feed(&app, tenant, mark).await;
+    let mut events = feed(&app, tenant, mark).await;
+    let renamed = events.remove(1);
+    let name = |side: &str| renamed["data"][side]["products"][&reports]["productName"].clone();
+    assert_eq!(
+        (name("before"), name("after")),
+        (json!("Reports"), json!("Reporting"))
+    );
     let export = |event: &Value, side: &str| {
         event["data"][side]["products"][&reports]["permissions"]
             .as_array()
