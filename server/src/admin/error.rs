@@ -14,7 +14,8 @@ const DATABASE_FAILED: &str =
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// The request could not be parsed (malformed JSON, wrong types, missing fields).
+    /// The request does not fit the documented schema (malformed JSON, wrong types, missing
+    /// fields, a value outside its documented range).
     BadRequest,
     /// No valid admin key was presented.
     Unauthorized,
@@ -35,7 +36,8 @@ pub enum ErrorCode {
     /// The request names something that does not exist here or cannot be combined
     /// (unknown permission names, a permission group of another product).
     InvalidReference,
-    /// A field's value is not acceptable.
+    /// A value fits the documented schema but breaks a rule of the server's (a blank name,
+    /// a cursor no answer gave).
     ValidationFailed,
     /// The tenant holds as many of something as it may (mapped groups).
     LimitReached,
@@ -68,7 +70,8 @@ pub struct ApiError {
 
 #[derive(Debug, ApiResponse)]
 pub enum AdminError {
-    /// The request body or parameters could not be parsed.
+    /// The request does not fit the documented schema: a body that is not JSON, a field or
+    /// parameter of the wrong type, missing, or outside its documented range.
     #[oai(status = 400)]
     BadRequest(Json<ApiError>),
     /// Missing, malformed, unknown, revoked or expired admin key.
@@ -92,7 +95,8 @@ pub enum AdminError {
     /// Something the request relies on is no longer kept (events after a cursor).
     #[oai(status = 410)]
     Gone(Json<ApiError>),
-    /// A value is out of range or otherwise unacceptable.
+    /// The request fits the documented schema, but a value breaks a rule of the server's
+    /// (an empty or blank name, a cursor no answer gave).
     #[oai(status = 422)]
     Unprocessable(Json<ApiError>),
     /// The body is larger than the server accepts.
