@@ -37,7 +37,7 @@ pub enum ErrorCode {
     /// (unknown permission names, a permission group of another product).
     InvalidReference,
     /// A value fits the documented schema but breaks a rule of the server's (a blank name,
-    /// a cursor no answer gave).
+    /// a page cursor this API did not issue).
     ValidationFailed,
     /// The tenant holds as many of something as it may (mapped groups).
     LimitReached,
@@ -96,7 +96,7 @@ pub enum AdminError {
     #[oai(status = 410)]
     Gone(Json<ApiError>),
     /// The request fits the documented schema, but a value breaks a rule of the server's
-    /// (an empty or blank name, a cursor no answer gave).
+    /// (an empty or blank name, a page cursor this API did not issue).
     #[oai(status = 422)]
     Unprocessable(Json<ApiError>),
     /// The body is larger than the server accepts.

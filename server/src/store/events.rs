@@ -308,9 +308,12 @@ pub async fn passed_by_retention(
 /// Where following the tenant's feed from now on starts: its newest event, or the newest
 /// that retention deleted if none is kept (never a cursor retention has passed).
 pub async fn now_cursor(db: &impl ConnectionTrait, tenant_id: &str) -> Result<i64, Error> {
-    Ok(newest_id(db, tenant_id)
-        .await?
-        .max(trimmed_through(db, tenant_id).await?))
+    // The newest event first, then the mark: retention deletes events and moves the mark
+    // in one transaction, so one committing between the two reads only raises the mark.
+    // The other way round, it could hide both, and a consumer's cursor at the newest event
+    // would seem beyond the feed (`not_ahead_of_the_feed`).
+    let newest = newest_id(db, tenant_id).await?;
+    Ok(newest.max(trimmed_through(db, tenant_id).await?))
 }
 
 /// Remembers, per tenant, the newest of its events just deleted (`trimmed_through`), in

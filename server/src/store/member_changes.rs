@@ -365,9 +365,14 @@ async fn by_group(
             }
         }
         let first_version = row.version - count + 1;
-        let made_by = |ids: &[String], by: &HashMap<&String, usize>, index: usize| {
-            ids.iter().filter(|id| by.get(id) == Some(&index)).count()
-        };
+        // (joined, left) by the index of the PATCH that made them.
+        let mut made: HashMap<usize, (usize, usize)> = HashMap::new();
+        for index in joined.iter().filter_map(|id| adder.get(id)) {
+            made.entry(*index).or_default().0 += 1;
+        }
+        for index in left.iter().filter_map(|id| remover.get(id)) {
+            made.entry(*index).or_default().1 += 1;
+        }
         for (offset, index) in (0_i64..).zip(members) {
             let change = &changes[index];
             let patched = Patched {
@@ -375,8 +380,8 @@ async fn by_group(
                     version: first_version + offset,
                     ..row.clone()
                 },
-                joined: made_by(&joined, &adder, index),
-                left: made_by(&left, &remover, index),
+                joined: made.get(&index).map_or(0, |made| made.0),
+                left: made.get(&index).map_or(0, |made| made.1),
             };
             let touched = [change.add.clone(), change.remove.clone()].concat();
             out.push((index, Ok((patched, touched))));
