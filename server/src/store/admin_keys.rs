@@ -147,7 +147,11 @@ async fn revoke_owned(
                 if tenant_id.is_none() {
                     lock_operator_keys(txn).await?;
                 }
-                let key = revoke_in(txn, tenant_id.as_deref(), &key_id, actor.at).await?;
+                let (key, ended_now) =
+                    revoke_in(txn, tenant_id.as_deref(), &key_id, actor.at).await?;
+                if !ended_now {
+                    return Ok(key);
+                }
                 if tenant_id.is_none() && count_live_operator_keys(txn, actor.at).await? == 0 {
                     return Err(Error::Conflict(
                         "this is the last operator key that works: issue another first".to_owned(),
@@ -184,12 +188,13 @@ async fn lock_operator_keys(txn: &impl ConnectionTrait) -> Result<(), Error> {
     Ok(())
 }
 
+/// The key, and whether it ended now (`false`: it had ended before).
 async fn revoke_in(
     txn: &impl ConnectionTrait,
     tenant_id: Option<&str>,
     key_id: &str,
     now: DateTime<Utc>,
-) -> Result<admin_key::Model, Error> {
+) -> Result<(admin_key::Model, bool), Error> {
     let owner = match tenant_id {
         Some(tenant_id) => admin_key::Column::TenantId.eq(tenant_id),
         None => admin_key::Column::TenantId.is_null(),
@@ -200,13 +205,13 @@ async fn revoke_in(
         .await?
         .ok_or_else(|| Error::not_found("admin key", key_id))?;
     if key.revoked_at.is_some_and(|at| at <= now) {
-        return Ok(key);
+        return Ok((key, false));
     }
     let mut key = key.into_active_model();
     key.revoked_at = Set(Some(now));
     let key = key.update(txn).await?;
     credentials::announce(txn, std::slice::from_ref(&key.id)).await?;
-    Ok(key)
+    Ok((key, true))
 }
 
 /// Operator keys that still work, for the first-start bootstrap.

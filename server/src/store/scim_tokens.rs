@@ -250,7 +250,10 @@ pub async fn revoke(
     db.write_then(
         move |txn| {
             Box::pin(async move {
-                let token = revoke_in(txn, &tenant_id, &token_id, actor.at).await?;
+                let (token, ended_now) = revoke_in(txn, &tenant_id, &token_id, actor.at).await?;
+                if !ended_now {
+                    return Ok(token);
+                }
                 let change = audit::Change {
                     tenant_id: Some(&tenant_id),
                     action: "scim_token.revoked",
@@ -267,23 +270,24 @@ pub async fn revoke(
     .await
 }
 
+/// The token, and whether it ended now (`false`: it had ended before).
 async fn revoke_in(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
     token_id: &str,
     now: DateTime<Utc>,
-) -> Result<scim_token::Model, Error> {
+) -> Result<(scim_token::Model, bool), Error> {
     let token = scim_token::Entity::find_by_id(token_id.to_owned())
         .filter(scim_token::Column::TenantId.eq(tenant_id))
         .unique(txn)
         .await?
         .ok_or_else(|| Error::not_found("SCIM token", token_id))?;
     if token.revoked_at.is_some_and(|at| at <= now) {
-        return Ok(token);
+        return Ok((token, false));
     }
     let mut token = token.into_active_model();
     token.revoked_at = Set(Some(now));
     let token = token.update(txn).await?;
     credentials::announce(txn, std::slice::from_ref(&token.id)).await?;
-    Ok(token)
+    Ok((token, true))
 }

@@ -220,9 +220,24 @@ async fn operator_keys_are_issued_listed_and_revoked_but_never_the_last(app: Tes
         .await
         .assert_status(StatusCode::NOT_FOUND);
 
-    app.admin_delete(&second, &format!("{path}/{first_id}"))
-        .await
-        .assert_status(StatusCode::NO_CONTENT);
+    // Revoking an ended key again changes nothing and records nothing more.
+    for _ in 0..2 {
+        app.admin_delete(&second, &format!("{path}/{first_id}"))
+            .await
+            .assert_status(StatusCode::NO_CONTENT);
+    }
+    let audit = json_of(
+        app.admin_get(&second, "/admin/v1/audit?action=admin_key.revoked")
+            .await,
+    )
+    .await;
+    let targets: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, [format!("admin_key:{first_id}")], "{audit}");
     assert_admin_error(
         app.admin_get(first, "/admin/v1/whoami").await,
         StatusCode::UNAUTHORIZED,

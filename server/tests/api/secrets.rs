@@ -22,14 +22,20 @@ async fn plain_credentials_appear_nowhere_in_the_database(app: TestApp) {
         )
         .await;
     let key = json_of(resp).await["key"].as_str().unwrap().to_owned();
-    // Use both, so usage bookkeeping has run too.
+    let resp = app
+        .admin_post(&app.operator_key, "/admin/v1/operator-keys", json!({}))
+        .await;
+    let operator_key = json_of(resp).await["key"].as_str().unwrap().to_owned();
+    // Use them, so usage bookkeeping has run too.
     app.spc(&tenant, &token).await.assert_status_is_ok();
-    app.admin_get(&key, "/admin/v1/tenants")
-        .await
-        .assert_status_is_ok();
+    for used in [&key, &operator_key] {
+        app.admin_get(used, "/admin/v1/tenants")
+            .await
+            .assert_status_is_ok();
+    }
     app.state.auth.flush_usage().await.unwrap();
 
-    let secrets: Vec<String> = [&token, &key, &app.operator_key]
+    let secrets: Vec<String> = [&token, &key, &operator_key, &app.operator_key]
         .iter()
         .flat_map(|plain| [plain.to_string(), plain[38..].to_owned()])
         .collect();

@@ -77,7 +77,9 @@ impl Problem {
                 title: "The server refused the admin key".to_owned(),
                 advice: vec![
                     format!("Check {key_hint}: it may be mistyped, revoked or expired."),
-                    "`scim-server keys create-operator` prints a new operator key.".to_owned(),
+                    "Another operator can issue one (POST /admin/v1/operator-keys); on the \
+                     server's machine, `scim-server keys create-operator` prints one."
+                        .to_owned(),
                 ],
                 retrying: false,
             },
